@@ -1,0 +1,1 @@
+"""npurec benchmarks: pytest-benchmark suites and a JSON-writing runner."""

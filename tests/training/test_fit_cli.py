@@ -1,0 +1,135 @@
+"""End to end through ``python -m training.fit`` on the tiny toy task, and its bad input."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT
+from training import fit
+
+TOY = "tests.toy_task:ToyTask"
+
+
+def _run(tmp_path, *extra, name="run"):
+    out = str(tmp_path / name)
+    code = fit.main(["--model", TOY, "--output-dir", out, "--device", "cpu"] + list(extra))
+    return code, out
+
+
+def test_cli_writes_the_run_directory(tmp_path):
+    code, out = _run(tmp_path, "--epochs", "3", "--seed", "3")
+    assert code == 0
+    for name in ("config.json", "metrics.json", "history.json"):
+        assert os.path.isfile(os.path.join(out, name)), name
+    metrics = json.load(open(os.path.join(out, "metrics.json")))
+    for key in ("model", "device", "precision", "versions", "train_samples_per_sec",
+                "validation", "test"):
+        assert key in metrics, key
+    assert metrics["device"] == "cpu" and metrics["precision"] == "fp32"
+    assert set(metrics["test"]) == {"auc", "logloss"}
+    assert metrics["test"]["auc"] > 0.8  # planted linear signal: far above chance
+    assert metrics["train_samples_per_sec"] > 0
+    config = json.load(open(os.path.join(out, "config.json")))
+    assert config["train"]["epochs"] == 3 and config["train"]["seed"] == 3
+    history = json.load(open(os.path.join(out, "history.json")))
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]  # loss falls
+    assert os.listdir(os.path.join(out, "checkpoints"))
+    events = [f for _, _, files in os.walk(os.path.join(out, "logs")) for f in files]
+    assert any("tfevents" in f for f in events)
+
+
+def test_same_seed_gives_same_metrics(tmp_path):
+    assert _run(tmp_path, "--seed", "5", name="a")[0] == 0
+    assert _run(tmp_path, "--seed", "5", name="b")[0] == 0
+    ma = json.load(open(str(tmp_path / "a" / "metrics.json")))
+    mb = json.load(open(str(tmp_path / "b" / "metrics.json")))
+    assert ma["test"] == mb["test"] and ma["validation"] == mb["validation"]
+
+
+def test_config_file_and_set_overrides(tmp_path):
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"train": {"epochs": 1, "batch_size": 16},
+                               "model": {"hidden": 3}}))
+    code, out = _run(tmp_path, "--config", str(cfg), "--set", "train.batch_size=64",
+                     "--set", "data.n=256")
+    assert code == 0
+    config = json.load(open(os.path.join(out, "config.json")))
+    assert config["train"]["batch_size"] == 64 and config["train"]["epochs"] == 1
+    assert config["model"]["hidden"] == 3 and config["data"]["n"] == 256
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--set", "train.nope=1"], "unknown train option"),
+    (["--set", "train.epochs=many"], "train.epochs got 'many'"),
+    (["--set", "epochs=2"], "must name a section"),
+    (["--set", "train.batch_size=0"], "train.batch_size (0) must be >= 1"),
+    (["--device", "npu"], "npu_device"),
+])
+def test_bad_input_exits_2_with_a_clear_message(tmp_path, capsys, extra, needle):
+    code, _ = _run(tmp_path, *extra)
+    assert code == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_unknown_model(capsys):
+    assert fit.main(["--model", "nosuchmodel"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown --model 'nosuchmodel'" in err and "ngnn" in err and "din" in err
+
+
+def test_existing_run_is_refused_and_kept(tmp_path, capsys):
+    code, out = _run(tmp_path, "--epochs", "1")
+    assert code == 0
+    before = {f: open(os.path.join(out, f), "rb").read() for f in ("config.json", "metrics.json")}
+    code, _ = _run(tmp_path, "--epochs", "1")
+    assert code == 2
+    assert "already holds a run" in capsys.readouterr().err
+    for name, content in before.items():
+        assert open(os.path.join(out, name), "rb").read() == content
+    # --overwrite moves it aside instead of deleting it
+    code, _ = _run(tmp_path, "--epochs", "1", "--overwrite")
+    assert code == 0
+    aside = [d for d in os.listdir(str(tmp_path)) if d.startswith("run.replaced-")]
+    assert len(aside) == 1
+    assert open(os.path.join(str(tmp_path), aside[0], "metrics.json"), "rb").read() == \
+        before["metrics.json"]
+
+
+def test_corrupt_checkpoint_is_refused_and_nothing_deleted(tmp_path, capsys):
+    code, out = _run(tmp_path, "--epochs", "1")
+    assert code == 0
+    ckpt_dir = os.path.join(out, "checkpoints")
+    data_files = [f for f in os.listdir(ckpt_dir) if ".data-" in f]
+    for name in data_files:
+        with open(os.path.join(ckpt_dir, name), "wb") as handle:
+            handle.write(b"garbage")
+    listing = sorted(os.listdir(ckpt_dir))
+    code, _ = _run(tmp_path, "--epochs", "2", "--resume")
+    assert code == 2
+    assert "cannot restore" in capsys.readouterr().err
+    assert sorted(os.listdir(ckpt_dir)) == listing
+
+
+def test_resume_with_different_model_settings_is_refused(tmp_path, capsys):
+    assert _run(tmp_path, "--epochs", "1")[0] == 0
+    code, _ = _run(tmp_path, "--epochs", "2", "--resume", "--set", "model.hidden=4")
+    assert code == 2
+    assert "model settings differ" in capsys.readouterr().err
+
+
+def test_wrong_datasets_package_is_named(tmp_path):
+    """A fake Hugging Face-like ``datasets`` earlier on sys.path must give a clear message."""
+    fake = tmp_path / "fake" / "datasets"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("# not npurec\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path / "fake"), ROOT]))
+    proc = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, %r); "
+                           "from training import fit; sys.exit(fit.main(['--model', 'toy']))"
+                           % str(tmp_path / "fake")],
+                          cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "not npurec's datasets package" in proc.stderr

@@ -1,0 +1,126 @@
+"""The shared loop on the toy task: exact resume, fp16 loss scaling, bf16, early stopping."""
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.toy_task import ToyModelConfig, ToyTask
+from training import compat, fit, loop
+from training import runtime as rt
+
+TOY = "tests.toy_task:ToyTask"
+
+
+def _checkpoint_values(run_dir):
+    """All variables of the latest checkpoint, by checkpoint key."""
+    path = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+    reader = tf.train.load_checkpoint(path)
+    return {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
+            if "OPTIMIZER_SLOT" in k or k.startswith(("model/", "optimizer/", "step/"))}
+
+
+def _args(out, *extra):
+    return ["--model", TOY, "--output-dir", out, "--device", "cpu", "--seed", "1",
+            "--set", "model.hidden=8", "--set", "train.checkpoint_every_steps=5"] + list(extra)
+
+
+def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, monkeypatch):
+    straight = str(tmp_path / "straight")
+    assert fit.main(_args(straight, "--epochs", "3")) == 0
+
+    resumed = str(tmp_path / "resumed")
+    real_step = loop.Trainer.train_step
+    calls = {"n": 0}
+
+    def crashing_step(self, batch):
+        calls["n"] += 1
+        if calls["n"] == 23:  # mid-epoch 2 (16 steps/epoch); last checkpoint at step 20
+            raise KeyboardInterrupt("simulated crash")
+        return real_step(self, batch)
+
+    monkeypatch.setattr(loop.Trainer, "train_step", crashing_step)
+    with pytest.raises(KeyboardInterrupt):
+        fit.main(_args(resumed, "--epochs", "3"))
+    monkeypatch.setattr(loop.Trainer, "train_step", real_step)
+    assert fit.main(_args(resumed, "--epochs", "3", "--resume")) == 0
+
+    a, b = _checkpoint_values(straight), _checkpoint_values(resumed)
+    assert set(a) == set(b) and len(a) > 4
+    for key in a:
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-6, atol=1e-7, err_msg=key)
+    ma = json.load(open(os.path.join(straight, "metrics.json")))
+    mb = json.load(open(os.path.join(resumed, "metrics.json")))
+    assert ma["steps"] == mb["steps"] == 48
+    hist = json.load(open(os.path.join(resumed, "history.json")))
+    assert [h["epoch"] for h in hist] == [1, 2, 3]
+
+
+def test_early_stopping_and_selection_on_validation(tmp_path):
+    out = str(tmp_path / "es")
+    # a huge learning rate makes validation worse after the first evaluation
+    code = fit.main(_args(out, "--epochs", "20", "--learning-rate", "0.05",
+                          "--set", "train.eval_every_steps=2", "--set", "train.patience=2",
+                          "--set", "train.monitor=logloss", "--set", "train.monitor_mode=min"))
+    assert code == 0
+    metrics = json.load(open(os.path.join(out, "metrics.json")))
+    history = json.load(open(os.path.join(out, "history.json")))
+    best = min(h["validation"]["logloss"] for h in history)
+    assert metrics["early_stopped"] is True
+    assert metrics["steps"] < 20 * 16
+    # the final validation figures are those of the selected (best) checkpoint
+    assert metrics["validation"]["logloss"] == pytest.approx(best, rel=1e-5)
+
+
+def _toy_trainer(runtime, hidden=8):
+    task = ToyTask()
+    data = task.prepare(task.data_config_cls(n=64), 0, None)
+    with runtime.strategy.scope():
+        model = task.build_model(ToyModelConfig(hidden=hidden), data)
+        optimizer = runtime.make_optimizer("sgd", 0.1)
+        trainer = loop.Trainer(task, model, optimizer, runtime, 32)
+    batch = next(iter(task.train_dataset(data, 32, 0, 0)))
+    with runtime.strategy.scope():
+        trainer.build(batch)
+    return trainer, batch
+
+
+def test_fp16_overflow_skips_the_step_and_lowers_the_scale():
+    runtime = rt.configure("cpu", "mixed")
+    assert runtime.loss_scaling and runtime.compute_dtype == tf.float16
+    trainer, batch = _toy_trainer(runtime)
+    assert trainer.model.layers[0].compute_dtype == "float16"
+    assert trainer.model.trainable_variables[0].dtype == tf.float32
+    before = [v.numpy().copy() for v in trainer.model.trainable_variables]
+    scale_before = float(compat.current_loss_scale(trainer.optimizer).numpy())
+    batch = dict(batch, boost=tf.fill([32], 1e6))  # gradients overflow float16
+    trainer.train_step(batch)
+    after = [v.numpy() for v in trainer.model.trainable_variables]
+    for b, a in zip(before, after):
+        np.testing.assert_array_equal(b, a)
+    assert float(compat.current_loss_scale(trainer.optimizer).numpy()) == scale_before / 2
+    # a normal step afterwards does update the weights
+    normal = dict(batch, boost=tf.ones([32]))
+    loss = trainer.train_step(normal)
+    assert np.isfinite(loss.numpy())
+    assert any(not np.array_equal(b, v.numpy())
+               for b, v in zip(before, trainer.model.trainable_variables))
+
+
+def test_bf16_path_trains():
+    runtime = rt.configure("cpu", "bf16")
+    assert not runtime.loss_scaling and runtime.compute_dtype == tf.bfloat16
+    trainer, batch = _toy_trainer(runtime)
+    assert trainer.model.layers[0].compute_dtype == "bfloat16"
+    losses = [float(trainer.train_step(batch).numpy()) for _ in range(20)]
+    assert all(np.isfinite(losses)) and losses[-1] < losses[0]
+
+
+def test_batch_not_divisible_by_replicas_is_refused():
+    class FakeRuntime(object):
+        num_replicas = 3
+        strategy = tf.distribute.get_strategy()
+
+    with pytest.raises(Exception, match=r"batch_size \(32\) must be divisible"):
+        loop.Trainer(ToyTask(), None, None, FakeRuntime(), 32)

@@ -1,0 +1,175 @@
+"""The ONLY module that knows the differences between Keras 2 and Keras 3.
+
+Why this exists: Huawei's ``npu_device`` is built for TensorFlow 2.6.5 with Keras 2.6 on
+Python 3.7-3.9, while current TensorFlow ships Keras 3 (and Keras 2 as ``tf_keras`` when
+``TF_USE_LEGACY_KERAS=1``). Everything else in npurec imports ``keras`` from here and calls the
+helpers below, so a Keras difference is fixed in one place.
+
+The differences handled here:
+
+* loss scaling: Keras 2 ``LossScaleOptimizer.get_scaled_loss`` / ``get_unscaled_gradients``,
+  then ``apply_gradients`` skips non-finite steps; Keras 3 ``scale_loss`` only, and ``apply``
+  unscales and skips non-finite steps itself (unscaling twice would be a silent bug);
+* the current loss scale variable (``loss_scale`` vs ``dynamic_scale``);
+* building optimizer slots before a checkpoint restore (``build`` vs ``_create_all_weights``);
+* the global dtype policy and serialisation registration.
+"""
+from __future__ import absolute_import, division, print_function
+
+import tensorflow as tf
+
+keras = tf.keras
+"""The Keras that ``tf.keras`` resolves to (Keras 3, ``tf_keras`` or TF 2.6's Keras 2)."""
+
+IS_KERAS3 = hasattr(keras, "ops")
+
+
+def keras_version():
+    """Version string of the Keras in use (``keras.version()`` / ``__version__``)."""
+    if IS_KERAS3:
+        return keras.version()
+    try:  # tf_keras (TF >= 2.16 with TF_USE_LEGACY_KERAS=1)
+        import tf_keras
+
+        return tf_keras.__version__
+    except ImportError:  # TF 2.6-2.15: Keras 2 bundled as tensorflow.keras / keras
+        import keras as _k
+
+        return getattr(_k, "__version__", "unknown")
+
+
+def set_global_policy(name):
+    """Set the global dtype policy (``float32``, ``mixed_float16``, ``mixed_bfloat16``)."""
+    keras.mixed_precision.set_global_policy(name)
+
+
+def global_policy_name():
+    return keras.mixed_precision.global_policy().name
+
+
+def register_serializable(package="npurec"):
+    """Decorator registering a layer/model class for ``get_config``/``from_config`` loading."""
+    if IS_KERAS3:
+        return keras.saving.register_keras_serializable(package=package)
+    return keras.utils.register_keras_serializable(package=package)
+
+
+def loss_scale_optimizer(optimizer, dynamic=True, initial_scale=2.0 ** 15):
+    """Wrap ``optimizer`` in Keras' dynamic loss-scale optimizer."""
+    if IS_KERAS3:
+        return keras.mixed_precision.LossScaleOptimizer(optimizer, initial_scale=initial_scale)
+    return keras.mixed_precision.LossScaleOptimizer(
+        optimizer, dynamic=dynamic, initial_scale=initial_scale
+    )
+
+
+def is_loss_scale_optimizer(optimizer):
+    """True for Keras' (or NPU's, a subclass in Keras 2) loss-scale optimizer."""
+    return isinstance(optimizer, keras.mixed_precision.LossScaleOptimizer) or hasattr(
+        optimizer, "get_scaled_loss"
+    )
+
+
+def scale_loss(optimizer, loss):
+    """Multiply ``loss`` by the current loss scale (identity without loss scaling)."""
+    if not is_loss_scale_optimizer(optimizer):
+        return loss
+    if IS_KERAS3:
+        return optimizer.scale_loss(loss)
+    return optimizer.get_scaled_loss(loss)
+
+
+def apply_gradients(optimizer, grads, variables):
+    """Apply ``grads`` (of a loss that went through :func:`scale_loss`).
+
+    Keras 2 needs the gradients unscaled here; Keras 3's ``apply`` unscales and skips a
+    non-finite step itself. In both, a step whose gradients are not finite is skipped and the
+    dynamic loss scale halves.
+    """
+    if is_loss_scale_optimizer(optimizer) and not IS_KERAS3:
+        grads = optimizer.get_unscaled_gradients(grads)
+    optimizer.apply_gradients(zip(grads, variables))
+
+
+def current_loss_scale(optimizer):
+    """The current dynamic loss scale as a float32 tensor, or None without loss scaling."""
+    if not is_loss_scale_optimizer(optimizer):
+        return None
+    if IS_KERAS3:
+        return tf.convert_to_tensor(optimizer.dynamic_scale)
+    return tf.convert_to_tensor(optimizer.loss_scale)
+
+
+def build_optimizer(optimizer, variables):
+    """Create the optimizer's slot variables now, so that a checkpoint restores them eagerly.
+
+    Keras 3 and the Keras 2.11+ optimizer have ``build``; TF 2.6's OptimizerV2 has
+    ``_create_all_weights`` (and restores deferred slots on first use anyway).
+    """
+    variables = list(variables)
+    if hasattr(optimizer, "build") and not hasattr(optimizer, "_create_all_weights"):
+        optimizer.build(variables)
+    elif hasattr(optimizer, "_create_all_weights"):
+        optimizer._create_all_weights(variables)  # pylint: disable=protected-access
+
+
+def optimizer_iterations(optimizer):
+    """The optimizer's step counter (counts applied, i.e. non-skipped, updates)."""
+    return optimizer.iterations
+
+
+def make_optimizer(name, learning_rate, clipnorm=None):
+    """Build a plain Keras optimizer by name with optional global-norm clipping.
+
+    Clipping lives in the optimizer (``global_clipnorm``) because only there does it act on
+    UNSCALED gradients in both Keras versions.
+    """
+    name = name.lower()
+    classes = {
+        "adam": keras.optimizers.Adam,
+        "rmsprop": keras.optimizers.RMSprop,
+        "sgd": keras.optimizers.SGD,
+        "adagrad": keras.optimizers.Adagrad,
+    }
+    if name not in classes:
+        raise ValueError(
+            "optimizer ({!r}) must be one of {}".format(name, ", ".join(sorted(classes)))
+        )
+    kwargs = {"learning_rate": learning_rate}
+    if clipnorm:
+        kwargs["global_clipnorm"] = float(clipnorm)
+    return classes[name](**kwargs)
+
+
+def save_model(model, path):
+    """Save a whole model in the native format of the Keras in use (``.keras`` / ``.h5``)."""
+    model.save(path)
+
+
+def load_model(path, custom_objects=None):
+    return keras.models.load_model(path, custom_objects=custom_objects, compile=False)
+
+
+def model_file_suffix():
+    """Keras 3 saves ``.keras`` archives; Keras 2.6 cannot, so it uses HDF5."""
+    return ".keras" if IS_KERAS3 else ".h5"
+
+
+def set_seed(seed):
+    """Seed Python, NumPy, TensorFlow (and Keras 3's own generator) in one call."""
+    import random  # pylint: disable=import-outside-toplevel
+
+    import numpy as np  # pylint: disable=import-outside-toplevel
+
+    if hasattr(keras.utils, "set_random_seed"):
+        keras.utils.set_random_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    tf.random.set_seed(seed)
+
+
+def enable_determinism():
+    """Deterministic kernels where TensorFlow offers them (TF >= 2.9); a no-op before."""
+    experimental = getattr(tf.config, "experimental", None)
+    if experimental is not None and hasattr(experimental, "enable_op_determinism"):
+        experimental.enable_op_determinism()

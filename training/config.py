@@ -1,0 +1,208 @@
+"""Typed run configuration: the shared :class:`TrainConfig`, sections from dicts, ``--set``.
+
+A run's configuration is four sections, each a frozen dataclass validated eagerly:
+``train`` (this module), ``model`` and ``data`` (defined by the task), and ``runtime``
+(device, precision). ``--config FILE`` (JSON or YAML) and ``--set section.key=value`` edit the
+plain-dict form; :func:`build_section` turns a dict into a dataclass and names every unknown
+key or badly typed value.
+"""
+from __future__ import absolute_import, division, print_function
+
+import dataclasses
+import json
+import os
+import typing
+
+from training.errors import UsageError
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(object):
+    """Options of the shared loop (every model has them; tasks change the defaults).
+
+    Attributes:
+      epochs: passes over the training data.
+      batch_size: GLOBAL batch size (split evenly over replicas).
+      eval_batch_size: batch size of evaluation steps; 0 means 8 x ``batch_size`` (capped at
+        8192), since evaluation needs no gradients.
+      learning_rate: optimizer learning rate.
+      optimizer: ``adam``, ``rmsprop``, ``sgd`` or ``adagrad``.
+      clip_norm: global-norm gradient clipping on unscaled gradients; 0 disables.
+      seed: seeds weights, data order and negative sampling (same seed, same numbers on CPU).
+      steps_per_epoch: cap on steps per epoch; 0 means one full pass.
+      eval_every_steps: also evaluate on validation every N steps; 0 means once per epoch.
+      checkpoint_every_steps: also checkpoint every N steps; 0 means at each epoch end only.
+      keep_checkpoints: how many recent checkpoints to keep.
+      monitor: validation metric used for model selection and early stopping ('' = task's).
+      monitor_mode: ``max`` or ``min`` (ignored when ``monitor`` is '': the task decides).
+      patience: stop after this many evaluations without improvement; 0 disables.
+      log_every_steps: TensorBoard loss scalars every N steps.
+    """
+
+    epochs: int = 1
+    batch_size: int = 32
+    eval_batch_size: int = 0
+    learning_rate: float = 1e-3
+    optimizer: str = "adam"
+    clip_norm: float = 0.0
+    seed: int = 0
+    steps_per_epoch: int = 0
+    eval_every_steps: int = 0
+    checkpoint_every_steps: int = 0
+    keep_checkpoints: int = 3
+    monitor: str = ""
+    monitor_mode: str = "max"
+    patience: int = 0
+    log_every_steps: int = 50
+
+    def __post_init__(self):
+        positive = ("epochs", "batch_size", "keep_checkpoints", "log_every_steps")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise UsageError("train.{} ({}) must be >= 1".format(name, getattr(self, name)))
+        non_negative = ("eval_batch_size", "clip_norm", "steps_per_epoch", "eval_every_steps",
+                        "checkpoint_every_steps", "patience")
+        for name in non_negative:
+            if getattr(self, name) < 0:
+                raise UsageError("train.{} ({}) must be >= 0".format(name, getattr(self, name)))
+        if not self.learning_rate > 0:
+            raise UsageError("train.learning_rate ({}) must be > 0".format(self.learning_rate))
+        if self.monitor_mode not in ("max", "min"):
+            raise UsageError(
+                "train.monitor_mode ({!r}) must be 'max' or 'min'".format(self.monitor_mode))
+        if self.optimizer not in ("adam", "rmsprop", "sgd", "adagrad"):
+            raise UsageError("train.optimizer ({!r}) must be one of adam, rmsprop, sgd, "
+                             "adagrad".format(self.optimizer))
+
+    @property
+    def resolved_eval_batch_size(self):
+        return self.eval_batch_size or min(8 * self.batch_size, 8192)
+
+
+@dataclasses.dataclass(frozen=True)
+class RuntimeConfig(object):
+    """Where and how to compute.
+
+    Attributes:
+      device: ``auto``, ``npu``, ``gpu`` or ``cpu``.
+      precision: ``fp32``, ``mixed`` (float16 + dynamic loss scaling) or ``bf16``.
+      cpu_replicas: on CPU, mirror over this many logical devices (tests, debugging).
+    """
+
+    device: str = "auto"
+    precision: str = "fp32"
+    cpu_replicas: int = 1
+
+    def __post_init__(self):
+        if self.device not in ("auto", "npu", "gpu", "cpu"):
+            raise UsageError("runtime.device ({!r}) must be one of auto, npu, gpu, cpu".format(
+                self.device))
+        if self.precision not in ("fp32", "mixed", "bf16"):
+            raise UsageError("runtime.precision ({!r}) must be one of fp32, mixed, bf16".format(
+                self.precision))
+        if self.cpu_replicas < 1:
+            raise UsageError("runtime.cpu_replicas ({}) must be >= 1".format(self.cpu_replicas))
+
+
+def _coerce(section, key, value, annotation):
+    """Convert ``value`` to the field's type or raise a UsageError naming both."""
+    where = "{}.{}".format(section, key)
+    origin = getattr(annotation, "__origin__", None)
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+    elif annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif annotation is str:
+        if isinstance(value, str):
+            return value
+        if value is None:
+            return ""
+    elif origin in (tuple, typing.Tuple):
+        item_type = annotation.__args__[0]
+        if isinstance(value, (list, tuple)):
+            return tuple(_coerce(section, key, v, item_type) for v in value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return (_coerce(section, key, value, item_type),)
+    else:
+        return value
+    raise UsageError("{} got {!r} ({}); expected {}".format(
+        where, value, type(value).__name__, getattr(annotation, "__name__", annotation)))
+
+
+def build_section(cls, values, section):
+    """Dataclass ``cls`` from a dict; unknown keys and wrong types are a UsageError."""
+    values = dict(values or {})
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise UsageError("unknown {} option(s): {}. Valid {} options: {}".format(
+            section, ", ".join(unknown), section, ", ".join(sorted(fields))))
+    kwargs = {k: _coerce(section, k, v, fields[k].type) for k, v in values.items()}
+    return cls(**kwargs)
+
+
+def to_dict(section):
+    out = dataclasses.asdict(section)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+
+def parse_value(text):
+    """A ``--set`` value: JSON when it parses (numbers, true/false, lists), else the string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def apply_overrides(config, assignments, sections):
+    """Apply ``section.key=value`` strings to the nested dict ``config`` (in place)."""
+    for item in assignments:
+        if "=" not in item:
+            raise UsageError("--set {!r}: expected section.key=value, e.g. train.epochs=3".format(
+                item))
+        key, text = item.split("=", 1)
+        if "." not in key:
+            raise UsageError("--set {!r}: the key must name a section ({}), e.g. "
+                             "model.{}=...".format(item, ", ".join(sections), key))
+        section, name = key.split(".", 1)
+        if section not in sections:
+            raise UsageError("--set {!r}: unknown section {!r}; sections are {}".format(
+                item, section, ", ".join(sections)))
+        config.setdefault(section, {})[name] = parse_value(text)
+    return config
+
+
+def load_config_file(path):
+    """Read a JSON or YAML config file into a nested dict."""
+    if not os.path.isfile(path):
+        raise UsageError("--config {}: no such file".format(path))
+    with open(path) as handle:
+        text = handle.read()
+    if path.endswith((".yaml", ".yml")):
+        try:
+            import yaml  # pylint: disable=import-outside-toplevel
+        except ImportError:
+            raise UsageError("--config {}: reading YAML needs PyYAML (pip install pyyaml), or "
+                             "use a .json file".format(path))
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise UsageError("--config {}: not valid YAML: {}".format(path, err))
+    else:
+        try:
+            data = json.loads(text)
+        except ValueError as err:
+            raise UsageError("--config {}: not valid JSON: {}".format(path, err))
+    if not isinstance(data, dict):
+        raise UsageError("--config {}: expected a mapping of sections, got {}".format(
+            path, type(data).__name__))
+    return data

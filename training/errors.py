@@ -1,0 +1,10 @@
+"""User-facing errors of the training package.
+
+Anything raised as :class:`UsageError` is a problem with what the user asked for (a flag, a
+config key, a run directory, a checkpoint); the CLI prints its message and exits with code 2
+without a traceback. Bugs stay ordinary exceptions with tracebacks.
+"""
+
+
+class UsageError(Exception):
+    """Bad user input; the message says what was wrong and what to do."""

@@ -1,0 +1,90 @@
+"""Evaluation metrics on numpy arrays (computed once per evaluation, outside the graph).
+
+* :func:`auc` - ROC AUC (scikit-learn).
+* :func:`logloss` - binary cross-entropy of probabilities, clipped for finiteness.
+* :func:`gauc` - the DIN paper's group AUC: per-user AUC weighted by the user's number of
+  impressions, over users who have both a positive and a negative (others are undefined).
+* :func:`fitb_accuracy` - fill-in-the-blank: the true candidate (column 0) scores highest.
+* :func:`pairwise_accuracy` - what the original NGNN code calls "auc": the fraction of pairs
+  where the true outfit scores above its random partner.
+* :func:`rela_impr` - RelaImpr of the DIN paper: ((AUC(model) - 0.5) / (AUC(base) - 0.5) - 1).
+"""
+from __future__ import absolute_import, division, print_function
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+
+def auc(labels, scores):
+    labels = np.asarray(labels).ravel()
+    if labels.min() == labels.max():
+        return float("nan")
+    return float(roc_auc_score(labels, np.asarray(scores, dtype=np.float64).ravel()))
+
+
+def logloss(labels, probabilities, eps=1e-7):
+    labels = np.asarray(labels, dtype=np.float64).ravel()
+    p = np.clip(np.asarray(probabilities, dtype=np.float64).ravel(), eps, 1.0 - eps)
+    return float(-np.mean(labels * np.log(p) + (1.0 - labels) * np.log(1.0 - p)))
+
+
+def _rank_auc_by_group(groups, labels, scores):
+    """Per-group ROC AUC via average ranks, vectorised (no Python loop over groups).
+
+    Returns (group ids, AUC per group, impressions per group, valid mask).
+    """
+    groups = np.asarray(groups).ravel()
+    labels = np.asarray(labels).ravel().astype(np.float64)
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    # Sort by (group, score); ties within a group get their average rank.
+    order = np.lexsort((scores, groups))
+    g, s, y = groups[order], scores[order], labels[order]
+    n = len(g)
+    new_group = np.r_[True, g[1:] != g[:-1]]
+    group_start = np.flatnonzero(new_group)
+    group_index = np.cumsum(new_group) - 1
+    position = np.arange(n) - group_start[group_index]  # 0-based rank inside the group
+    new_run = np.r_[True, (g[1:] != g[:-1]) | (s[1:] != s[:-1])]
+    run_index = np.cumsum(new_run) - 1
+    run_first = np.flatnonzero(new_run)
+    run_last = np.r_[run_first[1:], n] - 1
+    avg_rank = (position[run_first] + position[run_last]) / 2.0 + 1.0
+    ranks = avg_rank[run_index]
+    n_groups = len(group_start)
+    count = np.bincount(group_index, minlength=n_groups).astype(np.float64)
+    pos = np.bincount(group_index, weights=y, minlength=n_groups)
+    neg = count - pos
+    pos_rank_sum = np.bincount(group_index, weights=ranks * y, minlength=n_groups)
+    valid = (pos > 0) & (neg > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        group_auc = (pos_rank_sum - pos * (pos + 1) / 2.0) / (pos * neg)
+    return g[group_start], group_auc, count, valid
+
+
+def gauc(groups, labels, scores):
+    """Impression-weighted mean of per-user AUC (users with both classes only)."""
+    _, group_auc, count, valid = _rank_auc_by_group(groups, labels, scores)
+    if not valid.any():
+        return float("nan")
+    return float(np.sum(group_auc[valid] * count[valid]) / np.sum(count[valid]))
+
+
+def fitb_accuracy(candidate_scores):
+    """``candidate_scores``: [questions, candidates], the true answer in column 0.
+
+    A tie with the true answer counts as wrong (no credit for constant scorers).
+    """
+    scores = np.asarray(candidate_scores, dtype=np.float64)
+    best_other = scores[:, 1:].max(axis=1)
+    return float(np.mean(scores[:, 0] > best_other))
+
+
+def pairwise_accuracy(true_scores, partner_scores):
+    true_scores = np.asarray(true_scores, dtype=np.float64).ravel()
+    partner_scores = np.asarray(partner_scores, dtype=np.float64).ravel()
+    return float(np.mean(true_scores > partner_scores))
+
+
+def rela_impr(model_auc, base_auc):
+    """RelaImpr (DIN paper, eq. 11), as a fraction: 0.1 means 10% relative improvement."""
+    return float((model_auc - 0.5) / (base_auc - 0.5) - 1.0)

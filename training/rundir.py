@@ -1,0 +1,90 @@
+"""The run directory: what a run leaves behind, written atomically, never clobbered by accident.
+
+Layout::
+
+    RUN/config.json    the resolved configuration (every default filled in)
+    RUN/metrics.json   final validation/test metrics, throughput, versions, baselines
+    RUN/history.json   one record per evaluation
+    RUN/checkpoints/   tf.train.CheckpointManager files (+ best/ for model selection)
+    RUN/logs/          TensorBoard event files
+"""
+from __future__ import absolute_import, division, print_function
+
+import json
+import os
+import tempfile
+import time
+
+from training.errors import UsageError
+
+RUN_MARKERS = ("config.json", "metrics.json", "history.json", "checkpoints")
+
+
+def write_json_atomic(path, payload):
+    """Write JSON to a temporary file in the same directory, then rename over ``path``.
+
+    A crash mid-write leaves the previous file intact, never a truncated one.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(payload, handle, indent=2, sort_keys=True, default=_json_default)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _json_default(value):
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError("not JSON serialisable: {!r}".format(value))
+
+
+def read_json(path, default=None):
+    if not os.path.exists(path):
+        return default
+    with open(path) as handle:
+        try:
+            return json.load(handle)
+        except ValueError as err:
+            raise UsageError("{} is not valid JSON ({}); fix or remove it".format(path, err))
+
+
+def holds_run(path):
+    return os.path.isdir(path) and any(
+        os.path.exists(os.path.join(path, name)) for name in RUN_MARKERS)
+
+
+def prepare(path, resume=False, overwrite=False):
+    """Create or reuse the run directory ``path``; return ``(path, resuming)``.
+
+    * a fresh or empty directory: used as is;
+    * a directory holding a run: continued with ``resume``; with ``overwrite`` the old run is
+      MOVED aside to ``PATH.replaced-<timestamp>`` (nothing is deleted); otherwise refused.
+    """
+    if resume and overwrite:
+        raise UsageError("--resume and --overwrite contradict each other; pick one")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError("--output-dir {} exists and is not a directory".format(path))
+    resuming = False
+    if holds_run(path):
+        if resume:
+            resuming = True
+        elif overwrite:
+            aside = "{}.replaced-{}".format(path.rstrip("/"), time.strftime("%Y%m%d-%H%M%S"))
+            os.rename(path, aside)
+            print("npurec: --overwrite: moved the earlier run in {} to {}".format(path, aside))
+        else:
+            raise UsageError(
+                "--output-dir {} already holds a run (config/checkpoints). Pass --resume to "
+                "continue it, --overwrite to move it aside and start again, or choose another "
+                "--output-dir.".format(path))
+    for sub in ("", "checkpoints", "logs"):
+        os.makedirs(os.path.join(path, sub), exist_ok=True)
+    return path, resuming

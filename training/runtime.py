@@ -1,0 +1,269 @@
+"""The ONLY module that knows about npu_device, GPUs, dtype policies and tf.distribute.
+
+Call :func:`configure` once at the entry point, BEFORE any model or optimizer exists. It returns
+a :class:`Runtime` holding the strategy, the compute dtype and an optimizer factory; the loop
+uses it for the three mixed-precision touch points (policy here, optimizer wrapping in
+:meth:`Runtime.make_optimizer`, loss scaling in the step through :mod:`training.compat`).
+
+Devices:
+
+* ``npu``: ``import npu_device`` lazily; set ``npu_device.global_options()`` (precision mode)
+  BEFORE ``npu_device.open().as_default()``; loss scaling through
+  ``npu_device.train.optimizer.NpuLossScaleOptimizer``; with several NPUs (``RANK_SIZE`` > 1)
+  variables are broadcast once after build and gradients ``all_reduce``-d (the call returns new
+  tensors, which are the ones applied). The NPU compiles whole graphs, so shapes stay static.
+* ``gpu``: ``mixed_float16`` policy with dynamic loss scaling, or ``mixed_bfloat16`` without it;
+  ``MirroredStrategy`` over several GPUs.
+* ``cpu``: fp32 by default; ``mixed``/``bf16`` are allowed so tests can exercise those paths.
+* ``auto``: NPU if npu_device imports, else GPU if one is visible, else CPU.
+"""
+from __future__ import absolute_import, division, print_function
+
+import logging
+import os
+
+import tensorflow as tf
+
+from training import compat
+from training.errors import UsageError
+
+log = logging.getLogger("npurec.runtime")
+
+DEVICES = ("auto", "npu", "gpu", "cpu")
+PRECISIONS = ("fp32", "mixed", "bf16")
+
+# npu_device precision modes: "allow_mix_precision" lets the NPU run fp16 where it is safe;
+# "must_keep_origin_dtype" keeps every op in the dtype the graph asks for (true fp32).
+_NPU_PRECISION_MODE = {
+    "fp32": "must_keep_origin_dtype",
+    "mixed": "allow_mix_precision",
+    "bf16": "allow_mix_precision",
+}
+
+
+class RuntimeSetupError(UsageError):
+    """A runtime that cannot be set up as asked (bad device/precision, missing npu_device)."""
+
+
+class Runtime(object):
+    """What the loop needs to know about the machine.
+
+    Attributes:
+      device: the device actually chosen (``npu``, ``gpu`` or ``cpu``).
+      precision: ``fp32``, ``mixed`` or ``bf16``.
+      policy: the Keras global dtype policy name that was set.
+      strategy: the ``tf.distribute`` strategy (default strategy on one device).
+      loss_scaling: whether losses are scaled (fp16 on GPU/CPU, or mixed on NPU).
+      reason: why this device was chosen (logged and written to ``metrics.json``).
+    """
+
+    def __init__(self, device, precision, policy, strategy, loss_scaling, reason,
+                 npu=None, npu_rank_size=1, npu_rank_id=0):
+        self.device = device
+        self.precision = precision
+        self.policy = policy
+        self.strategy = strategy
+        self.loss_scaling = loss_scaling
+        self.reason = reason
+        self._npu = npu
+        self.npu_rank_size = npu_rank_size
+        self.npu_rank_id = npu_rank_id
+
+    @property
+    def compute_dtype(self):
+        return tf.as_dtype(compat.keras.mixed_precision.global_policy().compute_dtype)
+
+    @property
+    def num_replicas(self):
+        """Replicas whose batches form one global batch (strategy replicas x NPU ranks)."""
+        return self.strategy.num_replicas_in_sync * self.npu_rank_size
+
+    def make_optimizer(self, name, learning_rate, clipnorm=None):
+        """Build the optimizer, wrapped for loss scaling when this runtime needs it.
+
+        Must be called under ``strategy.scope()`` (the loop does) so slots are mirrored.
+        """
+        optimizer = compat.make_optimizer(name, learning_rate, clipnorm=clipnorm)
+        if not self.loss_scaling:
+            return optimizer
+        if self.device == "npu":
+            return self._npu.train.optimizer.NpuLossScaleOptimizer(optimizer, dynamic=True)
+        return compat.loss_scale_optimizer(optimizer)
+
+    def reduce_gradients(self, grads):
+        """All-reduce (sum) gradients over NPU ranks. Uses the RETURNED tensors.
+
+        Each rank's loss is already divided by the GLOBAL batch, so the sum is the mean
+        gradient of the global batch. Under a tf.distribute strategy the optimizer
+        aggregates itself, so this is the identity there.
+        """
+        if self._npu is not None and self.npu_rank_size > 1:
+            return self._npu.distribute.all_reduce(grads, "sum")
+        return grads
+
+    def shard(self, dataset_fn, global_batch_size):
+        """The training dataset this process feeds to its replicas.
+
+        On several NPU ranks each rank reads every RANK_SIZE-th batch of ``global /
+        RANK_SIZE`` examples (its own shard); elsewhere the global batches themselves.
+        """
+        if self.npu_rank_size > 1:
+            local = global_batch_size // self.npu_rank_size
+            return dataset_fn(local).shard(self.npu_rank_size, self.npu_rank_id)
+        return dataset_fn(global_batch_size)
+
+    def broadcast_variables(self, variables):
+        """Make every NPU rank start from rank 0's weights (once, after the model is built)."""
+        if self._npu is not None and self.npu_rank_size > 1:
+            self._npu.distribute.broadcast(list(variables), root_rank=0)
+
+    def describe(self):
+        return {
+            "device": self.device,
+            "precision": self.precision,
+            "policy": self.policy,
+            "strategy": type(self.strategy).__name__,
+            "replicas": self.num_replicas,
+            "loss_scaling": self.loss_scaling,
+            "reason": self.reason,
+        }
+
+
+def _import_npu_device():
+    """Import npu_device lazily; None when it is not installed (any ImportError)."""
+    try:
+        import npu_device  # pylint: disable=import-error,import-outside-toplevel
+    except ImportError:
+        return None
+    return npu_device
+
+
+def _set_npu_option(options, name, value):
+    """Set one npu_device global option; unknown names raise inside npu_device, so guard."""
+    try:
+        setattr(options, name, value)
+    except (AttributeError, ValueError, TypeError) as err:
+        log.warning("npu_device rejected option %s=%r (%s); leaving its default", name, value, err)
+        return False
+    return True
+
+
+def _visible_gpus():
+    return tf.config.list_physical_devices("GPU")
+
+
+def _resolve_device(device):
+    if device == "auto":
+        if _import_npu_device() is not None:
+            return "npu", "auto: npu_device imported"
+        gpus = _visible_gpus()
+        if gpus:
+            return "gpu", "auto: {} GPU(s) visible, npu_device not installed".format(len(gpus))
+        return "cpu", "auto: no npu_device and no visible GPU"
+    return device, "requested --device {}".format(device)
+
+
+def configure(device="auto", precision="fp32", npu_options=None, cpu_replicas=1):
+    """Set up the process for ``device`` and ``precision``; return a :class:`Runtime`.
+
+    Args:
+      device: ``auto``, ``npu``, ``gpu`` or ``cpu``.
+      precision: ``fp32``, ``mixed`` (fp16 compute, dynamic loss scaling) or ``bf16``
+        (bfloat16 compute, no loss scaling needed).
+      npu_options: extra ``npu_device.global_options()`` fields to set (name -> value).
+      cpu_replicas: on CPU, split the CPU into this many logical devices and mirror over them
+        (used by tests to check data-parallel arithmetic without GPUs). Must be called before
+        TensorFlow initialises its devices.
+
+    Raises:
+      RuntimeSetupError: with a message naming what is wrong and what to do.
+    """
+    if device not in DEVICES:
+        raise RuntimeSetupError(
+            "--device ({!r}) must be one of {}".format(device, ", ".join(DEVICES)))
+    if precision not in PRECISIONS:
+        raise RuntimeSetupError(
+            "--precision ({!r}) must be one of {}".format(precision, ", ".join(PRECISIONS)))
+    device, reason = _resolve_device(device)
+    if device == "npu":
+        runtime = _configure_npu(precision, npu_options or {}, reason)
+    elif device == "gpu":
+        runtime = _configure_gpu(precision, reason)
+    else:
+        runtime = _configure_cpu(precision, reason, cpu_replicas)
+    log.info("runtime: %s", runtime.describe())
+    return runtime
+
+
+def _policy_for(precision):
+    return {"fp32": "float32", "mixed": "mixed_float16", "bf16": "mixed_bfloat16"}[precision]
+
+
+def _configure_npu(precision, extra_options, reason):
+    npu = _import_npu_device()
+    if npu is None:
+        raise RuntimeSetupError(
+            "--device npu needs the npu_device package (Ascend TF adapter for TF 2.6.5, "
+            "Python 3.7-3.9), which is not importable here. Install the CANN toolkit and "
+            "npu_device, or use --device auto/gpu/cpu.")
+    options = npu.global_options()
+    # Options MUST be set before open(): npu_device reads them when the device is created.
+    _set_npu_option(options, "precision_mode", _NPU_PRECISION_MODE[precision])
+    for name, value in sorted(extra_options.items()):
+        _set_npu_option(options, name, value)
+    npu.open().as_default()
+    rank_size = int(os.environ.get("RANK_SIZE", "1") or 1)
+    rank_id = int(os.environ.get("RANK_ID", "0") or 0)
+    # The NPU does its own mixed precision from the graph (precision_mode); Keras keeps fp32
+    # variables and compute. Loss scaling guards fp16 gradients in "mixed"/"bf16".
+    compat.set_global_policy("float32")
+    return Runtime("npu", precision, "float32", tf.distribute.get_strategy(),
+                   loss_scaling=precision != "fp32", reason=reason, npu=npu,
+                   npu_rank_size=rank_size, npu_rank_id=rank_id)
+
+
+def _configure_gpu(precision, reason):
+    gpus = _visible_gpus()
+    if not gpus:
+        raise RuntimeSetupError(
+            "--device gpu but TensorFlow sees no GPU (check CUDA drivers and that the "
+            "tensorflow build has GPU support), or use --device cpu.")
+    for gpu in gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except (ValueError, RuntimeError):  # already initialised: keep going
+            pass
+    policy = _policy_for(precision)
+    compat.set_global_policy(policy)
+    strategy = (tf.distribute.MirroredStrategy() if len(gpus) > 1
+                else tf.distribute.get_strategy())
+    return Runtime("gpu", precision, policy, strategy,
+                   loss_scaling=precision == "mixed", reason=reason)
+
+
+def _configure_cpu(precision, reason, cpu_replicas):
+    policy = _policy_for(precision)
+    compat.set_global_policy(policy)
+    if cpu_replicas > 1:
+        cpus = tf.config.list_physical_devices("CPU")
+        try:
+            tf.config.set_logical_device_configuration(
+                cpus[0], [tf.config.LogicalDeviceConfiguration()] * cpu_replicas)
+        except RuntimeError:  # devices already initialised; fine if the split already exists
+            pass
+        logical = tf.config.list_logical_devices("CPU")
+        if len(logical) < cpu_replicas:
+            raise RuntimeSetupError(
+                "cpu_replicas={} but only {} logical CPU devices exist; configure the runtime "
+                "before TensorFlow runs any op".format(cpu_replicas, len(logical)))
+        strategy = tf.distribute.MirroredStrategy(
+            [d.name for d in logical[:cpu_replicas]])
+    else:
+        strategy = tf.distribute.get_strategy()
+    return Runtime("cpu", precision, policy, strategy,
+                   loss_scaling=precision == "mixed", reason=reason)
+
+
+def reset():
+    """Restore the float32 policy (tests and notebooks that configure several times)."""
+    compat.set_global_policy("float32")

@@ -1,0 +1,138 @@
+"""The seam between the shared loop and a model: :class:`Task` and the registry by name.
+
+The loop knows no model. A task says how to get data, build the model, compute a per-example
+loss, score evaluation batches and turn scores into metrics. Tasks register under a name
+(``ngnn``, ``din``, or any name a user registers) and ``python -m training.fit --model NAME``
+looks them up here.
+"""
+from __future__ import absolute_import, division, print_function
+
+import importlib
+
+import numpy as np
+
+from training.errors import UsageError
+
+_REGISTRY = {}
+
+# Built-in tasks are imported on first use, so `--model din` never imports NGNN's code.
+_BUILTIN = {
+    "ngnn": "training.ngnn_task:NGNNTask",
+    "din": "training.din_task:DINTask",
+}
+
+
+class Task(object):
+    """Base class: override the methods; keep the class attributes' meaning.
+
+    Attributes:
+      name: registry name.
+      model_config_cls / data_config_cls: frozen dataclasses of the ``model`` / ``data``
+        sections of the run config.
+      train_defaults: defaults of :class:`training.config.TrainConfig` for this model.
+      monitor / monitor_mode: the validation metric that selects the model.
+    """
+
+    name = None
+    model_config_cls = None
+    data_config_cls = None
+    train_defaults = {}
+    monitor = "loss"
+    monitor_mode = "min"
+
+    def prepare(self, data_config, seed, log):
+        """Load or generate data; return an opaque object passed to the other methods."""
+        raise NotImplementedError
+
+    def build_model(self, model_config, data):
+        """Return an (unbuilt or built) Keras model. Called under the strategy scope."""
+        raise NotImplementedError
+
+    def train_dataset(self, data, batch_size, epoch, seed):
+        """A finite ``tf.data.Dataset`` of GLOBAL training batches for ``epoch``.
+
+        Must be deterministic in (epoch, seed), so a resumed run sees the same batches, and
+        use ``drop_remainder=True`` (static shapes for compiled steps and NPUs).
+        """
+        raise NotImplementedError
+
+    def num_train_examples(self, data):
+        raise NotImplementedError
+
+    def loss(self, model, batch, training):
+        """Per-example float32 loss, shape [B]. Regularisers go through ``model.losses``."""
+        raise NotImplementedError
+
+    def eval_arrays(self, data, split):
+        """The split's evaluation inputs as a dict of equally long numpy arrays."""
+        raise NotImplementedError
+
+    def score(self, model, batch):
+        """Scores for one evaluation batch (compiled by the loop); a tensor of shape [B, ...]."""
+        raise NotImplementedError
+
+    def metrics(self, data, split, scores):
+        """Turn the split's concatenated scores (numpy) into a flat {name: float}."""
+        raise NotImplementedError
+
+    def baselines(self, data, split):
+        """Trivial scorers on the same questions: {baseline name: {metric: value}}."""
+        return {}
+
+    def describe_data(self, data):
+        """A short dict about the data (sizes, whether it is synthetic) for the run record."""
+        return {}
+
+
+def register_task(name, factory):
+    """Register a Task factory (class or zero-argument callable) under ``name``."""
+    _REGISTRY[name] = factory
+
+
+def available_tasks():
+    return sorted(set(_REGISTRY) | set(_BUILTIN))
+
+
+def get_task(name):
+    """A new Task instance for ``name`` (a registered name or ``package.module:Class``).
+
+    An unknown name is a UsageError listing the valid ones.
+    """
+    target = _BUILTIN.get(name) or (name if ":" in name else None)
+    if name not in _REGISTRY and target:
+        # "package.module:Class" names a user's task without registering it first.
+        module_name, cls_name = target.split(":", 1)
+        try:
+            module = importlib.import_module(module_name)
+            _REGISTRY[name] = getattr(module, cls_name)
+        except (ImportError, AttributeError) as err:
+            if name in _BUILTIN:
+                raise
+            raise UsageError("--model {!r}: cannot import the task ({})".format(name, err))
+    if name not in _REGISTRY:
+        raise UsageError("unknown --model {!r}; available: {}".format(
+            name, ", ".join(available_tasks())))
+    return _REGISTRY[name]()
+
+
+def pad_to_multiple(arrays, multiple):
+    """Pad every array (by repeating its last row) to a multiple of ``multiple`` rows.
+
+    Evaluation keeps static shapes too: the padded rows are scored and then dropped.
+    Returns (padded arrays, original length).
+    """
+    lengths = {len(v) for v in arrays.values()}
+    if len(lengths) != 1:
+        raise ValueError("evaluation arrays differ in length: {}".format(
+            {k: len(v) for k, v in arrays.items()}))
+    n = lengths.pop()
+    if n == 0:
+        raise ValueError("evaluation split is empty")
+    pad = (-n) % multiple
+    if not pad:
+        return dict(arrays), n
+    out = {}
+    for key, value in arrays.items():
+        filler = np.repeat(value[-1:], pad, axis=0)
+        out[key] = np.concatenate([value, filler], axis=0)
+    return out, n
