@@ -18,10 +18,13 @@ from __future__ import absolute_import, division, print_function
 
 import tensorflow as tf
 
-keras = tf.keras
-"""The Keras that ``tf.keras`` resolves to (Keras 3, ``tf_keras`` or TF 2.6's Keras 2)."""
+IS_KERAS3 = hasattr(tf.keras, "ops")
 
-IS_KERAS3 = hasattr(keras, "ops")
+if IS_KERAS3:
+    # tf.keras is a compatibility namespace of Keras 3; use the package itself.
+    import keras  # pylint: disable=wrong-import-position
+else:
+    keras = tf.keras  # tf_keras (TF_USE_LEGACY_KERAS=1) or TF <= 2.15's Keras 2
 
 
 def keras_version():
@@ -173,3 +176,18 @@ def enable_determinism():
     experimental = getattr(tf.config, "experimental", None)
     if experimental is not None and hasattr(experimental, "enable_op_determinism"):
         experimental.enable_op_determinism()
+
+
+def add_weight(layer, name, shape, initializer, trainable=True, autocast=True):
+    """``layer.add_weight`` with one spelling for both Keras versions.
+
+    ``autocast=False`` keeps a float32 variable from being cast whole to the compute dtype
+    under a mixed policy: a gather from it then stays a sparse (IndexedSlices) gradient.
+    """
+    kwargs = dict(name=name, shape=tuple(shape), initializer=initializer, trainable=trainable,
+                  dtype="float32")
+    if IS_KERAS3:
+        kwargs["autocast"] = autocast
+    else:
+        kwargs["experimental_autocast"] = autocast
+    return layer.add_weight(**kwargs)

@@ -1,0 +1,356 @@
+"""Polyvore outfits for NGNN: real files in, padded integer arrays and evaluation sets out.
+
+Files (the NGNN authors' filtered split, as in ``../shared/data/polyvore``)::
+
+    train_no_dup_new_100.json   [{set_id, items_index, items_category}, ...]
+    valid_no_dup_new_100.json   optional: without it 10% of training outfits validate
+    test_no_dup_new_100.json
+    cid2rcid_100.json           {category id: dense index 0..C-1}
+    category_summarize_100.json [{id, name, frequency, items: ["<set>_<index>", ...]}]
+                                the pool that negatives and FITB candidates are drawn from
+    polyvore_image_vectors[/|.zip], polyvore_text_onehot_vectors[/|.zip]  (datasets.features)
+
+An outfit is a row of at most 8 item slots: ``items`` (feature-store rows), ``cats`` (dense
+category index) and ``mask``. Training pairs follow the original: for each outfit, one sample
+per item (at most 8), in which that item is replaced by a random item of a random category.
+Evaluation sets are drawn once from the seed and reused every epoch:
+
+* FITB: one random slot of each outfit is blanked; candidates are the true item (column 0)
+  plus 3 random items from random categories;
+* compatibility: each outfit against a random outfit of the same size (random items of
+  random distinct categories), labels 1 / 0.
+
+Also here: :func:`build_vocabulary` and :func:`text_multi_hot`, the step that makes the 2757-d
+multi-hot text vectors from raw Polyvore item names (the original Maryland schema), as the
+paper did (words of 3+ characters seen at least 5 times).
+"""
+from __future__ import absolute_import, division, print_function
+
+import collections
+import json
+import os
+import re
+
+import numpy as np
+
+from datasets import DataError
+from datasets import features as feature_store
+
+MAX_ITEMS = 8
+TRAIN_FILE = "train_no_dup_new_100.json"
+VALID_FILE = "valid_no_dup_new_100.json"
+TEST_FILE = "test_no_dup_new_100.json"
+CATEGORY_MAP_FILE = "cid2rcid_100.json"
+CATEGORY_POOL_FILE = "category_summarize_100.json"
+
+
+def _load_json(path, what):
+    if not os.path.isfile(path):
+        raise DataError("missing {} file: {}".format(what, path))
+    with open(path) as handle:
+        try:
+            return json.load(handle)
+        except ValueError as err:
+            raise DataError("{}: not valid JSON ({})".format(path, err))
+
+
+def load_category_map(path):
+    raw = _load_json(path, "category map")
+    if not isinstance(raw, dict):
+        raise DataError("{}: expected {{category id: dense index}}".format(path))
+    try:
+        mapping = {int(k): int(v) for k, v in raw.items()}
+    except (TypeError, ValueError):
+        raise DataError("{}: keys and values must be integers".format(path))
+    if sorted(mapping.values()) != list(range(len(mapping))):
+        raise DataError("{}: dense indices must be 0..{} without gaps".format(
+            path, len(mapping) - 1))
+    return mapping
+
+
+def load_outfits(path, category_map, on_bad="error", report=None):
+    """Parse an outfit list into ``[(set_id, [item keys], [dense categories])]``.
+
+    Outfits with fewer than 2 or more than 8 items, or with a category missing from the
+    category map, raise a DataError naming the outfit (``on_bad="error"``) or are skipped and
+    counted in ``report`` (``on_bad="skip-outfit"``).
+    """
+    raw = _load_json(path, "outfit list")
+    if not isinstance(raw, list):
+        raise DataError("{}: expected a JSON list of outfits".format(path))
+    report = report if report is not None else collections.Counter()
+    outfits = []
+    for position, outfit in enumerate(raw):
+        try:
+            set_id = str(outfit["set_id"])
+            indices = list(outfit["items_index"])
+            categories = [int(c) for c in outfit["items_category"]]
+        except (KeyError, TypeError, ValueError):
+            raise DataError("{}: outfit #{} lacks set_id/items_index/items_category".format(
+                path, position))
+        problem = None
+        if len(indices) != len(categories):
+            problem = "items_index and items_category differ in length"
+        elif not 2 <= len(indices) <= MAX_ITEMS:
+            problem = "has {} items; expected 2 to {}".format(len(indices), MAX_ITEMS)
+        else:
+            unknown = [c for c in categories if c not in category_map]
+            if unknown:
+                problem = "category id {} is not in the category map".format(unknown[0])
+        if problem:
+            if on_bad == "error":
+                raise DataError("{}: outfit {} (#{}) {}. Use data.on_bad=skip-outfit to skip "
+                                "such outfits (counted).".format(path, set_id, position, problem))
+            report["skipped_outfits:" + os.path.basename(path)] += 1
+            continue
+        keys = ["{}_{}".format(set_id, i) for i in indices]
+        outfits.append((set_id, keys, [category_map[c] for c in categories]))
+    return outfits
+
+
+def load_pools(path, category_map):
+    """Category dense index -> list of item keys (the negative pool)."""
+    raw = _load_json(path, "category pool")
+    pools = {}
+    for entry in raw:
+        try:
+            cid = int(entry["id"])
+            items = [str(i) for i in entry["items"]]
+        except (KeyError, TypeError, ValueError):
+            raise DataError("{}: each entry needs an integer id and a list of items".format(path))
+        if cid not in category_map:
+            raise DataError("{}: category id {} is not in the category map".format(path, cid))
+        pools[category_map[cid]] = items
+    return pools
+
+
+class Pools(object):
+    """Negative pools as flat arrays, so drawing N random items is three numpy calls."""
+
+    def __init__(self, rows_by_category, num_categories, source):
+        sizes = np.zeros(num_categories, dtype=np.int64)
+        chunks = []
+        for c in range(num_categories):
+            rows = rows_by_category.get(c, [])
+            sizes[c] = len(rows)
+            chunks.append(np.asarray(rows, dtype=np.int64))
+        self.sizes = sizes
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        self.rows = np.concatenate(chunks) if chunks else np.zeros(0, np.int64)
+        self.categories = np.flatnonzero(sizes > 0)
+        if len(self.categories) == 0:
+            raise DataError("{}: every category pool is empty".format(source))
+
+    def draw(self, rng, n, exclude=None):
+        """``n`` random (item row, category) pairs: a random non-empty category, then a
+        random item of it. ``exclude`` (shape [n]): categories not to draw (resampled once
+        more, then accepted)."""
+        cats = self.categories[rng.randint(len(self.categories), size=n)]
+        if exclude is not None and len(self.categories) > 1:
+            clash = cats == exclude
+            for _ in range(8):
+                if not clash.any():
+                    break
+                cats[clash] = self.categories[rng.randint(len(self.categories), size=clash.sum())]
+                clash = cats == exclude
+        picks = (rng.random_sample(n) * self.sizes[cats]).astype(np.int64)
+        return self.rows[self.offsets[cats] + picks], cats
+
+
+def pack(outfits, rows_of):
+    """Outfits -> ``items``, ``cats`` [n, 8] int32 and ``mask`` [n, 8] float32."""
+    n = len(outfits)
+    items = np.zeros((n, MAX_ITEMS), dtype=np.int32)
+    cats = np.zeros((n, MAX_ITEMS), dtype=np.int32)
+    mask = np.zeros((n, MAX_ITEMS), dtype=np.float32)
+    for i, (_, keys, categories) in enumerate(outfits):
+        k = len(keys)
+        items[i, :k] = rows_of(keys)
+        cats[i, :k] = categories
+        mask[i, :k] = 1.0
+    return {"items": items, "cats": cats, "mask": mask}
+
+
+def cooccurrence(packed, num_categories):
+    """Category co-occurrence counts [C, C] from packed training outfits (diagonal 0)."""
+    cats, mask = packed["cats"], packed["mask"] > 0
+    onehot = np.zeros((len(cats), num_categories), dtype=np.float64)
+    rows = np.repeat(np.arange(len(cats)), MAX_ITEMS)[mask.ravel()]
+    np.add.at(onehot, (rows, cats.ravel()[mask.ravel()]), 1.0)
+    counts = onehot.T.dot(onehot)
+    np.fill_diagonal(counts, 0.0)
+    return counts
+
+
+def training_samples(packed, pools, rng):
+    """One epoch of training pairs: (outfit, slot) for every real item, plus its negative.
+
+    Returns ``outfit``, ``slot`` (the replaced position), ``neg_item``, ``neg_cat``.
+    """
+    outfit, slot = np.nonzero(packed["mask"] > 0)
+    neg_item, neg_cat = pools.draw(rng, len(outfit))
+    return {"outfit": outfit.astype(np.int32), "slot": slot.astype(np.int32),
+            "neg_item": neg_item.astype(np.int32), "neg_cat": neg_cat.astype(np.int32)}
+
+
+def fitb_questions(packed, pools, rng, candidates=4):
+    """FITB as [Q * candidates] outfits; candidate 0 of each question is the true item."""
+    n = len(packed["items"])
+    sizes = packed["mask"].sum(axis=1).astype(np.int64)
+    blank = (rng.random_sample(n) * sizes).astype(np.int64)
+    out = {k: np.repeat(v, candidates, axis=0) for k, v in packed.items()}
+    true_cat = packed["cats"][np.arange(n), blank]
+    wrong_items, wrong_cats = pools.draw(rng, n * (candidates - 1),
+                                         exclude=np.repeat(true_cat, candidates - 1))
+    wrong_items = wrong_items.reshape(n, candidates - 1)
+    wrong_cats = wrong_cats.reshape(n, candidates - 1)
+    rows = np.arange(n) * candidates
+    for c in range(1, candidates):
+        out["items"][rows + c, blank] = wrong_items[:, c - 1]
+        out["cats"][rows + c, blank] = wrong_cats[:, c - 1]
+    return out
+
+
+def compatibility_pairs(packed, pools, rng):
+    """Each outfit (label 1) then a random outfit of the same size (label 0)."""
+    n = len(packed["items"])
+    mask = packed["mask"]
+    neg_items, neg_cats = pools.draw(rng, n * MAX_ITEMS)
+    negative = {"items": (neg_items.reshape(n, MAX_ITEMS) * (mask > 0)).astype(np.int32),
+                "cats": (neg_cats.reshape(n, MAX_ITEMS) * (mask > 0)).astype(np.int32),
+                "mask": mask.copy()}
+    out = {k: np.concatenate([packed[k], negative[k]]) for k in packed}
+    out["label"] = np.concatenate([np.ones(n), np.zeros(n)]).astype(np.float32)
+    return out
+
+
+class PolyvoreData(object):
+    """Everything NGNN needs, loaded and validated once."""
+
+    def __init__(self, store, num_categories, splits, pools, cooc, fitb, compat, report,
+                 synthetic, root):
+        self.store = store
+        self.num_categories = num_categories
+        self.splits = splits
+        self.pools = pools
+        self.cooc = cooc
+        self.fitb = fitb
+        self.compat = compat
+        self.report = report
+        self.synthetic = synthetic
+        self.root = root
+
+
+def load(root, cache_dir, seed=0, on_bad="error", on_missing="error", visual_dim=2048,
+         vocab_size=2757, synthetic=False, log=None):
+    """Load outfits, category maps and features from ``root``; build the evaluation sets.
+
+    Args:
+      on_bad: ``error`` or ``skip-outfit`` for malformed outfits (bad size, unknown category).
+      on_missing: ``error`` or ``skip-outfit`` for outfits with an item lacking feature files.
+    """
+    for option, value in (("on_bad", on_bad), ("on_missing", on_missing)):
+        if value not in ("error", "skip-outfit"):
+            raise DataError("data.{} ({!r}) must be 'error' or 'skip-outfit'".format(
+                option, value))
+    report = collections.Counter()
+    category_map = load_category_map(os.path.join(root, CATEGORY_MAP_FILE))
+    num_categories = len(category_map)
+    outfits = {"train": load_outfits(os.path.join(root, TRAIN_FILE), category_map, on_bad,
+                                     report),
+               "test": load_outfits(os.path.join(root, TEST_FILE), category_map, on_bad, report)}
+    valid_path = os.path.join(root, VALID_FILE)
+    if os.path.isfile(valid_path):
+        outfits["validation"] = load_outfits(valid_path, category_map, on_bad, report)
+    else:
+        order = np.random.RandomState(seed).permutation(len(outfits["train"]))
+        n_valid = max(1, len(order) // 10)
+        train = outfits["train"]
+        outfits["validation"] = [train[i] for i in sorted(order[:n_valid])]
+        outfits["train"] = [train[i] for i in sorted(order[n_valid:])]
+        report["validation_from_train"] = n_valid
+        if log:
+            log.info("no %s: using %d training outfits for validation", VALID_FILE, n_valid)
+    pool_keys = load_pools(os.path.join(root, CATEGORY_POOL_FILE), category_map)
+
+    outfit_keys = {k for split in outfits.values() for _, keys, _ in split for k in keys}
+    missing, _ = feature_store.missing_items(root, sorted(outfit_keys))
+    if missing:
+        if on_missing == "error":
+            raise DataError("{} item(s) have no feature file, e.g. {} (looked in {}/ and {}/ "
+                            "or their .zip). Use data.on_missing=skip-outfit to skip their "
+                            "outfits (counted).".format(len(missing), missing[0],
+                                                        feature_store.VISUAL_DIR,
+                                                        feature_store.TEXT_DIR))
+        missing_set = set(missing)
+        for name in outfits:
+            kept = [o for o in outfits[name] if not missing_set.intersection(o[1])]
+            report["skipped_missing_features:" + name] += len(outfits[name]) - len(kept)
+            outfits[name] = kept
+        outfit_keys -= missing_set
+    missing_pool, _ = feature_store.missing_items(
+        root, sorted({k for ks in pool_keys.values() for k in ks} - outfit_keys))
+    missing_pool = set(missing_pool)
+    report["pool_items_without_features"] = len(missing_pool)
+    for name, split in outfits.items():
+        if not split:
+            raise DataError("the {} split has no usable outfits".format(name))
+    pool_keys = {c: [k for k in ks if k not in missing_pool] for c, ks in pool_keys.items()}
+    all_keys = sorted(outfit_keys | {k for ks in pool_keys.values() for k in ks})
+    store = feature_store.build_or_open(root, all_keys, cache_dir, visual_dim=visual_dim,
+                                        vocab_size=vocab_size, log=log)
+    pools = Pools({c: store.rows(ks) for c, ks in pool_keys.items()}, num_categories,
+                  os.path.join(root, CATEGORY_POOL_FILE))
+    splits = {name: pack(split, store.rows) for name, split in outfits.items()}
+    cooc = cooccurrence(splits["train"], num_categories)
+    rng = np.random.RandomState(seed + 7919)  # evaluation sets: fixed by the seed, built once
+    fitb = {name: fitb_questions(splits[name], pools, rng) for name in ("validation", "test")}
+    compat = {name: compatibility_pairs(splits[name], pools, rng)
+              for name in ("validation", "test")}
+    if log and report:
+        log.info("polyvore: %s", dict(report))
+    return PolyvoreData(store, num_categories, splits, pools, cooc, fitb, compat, dict(report),
+                        synthetic, root)
+
+
+# -- the text vocabulary step (raw Maryland Polyvore schema) ---------------------------------
+_WORD = re.compile(r"[a-z0-9][a-z0-9'&-]*")
+
+
+def tokenize(name):
+    """Lower-case words of an item name (letters, digits, inner apostrophes and hyphens)."""
+    return _WORD.findall(str(name).lower())
+
+
+def build_vocabulary(paths, min_count=5, min_length=3):
+    """Words of ``min_length``+ characters seen at least ``min_count`` times in item names.
+
+    Args:
+      paths: outfit files in the original Maryland schema ([{items: [{name, ...}]}]).
+    Returns:
+      ``[(word, count)]`` sorted by count (descending), then word.
+    """
+    counts = collections.Counter()
+    for path in paths:
+        raw = _load_json(path, "Polyvore outfit (Maryland schema)")
+        for position, outfit in enumerate(raw):
+            try:
+                items = outfit["items"]
+            except (KeyError, TypeError):
+                raise DataError("{}: outfit #{} has no items list".format(path, position))
+            for item in items:
+                counts.update(w for w in tokenize(item.get("name", "")) if len(w) >= min_length)
+    vocab = [(w, c) for w, c in counts.items() if c >= min_count]
+    vocab.sort(key=lambda wc: (-wc[1], wc[0]))
+    return vocab
+
+
+def text_multi_hot(name, vocabulary, size=None):
+    """Multi-hot vector of an item name over ``vocabulary`` ([(word, count)] or [word])."""
+    words = [w if isinstance(w, str) else w[0] for w in vocabulary]
+    index = {w: i for i, w in enumerate(words)}
+    vector = np.zeros(size or len(words), dtype=np.float32)
+    for word in tokenize(name):
+        if word in index:
+            vector[index[word]] = 1.0
+    return vector

@@ -1,0 +1,255 @@
+"""Keras layers of npurec's two models.
+
+NGNN (Cui et al., WWW 2019, "Dressing as a Whole"):
+
+* :class:`CategoryProjection` - node-wise input projection of dense features, one F->H matrix
+  per category.
+* :class:`CategoryBagProjection` - the same for multi-hot text, as a gather-sum of weight rows.
+* :class:`NodeWiseGGNN` - node-wise gated graph message passing with a GRU update.
+* :class:`OutfitReadout` - sum over nodes of sigmoid(w_conf . h) * leaky_relu(w_score . h).
+
+DIN (Zhou et al., KDD 2018): :class:`Dice`, :class:`LocalActivationUnit`.
+
+All layers are policy-correct: variables are float32, computation runs in ``compute_dtype``
+and scores leave in float32. ``models`` imports nothing from ``training`` except
+``training.compat`` (the single place that knows Keras 2 vs Keras 3).
+"""
+from __future__ import absolute_import, division, print_function
+
+import tensorflow as tf
+
+from training.compat import add_weight, keras, register_serializable
+
+
+def _gather_cast(table, indices, dtype):
+    """Gather rows first, cast after: the gradient stays sparse (IndexedSlices)."""
+    return tf.cast(tf.gather(table, indices), dtype)
+
+
+@register_serializable()
+class CategoryProjection(keras.layers.Layer):
+    """Per-category linear map of dense node features: ``x_i -> x_i W[c_i] + b[c_i]``.
+
+    Two implementations with identical results:
+
+    * ``static_shapes=False`` (default, CPU/GPU): nodes are partitioned by category and each
+      category does ONE matmul against its slice of an unstacked weight (~F*H FLOPs per node,
+      no [nodes, F, H] tensor). The partitions have data-dependent sizes.
+    * ``static_shapes=True`` (NPU: whole-graph compilation wants static shapes): each node's
+      weight matrix is gathered and applied with einsum; more memory traffic, static shapes.
+
+    Args:
+      num_categories: C. in_dim: F. units: H.
+    Shapes: x [B, N, F], cats [B, N] int -> [B, N, H].
+    """
+
+    def __init__(self, num_categories, in_dim, units, static_shapes=False, **kwargs):
+        super(CategoryProjection, self).__init__(**kwargs)
+        self.num_categories = int(num_categories)
+        self.in_dim = int(in_dim)
+        self.units = int(units)
+        self.static_shapes = bool(static_shapes)
+
+    def build(self, input_shape=None):
+        self.kernel = add_weight(self, "kernel", (self.num_categories, self.in_dim, self.units),
+                                 keras.initializers.GlorotUniform())
+        self.bias = add_weight(self, "bias", (self.num_categories, self.units), "zeros")
+        self.built = True
+
+    def call(self, x, cats):
+        x = tf.cast(x, self.compute_dtype)
+        cats = tf.cast(cats, tf.int32)
+        bias = tf.cast(tf.gather(self.bias, cats), self.compute_dtype)
+        if self.static_shapes:
+            kernel = tf.cast(tf.gather(self.kernel, cats), self.compute_dtype)
+            return tf.einsum("bnf,bnfh->bnh", x, kernel) + bias
+        shape = tf.shape(cats)
+        flat_x = tf.reshape(x, [-1, self.in_dim])
+        flat_c = tf.reshape(cats, [-1])
+        positions = tf.range(tf.shape(flat_c)[0])
+        x_parts = tf.dynamic_partition(flat_x, flat_c, self.num_categories)
+        p_parts = tf.dynamic_partition(positions, flat_c, self.num_categories)
+        # unstack once (its gradient is one stacked dense tensor); slicing the variable per
+        # category would give C full-size gradients instead.
+        kernels = tf.unstack(tf.cast(self.kernel, self.compute_dtype), axis=0)
+        outputs = [tf.matmul(part, kernel) for part, kernel in zip(x_parts, kernels)]
+        flat_y = tf.dynamic_stitch(p_parts, outputs)
+        y = tf.reshape(flat_y, tf.concat([shape, [self.units]], axis=0))
+        return y + bias
+
+    def get_config(self):
+        config = super(CategoryProjection, self).get_config()
+        config.update(num_categories=self.num_categories, in_dim=self.in_dim, units=self.units,
+                      static_shapes=self.static_shapes)
+        return config
+
+
+@register_serializable()
+class CategoryBagProjection(keras.layers.Layer):
+    """Per-category projection of a multi-hot text vector given as word ids.
+
+    ``sum_w multi_hot[w] * W[c][w]`` is a sum of the rows of the words present, so the
+    weights are one flat table ``[C * V, H]`` and the projection is a masked gather-sum of rows
+    ``c * V + w``: no 2757-wide matmul, and a sparse gradient touching only the rows used.
+
+    Shapes: word_ids [B, N, W] int, word_mask [B, N, W], cats [B, N] -> [B, N, H].
+    """
+
+    def __init__(self, num_categories, vocab_size, units, **kwargs):
+        super(CategoryBagProjection, self).__init__(**kwargs)
+        self.num_categories = int(num_categories)
+        self.vocab_size = int(vocab_size)
+        self.units = int(units)
+
+    def build(self, input_shape=None):
+        # Glorot for a vocab_size -> units matrix per category
+        limit = (6.0 / (self.vocab_size + self.units)) ** 0.5
+        self.table = add_weight(self, "table", (self.num_categories * self.vocab_size, self.units),
+                                keras.initializers.RandomUniform(-limit, limit), autocast=False)
+        self.bias = add_weight(self, "bias", (self.num_categories, self.units), "zeros")
+        self.built = True
+
+    def call(self, word_ids, word_mask, cats):
+        cats = tf.cast(cats, tf.int32)
+        rows = cats[:, :, None] * self.vocab_size + tf.cast(word_ids, tf.int32)
+        vectors = _gather_cast(self.table, rows, self.compute_dtype)  # [B, N, W, H]
+        weights = tf.cast(word_mask, self.compute_dtype)[..., None]
+        bias = tf.cast(tf.gather(self.bias, cats), self.compute_dtype)
+        return tf.reduce_sum(vectors * weights, axis=2) + bias
+
+    def get_config(self):
+        config = super(CategoryBagProjection, self).get_config()
+        config.update(num_categories=self.num_categories, vocab_size=self.vocab_size,
+                      units=self.units)
+        return config
+
+
+@register_serializable()
+class NodeWiseGGNN(keras.layers.Layer):
+    """Node-wise gated graph neural network (NGNN's message passing), vectorised.
+
+    For ``steps`` rounds, with per-category output/input matrices and a shared GRU:
+
+        out_j = W_out[c_j] h_j + b_out[c_j]
+        a_i   = sum_{j != i} A_ij out_j
+        m_i   = W_in[c_i] a_i + b_in[c_i]
+        h_i   = GRU(m_i, h_i)
+
+    ``edges="binary"``: A_ij = 1 between the items present (the original code). The graph is
+    complete, so a_i = (masked sum over all nodes) - out_i: O(N), not O(N^2).
+    ``edges="cooccurrence"``: A_ij = E[c_i, c_j], a [C, C] matrix of category co-occurrence
+    weights (the paper's description), set with :meth:`set_edge_weights`; O(N^2) with N <= 8.
+
+    Shapes: h [B, N, H], cats [B, N] int, mask [B, N] -> [B, N, H] (padding rows stay 0).
+    """
+
+    def __init__(self, num_categories, units, steps=3, edges="binary", **kwargs):
+        super(NodeWiseGGNN, self).__init__(**kwargs)
+        if edges not in ("binary", "cooccurrence"):
+            raise ValueError("edges ({!r}) must be 'binary' or 'cooccurrence'".format(edges))
+        if steps < 1:
+            raise ValueError("steps ({}) must be >= 1".format(steps))
+        self.num_categories = int(num_categories)
+        self.units = int(units)
+        self.steps = int(steps)
+        self.edges = edges
+
+    def build(self, input_shape=None):
+        c, h = self.num_categories, self.units
+        glorot = keras.initializers.GlorotUniform()
+        self.w_out = add_weight(self, "w_out", (c, h, h), glorot)
+        self.b_out = add_weight(self, "b_out", (c, h), "zeros")
+        self.w_in = add_weight(self, "w_in", (c, h, h), glorot)
+        self.b_in = add_weight(self, "b_in", (c, h), "zeros")
+        self.gru_kernel = add_weight(self, "gru_kernel", (h, 3 * h), glorot)
+        self.gru_recurrent = add_weight(self, "gru_recurrent", (h, 3 * h),
+                                        keras.initializers.Orthogonal())
+        self.gru_bias = add_weight(self, "gru_bias", (3 * h,), "zeros")
+        if self.edges == "cooccurrence":
+            self.edge_weights = add_weight(self, "edge_weights", (c, c), "ones", trainable=False)
+        self.built = True
+
+    def set_edge_weights(self, matrix):
+        """Set the [C, C] co-occurrence edge weights (edges='cooccurrence' only)."""
+        if self.edges != "cooccurrence":
+            raise ValueError("set_edge_weights needs edges='cooccurrence'")
+        if not self.built:
+            self.build()
+        self.edge_weights.assign(tf.cast(matrix, tf.float32))
+
+    def _gru(self, m, h):
+        dt = self.compute_dtype
+        x = tf.matmul(m, tf.cast(self.gru_kernel, dt)) + tf.cast(self.gru_bias, dt)
+        r_x = tf.matmul(h, tf.cast(self.gru_recurrent, dt))
+        xz, xr, xh = tf.split(x, 3, axis=-1)
+        rz, rr, rh = tf.split(r_x, 3, axis=-1)
+        z = tf.sigmoid(xz + rz)
+        r = tf.sigmoid(xr + rr)
+        candidate = tf.tanh(xh + r * rh)
+        return (1.0 - z) * h + z * candidate
+
+    def call(self, h, cats, mask):
+        dt = self.compute_dtype
+        h = tf.cast(h, dt)
+        cats = tf.cast(cats, tf.int32)
+        node_mask = tf.cast(mask, dt)[..., None]
+        w_out = tf.cast(tf.gather(self.w_out, cats), dt)  # [B, N, H, H]
+        b_out = tf.cast(tf.gather(self.b_out, cats), dt)
+        w_in = tf.cast(tf.gather(self.w_in, cats), dt)
+        b_in = tf.cast(tf.gather(self.b_in, cats), dt)
+        if self.edges == "cooccurrence":
+            pair = tf.stack([tf.tile(cats[:, :, None], [1, 1, tf.shape(cats)[1]]),
+                             tf.tile(cats[:, None, :], [1, tf.shape(cats)[1], 1])], axis=-1)
+            adjacency = tf.cast(tf.gather_nd(self.edge_weights, pair), dt)
+            n = tf.shape(cats)[1]
+            off_diagonal = 1.0 - tf.eye(n, dtype=dt)
+            adjacency = adjacency * off_diagonal * node_mask * tf.transpose(node_mask, [0, 2, 1])
+        for _ in range(self.steps):  # unrolled once when the graph is built
+            out = (tf.einsum("bnh,bnhk->bnk", h, w_out) + b_out) * node_mask
+            if self.edges == "binary":
+                incoming = tf.reduce_sum(out, axis=1, keepdims=True) - out
+            else:
+                incoming = tf.einsum("bij,bjh->bih", adjacency, out)
+            message = tf.einsum("bnh,bnhk->bnk", incoming, w_in) + b_in
+            h = self._gru(message, h) * node_mask
+        return h
+
+    def get_config(self):
+        config = super(NodeWiseGGNN, self).get_config()
+        config.update(num_categories=self.num_categories, units=self.units, steps=self.steps,
+                      edges=self.edges)
+        return config
+
+
+@register_serializable()
+class OutfitReadout(keras.layers.Layer):
+    """Outfit score = sum over real nodes of sigmoid(w_conf . h_i) * leaky_relu(w_score . h_i).
+
+    Shapes: h [B, N, H], mask [B, N] -> float32 [B].
+    """
+
+    def __init__(self, units, **kwargs):
+        super(OutfitReadout, self).__init__(**kwargs)
+        self.units = int(units)
+
+    def build(self, input_shape=None):
+        glorot = keras.initializers.GlorotUniform()
+        self.w_conf = add_weight(self, "w_conf", (self.units, 1), glorot)
+        self.b_conf = add_weight(self, "b_conf", (1,), "zeros")
+        self.w_score = add_weight(self, "w_score", (self.units, 1), glorot)
+        self.b_score = add_weight(self, "b_score", (1,), "zeros")
+        self.built = True
+
+    def call(self, h, mask):
+        dt = self.compute_dtype
+        h = tf.cast(h, dt)
+        conf = tf.sigmoid(tf.matmul(h, tf.cast(self.w_conf, dt)) + tf.cast(self.b_conf, dt))
+        score = tf.nn.leaky_relu(tf.matmul(h, tf.cast(self.w_score, dt))
+                                 + tf.cast(self.b_score, dt))
+        per_node = tf.cast(tf.squeeze(conf * score, -1), tf.float32)
+        return tf.reduce_sum(per_node * tf.cast(mask, tf.float32), axis=1)
+
+    def get_config(self):
+        config = super(OutfitReadout, self).get_config()
+        config.update(units=self.units)
+        return config

@@ -1,0 +1,153 @@
+"""NGNN: Node-wise Graph Neural Network for outfit compatibility (Cui et al., WWW 2019).
+
+An outfit is a graph whose nodes are its items' categories (at most 8 per outfit). Each
+modality (visual: 2048-d inception-v3 vectors; textual: 2757-d multi-hot names) has its own
+branch: per-category input projection + tanh -> ``steps`` rounds of node-wise message passing
+with a GRU update -> readout. The outfit score is ``beta * visual + (1 - beta) * textual``
+(beta = 0.2), or one branch alone with ``modalities="visual"|"textual"``.
+
+Inputs (a dict; every tensor has a static [B, N] prefix, N = 8 with a node mask)::
+
+    visual     float [B, N, F]      item image vectors
+    text_ids   int   [B, N, W]      word ids of the multi-hot text
+    text_mask  float [B, N, W]      1 for real words
+    cats       int   [B, N]         dense category index 0..C-1
+    mask       float [B, N]         1 for real items
+
+``call`` returns the float32 score [B]; :meth:`NGNN.score_with_states` also returns the initial
+node states of both branches, which the modality-consistency loss compares.
+"""
+from __future__ import absolute_import, division, print_function
+
+import tensorflow as tf
+
+from models.layers import CategoryBagProjection, CategoryProjection, NodeWiseGGNN, OutfitReadout
+from training.compat import keras, register_serializable
+
+MODALITIES = ("visual", "textual", "both")
+
+
+@register_serializable()
+class NGNN(keras.Model):
+    """Args:
+      num_categories: C, the number of node types (120 in the paper's split).
+      visual_dim: F of the image vectors (2048). vocab_size: V of the text vectors (2757).
+      hidden: node state size H (12 in the paper). steps: message-passing rounds (3).
+      beta: weight of the visual score. modalities: ``both``, ``visual`` or ``textual``.
+      edges: ``binary`` (the original code, default) or ``cooccurrence`` (the paper's text);
+        see :class:`models.layers.NodeWiseGGNN`.
+      static_shapes: use the static-shape input projection (for NPUs).
+    """
+
+    def __init__(self, num_categories, visual_dim=2048, vocab_size=2757, hidden=12, steps=3,
+                 beta=0.2, modalities="both", edges="binary", static_shapes=False, **kwargs):
+        super(NGNN, self).__init__(**kwargs)
+        if modalities not in MODALITIES:
+            raise ValueError("modalities ({!r}) must be one of {}".format(
+                modalities, ", ".join(MODALITIES)))
+        if not 0.0 <= beta <= 1.0:
+            raise ValueError("beta ({}) must be in [0, 1]".format(beta))
+        self.num_categories = int(num_categories)
+        self.visual_dim = int(visual_dim)
+        self.vocab_size = int(vocab_size)
+        self.hidden = int(hidden)
+        self.steps = int(steps)
+        self.beta = float(beta)
+        self.modalities = modalities
+        self.edges = edges
+        self.static_shapes = bool(static_shapes)
+        self.use_visual = modalities in ("visual", "both")
+        self.use_text = modalities in ("textual", "both")
+        if self.use_visual:
+            self.visual_projection = CategoryProjection(
+                num_categories, visual_dim, hidden, static_shapes=static_shapes,
+                name="visual_projection")
+            self.visual_ggnn = NodeWiseGGNN(num_categories, hidden, steps, edges,
+                                            name="visual_ggnn")
+            self.visual_readout = OutfitReadout(hidden, name="visual_readout")
+        if self.use_text:
+            self.text_projection = CategoryBagProjection(num_categories, vocab_size, hidden,
+                                                         name="text_projection")
+            self.text_ggnn = NodeWiseGGNN(num_categories, hidden, steps, edges, name="text_ggnn")
+            self.text_readout = OutfitReadout(hidden, name="text_readout")
+
+    def build(self, input_shape=None):
+        """All weights depend on the config only, so build needs no example input."""
+        for layer in self._branch_layers():
+            if not layer.built:
+                layer.build(None)
+        self.built = True
+
+    def _branch_layers(self):
+        layers = []
+        if self.use_visual:
+            layers += [self.visual_projection, self.visual_ggnn, self.visual_readout]
+        if self.use_text:
+            layers += [self.text_projection, self.text_ggnn, self.text_readout]
+        return layers
+
+    def set_edge_weights(self, matrix):
+        """Co-occurrence edge weights [C, C] for both branches (edges='cooccurrence')."""
+        if not self.built:
+            self.build()
+        for ggnn in ([self.visual_ggnn] if self.use_visual else []) + (
+                [self.text_ggnn] if self.use_text else []):
+            ggnn.set_edge_weights(matrix)
+
+    def score_with_states(self, inputs, training=False):
+        """(score [B] float32, h0_visual or None, h0_text or None)."""
+        cats, mask = inputs["cats"], inputs["mask"]
+        node_mask = tf.cast(mask, self.compute_dtype)[..., None]
+        score = 0.0
+        h0_visual = h0_text = None
+        if self.use_visual:
+            h0_visual = tf.tanh(self.visual_projection(inputs["visual"], cats)) * node_mask
+            hv = self.visual_ggnn(h0_visual, cats, mask)
+            weight = self.beta if self.use_text else 1.0
+            score += weight * self.visual_readout(hv, mask)
+        if self.use_text:
+            h0_text = tf.tanh(self.text_projection(inputs["text_ids"], inputs["text_mask"],
+                                                   cats)) * node_mask
+            ht = self.text_ggnn(h0_text, cats, mask)
+            weight = (1.0 - self.beta) if self.use_visual else 1.0
+            score += weight * self.text_readout(ht, mask)
+        return score, h0_visual, h0_text
+
+    def call(self, inputs, training=False):
+        return self.score_with_states(inputs, training=training)[0]
+
+    def get_config(self):
+        return {"num_categories": self.num_categories, "visual_dim": self.visual_dim,
+                "vocab_size": self.vocab_size, "hidden": self.hidden, "steps": self.steps,
+                "beta": self.beta, "modalities": self.modalities, "edges": self.edges,
+                "static_shapes": self.static_shapes, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def ranking_loss(pos_score, neg_score, kind="sigmoid"):
+    """Per-pair ranking loss.
+
+    ``sigmoid``: -sigmoid(s_pos - s_neg), the NGNN paper's and code's objective (bounded: a
+    pair far on the right side gives no more gradient). ``bpr``: -log sigmoid(s_pos - s_neg).
+    """
+    diff = tf.cast(pos_score, tf.float32) - tf.cast(neg_score, tf.float32)
+    if kind == "sigmoid":
+        return -tf.sigmoid(diff)
+    if kind == "bpr":
+        return tf.nn.softplus(-diff)
+    raise ValueError("ranking loss ({!r}) must be 'sigmoid' or 'bpr'".format(kind))
+
+
+def consistency_loss(h0_visual, h0_text, mask):
+    """Per-outfit mean over real nodes of ||h0_visual - h0_text||^2 (the paper's term).
+
+    The original code compares the positive and the negative outfit's VISUAL projections
+    instead, which is not what the paper describes; npurec follows the paper.
+    """
+    diff = tf.cast(h0_visual, tf.float32) - tf.cast(h0_text, tf.float32)
+    per_node = tf.reduce_sum(tf.square(diff), axis=-1)
+    mask = tf.cast(mask, tf.float32)
+    return tf.reduce_sum(per_node * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)

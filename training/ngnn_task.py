@@ -1,0 +1,241 @@
+"""NGNN as a Task of the shared loop: Polyvore data, pairwise training, FITB and compatibility.
+
+Defaults are the seed's settings: RMSprop, learning rate 0.001, batch 16, 15 epochs, hidden 12,
+3 message-passing steps, beta 0.2, consistency weight 5. Model selection uses validation FITB.
+
+Item features live in device-resident, non-trainable variables (not in the model, so a saved
+model stays small and takes features as input); each step gathers the rows of its batch.
+"""
+from __future__ import absolute_import, division, print_function
+
+import dataclasses
+import logging
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from datasets import polyvore as pv
+from datasets import synthetic
+from models.ngnn import NGNN, consistency_loss, ranking_loss
+from training import metrics as M
+from training.errors import UsageError
+from training.tasks import Task
+
+log = logging.getLogger("npurec.ngnn")
+
+
+@dataclasses.dataclass(frozen=True)
+class NGNNModelConfig(object):
+    """Attributes:
+      hidden: node state size (12). steps: message-passing rounds (3).
+      beta: weight of the visual score (0.2). modalities: both, visual or textual.
+      edges: binary (original code, default) or cooccurrence (the paper's description).
+      consistency_weight: weight of ||h0_visual - h0_text||^2 (5; 0 disables).
+      ranking_loss: sigmoid (paper/code: -sigmoid(s_pos - s_neg)) or bpr (-log sigmoid).
+      static_shapes: static-shape input projection (NPU); slower on CPU/GPU.
+    """
+
+    hidden: int = 12
+    steps: int = 3
+    beta: float = 0.2
+    modalities: str = "both"
+    edges: str = "binary"
+    consistency_weight: float = 5.0
+    ranking_loss: str = "sigmoid"
+    static_shapes: bool = False
+
+    def __post_init__(self):
+        if self.hidden < 1 or self.steps < 1:
+            raise UsageError("model.hidden ({}) and model.steps ({}) must be >= 1".format(
+                self.hidden, self.steps))
+        if self.modalities not in ("both", "visual", "textual"):
+            raise UsageError("model.modalities ({!r}) must be both, visual or textual".format(
+                self.modalities))
+        if self.edges not in ("binary", "cooccurrence"):
+            raise UsageError("model.edges ({!r}) must be binary or cooccurrence".format(
+                self.edges))
+        if self.ranking_loss not in ("sigmoid", "bpr"):
+            raise UsageError("model.ranking_loss ({!r}) must be sigmoid or bpr".format(
+                self.ranking_loss))
+        if not 0.0 <= self.beta <= 1.0:
+            raise UsageError("model.beta ({}) must be in [0, 1]".format(self.beta))
+
+
+@dataclasses.dataclass(frozen=True)
+class NGNNDataConfig(object):
+    """Attributes:
+      data_dir: Polyvore directory ('' = the embedded synthetic default).
+      cache_dir: where feature stores go ('' = $NPUREC_CACHE or ~/.cache/npurec).
+      on_bad: error | skip-outfit, for outfits of a bad size or with an unknown category.
+      on_missing: error | skip-outfit, for outfits with an item lacking a feature file.
+      visual_dim / vocab_size: lengths of the image and text vectors (2048 / 2757).
+      synthetic_outfits: training outfits of the synthetic default.
+      synthetic_layout: zip | dir, how the synthetic default stores per-item files.
+    """
+
+    data_dir: str = ""
+    cache_dir: str = ""
+    on_bad: str = "error"
+    on_missing: str = "error"
+    visual_dim: int = 2048
+    vocab_size: int = 2757
+    synthetic_outfits: int = 1000
+    synthetic_layout: str = "zip"
+
+
+class NGNNTask(Task):
+    name = "ngnn"
+    model_config_cls = NGNNModelConfig
+    data_config_cls = NGNNDataConfig
+    train_defaults = {"epochs": 15, "batch_size": 16, "learning_rate": 1e-3,
+                      "optimizer": "rmsprop", "eval_batch_size": 512}
+    monitor = "fitb_accuracy"
+    monitor_mode = "max"
+
+    def __init__(self):
+        self.model_config = NGNNModelConfig()
+
+    # -- data -----------------------------------------------------------------------------
+    def prepare(self, data_config, seed, log_=None):
+        log_ = log_ or log
+        cache = data_config.cache_dir or synthetic.cache_root()
+        root = data_config.data_dir
+        is_synthetic = not root
+        if is_synthetic:
+            root = synthetic.polyvore(n_train=data_config.synthetic_outfits,
+                                      visual_dim=data_config.visual_dim,
+                                      vocab_size=data_config.vocab_size,
+                                      layout=data_config.synthetic_layout)
+            log_.warning("NGNN: no --data-dir given: using the embedded SYNTHETIC Polyvore-format "
+                         "data in %s (planted signal; not real outfits)", root)
+        elif not os.path.isdir(root):
+            raise UsageError("--data-dir {}: no such directory".format(root))
+        data = pv.load(root, os.path.join(cache, "stores"), seed=seed,
+                       on_bad=data_config.on_bad, on_missing=data_config.on_missing,
+                       visual_dim=data_config.visual_dim, vocab_size=data_config.vocab_size,
+                       synthetic=is_synthetic, log=log_)
+        store = data.store
+        # Device-resident feature tables (variables, not graph constants: the real visual
+        # table is ~1.3 GB, past the 2 GB graph-proto limit once captured as a constant).
+        data.tables = {
+            "visual": tf.Variable(np.asarray(store.visual), trainable=False, name="visual_table"),
+            "text_ids": tf.Variable(store.text_ids, trainable=False, name="text_ids_table"),
+            "text_mask": tf.Variable(store.text_mask(), trainable=False, name="text_mask_table"),
+        }
+        return data
+
+    def describe_data(self, data):
+        return {"synthetic": data.synthetic, "root": data.root, "items": len(data.store),
+                "categories": data.num_categories,
+                "outfits": {k: int(len(v["items"])) for k, v in data.splits.items()},
+                "report": data.report}
+
+    def num_train_examples(self, data):
+        return int(data.splits["train"]["mask"].sum())
+
+    def train_dataset(self, data, batch_size, epoch, seed):
+        rng = np.random.RandomState(seed * 100003 + epoch)
+        samples = pv.training_samples(data.splits["train"], data.pools, rng)
+        order = rng.permutation(len(samples["outfit"]))
+        samples = {k: v[order] for k, v in samples.items()}
+        outfits = {k: tf.constant(v) for k, v in data.splits["train"].items()}
+
+        def to_pairs(batch):
+            rows = batch["outfit"]
+            out = {k: tf.gather(v, rows) for k, v in outfits.items()}
+            out.update(slot=batch["slot"], neg_item=batch["neg_item"], neg_cat=batch["neg_cat"])
+            return out
+
+        return (tf.data.Dataset.from_tensor_slices(samples)
+                .batch(batch_size, drop_remainder=True)
+                .map(to_pairs, num_parallel_calls=tf.data.AUTOTUNE)
+                .prefetch(tf.data.AUTOTUNE))
+
+    def _features(self, data_tables, items, cats, mask):
+        return {"visual": tf.gather(data_tables["visual"], items),
+                "text_ids": tf.gather(data_tables["text_ids"], items),
+                "text_mask": tf.gather(data_tables["text_mask"], items),
+                "cats": cats, "mask": mask}
+
+    # -- model ----------------------------------------------------------------------------
+    def build_model(self, model_config, data):
+        self.model_config = model_config
+        self._tables = data.tables
+        model = NGNN(data.num_categories, visual_dim=data.store.visual_dim,
+                     vocab_size=data.store.vocab_size, hidden=model_config.hidden,
+                     steps=model_config.steps, beta=model_config.beta,
+                     modalities=model_config.modalities, edges=model_config.edges,
+                     static_shapes=model_config.static_shapes)
+        model.build()
+        if model_config.edges == "cooccurrence":
+            model.set_edge_weights(edge_weights(data.cooc))
+        return model
+
+    def loss(self, model, batch, training):
+        """Per-pair loss: ranking(s_pos, s_neg) + w * consistency(h0_visual, h0_text).
+
+        The positive and its negative (one slot swapped) go through the model as one batch.
+        """
+        cfg = self.model_config
+        items, cats, mask = batch["items"], batch["cats"], batch["mask"]
+        swap = tf.equal(tf.range(pv.MAX_ITEMS)[None, :], batch["slot"][:, None])
+        neg_items = tf.where(swap, batch["neg_item"][:, None], items)
+        neg_cats = tf.where(swap, batch["neg_cat"][:, None], cats)
+        inputs = self._features(self._tables, tf.concat([items, neg_items], 0),
+                                tf.concat([cats, neg_cats], 0), tf.concat([mask, mask], 0))
+        score, h0_visual, h0_text = model.score_with_states(inputs, training=training)
+        pos, neg = tf.split(score, 2)
+        loss = ranking_loss(pos, neg, cfg.ranking_loss)
+        if cfg.consistency_weight and h0_visual is not None and h0_text is not None:
+            b = tf.shape(items)[0]
+            loss += cfg.consistency_weight * consistency_loss(h0_visual[:b], h0_text[:b], mask)
+        return loss
+
+    # -- evaluation -----------------------------------------------------------------------
+    def eval_arrays(self, data, split):
+        fitb, compat = data.fitb[split], data.compat[split]
+        return {k: np.concatenate([fitb[k], compat[k]]) for k in ("items", "cats", "mask")}
+
+    def score(self, model, batch):
+        inputs = self._features(self._tables, batch["items"], batch["cats"], batch["mask"])
+        return model(inputs, training=False)
+
+    def metrics(self, data, split, scores):
+        n_fitb = len(data.fitb[split]["items"])
+        return question_metrics(scores[:n_fitb], scores[n_fitb:], data.compat[split]["label"])
+
+    def baselines(self, data, split):
+        """Category co-occurrence from the training outfits scores the same questions."""
+        fitb, compat = data.fitb[split], data.compat[split]
+        scorer = cooccurrence_scores(data.cooc)
+        return {"category_cooccurrence": question_metrics(
+            scorer(fitb["cats"], fitb["mask"]), scorer(compat["cats"], compat["mask"]),
+            compat["label"])}
+
+
+def question_metrics(fitb_scores, compat_scores, compat_labels):
+    fitb_scores = np.asarray(fitb_scores).reshape(-1, 4)
+    n = len(compat_labels) // 2
+    return {"fitb_accuracy": M.fitb_accuracy(fitb_scores),
+            "compat_auc": M.auc(compat_labels, compat_scores),
+            "pairwise_accuracy": M.pairwise_accuracy(compat_scores[:n], compat_scores[n:])}
+
+
+def edge_weights(cooc):
+    """The paper's edge weights: count(c_i, c_j) / count(c_j), from training co-occurrence."""
+    totals = np.maximum(cooc.sum(axis=0, keepdims=True), 1.0)
+    return (cooc / totals).astype(np.float32)
+
+
+def cooccurrence_scores(cooc):
+    """Outfit score = mean over item pairs of log(1 + co-occurrence count), vectorised."""
+    log_counts = np.log1p(cooc)
+
+    def scorer(cats, mask):
+        mask = mask > 0
+        pair = log_counts[cats[:, :, None], cats[:, None, :]]
+        valid = mask[:, :, None] & mask[:, None, :] & ~np.eye(cats.shape[1], dtype=bool)
+        return (pair * valid).sum(axis=(1, 2)) / np.maximum(valid.sum(axis=(1, 2)), 1)
+
+    return scorer
