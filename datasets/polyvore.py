@@ -18,7 +18,11 @@ Evaluation sets are drawn once from the seed and reused every epoch:
 * FITB: one random slot of each outfit is blanked; candidates are the true item (column 0)
   plus 3 random items from random categories;
 * compatibility: each outfit against a random outfit of the same size (random items of
-  random distinct categories), labels 1 / 0.
+  random categories), labels 1 / 0.
+
+Both follow the original protocol by default. With ``distinct_categories=True`` wrong items
+avoid categories already in the outfit: the original's wrong candidates can often be spotted
+by a duplicated category alone, which the category co-occurrence baseline exploits.
 
 Also here: :func:`build_vocabulary` and :func:`text_multi_hot`, the step that makes the 2757-d
 multi-hot text vectors from raw Polyvore item names (the original Maryland schema), as the
@@ -143,16 +147,21 @@ class Pools(object):
 
     def draw(self, rng, n, exclude=None):
         """``n`` random (item row, category) pairs: a random non-empty category, then a
-        random item of it. ``exclude`` (shape [n]): categories not to draw (resampled once
-        more, then accepted)."""
+        random item of it.
+
+        ``exclude`` ([n] or [n, k], -1 = nothing): categories not to draw for each row, e.g. the
+        categories already in the outfit, so that a wrong candidate cannot be spotted by its
+        duplicated category alone. Clashes are redrawn (vectorised, a few rounds).
+        """
         cats = self.categories[rng.randint(len(self.categories), size=n)]
-        if exclude is not None and len(self.categories) > 1:
-            clash = cats == exclude
-            for _ in range(8):
+        if exclude is not None:
+            exclude = np.asarray(exclude).reshape(n, -1)
+            for _ in range(32):
+                clash = (cats[:, None] == exclude).any(axis=1)
                 if not clash.any():
                     break
-                cats[clash] = self.categories[rng.randint(len(self.categories), size=clash.sum())]
-                clash = cats == exclude
+                cats[clash] = self.categories[rng.randint(len(self.categories),
+                                                          size=int(clash.sum()))]
         picks = (rng.random_sample(n) * self.sizes[cats]).astype(np.int64)
         return self.rows[self.offsets[cats] + picks], cats
 
@@ -193,15 +202,20 @@ def training_samples(packed, pools, rng):
             "neg_item": neg_item.astype(np.int32), "neg_cat": neg_cat.astype(np.int32)}
 
 
-def fitb_questions(packed, pools, rng, candidates=4):
-    """FITB as [Q * candidates] outfits; candidate 0 of each question is the true item."""
+def fitb_questions(packed, pools, rng, candidates=4, distinct_categories=False):
+    """FITB as [Q * candidates] outfits; candidate 0 of each question is the true item.
+
+    ``distinct_categories``: wrong candidates avoid the categories already in the outfit.
+    """
     n = len(packed["items"])
     sizes = packed["mask"].sum(axis=1).astype(np.int64)
     blank = (rng.random_sample(n) * sizes).astype(np.int64)
     out = {k: np.repeat(v, candidates, axis=0) for k, v in packed.items()}
-    true_cat = packed["cats"][np.arange(n), blank]
-    wrong_items, wrong_cats = pools.draw(rng, n * (candidates - 1),
-                                         exclude=np.repeat(true_cat, candidates - 1))
+    exclude = None
+    if distinct_categories:  # every category of the outfit, the blank's included
+        present = np.where(packed["mask"] > 0, packed["cats"], -1)
+        exclude = np.repeat(present, candidates - 1, axis=0)
+    wrong_items, wrong_cats = pools.draw(rng, n * (candidates - 1), exclude=exclude)
     wrong_items = wrong_items.reshape(n, candidates - 1)
     wrong_cats = wrong_cats.reshape(n, candidates - 1)
     rows = np.arange(n) * candidates
@@ -211,13 +225,22 @@ def fitb_questions(packed, pools, rng, candidates=4):
     return out
 
 
-def compatibility_pairs(packed, pools, rng):
-    """Each outfit (label 1) then a random outfit of the same size (label 0)."""
+def compatibility_pairs(packed, pools, rng, distinct_categories=False):
+    """Each outfit (label 1) then a random outfit of the same size (label 0).
+
+    ``distinct_categories``: the random outfit's items come from distinct categories (slot by
+    slot, each avoiding those drawn before it), like a real outfit's; otherwise each item's
+    category is drawn independently, as the original does.
+    """
     n = len(packed["items"])
     mask = packed["mask"]
-    neg_items, neg_cats = pools.draw(rng, n * MAX_ITEMS)
-    negative = {"items": (neg_items.reshape(n, MAX_ITEMS) * (mask > 0)).astype(np.int32),
-                "cats": (neg_cats.reshape(n, MAX_ITEMS) * (mask > 0)).astype(np.int32),
+    neg_items = np.zeros((n, MAX_ITEMS), dtype=np.int64)
+    neg_cats = np.full((n, MAX_ITEMS), -1, dtype=np.int64)
+    for slot in range(MAX_ITEMS):  # 8 vectorised draws over all outfits
+        exclude = neg_cats[:, :slot] if (slot and distinct_categories) else None
+        neg_items[:, slot], neg_cats[:, slot] = pools.draw(rng, n, exclude=exclude)
+    negative = {"items": (neg_items * (mask > 0)).astype(np.int32),
+                "cats": (neg_cats * (mask > 0)).astype(np.int32),
                 "mask": mask.copy()}
     out = {k: np.concatenate([packed[k], negative[k]]) for k in packed}
     out["label"] = np.concatenate([np.ones(n), np.zeros(n)]).astype(np.float32)
@@ -242,7 +265,7 @@ class PolyvoreData(object):
 
 
 def load(root, cache_dir, seed=0, on_bad="error", on_missing="error", visual_dim=2048,
-         vocab_size=2757, synthetic=False, log=None):
+         vocab_size=2757, synthetic=False, distinct_categories=False, log=None):
     """Load outfits, category maps and features from ``root``; build the evaluation sets.
 
     Args:
@@ -304,8 +327,11 @@ def load(root, cache_dir, seed=0, on_bad="error", on_missing="error", visual_dim
     splits = {name: pack(split, store.rows) for name, split in outfits.items()}
     cooc = cooccurrence(splits["train"], num_categories)
     rng = np.random.RandomState(seed + 7919)  # evaluation sets: fixed by the seed, built once
-    fitb = {name: fitb_questions(splits[name], pools, rng) for name in ("validation", "test")}
-    compat = {name: compatibility_pairs(splits[name], pools, rng)
+    fitb = {name: fitb_questions(splits[name], pools, rng,
+                                 distinct_categories=distinct_categories)
+            for name in ("validation", "test")}
+    compat = {name: compatibility_pairs(splits[name], pools, rng,
+                                        distinct_categories=distinct_categories)
               for name in ("validation", "test")}
     if log and report:
         log.info("polyvore: %s", dict(report))
@@ -314,11 +340,11 @@ def load(root, cache_dir, seed=0, on_bad="error", on_missing="error", visual_dim
 
 
 # -- the text vocabulary step (raw Maryland Polyvore schema) ---------------------------------
-_WORD = re.compile(r"[a-z0-9][a-z0-9'&-]*")
+_WORD = re.compile(r"[^\W_][\w'&-]*")  # unicode letters too: "chloé", "hermès"
 
 
 def tokenize(name):
-    """Lower-case words of an item name (letters, digits, inner apostrophes and hyphens)."""
+    """Lower-case words of an item name (letters, digits, apostrophes, hyphens, ampersands)."""
     return _WORD.findall(str(name).lower())
 
 

@@ -72,6 +72,8 @@ class NGNNDataConfig(object):
       visual_dim / vocab_size: lengths of the image and text vectors (2048 / 2757).
       synthetic_outfits: training outfits of the synthetic default.
       synthetic_layout: zip | dir, how the synthetic default stores per-item files.
+      distinct_categories: wrong FITB candidates / random outfits avoid categories already in
+        the outfit (harder; default False = the original protocol).
     """
 
     data_dir: str = ""
@@ -82,6 +84,7 @@ class NGNNDataConfig(object):
     vocab_size: int = 2757
     synthetic_outfits: int = 1000
     synthetic_layout: str = "zip"
+    distinct_categories: bool = False
 
 
 class NGNNTask(Task):
@@ -114,7 +117,8 @@ class NGNNTask(Task):
         data = pv.load(root, os.path.join(cache, "stores"), seed=seed,
                        on_bad=data_config.on_bad, on_missing=data_config.on_missing,
                        visual_dim=data_config.visual_dim, vocab_size=data_config.vocab_size,
-                       synthetic=is_synthetic, log=log_)
+                       synthetic=is_synthetic,
+                       distinct_categories=data_config.distinct_categories, log=log_)
         store = data.store
         # Device-resident feature tables (variables, not graph constants: the real visual
         # table is ~1.3 GB, past the 2 GB graph-proto limit once captured as a constant).

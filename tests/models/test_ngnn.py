@@ -1,0 +1,186 @@
+"""NGNN layers and model: golden values against a slow reference, masking, invariance, saving."""
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models.layers import CategoryBagProjection, CategoryProjection, NodeWiseGGNN, OutfitReadout
+from models.ngnn import NGNN, consistency_loss, ranking_loss
+from training import compat
+
+C, H = 5, 3
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def reference_step(h, cats, mask, w_out, b_out, w_in, b_in, kernel, recurrent, bias, adjacency):
+    """One message-passing step, written the slow obvious way (explicit loops, dense A)."""
+    n = len(cats)
+    new_h = np.zeros_like(h)
+    for i in range(n):
+        if not mask[i]:
+            continue
+        incoming = np.zeros(h.shape[1])
+        for j in range(n):
+            if j != i and mask[j]:
+                incoming += adjacency[i, j] * (h[j].dot(w_out[cats[j]]) + b_out[cats[j]])
+        m = incoming.dot(w_in[cats[i]]) + b_in[cats[i]]
+        x = m.dot(kernel) + bias
+        r_x = h[i].dot(recurrent)
+        units = h.shape[1]
+        z = _sigmoid(x[:units] + r_x[:units])
+        r = _sigmoid(x[units:2 * units] + r_x[units:2 * units])
+        cand = np.tanh(x[2 * units:] + r * r_x[2 * units:])
+        new_h[i] = (1 - z) * h[i] + z * cand
+    return new_h
+
+
+def _random_weights(layer, seed):
+    rng = np.random.RandomState(seed)
+    for var in layer.trainable_weights:
+        var.assign(rng.normal(0, 0.5, size=var.shape).astype(np.float32))
+
+
+@pytest.mark.parametrize("edges", ["binary", "cooccurrence"])
+def test_one_message_passing_step_matches_slow_reference(edges):
+    layer = NodeWiseGGNN(C, H, steps=1, edges=edges)
+    layer.build()
+    _random_weights(layer, 0)
+    rng = np.random.RandomState(1)
+    edge_matrix = rng.uniform(0.1, 1.0, size=(C, C)).astype(np.float32)
+    if edges == "cooccurrence":
+        layer.set_edge_weights(edge_matrix)
+    h = rng.normal(size=(1, 4, H)).astype(np.float32)
+    cats = np.array([[2, 0, 4, 0]], np.int32)
+    mask = np.array([[1, 1, 1, 0]], np.float32)  # a 3-node outfit plus one padding slot
+    h[0, 3] = 0.0
+    got = layer(h, cats, mask).numpy()[0]
+    adjacency = np.ones((4, 4)) if edges == "binary" else edge_matrix[cats[0][:, None],
+                                                                      cats[0][None, :]]
+    w = {v.name.split("/")[-1].split(":")[0]: v.numpy() for v in layer.weights}
+    want = reference_step(h[0], cats[0], mask[0], w["w_out"], w["b_out"], w["w_in"], w["b_in"],
+                          w["gru_kernel"], w["gru_recurrent"], w["gru_bias"], adjacency)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    assert np.all(got[3] == 0.0)
+
+
+@pytest.mark.parametrize("static_shapes", [False, True])
+def test_category_projection_matches_per_node_matmul(static_shapes):
+    layer = CategoryProjection(C, 6, H, static_shapes=static_shapes)
+    layer.build()
+    _random_weights(layer, 2)
+    rng = np.random.RandomState(3)
+    x = rng.normal(size=(2, 4, 6)).astype(np.float32)
+    cats = rng.randint(C, size=(2, 4)).astype(np.int32)
+    got = layer(x, cats).numpy()
+    kernel, bias = layer.kernel.numpy(), layer.bias.numpy()
+    for b in range(2):
+        for n in range(4):
+            want = x[b, n].dot(kernel[cats[b, n]]) + bias[cats[b, n]]
+            np.testing.assert_allclose(got[b, n], want, rtol=1e-5, atol=1e-5)
+
+
+def test_bag_projection_equals_multi_hot_matmul():
+    vocab = 7
+    layer = CategoryBagProjection(C, vocab, H)
+    layer.build()
+    _random_weights(layer, 4)
+    ids = np.array([[[1, 5, 0], [2, 0, 0]]], np.int32)
+    word_mask = np.array([[[1, 1, 0], [1, 0, 0]]], np.float32)
+    cats = np.array([[3, 1]], np.int32)
+    got = layer(ids, word_mask, cats).numpy()[0]
+    table = layer.table.numpy().reshape(C, vocab, H)
+    for n in range(2):
+        hot = np.zeros(vocab)
+        hot[ids[0, n][word_mask[0, n] > 0]] = 1
+        np.testing.assert_allclose(got[n], hot.dot(table[cats[0, n]]) + layer.bias.numpy()[cats[0, n]],
+                                   rtol=1e-5, atol=1e-6)
+
+
+def _inputs(rng, batch=3, nodes=8, feat=16, vocab=11, words=4, present=(5, 3, 8)):
+    mask = np.zeros((batch, nodes), np.float32)
+    for b, k in enumerate(present[:batch]):
+        mask[b, :k] = 1
+    return {"visual": rng.normal(size=(batch, nodes, feat)).astype(np.float32),
+            "text_ids": rng.randint(vocab, size=(batch, nodes, words)).astype(np.int32),
+            "text_mask": (rng.uniform(size=(batch, nodes, words)) < 0.7).astype(np.float32),
+            "cats": rng.randint(C, size=(batch, nodes)).astype(np.int32),
+            "mask": mask}
+
+
+def _model(**kwargs):
+    model = NGNN(C, visual_dim=16, vocab_size=11, hidden=H, **kwargs)
+    model.build()
+    return model
+
+
+def test_padding_nodes_change_nothing():
+    model = _model()
+    inputs = _inputs(np.random.RandomState(0))
+    base = model(inputs).numpy()
+    noisy = dict(inputs)
+    rng = np.random.RandomState(9)
+    pad = (inputs["mask"] == 0)
+    noisy["visual"] = np.where(pad[..., None], rng.normal(size=inputs["visual"].shape) * 100,
+                               inputs["visual"]).astype(np.float32)
+    noisy["cats"] = np.where(pad, rng.randint(C, size=pad.shape), inputs["cats"]).astype(np.int32)
+    noisy["text_ids"] = np.where(pad[..., None], 3, inputs["text_ids"]).astype(np.int32)
+    np.testing.assert_allclose(model(noisy).numpy(), base, rtol=1e-5, atol=1e-5)
+
+
+def test_outfit_score_is_permutation_invariant():
+    model = _model(edges="binary")
+    inputs = _inputs(np.random.RandomState(1), present=(8, 8, 8))
+    perm = np.random.RandomState(2).permutation(8)
+    shuffled = {k: v[:, perm] for k, v in inputs.items()}
+    np.testing.assert_allclose(model(shuffled).numpy(), model(inputs).numpy(), rtol=1e-5,
+                               atol=1e-5)
+
+
+def test_modalities_and_beta():
+    inputs = _inputs(np.random.RandomState(3))
+    both = _model(beta=0.2)
+    visual = _model(modalities="visual")
+    textual = _model(modalities="textual")
+    visual.set_weights([both.get_weights()[i] for i in range(len(visual.get_weights()))])
+    textual.set_weights(both.get_weights()[len(visual.get_weights()):])
+    want = 0.2 * visual(inputs).numpy() + 0.8 * textual(inputs).numpy()
+    np.testing.assert_allclose(both(inputs).numpy(), want, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="modalities"):
+        NGNN(C, modalities="audio")
+
+
+def test_losses():
+    pos, neg = tf.constant([2.0, 0.0]), tf.constant([0.0, 0.0])
+    np.testing.assert_allclose(ranking_loss(pos, neg).numpy(), -_sigmoid(np.array([2.0, 0.0])),
+                               rtol=1e-6)
+    np.testing.assert_allclose(ranking_loss(pos, neg, "bpr").numpy(),
+                               np.log1p(np.exp(-np.array([2.0, 0.0]))), rtol=1e-6)
+    hv = tf.constant([[[1.0, 0.0], [0.0, 0.0]]])
+    ht = tf.constant([[[0.0, 0.0], [5.0, 5.0]]])
+    np.testing.assert_allclose(consistency_loss(hv, ht, tf.constant([[1.0, 0.0]])).numpy(), [1.0])
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_forward_is_finite_and_float32(policy):
+    compat.set_global_policy(policy)
+    model = _model()
+    assert model.visual_projection.kernel.dtype == tf.float32
+    score = model(_inputs(np.random.RandomState(4)))
+    assert score.dtype == tf.float32 and np.all(np.isfinite(score.numpy()))
+
+
+def test_config_round_trip_and_save_load(tmp_path):
+    model = _model(edges="cooccurrence", beta=0.3)
+    model.set_edge_weights(np.random.RandomState(0).uniform(size=(C, C)))
+    inputs = _inputs(np.random.RandomState(5))
+    clone = NGNN.from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+    path = str(tmp_path / ("ngnn" + compat.model_file_suffix()))
+    compat.save_model(model, path)
+    loaded = compat.load_model(path)
+    np.testing.assert_allclose(loaded(inputs).numpy(), model(inputs).numpy(), rtol=1e-6,
+                               atol=1e-6)
