@@ -253,3 +253,101 @@ class OutfitReadout(keras.layers.Layer):
         config = super(OutfitReadout, self).get_config()
         config.update(units=self.units)
         return config
+
+
+@register_serializable()
+class Dice(keras.layers.Layer):
+    """Dice activation (DIN paper, eq. 9), data-adaptive PReLU.
+
+        p(s) = sigmoid((s - E[s]) / sqrt(Var[s] + eps)),  out = p * s + (1 - p) * alpha * s
+
+    Batch statistics while training, running averages (``momentum``) at inference; ``training``
+    must be threaded through. ``alpha`` and the statistics are float32 whatever the policy.
+    """
+
+    def __init__(self, epsilon=1e-8, momentum=0.99, **kwargs):
+        super(Dice, self).__init__(**kwargs)
+        self.epsilon = float(epsilon)
+        self.momentum = float(momentum)
+
+    def build(self, input_shape):
+        units = int(input_shape[-1])
+        self.alpha = add_weight(self, "alpha", (units,), "zeros")
+        self.moving_mean = add_weight(self, "moving_mean", (units,), "zeros", trainable=False)
+        self.moving_variance = add_weight(self, "moving_variance", (units,), "ones",
+                                          trainable=False)
+        self.built = True
+
+    def call(self, inputs, training=False):
+        x = tf.cast(inputs, tf.float32)
+        axes = list(range(len(x.shape) - 1))
+        if training:
+            mean, variance = tf.nn.moments(x, axes=axes)
+            self.moving_mean.assign(self.momentum * self.moving_mean + (1 - self.momentum) * mean)
+            self.moving_variance.assign(self.momentum * self.moving_variance
+                                        + (1 - self.momentum) * variance)
+        else:
+            mean, variance = tf.convert_to_tensor(self.moving_mean), tf.convert_to_tensor(
+                self.moving_variance)
+        p = tf.sigmoid((x - mean) / tf.sqrt(variance + self.epsilon))
+        alpha = tf.cast(self.alpha, tf.float32)
+        return tf.cast(p * x + (1.0 - p) * alpha * x, inputs.dtype)
+
+    def get_config(self):
+        config = super(Dice, self).get_config()
+        config.update(epsilon=self.epsilon, momentum=self.momentum)
+        return config
+
+
+def make_activation(name, dtype=None):
+    """``dice`` or ``prelu`` (DIN's two options) or any Keras activation name."""
+    if name == "dice":
+        return Dice(dtype=dtype)
+    if name == "prelu":
+        return keras.layers.PReLU(dtype=dtype)
+    return keras.layers.Activation(name, dtype=dtype)
+
+
+@register_serializable()
+class LocalActivationUnit(keras.layers.Layer):
+    """DIN's attention: a weight per history position from [q, k, q - k, q * k] through an MLP.
+
+    Masked positions weigh exactly 0. By default the weights are NOT softmax-normalised (the
+    paper: keep the intensity of the user's interest); ``softmax=True`` normalises over the real
+    positions (in float32; an empty history gives all-zero weights, never NaN).
+
+    Shapes: query [B, D], keys [B, L, D], mask [B, L] -> weights [B, L] (float32).
+    """
+
+    def __init__(self, units=(80, 40), activation="sigmoid", softmax=False, **kwargs):
+        super(LocalActivationUnit, self).__init__(**kwargs)
+        self.units = tuple(int(u) for u in units)
+        self.activation = activation
+        self.softmax = bool(softmax)
+        self.hidden = []
+        for i, u in enumerate(self.units):
+            self.hidden.append(keras.layers.Dense(u, name="dense_%d" % i))
+            self.hidden.append(make_activation(activation))
+        self.out = keras.layers.Dense(1, name="weight")
+
+    def build(self, input_shape=None):
+        self.built = True
+
+    def call(self, query, keys, mask, training=False):
+        dt = self.compute_dtype
+        keys = tf.cast(keys, dt)
+        q = tf.broadcast_to(tf.cast(query, dt)[:, None, :], tf.shape(keys))
+        x = tf.concat([q, keys, q - keys, q * keys], axis=-1)
+        for layer in self.hidden:
+            x = layer(x, training=training) if isinstance(layer, Dice) else layer(x)
+        logits = tf.cast(tf.squeeze(self.out(x), -1), tf.float32)
+        mask = tf.cast(mask, tf.float32)
+        if self.softmax:
+            logits = tf.where(mask > 0, logits, tf.fill(tf.shape(logits), -1e9))
+            return tf.nn.softmax(logits, axis=-1) * mask
+        return logits * mask
+
+    def get_config(self):
+        config = super(LocalActivationUnit, self).get_config()
+        config.update(units=list(self.units), activation=self.activation, softmax=self.softmax)
+        return config

@@ -1,0 +1,141 @@
+"""DIN: Deep Interest Network for click-through prediction (Zhou et al., KDD 2018).
+
+Items are represented by [item embedding, category embedding] (shared between the history and
+the candidate). A :class:`~models.layers.LocalActivationUnit` weighs each history item by its
+relevance to the candidate; the weighted sum (the user's interest w.r.t. this candidate),
+the candidate and their product go through an MLP (200, 80) with Dice to one float32 logit.
+``pooling="sum"`` replaces attention by plain sum pooling: the paper's BaseModel.
+
+Mini-batch aware L2 (``mba_l2`` > 0, paper eq. 4-5): only the embedding rows used in the
+batch are penalised, each scaled by 1 / its frequency in the training data; the frequencies
+are set with :meth:`DIN.set_frequencies`. Static shapes throughout (no tf.unique).
+
+Inputs (dict): hist_items, hist_cats [B, L] int (0 = padding), hist_len [B] int,
+target_item, target_cat [B] int.
+"""
+from __future__ import absolute_import, division, print_function
+
+import tensorflow as tf
+
+from models.layers import Dice, LocalActivationUnit, make_activation
+from training.compat import add_weight, keras, register_serializable
+
+
+@register_serializable()
+class DIN(keras.Model):
+    """Args:
+      num_items / num_categories: id-space sizes, padding id 0 included.
+      embedding_dim: per id type (8; the item representation is 2x this).
+      attention_units: MLP of the activation unit (80, 40).
+      mlp_units: the final MLP (200, 80). activation: ``dice`` (default) or ``prelu``.
+      attention_softmax: normalise attention weights (default False, the paper).
+      pooling: ``attention`` (DIN) or ``sum`` (BaseModel). mba_l2: MBA regularisation weight.
+    """
+
+    def __init__(self, num_items, num_categories, embedding_dim=8, attention_units=(80, 40),
+                 mlp_units=(200, 80), activation="dice", attention_softmax=False,
+                 pooling="attention", mba_l2=0.0, **kwargs):
+        super(DIN, self).__init__(**kwargs)
+        if pooling not in ("attention", "sum"):
+            raise ValueError("pooling ({!r}) must be 'attention' or 'sum'".format(pooling))
+        if activation not in ("dice", "prelu"):
+            raise ValueError("activation ({!r}) must be 'dice' or 'prelu'".format(activation))
+        self.num_items = int(num_items)
+        self.num_categories = int(num_categories)
+        self.embedding_dim = int(embedding_dim)
+        self.attention_units = tuple(int(u) for u in attention_units)
+        self.mlp_units = tuple(int(u) for u in mlp_units)
+        self.activation = activation
+        self.attention_softmax = bool(attention_softmax)
+        self.pooling = pooling
+        self.mba_l2 = float(mba_l2)
+        self.attention = None
+        if pooling == "attention":
+            self.attention = LocalActivationUnit(self.attention_units, softmax=attention_softmax,
+                                                 name="attention")
+        self.mlp = []
+        for i, units in enumerate(self.mlp_units):
+            self.mlp.append(keras.layers.Dense(units, name="mlp_%d" % i))
+            self.mlp.append(make_activation(activation))
+        self.logit = keras.layers.Dense(1, dtype="float32", name="logit")
+
+    def build(self, input_shape=None):
+        uniform = keras.initializers.RandomUniform(-0.05, 0.05)
+        self.item_embedding = add_weight(self, "item_embedding",
+                                         (self.num_items, self.embedding_dim), uniform,
+                                         autocast=False)
+        self.category_embedding = add_weight(self, "category_embedding",
+                                             (self.num_categories, self.embedding_dim), uniform,
+                                             autocast=False)
+        self.item_frequency = add_weight(self, "item_frequency", (self.num_items,), "ones",
+                                         trainable=False)
+        self.category_frequency = add_weight(self, "category_frequency", (self.num_categories,),
+                                             "ones", trainable=False)
+        self.built = True
+        # build every sublayer now (from the config alone), so saved weights load eagerly
+        dummy = {"hist_items": tf.zeros([1, 1], tf.int32), "hist_cats": tf.zeros([1, 1], tf.int32),
+                 "hist_len": tf.zeros([1], tf.int32), "target_item": tf.zeros([1], tf.int32),
+                 "target_cat": tf.zeros([1], tf.int32)}
+        self.call(dummy, training=False)
+
+    def set_frequencies(self, item_counts, category_counts):
+        """Training-data frequencies for mini-batch aware regularisation (>= 1 each)."""
+        if not self.built:
+            self.build()
+        self.item_frequency.assign(tf.maximum(tf.cast(item_counts, tf.float32), 1.0))
+        self.category_frequency.assign(tf.maximum(tf.cast(category_counts, tf.float32), 1.0))
+
+    def _embed(self, items, cats):
+        dt = self.compute_dtype
+        return tf.concat([tf.cast(tf.gather(self.item_embedding, items), dt),
+                          tf.cast(tf.gather(self.category_embedding, cats), dt)], axis=-1)
+
+    def _mba_penalty(self, table, frequency, ids, size):
+        """sum over DISTINCT ids in the batch of ||e_id||^2 / freq_id, with static shapes:
+        each occurrence carries 1 / (its count in the batch)."""
+        flat = tf.reshape(ids, [-1])
+        count = tf.math.unsorted_segment_sum(tf.ones_like(flat, tf.float32), flat, size)
+        used = tf.cast(flat > 0, tf.float32)  # padding id 0 is not a real row
+        weight = used / (tf.gather(count, flat) * tf.gather(frequency, flat))
+        norms = tf.reduce_sum(tf.square(tf.gather(table, flat)), axis=-1)
+        return tf.reduce_sum(weight * norms)
+
+    def call(self, inputs, training=False):
+        hist_items = tf.cast(inputs["hist_items"], tf.int32)
+        hist_cats = tf.cast(inputs["hist_cats"], tf.int32)
+        target_items = tf.cast(inputs["target_item"], tf.int32)
+        target_cats = tf.cast(inputs["target_cat"], tf.int32)
+        length = hist_items.shape[1] or tf.shape(hist_items)[1]
+        mask = tf.sequence_mask(inputs["hist_len"], length, dtype=tf.float32)
+        keys = self._embed(hist_items, hist_cats)  # [B, L, 2d]
+        query = self._embed(target_items, target_cats)  # [B, 2d]
+        if self.attention is not None:
+            weights = self.attention(query, keys, mask, training=training)
+        else:
+            weights = mask
+        interest = tf.reduce_sum(keys * tf.cast(weights, keys.dtype)[..., None], axis=1)
+        x = tf.concat([interest, query, interest * query], axis=-1)
+        for layer in self.mlp:
+            x = layer(x, training=training) if isinstance(layer, Dice) else layer(x)
+        logit = tf.squeeze(tf.cast(self.logit(x), tf.float32), -1)
+        if training and self.mba_l2 > 0:
+            items = tf.concat([hist_items, target_items[:, None]], axis=1)
+            cats = tf.concat([hist_cats, target_cats[:, None]], axis=1)
+            penalty = (self._mba_penalty(self.item_embedding, self.item_frequency, items,
+                                         self.num_items)
+                       + self._mba_penalty(self.category_embedding, self.category_frequency,
+                                           cats, self.num_categories))
+            self.add_loss(self.mba_l2 * penalty)
+        return logit
+
+    def get_config(self):
+        return {"num_items": self.num_items, "num_categories": self.num_categories,
+                "embedding_dim": self.embedding_dim,
+                "attention_units": list(self.attention_units),
+                "mlp_units": list(self.mlp_units), "activation": self.activation,
+                "attention_softmax": self.attention_softmax, "pooling": self.pooling,
+                "mba_l2": self.mba_l2, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
