@@ -128,7 +128,7 @@ class RestrictedUnpickler(pickle.Unpickler):
     ``remap.pkl`` holds only a DataFrame, lists, ints and dicts, so anything else is refused.
     """
 
-    _ALLOWED_PREFIXES = ("pandas.core.", "pandas._libs.")
+    _ALLOWED_PREFIXES = ("pandas.core.", "pandas._libs.", "pandas.arrays")
     _ALLOWED = {
         ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
         ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"),
@@ -139,6 +139,9 @@ class RestrictedUnpickler(pickle.Unpickler):
         ("builtins", "frozenset"), ("builtins", "int"), ("builtins", "float"),
         ("builtins", "str"), ("builtins", "bytes"), ("builtins", "complex"),
         ("copyreg", "_reconstructor"), ("datetime", "datetime"),
+        ("pandas", "DataFrame"), ("pandas", "Series"), ("pandas", "Index"),
+        ("pandas", "RangeIndex"), ("pandas", "MultiIndex"), ("pandas", "Categorical"),
+        ("pandas", "CategoricalDtype"),
     }
     _FORBIDDEN_NAMES = ("read_pickle", "eval", "exec", "system", "load", "open", "import")
 
@@ -146,6 +149,12 @@ class RestrictedUnpickler(pickle.Unpickler):
         allowed = (module, name) in self._ALLOWED or (
             module.startswith(self._ALLOWED_PREFIXES)
             and not any(bad in name.lower() for bad in self._FORBIDDEN_NAMES))
+        if not allowed and module in ("pandas", "numpy", "numpy.dtypes"):
+            # top-level data CLASSES only (DataFrame, StringDtype, ...), never functions
+            # such as pandas.read_pickle or numpy.load
+            import importlib  # pylint: disable=import-outside-toplevel
+
+            allowed = isinstance(getattr(importlib.import_module(module), name, None), type)
         if not allowed:
             raise pickle.UnpicklingError(
                 "refusing to load {}.{} from a pickle (only numpy/pandas data is allowed)".format(

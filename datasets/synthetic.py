@@ -176,7 +176,9 @@ def _write_amazon(out, n_users, n_items, n_categories, interests, gzip_reviews, 
 
     rng = np.random.RandomState(seed)
     item_cat = rng.randint(n_categories, size=n_items)
-    asins = ["B{:09d}".format(i) for i in rng.choice(10 ** 9, size=n_items, replace=False)]
+    codes = np.unique(rng.randint(10 ** 8, 10 ** 9, size=2 * n_items))[:n_items]
+    codes = codes[rng.permutation(len(codes))]
+    asins = ["B{:09d}".format(int(i)) for i in codes]
     by_cat = [np.flatnonzero(item_cat == c) for c in range(n_categories)]
     weights = [rng.pareto(1.5, size=len(items)) + 1.0 for items in by_cat]
     weights = [w / w.sum() for w in weights]

@@ -272,10 +272,12 @@ class Dice(keras.layers.Layer):
 
     def build(self, input_shape):
         units = int(input_shape[-1])
-        self.alpha = add_weight(self, "alpha", (units,), "zeros")
-        self.moving_mean = add_weight(self, "moving_mean", (units,), "zeros", trainable=False)
+        # float32 and never autocast: statistics and alpha stay exact under mixed policies
+        self.alpha = add_weight(self, "alpha", (units,), "zeros", autocast=False)
+        self.moving_mean = add_weight(self, "moving_mean", (units,), "zeros", trainable=False,
+                                      autocast=False)
         self.moving_variance = add_weight(self, "moving_variance", (units,), "ones",
-                                          trainable=False)
+                                          trainable=False, autocast=False)
         self.built = True
 
     def call(self, inputs, training=False):

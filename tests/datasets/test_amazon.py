@@ -1,0 +1,202 @@
+"""Amazon loading: raw JSON lines (plain and gz), Python-literal meta, the reference pickle
+layout through a restricted unpickler, vectorised sampling against a slow reference, bad input."""
+import gzip
+import json
+import os
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from datasets import DataError, amazon, synthetic
+
+
+def _write_reviews(path, rows, gz=False):
+    text = "".join(json.dumps({"reviewerID": u, "asin": a, "unixReviewTime": t,
+                               "overall": 5.0}) + "\n" for u, a, t in rows)
+    if gz:
+        with gzip.open(path + ".gz", "wt") as handle:
+            handle.write(text)
+    else:
+        with open(path, "w") as handle:
+            handle.write(text)
+
+
+def _write_meta(path, categories):
+    with open(path, "w") as handle:
+        for asin, cat in categories.items():
+            handle.write(repr({"asin": asin, "title": "it's a 'quoted' title",
+                               "categories": [["Electronics", cat]]}) + "\n")
+
+
+ROWS = [("u1", "a", 10), ("u1", "b", 20), ("u1", "c", 30), ("u1", "d", 40),
+        ("u2", "b", 5), ("u2", "a", 6), ("u2", "e", 7),
+        ("u3", "a", 1), ("u3", "c", 2)]  # u3 has only 2 events: dropped and counted
+META = {"a": "Cameras", "b": "Cables", "c": "Cameras", "d": "Headphones"}  # "e" is missing
+
+
+@pytest.fixture
+def raw_dir(tmp_path):
+    def make(gz=False):
+        d = tmp_path / ("raw-gz" if gz else "raw")
+        d.mkdir()
+        _write_reviews(str(d / amazon.REVIEWS), ROWS, gz=gz)
+        _write_meta(str(d / amazon.META), META)
+        return str(d)
+    return make
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_raw_files_plain_and_gzip(raw_dir, tmp_path, gz):
+    splits, sizes, report = amazon.load(raw_dir(gz), str(tmp_path / "cache"), maxlen=2)
+    assert report["users_dropped_fewer_than_3_events"] == 1
+    assert report["reviews_with_item_missing_from_meta"] == 1
+    assert sizes["items"] == 6  # a..e plus padding 0
+    # u1 (4 events): prefix positions 1..3 -> 3 test, 2 validation, 1 train;
+    # u2 (3 events): 2 test, 1 validation
+    assert len(splits["test"]["label"]) == 2 * 2 and len(splits["train"]["label"]) == 2 * 1
+    test = splits["test"]
+    positives = test["label"] > 0
+    # u1's test row: history = the 2 most recent before "d": [b, c], left-aligned
+    item_id = {k: i + 1 for i, k in enumerate(sorted("abcde"))}
+    row = np.flatnonzero(positives & (test["target_item"] == item_id["d"]))[0]
+    assert test["hist_items"][row].tolist() == [item_id["b"], item_id["c"]]
+    assert test["hist_len"][row] == 2
+    # negatives were never touched by their user
+    touched = {("u1", x) for x in "abcd"} | {("u2", x) for x in "bae"}
+    users = sorted({"u1", "u2"})
+    inv = {v: k for k, v in item_id.items()}
+    for split in splits.values():
+        for u, item, label in zip(split["user"], split["target_item"], split["label"]):
+            if label == 0:
+                assert (users[u], inv[item]) not in touched
+
+
+def test_sampling_matches_a_slow_reference():
+    rng = np.random.RandomState(0)
+    rows = [("u%d" % rng.randint(40), "i%d" % rng.randint(60), int(t)) for t in range(600)]
+    reviews = pd.DataFrame(rows, columns=["user", "item", "time"])
+    meta = {"i%d" % i: "c%d" % (i % 7) for i in range(60)}
+    splits, sizes = amazon.build_samples(reviews, meta, maxlen=5, seed=1)
+    # reference: loop over users
+    frame = reviews[reviews.groupby("user")["item"].transform("size") >= 3]
+    items = sorted(frame["item"].unique())
+    iid = {k: i + 1 for i, k in enumerate(items)}
+    expected = {"train": [], "validation": [], "test": []}
+    for u, (name, events) in enumerate(sorted(frame.groupby("user"))):
+        seq = [iid[i] for i in events.sort_values(["time"], kind="mergesort")["item"]]
+        for k in range(1, len(seq)):
+            split = "test" if k == len(seq) - 1 else "validation" if k == len(seq) - 2 else "train"
+            hist = seq[max(0, k - 5):k]
+            expected[split].append((u, tuple(hist + [0] * (5 - len(hist))), seq[k]))
+    for split in expected:
+        got = splits[split]
+        pos = got["label"] > 0
+        actual = sorted(zip(got["user"][pos].tolist(), map(tuple, got["hist_items"][pos].tolist()),
+                            got["target_item"][pos].tolist()))
+        assert actual == sorted(expected[split])
+
+
+def test_malformed_lines_error_or_skip(raw_dir, tmp_path):
+    d = raw_dir()
+    with open(os.path.join(d, amazon.REVIEWS), "a") as handle:
+        handle.write("{not json\n")
+    with pytest.raises(DataError, match=r"reviews_Electronics_5.json:10: expected a JSON object"):
+        amazon.load(d, str(tmp_path / "c1"))
+    _, _, report = amazon.load(d, str(tmp_path / "c2"), on_bad_line="skip")
+    assert report["skipped_lines:" + amazon.REVIEWS] == 1
+    _write_reviews(os.path.join(d, amazon.REVIEWS), ROWS)  # valid again
+    with open(os.path.join(d, amazon.META), "a") as handle:
+        handle.write("{'asin': 'z', 'categories': [[\n")
+    with pytest.raises(DataError, match=r"meta_Electronics.json:5: expected a Python dict"):
+        amazon.load(d, str(tmp_path / "c3"))
+
+
+def test_meta_is_never_evaluated(tmp_path):
+    path = str(tmp_path / "meta.json")
+    with open(path, "w") as handle:
+        handle.write("__import__('os').system('touch %s')\n" % (tmp_path / "pwned"))
+    with pytest.raises(DataError):
+        amazon.read_meta(path)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_missing_and_truncated_files(raw_dir, tmp_path):
+    with pytest.raises(DataError, match="expected reviews_Electronics_5.json"):
+        amazon.load(str(tmp_path), str(tmp_path / "c"))
+    d = raw_dir(gz=True)
+    path = os.path.join(d, amazon.REVIEWS + ".gz")
+    data = open(path, "rb").read()
+    with open(path, "wb") as handle:
+        handle.write(data[: len(data) // 2])
+    with pytest.raises(DataError, match="unreadable or truncated"):
+        amazon.load(d, str(tmp_path / "c"))
+
+
+class _Evil(object):
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def test_restricted_unpickler_refuses_code(tmp_path):
+    d = tmp_path / "pkl"
+    d.mkdir()
+    with open(str(d / amazon.REMAP_PICKLE), "wb") as handle:
+        pickle.dump(_Evil(), handle)
+    with pytest.raises(DataError, match=r"refusing to load posix.system|refusing to load os.system"):
+        amazon.load(str(d), str(tmp_path / "c"))
+
+
+def _reference_pickle(path, frame, cate_list):
+    with open(path, "wb") as handle:
+        pickle.dump(frame, handle, pickle.HIGHEST_PROTOCOL)
+        pickle.dump(cate_list, handle, pickle.HIGHEST_PROTOCOL)
+        pickle.dump((3, 5, 4), handle, pickle.HIGHEST_PROTOCOL)
+        pickle.dump((["a", "b"], ["x"], ["u"]), handle, pickle.HIGHEST_PROTOCOL)
+
+
+def test_reference_pickle_layout_loads_safely(tmp_path):
+    d = tmp_path / "pkl"
+    d.mkdir()
+    frame = pd.DataFrame({"reviewerID": [0, 0, 0, 1, 1, 1], "asin": [0, 1, 2, 2, 3, 4],
+                          "unixReviewTime": [1, 2, 3, 1, 2, 3], "overall": [5.0] * 6})
+    _reference_pickle(str(d / amazon.REMAP_PICKLE), frame, np.array([0, 1, 0, 2, 1]))
+    splits, sizes, _ = amazon.load(str(d), str(tmp_path / "c"))
+    assert sizes["items"] == 6 and sizes["categories"] == 4
+    assert len(splits["test"]["label"]) == 4
+
+
+def test_pickle_of_the_wrong_shape(tmp_path):
+    d = tmp_path / "pkl"
+    d.mkdir()
+    with open(str(d / amazon.REMAP_PICKLE), "wb") as handle:
+        pickle.dump([1, 2, 3], handle)
+    with pytest.raises(DataError, match="expected a reviews DataFrame"):
+        amazon.load(str(d), str(tmp_path / "c"))
+    frame = pd.DataFrame({"reviewerID": [0], "asin": [9], "unixReviewTime": [1]})
+    _reference_pickle(str(d / amazon.REMAP_PICKLE), frame, np.array([0, 1]))
+    with pytest.raises(DataError, match="category list has 2 entries but item ids go up to 9"):
+        amazon.load(str(d), str(tmp_path / "c2"))
+
+
+def test_cache_hit_returns_the_same_arrays(raw_dir, tmp_path):
+    d = raw_dir()
+    first = amazon.load(d, str(tmp_path / "cache"))
+    assert len(os.listdir(str(tmp_path / "cache"))) == 1
+    second = amazon.load(d, str(tmp_path / "cache"))
+    for split in first[0]:
+        for key in first[0][split]:
+            np.testing.assert_array_equal(first[0][split][key], second[0][split][key])
+    assert first[1] == second[1]
+    amazon.load(d, str(tmp_path / "cache"), maxlen=3)  # other parameters: another entry
+    assert len(os.listdir(str(tmp_path / "cache"))) == 2
+
+
+def test_synthetic_amazon_is_in_the_real_format(tmp_path):
+    d = synthetic.amazon(n_users=50, n_items=40, n_categories=5, directory=str(tmp_path / "s"))
+    assert os.path.isfile(os.path.join(d, amazon.REVIEWS + ".gz"))
+    first = open(os.path.join(d, amazon.META)).readline()
+    assert first.startswith("{'asin'")  # a Python literal, not JSON
+    splits, sizes, _ = amazon.load(d, str(tmp_path / "c"))
+    assert sizes["categories"] == 6 and len(splits["train"]["label"]) > 0

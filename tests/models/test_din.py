@@ -1,0 +1,149 @@
+"""DIN layers and model: golden values, masking, mixed precision, MBA, serialisation."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models.din import DIN
+from models.layers import Dice, LocalActivationUnit
+from training import compat
+from training import metrics as M
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def test_dice_golden_values_training_and_inference():
+    layer = Dice(epsilon=1e-8, momentum=0.5)
+    x = np.array([[1.0, -2.0], [3.0, 2.0]], np.float32)
+    layer.build(x.shape)
+    layer.alpha.assign([0.5, 0.25])
+    out = layer(x, training=True).numpy()
+    mean, var = x.mean(0), x.var(0)
+    p = _sigmoid((x - mean) / np.sqrt(var + 1e-8))
+    np.testing.assert_allclose(out, p * x + (1 - p) * np.array([0.5, 0.25]) * x, rtol=1e-5)
+    np.testing.assert_allclose(layer.moving_mean.numpy(), 0.5 * mean, rtol=1e-6)
+    np.testing.assert_allclose(layer.moving_variance.numpy(), 0.5 + 0.5 * var, rtol=1e-6)
+    # inference uses the running statistics, not the batch's
+    out = layer(x, training=False).numpy()
+    p = _sigmoid((x - 0.5 * mean) / np.sqrt(0.5 + 0.5 * var + 1e-8))
+    np.testing.assert_allclose(out, p * x + (1 - p) * np.array([0.5, 0.25]) * x, rtol=1e-5)
+
+
+def _ones_unit(softmax=False):
+    unit = LocalActivationUnit(units=(2,), activation="linear", softmax=softmax)
+    q = np.array([[1.0, 2.0]], np.float32)
+    k = np.array([[[1.0, 0.0], [0.0, 1.0], [5.0, 5.0]]], np.float32)
+    mask = np.array([[1.0, 1.0, 0.0]], np.float32)
+    unit(q, k, mask)
+    for var in unit.trainable_weights:
+        var.assign(np.ones(var.shape, np.float32) * (0.0 if "bias" in var.name else 1.0))
+    return unit, q, k, mask
+
+
+def test_activation_unit_golden_values_and_masking():
+    unit, q, k, mask = _ones_unit()
+    got = unit(q, k, mask).numpy()[0]
+    # all-ones weights: each hidden unit = sum([q, k, q-k, q*k]); output = 2 * that sum
+    want = []
+    for j in range(2):
+        feats = np.concatenate([q[0], k[0, j], q[0] - k[0, j], q[0] * k[0, j]])
+        want.append(2 * feats.sum())
+    np.testing.assert_allclose(got[:2], want, rtol=1e-6)
+    assert got[2] == 0.0  # a masked position weighs exactly 0
+    soft, q, k, mask = _ones_unit(softmax=True)
+    w = soft(q, k, mask).numpy()[0]
+    e = np.exp(np.array(want) - max(want))
+    np.testing.assert_allclose(w[:2], e / e.sum(), rtol=1e-5)
+    assert w[2] == 0.0
+    empty = soft(q, k, np.zeros_like(mask)).numpy()
+    assert np.all(empty == 0.0)
+
+
+def _batch(rng, batch=4, length=6, items=30, cats=5):
+    lens = np.array([6, 3, 0, 1][:batch], np.int32)
+    hist = rng.randint(1, items, size=(batch, length)).astype(np.int32)
+    hcat = rng.randint(1, cats, size=(batch, length)).astype(np.int32)
+    slots = np.arange(length)[None, :] < lens[:, None]
+    return {"hist_items": np.where(slots, hist, 0).astype(np.int32),
+            "hist_cats": np.where(slots, hcat, 0).astype(np.int32), "hist_len": lens,
+            "target_item": rng.randint(1, items, size=batch).astype(np.int32),
+            "target_cat": rng.randint(1, cats, size=batch).astype(np.int32)}
+
+
+@pytest.mark.parametrize("pooling", ["attention", "sum"])
+def test_padding_changes_nothing(pooling):
+    model = DIN(30, 5, embedding_dim=4, pooling=pooling)
+    model.build()
+    batch = _batch(np.random.RandomState(0))
+    base = model(batch).numpy()
+    noisy = dict(batch)
+    slots = np.arange(6)[None, :] < batch["hist_len"][:, None]
+    noisy["hist_items"] = np.where(slots, batch["hist_items"], 7).astype(np.int32)
+    noisy["hist_cats"] = np.where(slots, batch["hist_cats"], 3).astype(np.int32)
+    np.testing.assert_allclose(model(noisy).numpy(), base, rtol=1e-6, atol=1e-6)
+    assert np.all(np.isfinite(base))  # the empty history (row 2) included
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_forward_is_finite(policy):
+    compat.set_global_policy(policy)
+    model = DIN(30, 5, embedding_dim=4, attention_softmax=True)
+    model.build()
+    assert model.item_embedding.dtype == tf.float32
+    logits = model(_batch(np.random.RandomState(1)), training=True)
+    assert logits.dtype == tf.float32 and np.all(np.isfinite(logits.numpy()))
+    dice = [l for l in model.mlp if isinstance(l, Dice)][0]
+    assert dice.alpha.dtype == tf.float32 and dice.moving_mean.dtype == tf.float32
+
+
+def test_mini_batch_aware_regularisation_golden_value():
+    model = DIN(6, 3, embedding_dim=2, pooling="sum", mba_l2=0.5)
+    model.build()
+    emb = np.arange(12, dtype=np.float32).reshape(6, 2) / 10
+    cemb = np.arange(6, dtype=np.float32).reshape(3, 2) / 10
+    model.item_embedding.assign(emb)
+    model.category_embedding.assign(cemb)
+    item_freq = np.array([1, 2, 4, 1, 1, 5], np.float32)
+    cat_freq = np.array([1, 3, 2], np.float32)
+    model.set_frequencies(item_freq, cat_freq)
+    batch = {"hist_items": np.array([[1, 2, 0], [2, 2, 3]], np.int32),
+             "hist_cats": np.array([[1, 1, 0], [1, 1, 2]], np.int32),
+             "hist_len": np.array([2, 3], np.int32),
+             "target_item": np.array([5, 1], np.int32), "target_cat": np.array([2, 1], np.int32)}
+    model(batch, training=True)
+    assert len(model.losses) == 1
+    items, cats = {1, 2, 3, 5}, {1, 2}  # distinct non-padding rows used by the batch
+    want = sum((emb[i] ** 2).sum() / item_freq[i] for i in items) + sum(
+        (cemb[c] ** 2).sum() / cat_freq[c] for c in cats)
+    np.testing.assert_allclose(float(model.losses[0]), 0.5 * want, rtol=1e-5)
+    model(batch, training=False)
+    assert not model.losses
+
+
+def test_config_round_trip_and_save_load(tmp_path):
+    model = DIN(30, 5, embedding_dim=4, attention_units=(6, 3), mlp_units=(8, 4),
+                activation="prelu", attention_softmax=True)
+    model.build()
+    batch = _batch(np.random.RandomState(2))
+    model(batch, training=True)  # move Dice/PReLU state away from its initial values
+    clone = DIN.from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+    path = str(tmp_path / ("din" + compat.model_file_suffix()))
+    compat.save_model(model, path)
+    loaded = compat.load_model(path)
+    np.testing.assert_allclose(loaded(batch).numpy(), model(batch).numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_gauc_against_a_hand_computed_example():
+    users = [1, 1, 1, 2, 2, 2, 2, 3, 3]
+    labels = [1, 0, 0, 1, 1, 0, 0, 1, 1]
+    scores = [0.9, 0.8, 0.95, 0.3, 0.6, 0.5, 0.1, 0.2, 0.4]
+    # user 1: pos 0.9 vs negs 0.8 (win), 0.95 (loss) -> 0.5, 3 impressions
+    # user 2: pos 0.3, 0.6 vs negs 0.5, 0.1 -> wins 0.3>0.1, 0.6>0.5, 0.6>0.1 -> 3/4, 4 impr.
+    # user 3: one class only -> excluded
+    want = (3 * 0.5 + 4 * 0.75) / 7
+    assert M.gauc(users, labels, scores) == pytest.approx(want)
+    # ties count one half
+    assert M.gauc([1, 1], [1, 0], [0.5, 0.5]) == pytest.approx(0.5)
+    assert M.rela_impr(0.75, 0.7) == pytest.approx(0.25)
