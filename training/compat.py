@@ -145,8 +145,16 @@ def make_optimizer(name, learning_rate, clipnorm=None):
 
 
 def save_model(model, path):
-    """Save a whole model in the native format of the Keras in use (``.keras`` / ``.h5``)."""
-    model.save(path)
+    """Save a whole model in the native format of the Keras in use.
+
+    Keras 3: a ``.keras`` archive. Keras 2: a TensorFlow SavedModel directory (HDF5 cannot
+    hold subclassed models); registered classes are revived through ``from_config``, and the
+    model must have been called once (Keras 2 saves the traced call signature).
+    """
+    if IS_KERAS3:
+        model.save(path)
+    else:
+        model.save(path, save_format="tf")
 
 
 def load_model(path, custom_objects=None):
@@ -154,8 +162,8 @@ def load_model(path, custom_objects=None):
 
 
 def model_file_suffix():
-    """Keras 3 saves ``.keras`` archives; Keras 2.6 cannot, so it uses HDF5."""
-    return ".keras" if IS_KERAS3 else ".h5"
+    """``.keras`` for Keras 3; a SavedModel directory (no suffix) for Keras 2."""
+    return ".keras" if IS_KERAS3 else "_savedmodel"
 
 
 def set_seed(seed):
