@@ -324,6 +324,12 @@ def load(root, cache_dir, seed=0, on_bad="error", on_missing="error", visual_dim
                                         vocab_size=vocab_size, log=log)
     pools = Pools({c: store.rows(ks) for c, ks in pool_keys.items()}, num_categories,
                   os.path.join(root, CATEGORY_POOL_FILE))
+    empty = num_categories - len(pools.categories)
+    if empty:  # never drawn as a negative category; reported, not silent
+        report["categories_with_empty_pool"] = int(empty)
+        if log:
+            log.warning("polyvore: %d categories have an empty negative pool and are never "
+                        "drawn as negatives", empty)
     splits = {name: pack(split, store.rows) for name, split in outfits.items()}
     cooc = cooccurrence(splits["train"], num_categories)
     rng = np.random.RandomState(seed + 7919)  # evaluation sets: fixed by the seed, built once

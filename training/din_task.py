@@ -11,6 +11,7 @@ Model selection uses validation AUC. Alongside the model,
 from __future__ import absolute_import, division, print_function
 
 import dataclasses
+import json
 import logging
 import os
 import typing
@@ -36,6 +37,8 @@ class DINModelConfig(object):
       activation: dice or prelu. attention_softmax: normalise attention (default False).
       pooling: attention (DIN) or sum (the paper's BaseModel).
       mba_l2: mini-batch aware L2 weight on embeddings (0 disables).
+      base_run: run directory of a finished BaseModel run (pooling=sum) on the same data;
+        when set, validation and test metrics include ``rela_impr`` against its AUC.
     """
 
     embedding_dim: int = 8
@@ -45,6 +48,7 @@ class DINModelConfig(object):
     attention_softmax: bool = False
     pooling: str = "attention"
     mba_l2: float = 0.0
+    base_run: str = ""
 
     def __post_init__(self):
         if self.activation not in ("dice", "prelu"):
@@ -52,6 +56,9 @@ class DINModelConfig(object):
                 self.activation))
         if self.pooling not in ("attention", "sum"):
             raise UsageError("model.pooling ({!r}) must be attention or sum".format(self.pooling))
+        if self.base_run and not os.path.isfile(os.path.join(self.base_run, "metrics.json")):
+            raise UsageError("model.base_run ({}) holds no metrics.json of a finished "
+                             "run".format(self.base_run))
         if self.embedding_dim < 1 or self.mba_l2 < 0:
             raise UsageError("model.embedding_dim ({}) must be >= 1 and model.mba_l2 ({}) "
                              ">= 0".format(self.embedding_dim, self.mba_l2))
@@ -143,6 +150,10 @@ class DINTask(Task):
                 .prefetch(tf.data.AUTOTUNE))
 
     def build_model(self, model_config, data):
+        self._base_metrics = None
+        if model_config.base_run:
+            with open(os.path.join(model_config.base_run, "metrics.json")) as handle:
+                self._base_metrics = json.load(handle)
         model = DIN(data.sizes["items"], data.sizes["categories"],
                     embedding_dim=model_config.embedding_dim,
                     attention_units=model_config.attention_units,
@@ -165,8 +176,12 @@ class DINTask(Task):
 
     def metrics(self, data, split, scores):
         rows = data.splits[split]
-        return {"auc": M.auc(rows["label"], scores), "logloss": M.logloss(rows["label"], scores),
-                "gauc": M.gauc(rows["user"], rows["label"], scores)}
+        out = {"auc": M.auc(rows["label"], scores), "logloss": M.logloss(rows["label"], scores),
+               "gauc": M.gauc(rows["user"], rows["label"], scores)}
+        base = getattr(self, "_base_metrics", None)
+        if base and "auc" in base.get(split, {}):
+            out["rela_impr"] = M.rela_impr(out["auc"], base[split]["auc"])
+        return out
 
     def baselines(self, data, split):
         rows = data.splits[split]

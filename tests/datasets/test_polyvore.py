@@ -128,6 +128,8 @@ def test_bad_outfits(small_root, tmp_path):
 
 def test_empty_pools_and_corrupt_zip(small_root, tmp_path):
     root = small_root("zip")
+    _rewrite(root, polyvore.CATEGORY_POOL_FILE, lambda p: p[0].update(items=[]))
+    assert _load(root, tmp_path).report["categories_with_empty_pool"] == 1
     _rewrite(root, polyvore.CATEGORY_POOL_FILE, lambda p: [e.update(items=[]) for e in p])
     with pytest.raises(DataError, match="every category pool is empty"):
         _load(root, tmp_path)

@@ -17,10 +17,11 @@ def _run(tmp_path, name, *extra):
 
 def test_din_beats_base_model_and_heuristic(tmp_path, monkeypatch):
     monkeypatch.setenv("NPUREC_CACHE", str(tmp_path / "cache"))
-    din = _run(tmp_path, "din")
     base = _run(tmp_path, "base", "--set", "model.pooling=sum")
+    din = _run(tmp_path, "din", "--set", "model.base_run=" + str(tmp_path / "base"))
     assert din["data"]["synthetic"] is True
-    assert set(din["test"]) == {"auc", "logloss", "gauc"}
+    assert set(din["test"]) == {"auc", "logloss", "gauc", "rela_impr"}
+    assert din["test"]["rela_impr"] == M.rela_impr(din["test"]["auc"], base["test"]["auc"])
     heuristic = din["baselines"]["test"]["category_in_history"]["auc"]
     assert din["test"]["auc"] > 0.9
     assert din["test"]["auc"] > base["test"]["auc"] + 0.02

@@ -133,3 +133,20 @@ def test_wrong_datasets_package_is_named(tmp_path):
                           cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0
     assert "not npurec's datasets package" in proc.stderr
+
+
+def test_yaml_config(tmp_path):
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("train:\n  epochs: 1\n  batch_size: 16\nmodel:\n  hidden: 2\n")
+    code, out = _run(tmp_path, "--config", str(cfg))
+    assert code == 0
+    config = json.load(open(os.path.join(out, "config.json")))
+    assert config["train"]["batch_size"] == 16 and config["model"]["hidden"] == 2
+
+
+def test_bad_config_file(tmp_path, capsys):
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text('{"trian": {"epochs": 1}}')
+    code, _ = _run(tmp_path, "--config", str(cfg))
+    assert code == 2
+    assert "unknown section(s) trian" in capsys.readouterr().err
