@@ -56,26 +56,34 @@ class CategoryProjection(keras.layers.Layer):
         self.bias = add_weight(self, "bias", (self.num_categories, self.units), "zeros")
         self.built = True
 
-    def call(self, x, cats):
+    def call(self, x, cats, mask=None):
+        """``mask`` [B, N] (optional): nodes with 0 are not computed and come out as zeros."""
         x = tf.cast(x, self.compute_dtype)
         cats = tf.cast(cats, tf.int32)
         bias = tf.cast(tf.gather(self.bias, cats), self.compute_dtype)
         if self.static_shapes:
             kernel = tf.cast(tf.gather(self.kernel, cats), self.compute_dtype)
-            return tf.einsum("bnf,bnfh->bnh", x, kernel) + bias
+            y = tf.einsum("bnf,bnfh->bnh", x, kernel) + bias
+            return y if mask is None else y * tf.cast(mask, y.dtype)[..., None]
         shape = tf.shape(cats)
         flat_x = tf.reshape(x, [-1, self.in_dim])
         flat_c = tf.reshape(cats, [-1])
+        if mask is not None:  # padding nodes go to an extra partition that is never multiplied
+            flat_c = tf.where(tf.reshape(mask, [-1]) > 0, flat_c, self.num_categories)
         positions = tf.range(tf.shape(flat_c)[0])
-        x_parts = tf.dynamic_partition(flat_x, flat_c, self.num_categories)
-        p_parts = tf.dynamic_partition(positions, flat_c, self.num_categories)
+        parts = self.num_categories + 1
+        x_parts = tf.dynamic_partition(flat_x, flat_c, parts)
+        p_parts = tf.dynamic_partition(positions, flat_c, parts)
         # unstack once (its gradient is one stacked dense tensor); slicing the variable per
         # category would give C full-size gradients instead.
         kernels = tf.unstack(tf.cast(self.kernel, self.compute_dtype), axis=0)
         outputs = [tf.matmul(part, kernel) for part, kernel in zip(x_parts, kernels)]
+        outputs.append(tf.zeros([tf.shape(x_parts[-1])[0], self.units], self.compute_dtype))
         flat_y = tf.dynamic_stitch(p_parts, outputs)
         y = tf.reshape(flat_y, tf.concat([shape, [self.units]], axis=0))
-        return y + bias
+        if mask is None:
+            return y + bias
+        return (y + bias) * tf.cast(mask, y.dtype)[..., None]
 
     def get_config(self):
         config = super(CategoryProjection, self).get_config()

@@ -94,24 +94,71 @@ class NGNN(keras.Model):
                 [self.text_ggnn] if self.use_text else []):
             ggnn.set_edge_weights(matrix)
 
-    def score_with_states(self, inputs, training=False):
-        """(score [B] float32, h0_visual or None, h0_text or None)."""
-        cats, mask = inputs["cats"], inputs["mask"]
+    def _project(self, inputs, cats, mask):
+        """Initial node states (h0) of each branch, padding nodes 0 and not computed."""
         node_mask = tf.cast(mask, self.compute_dtype)[..., None]
-        score = 0.0
         h0_visual = h0_text = None
         if self.use_visual:
-            h0_visual = tf.tanh(self.visual_projection(inputs["visual"], cats)) * node_mask
-            hv = self.visual_ggnn(h0_visual, cats, mask)
-            weight = self.beta if self.use_text else 1.0
-            score += weight * self.visual_readout(hv, mask)
+            h0_visual = tf.tanh(self.visual_projection(inputs["visual"], cats, mask)) * node_mask
         if self.use_text:
             h0_text = tf.tanh(self.text_projection(inputs["text_ids"], inputs["text_mask"],
                                                    cats)) * node_mask
+        return h0_visual, h0_text
+
+    def _propagate(self, h0_visual, h0_text, cats, mask):
+        score = 0.0
+        if self.use_visual:
+            hv = self.visual_ggnn(h0_visual, cats, mask)
+            score += (self.beta if self.use_text else 1.0) * self.visual_readout(hv, mask)
+        if self.use_text:
             ht = self.text_ggnn(h0_text, cats, mask)
-            weight = (1.0 - self.beta) if self.use_visual else 1.0
-            score += weight * self.text_readout(ht, mask)
-        return score, h0_visual, h0_text
+            score += ((1.0 - self.beta) if self.use_visual else 1.0) * self.text_readout(ht, mask)
+        return score
+
+    def score_with_states(self, inputs, training=False):
+        """(score [B] float32, h0_visual or None, h0_text or None)."""
+        cats, mask = inputs["cats"], inputs["mask"]
+        h0_visual, h0_text = self._project(inputs, cats, mask)
+        return self._propagate(h0_visual, h0_text, cats, mask), h0_visual, h0_text
+
+    def score_pairs(self, inputs, replacement, slot, training=False):
+        """Scores of outfits and of the same outfits with one item replaced, in one pass.
+
+        The two outfits share every node but ``slot``, so each input projection (the bulk
+        of the work) runs once per shared node plus once per replacement node.
+
+        Args:
+          inputs: the positive outfits (see the module docstring), [B, N, ...].
+          replacement: the replacement items' ``visual`` [B, F], ``text_ids``/``text_mask``
+            [B, W] and ``cats`` [B].
+          slot: [B] int, the position that is replaced.
+        Returns:
+          (positive scores [B], negative scores [B], h0_visual, h0_text of the positives).
+        """
+        cats, mask = inputs["cats"], inputs["mask"]
+        n = tf.shape(cats)[1]
+        joined = {key: tf.concat([inputs[key], tf.expand_dims(replacement[key], 1)], axis=1)
+                  for key in ("visual", "text_ids", "text_mask", "cats") if key in replacement}
+        joined_mask = tf.concat([tf.cast(mask, tf.float32),
+                                 tf.ones_like(tf.cast(slot, tf.float32))[:, None]], axis=1)
+        h0v_all, h0t_all = self._project(joined, joined["cats"], joined_mask)
+        swap = tf.equal(tf.range(n)[None, :], tf.cast(slot, tf.int32)[:, None])
+        neg_cats = tf.where(swap, tf.cast(replacement["cats"], cats.dtype)[:, None], cats)
+
+        def split(h0):
+            if h0 is None:
+                return None, None
+            pos = h0[:, :-1]
+            return pos, tf.where(swap[..., None], h0[:, -1:], pos)
+
+        h0v_pos, h0v_neg = split(h0v_all)
+        h0t_pos, h0t_neg = split(h0t_all)
+        both = lambda a, b: None if a is None else tf.concat([a, b], axis=0)  # noqa: E731
+        score = self._propagate(both(h0v_pos, h0v_neg), both(h0t_pos, h0t_neg),
+                                tf.concat([cats, neg_cats], axis=0),
+                                tf.concat([mask, mask], axis=0))
+        pos_score, neg_score = tf.split(score, 2)
+        return pos_score, neg_score, h0v_pos, h0t_pos
 
     def call(self, inputs, training=False):
         return self.score_with_states(inputs, training=training)[0]

@@ -138,10 +138,51 @@ def make_optimizer(name, learning_rate, clipnorm=None):
         raise ValueError(
             "optimizer ({!r}) must be one of {}".format(name, ", ".join(sorted(classes)))
         )
+    if IS_KERAS3 and name in _LAZY:
+        classes[name] = _LAZY[name]
     kwargs = {"learning_rate": learning_rate}
     if clipnorm:
         kwargs["global_clipnorm"] = float(clipnorm)
     return classes[name](**kwargs)
+
+
+def _dedupe(gradient):
+    """Sum the rows of an IndexedSlices gradient that share an index."""
+    unique, position = tf.unique(gradient.indices)
+    values = tf.math.unsorted_segment_sum(gradient.values, position, tf.shape(unique)[0])
+    return unique, values
+
+
+def _lazy_optimizers():
+    """Keras 3 RMSprop that updates only the rows present in a sparse gradient.
+
+    Keras 3 densifies an IndexedSlices gradient (e.g. of an embedding-like table gathered by
+    id) and then updates every row: for NGNN's 4M-weight text table that is most of a batch-16
+    step. These subclasses update the touched rows only ("lazy", like TF1's sparse apply and
+    TF Addons' LazyAdam): rows absent from a batch keep their slots unchanged instead of
+    decaying; with RMSprop (no momentum) an absent row's weights do not move either way.
+    Dense gradients take the stock path. Adam stays dense: a lazy Adam measurably hurt DIN
+    (embedded default test AUC 0.938 -> 0.915), since momentum keeps moving absent rows.
+    Keras 2 optimizers apply IndexedSlices sparsely themselves.
+    """
+
+    class LazyRMSprop(keras.optimizers.RMSprop):
+        def update_step(self, gradient, variable, learning_rate):
+            if not isinstance(gradient, tf.IndexedSlices) or self.momentum > 0 or self.centered:
+                return super(LazyRMSprop, self).update_step(gradient, variable, learning_rate)
+            rows, grad = _dedupe(gradient)
+            grad = tf.cast(grad, variable.dtype)
+            lr = tf.cast(learning_rate, variable.dtype)
+            velocity = self._velocities[self._get_variable_index(variable)]
+            new_v = self.rho * tf.gather(velocity.value, rows) + (1 - self.rho) * tf.square(grad)
+            self.assign(velocity, tf.IndexedSlices(new_v, rows))
+            step = lr * grad / tf.sqrt(new_v + self.epsilon)
+            self.assign_sub(variable, tf.IndexedSlices(step, rows))
+
+    return {"rmsprop": LazyRMSprop}
+
+
+_LAZY = _lazy_optimizers() if IS_KERAS3 else {}
 
 
 def save_model(model, path):

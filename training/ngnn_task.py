@@ -179,21 +179,18 @@ class NGNNTask(Task):
     def loss(self, model, batch, training):
         """Per-pair loss: ranking(s_pos, s_neg) + w * consistency(h0_visual, h0_text).
 
-        The positive and its negative (one slot swapped) go through the model as one batch.
+        The positive and its negative (one slot swapped) share all other nodes, so the model
+        scores both in one pass (:meth:`models.ngnn.NGNN.score_pairs`).
         """
         cfg = self.model_config
         items, cats, mask = batch["items"], batch["cats"], batch["mask"]
-        swap = tf.equal(tf.range(pv.MAX_ITEMS)[None, :], batch["slot"][:, None])
-        neg_items = tf.where(swap, batch["neg_item"][:, None], items)
-        neg_cats = tf.where(swap, batch["neg_cat"][:, None], cats)
-        inputs = self._features(self._tables, tf.concat([items, neg_items], 0),
-                                tf.concat([cats, neg_cats], 0), tf.concat([mask, mask], 0))
-        score, h0_visual, h0_text = model.score_with_states(inputs, training=training)
-        pos, neg = tf.split(score, 2)
+        inputs = self._features(self._tables, items, cats, mask)
+        replacement = self._features(self._tables, batch["neg_item"], batch["neg_cat"], None)
+        pos, neg, h0_visual, h0_text = model.score_pairs(inputs, replacement, batch["slot"],
+                                                         training=training)
         loss = ranking_loss(pos, neg, cfg.ranking_loss)
         if cfg.consistency_weight and h0_visual is not None and h0_text is not None:
-            b = tf.shape(items)[0]
-            loss += cfg.consistency_weight * consistency_loss(h0_visual[:b], h0_text[:b], mask)
+            loss += cfg.consistency_weight * consistency_loss(h0_visual, h0_text, mask)
         return loss
 
     # -- evaluation -----------------------------------------------------------------------

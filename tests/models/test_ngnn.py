@@ -184,3 +184,24 @@ def test_config_round_trip_and_save_load(tmp_path):
     compat.save_model(model, path)
     loaded = compat.load_model(path)
     np.testing.assert_allclose(loaded(inputs).numpy(), want, rtol=1e-6, atol=1e-6)
+
+
+def test_score_pairs_equals_scoring_both_outfits():
+    model = _model(edges="binary")
+    rng = np.random.RandomState(6)
+    inputs = _inputs(rng)
+    replacement = {"visual": rng.normal(size=(3, 16)).astype(np.float32),
+                   "text_ids": rng.randint(11, size=(3, 4)).astype(np.int32),
+                   "text_mask": np.ones((3, 4), np.float32),
+                   "cats": rng.randint(C, size=3).astype(np.int32)}
+    slot = np.array([1, 0, 7], np.int32)
+    pos, neg, h0v, h0t = model.score_pairs(inputs, replacement, slot)
+    negative = {k: v.copy() for k, v in inputs.items()}
+    for b, s in enumerate(slot):
+        for key in ("visual", "text_ids", "text_mask", "cats"):
+            negative[key][b, s] = replacement[key][b]
+    np.testing.assert_allclose(pos.numpy(), model(inputs).numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(neg.numpy(), model(negative).numpy(), rtol=1e-5, atol=1e-5)
+    _, want_v, want_t = model.score_with_states(inputs)
+    np.testing.assert_allclose(h0v.numpy(), want_v.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(h0t.numpy(), want_t.numpy(), rtol=1e-5, atol=1e-6)
