@@ -1,0 +1,42 @@
+"""DIN speed: train step at batch 4096 / maxlen 20, evaluation, input pipeline, preprocessing."""
+import pytest
+
+from benchmarks import common, realsize
+from datasets import amazon
+
+pytest.importorskip("pytest_benchmark")
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return common.din(batch_size=4096, maxlen=20, n_batches=8)[0]
+
+
+def test_din_train_step(benchmark, bench):
+    batches = iter(bench.batches * 1000)
+    bench.trainer.train_step(bench.batches[0]).numpy()
+    benchmark(lambda: bench.trainer.train_step(next(batches)).numpy())
+    benchmark.extra_info["samples_per_step"] = 4096
+
+
+def test_din_evaluation(benchmark, bench):
+    arrays = bench.task.eval_arrays(bench.data, "test")
+    bench.trainer.score_arrays(arrays, 8192)
+    benchmark(bench.trainer.score_arrays, arrays, 8192)
+    benchmark.extra_info["rows"] = len(arrays["hist_len"])
+
+
+def test_din_input_pipeline(benchmark, bench):
+    def epoch():
+        for _ in bench.task.train_dataset(bench.data, 4096, 0, 0):
+            pass
+    benchmark(epoch)
+
+
+def test_din_preprocessing_raw_files(benchmark, tmp_path):
+    """A tenth of the real size (19k users, 169k reviews); the runner does the full size."""
+    directory = realsize.amazon_files(str(tmp_path / "raw"), users=19240, items=6300,
+                                      categories=801, reviews=168919)
+    counter = iter(range(10 ** 6))
+    benchmark.pedantic(lambda: amazon.load(directory, str(tmp_path / "c{}".format(next(counter)))),
+                       rounds=2, iterations=1)
