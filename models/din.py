@@ -53,11 +53,19 @@ class DIN(keras.Model):
         if pooling == "attention":
             self.attention = LocalActivationUnit(self.attention_units, softmax=attention_softmax,
                                                  name="attention")
-        self.mlp = []
+        # Sublayers are attributes, not a list: Keras 3 keeps lists in its own tracker, which
+        # tf.train.Checkpoint does not see (their weights would silently not be saved).
+        names = []
         for i, units in enumerate(self.mlp_units):
-            self.mlp.append(keras.layers.Dense(units, name="mlp_%d" % i))
-            self.mlp.append(make_activation(activation))
+            setattr(self, "mlp_%d" % i, keras.layers.Dense(units, name="mlp_%d" % i))
+            setattr(self, "mlp_activation_%d" % i, make_activation(activation))
+            names += ["mlp_%d" % i, "mlp_activation_%d" % i]
+        self._mlp_names = tuple(names)
         self.logit = keras.layers.Dense(1, dtype="float32", name="logit")
+
+    @property
+    def mlp(self):
+        return [getattr(self, name) for name in self._mlp_names]
 
     def build(self, input_shape=None):
         uniform = keras.initializers.RandomUniform(-0.05, 0.05)

@@ -334,11 +334,19 @@ class LocalActivationUnit(keras.layers.Layer):
         self.units = tuple(int(u) for u in units)
         self.activation = activation
         self.softmax = bool(softmax)
-        self.hidden = []
+        # Sublayers are attributes, not a list: Keras 3 keeps lists in its own tracker, which
+        # tf.train.Checkpoint does not see (their weights would silently not be saved).
+        names = []
         for i, u in enumerate(self.units):
-            self.hidden.append(keras.layers.Dense(u, name="dense_%d" % i))
-            self.hidden.append(make_activation(activation))
+            setattr(self, "dense_%d" % i, keras.layers.Dense(u, name="dense_%d" % i))
+            setattr(self, "activation_%d" % i, make_activation(activation))
+            names += ["dense_%d" % i, "activation_%d" % i]
+        self._hidden_names = tuple(names)
         self.out = keras.layers.Dense(1, name="weight")
+
+    @property
+    def hidden(self):
+        return [getattr(self, name) for name in self._hidden_names]
 
     def build(self, input_shape=None):
         self.built = True

@@ -128,6 +128,60 @@ class DINTask(Task):
                                             trust_pickle=data_config.trust_pickle, log=log_)
         return DINData(splits, sizes, report, is_synthetic, root)
 
+    def export_module(self, model, data):
+        maxlen = data.splits["train"]["hist_items"].shape[1]
+        spec = {"hist_items": tf.TensorSpec([None, maxlen], tf.int32, "hist_items"),
+                "hist_cats": tf.TensorSpec([None, maxlen], tf.int32, "hist_cats"),
+                "hist_len": tf.TensorSpec([None], tf.int32, "hist_len"),
+                "target_item": tf.TensorSpec([None], tf.int32, "target_item"),
+                "target_cat": tf.TensorSpec([None], tf.int32, "target_cat")}
+        module = tf.Module()
+        module.model = model
+
+        @tf.function(input_signature=[spec])
+        def serve(inputs):
+            """Click probability of each (history, candidate) row; ids as in the run's data."""
+            return {"probability": tf.sigmoid(model(inputs, training=False))}
+
+        module.serve = serve
+        return module
+
+    def request_rows(self, data, request):
+        """``{"history": [[item, category], ...], "candidates": [[item, category], ...]}``,
+        ids as in the run's processed data (1..N; 0 is padding). One row per candidate."""
+        maxlen = data.splits["train"]["hist_items"].shape[1]
+        history = request.get("history")
+        candidates = request.get("candidates")
+        if not isinstance(history, list) or not isinstance(candidates, list) or not candidates:
+            raise ValueError("expected 'history' (a list of [item, category]) and a non-empty "
+                             "'candidates' list")
+        warnings = []
+        if len(history) > maxlen:
+            warnings.append("history of {} items truncated to the most recent {}".format(
+                len(history), maxlen))
+            history = history[-maxlen:]
+        pairs = np.asarray(history + candidates, dtype=np.int64).reshape(-1, 2) \
+            if history or candidates else np.zeros((0, 2), np.int64)
+        bad_item = (pairs[:, 0] < 1) | (pairs[:, 0] >= data.sizes["items"])
+        bad_cat = (pairs[:, 1] < 1) | (pairs[:, 1] >= data.sizes["categories"])
+        if bad_item.any() or bad_cat.any():
+            i = int(np.flatnonzero(bad_item | bad_cat)[0])
+            raise ValueError("unknown id {} (items are 1..{}, categories 1..{})".format(
+                pairs[i].tolist(), data.sizes["items"] - 1, data.sizes["categories"] - 1))
+        n, k = len(candidates), len(history)
+        hist = np.zeros((n, maxlen), np.int32)
+        hcat = np.zeros((n, maxlen), np.int32)
+        hist[:, :k] = pairs[:k, 0]
+        hcat[:, :k] = pairs[:k, 1]
+        return {"hist_items": hist, "hist_cats": hcat, "hist_len": np.full(n, k, np.int32),
+                "target_item": pairs[k:, 0].astype(np.int32),
+                "target_cat": pairs[k:, 1].astype(np.int32)}, warnings
+
+    def format_result(self, request, scores):
+        scores = [float(s) for s in scores]
+        return {"probabilities": scores,
+                "ranking": [int(i) for i in np.argsort(-np.asarray(scores), kind="stable")]}
+
     def describe_data(self, data):
         return {"synthetic": data.synthetic, "root": data.root, "sizes": data.sizes,
                 "rows": {k: int(len(v["label"])) for k, v in data.splits.items()},

@@ -103,11 +103,37 @@ def versions():
             "numpy": np.__version__, "cpu_count": os.cpu_count()}
 
 
+class Run(object):
+    """What a finished run leaves in memory (the Python API returns it).
+
+    Attributes: run_dir, metrics (as in metrics.json), history (as in history.json), model
+    (the selected checkpoint's weights), task and data (for pictures and scoring).
+    """
+
+    def __init__(self, run_dir, metrics, model, task, data):
+        self.run_dir = run_dir
+        self.metrics = metrics
+        self.model = model
+        self.task = task
+        self.data = data
+
+    @property
+    def history(self):
+        from training import rundir  # pylint: disable=import-outside-toplevel
+
+        return rundir.read_json(os.path.join(self.run_dir, "history.json"), [])
+
+    def __repr__(self):
+        return "Run({!r}, test={})".format(self.run_dir, self.metrics.get("test"))
+
+
 def run(argv=None):
-    """Parse ``argv``, train and evaluate; return the metrics dict (raises UsageError)."""
+    """Parse ``argv``, train and evaluate; return a :class:`Run` (raises UsageError)."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                            format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("absl").setLevel(logging.WARNING)
     _check_datasets_package()
     from training import config as cfg  # pylint: disable=import-outside-toplevel
     from training import rundir, tasks  # pylint: disable=import-outside-toplevel
@@ -164,8 +190,19 @@ def _train(task, sections, resolved, output_dir, resuming):
     rundir.write_json_atomic(os.path.join(output_dir, "metrics.json"), metrics)
     log.info("test: %s", ", ".join("{}={:.4f}".format(k, v)
                                    for k, v in sorted(metrics["test"].items())))
+    _plot_history(output_dir, log)
     log.info("run directory: %s", output_dir)
-    return metrics
+    return Run(output_dir, metrics, model, task, data)
+
+
+def _plot_history(output_dir, log):
+    """history.png beside history.json, when matplotlib is installed."""
+    try:
+        from training import plots  # pylint: disable=import-outside-toplevel
+
+        plots.save_history(output_dir)
+    except ImportError:
+        log.info("matplotlib not installed: no history.png (pip install matplotlib)")
 
 
 def main(argv=None):

@@ -15,7 +15,9 @@ from __future__ import absolute_import, division, print_function
 import logging
 import math
 import os
+import shutil
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -139,6 +141,27 @@ class _EarlyStopping(object):
         return improved
 
 
+def check_tracked(model):
+    """Fail loudly if checkpoints would miss some of the model's variables.
+
+    tf.train.Checkpoint only sees what TensorFlow's tracking sees; e.g. Keras 3 layers kept in
+    a Python list are invisible to it, and their weights would silently not be saved/restored.
+    Costs one model-only checkpoint written to a temporary directory.
+    """
+    directory = tempfile.mkdtemp(prefix="npurec-track-")
+    try:
+        path = tf.train.Checkpoint(model=model).write(os.path.join(directory, "ckpt"))
+        saved = [k for k in tf.train.load_checkpoint(path).get_variable_to_shape_map()
+                 if k.startswith("model/")]
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    if len(saved) < len(model.variables):
+        raise RuntimeError(
+            "checkpoints would hold {} of the model's {} variables: some sublayers are not "
+            "tracked (keep Keras 3 sublayers as attributes, not in lists)".format(
+                len(saved), len(model.variables)))
+
+
 def _restore(checkpoint, path, what):
     """Restore ``path`` or raise a UsageError that says the checkpoint is unusable."""
     try:
@@ -154,11 +177,12 @@ def _restore(checkpoint, path, what):
 
 
 class _Progress(object):
-    """tqdm bar when stderr is a terminal; otherwise a log line per epoch only."""
+    """tqdm bar in a terminal or a notebook (tqdm.auto); otherwise a log line per epoch."""
 
     def __init__(self, total, initial, desc):
         self.bar = None
-        if tqdm is not None and sys.stderr.isatty():
+        interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
+        if tqdm is not None and interactive:
             self.bar = tqdm(total=total, initial=initial, desc=desc, unit="step",
                             dynamic_ncols=True, leave=False)
 
@@ -216,6 +240,7 @@ def train_and_evaluate(task, data, model, runtime, train_config, run_dir, resumi
         model=model, optimizer=optimizer, step=trainer.step, best=stopping.best,
         best_step=stopping.best_step, bad_evals=stopping.bad_evals, stopped=stopping.stopped)
     manager = tf.train.CheckpointManager(checkpoint, ckpt_dir, max_to_keep=cfg.keep_checkpoints)
+    check_tracked(model)
     best_checkpoint = tf.train.Checkpoint(model=model)
     best_manager = tf.train.CheckpointManager(
         best_checkpoint, os.path.join(ckpt_dir, "best"), max_to_keep=1)

@@ -129,6 +129,69 @@ class NGNNTask(Task):
         }
         return data
 
+    def export_module(self, model, data):
+        """Serving: store rows, dense categories and a mask [B, 8] -> outfit score. The feature
+        tables travel inside the SavedModel as variables."""
+        spec = {name: tf.TensorSpec([None, pv.MAX_ITEMS], dtype, name) for name, dtype in
+                (("items", tf.int32), ("cats", tf.int32), ("mask", tf.float32))}
+        module = tf.Module()
+        module.model = model
+        module.tables = dict(data.tables)
+        task = self
+
+        @tf.function(input_signature=[spec])
+        def serve(inputs):
+            """Compatibility score of each outfit."""
+            features = task._features(module.tables, inputs["items"], inputs["cats"],
+                                      inputs["mask"])
+            return {"score": model(features, training=False)}
+
+        module.serve = serve
+        return module
+
+    def request_rows(self, data, request):
+        """``{"outfit": [{"item": "<set>_<index>", "category": id}, ...]}`` scores an outfit
+        (2-8 items); with ``"candidates": [...]`` (same item form) it is a fill-in-the-blank
+        question: each candidate completes the outfit (1-7 items) and is scored."""
+        outfit = request.get("outfit")
+        candidates = request.get("candidates") or []
+        if not isinstance(outfit, list) or not isinstance(candidates, list):
+            raise ValueError("expected 'outfit' (a list of {item, category}) and optionally "
+                             "'candidates'")
+        size = len(outfit) + (1 if candidates else 0)
+        if not 2 <= size <= pv.MAX_ITEMS:
+            raise ValueError("an outfit must have 2 to {} items, got {}".format(
+                pv.MAX_ITEMS, size))
+
+        def resolve(entry):
+            try:
+                key, category = str(entry["item"]), int(entry["category"])
+            except (KeyError, TypeError, ValueError):
+                raise ValueError("each item needs 'item' (a key like 123_1) and 'category'")
+            if key not in data.store:
+                raise ValueError("unknown item {!r}".format(key))
+            if category not in data.category_map:
+                raise ValueError("unknown category id {}".format(category))
+            return int(data.store.rows([key])[0]), data.category_map[category]
+
+        base = [resolve(e) for e in outfit]
+        options = [resolve(e) for e in candidates] or [None]
+        rows = {"items": np.zeros((len(options), pv.MAX_ITEMS), np.int32),
+                "cats": np.zeros((len(options), pv.MAX_ITEMS), np.int32),
+                "mask": np.zeros((len(options), pv.MAX_ITEMS), np.float32)}
+        for r, extra in enumerate(options):
+            members = base + ([extra] if extra else [])
+            rows["items"][r, :len(members)] = [m[0] for m in members]
+            rows["cats"][r, :len(members)] = [m[1] for m in members]
+            rows["mask"][r, :len(members)] = 1.0
+        return rows, []
+
+    def format_result(self, request, scores):
+        scores = [float(s) for s in scores]
+        if request.get("candidates"):
+            return {"candidate_scores": scores, "answer": int(np.argmax(scores))}
+        return {"score": scores[0]}
+
     def describe_data(self, data):
         return {"synthetic": data.synthetic, "root": data.root, "items": len(data.store),
                 "categories": data.num_categories,

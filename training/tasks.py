@@ -79,6 +79,20 @@ class Task(object):
         """Trivial scorers on the same questions: {baseline name: {metric: value}}."""
         return {}
 
+    def export_module(self, model, data):
+        """A ``tf.Module`` whose ``serve`` tf.function (fixed input signature) scores requests
+        the way :meth:`score` does; its inputs are those of :meth:`eval_arrays`."""
+        raise NotImplementedError("{} has no serving export".format(self.name))
+
+    def request_rows(self, data, request):
+        """Rows (dict of numpy arrays, as for :meth:`score`) for one JSON request, plus a list
+        of warnings. Raise ValueError with a message naming the bad field for a bad request."""
+        raise NotImplementedError("{} has no request format".format(self.name))
+
+    def format_result(self, request, scores):
+        """The JSON answer to ``request`` from the scores of its rows."""
+        raise NotImplementedError
+
     def describe_data(self, data):
         """A short dict about the data (sizes, whether it is synthetic) for the run record."""
         return {}

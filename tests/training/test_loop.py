@@ -124,3 +124,26 @@ def test_batch_not_divisible_by_replicas_is_refused():
 
     with pytest.raises(Exception, match=r"batch_size \(32\) must be divisible"):
         loop.Trainer(ToyTask(), None, None, FakeRuntime(), 32)
+
+
+@pytest.mark.skipif(not compat.IS_KERAS3, reason="Keras 2 tracks layers kept in lists")
+def test_untracked_sublayers_are_detected():
+    """Keras 3 keeps a list of layers in its own tracker: checkpoints would miss them."""
+
+    class Hidden(compat.keras.Model):
+        def __init__(self):
+            super(Hidden, self).__init__()
+            self.stack = [compat.keras.layers.Dense(2), compat.keras.layers.Dense(1)]
+
+        def call(self, x):
+            for layer in self.stack:
+                x = layer(x)
+            return x
+
+    model = Hidden()
+    model(tf.zeros([1, 3]))
+    with pytest.raises(RuntimeError, match="not tracked"):
+        loop.check_tracked(model)
+    good = compat.keras.Sequential([compat.keras.layers.Dense(2)])
+    good(tf.zeros([1, 3]))
+    loop.check_tracked(good)

@@ -1,0 +1,102 @@
+"""Export and batch scoring of trained runs (both models, embedded defaults, one short epoch)."""
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from training import export, fit, predict, serving
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("serving")
+    os.environ["NPUREC_CACHE"] = str(base / "cache")
+    out = {}
+    for model, extra in (("din", ["--epochs", "1"]),
+                         ("ngnn", ["--epochs", "1", "--set", "train.steps_per_epoch=30"])):
+        run_dir = str(base / model)
+        assert fit.main(["--model", model, "--output-dir", run_dir, "--device", "cpu"]
+                        + extra) == 0
+        out[model] = run_dir
+    yield out
+    os.environ.pop("NPUREC_CACHE", None)
+
+
+@pytest.mark.parametrize("model", ["din", "ngnn"])
+def test_export_round_trip(runs, model):
+    path, diff = export.export(runs[model])
+    assert diff <= 1e-5
+    loaded = tf.saved_model.load(path)
+    assert "serving_default" in loaded.signatures
+    with pytest.raises(Exception, match="exists"):
+        export.export(runs[model])  # never overwrites
+
+
+def _write(path, lines):
+    with open(path, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
+def _read(path):
+    return [json.loads(line) for line in open(path)]
+
+
+def test_din_predict_ranks_and_reports_bad_lines(runs, tmp_path):
+    run = serving.load_run(runs["din"])
+    test = run.data.splits["test"]
+    row = int(np.flatnonzero(test["hist_len"] >= 2)[0])
+    k = int(test["hist_len"][row])
+    history = [[int(i), int(c)] for i, c in zip(test["hist_items"][row, :k],
+                                                 test["hist_cats"][row, :k])]
+    candidates = [[int(test["target_item"][row]), int(test["target_cat"][row])], [1, 1]]
+    maxlen = test["hist_items"].shape[1]
+    _write(str(tmp_path / "in.jsonl"), [
+        json.dumps({"history": history, "candidates": candidates}),
+        "{broken",
+        json.dumps({"history": history, "candidates": [[10 ** 7, 1]]}),
+        json.dumps({"history": history * (maxlen + 1), "candidates": candidates}),
+    ])
+    scored, errors = predict.predict(runs["din"], str(tmp_path / "in.jsonl"),
+                                     str(tmp_path / "out.jsonl"))
+    assert (scored, errors) == (2, 2)
+    out = _read(str(tmp_path / "out.jsonl"))
+    assert [o["line"] for o in out] == [1, 2, 3, 4]
+    want = run.task.score(run.model, {key: tf.constant(test[key][row:row + 1]) for key in
+                                      ("hist_items", "hist_cats", "hist_len", "target_item",
+                                       "target_cat")}).numpy()[0]
+    assert out[0]["probabilities"][0] == pytest.approx(float(want), abs=1e-6)  # padding kept
+    assert sorted(out[0]["ranking"]) == [0, 1]
+    assert "malformed JSON" in out[1]["error"]
+    assert "unknown id" in out[2]["error"]
+    assert "truncated to the most recent {}".format(maxlen) in out[3]["warnings"][0]
+
+
+def test_ngnn_predict_scores_outfits_and_fitb(runs, tmp_path):
+    run = serving.load_run(runs["ngnn"])
+    data = run.data
+    raw_of = {v: k for k, v in data.category_map.items()}
+    test = data.splits["test"]
+    size = int(test["mask"][0].sum())
+    outfit = [{"item": data.store.keys[int(test["items"][0, i])],
+               "category": raw_of[int(test["cats"][0, i])]} for i in range(size)]
+    _write(str(tmp_path / "in.jsonl"), [
+        json.dumps({"outfit": outfit}),
+        json.dumps({"outfit": outfit[:-1], "candidates": [outfit[-1], outfit[0]]}),
+        json.dumps({"outfit": outfit[:1]}),
+        json.dumps({"outfit": [{"item": "nope_1", "category": outfit[0]["category"]}] * 3}),
+        json.dumps({"outfit": outfit * 3}),
+    ])
+    scored, errors = predict.predict(runs["ngnn"], str(tmp_path / "in.jsonl"),
+                                     str(tmp_path / "out.jsonl"))
+    assert (scored, errors) == (2, 3)
+    out = _read(str(tmp_path / "out.jsonl"))
+    rows = {k: tf.constant(v[:1]) for k, v in test.items()}
+    want = float(run.task.score(run.model, rows).numpy()[0])
+    assert out[0]["score"] == pytest.approx(want, abs=1e-5)
+    assert out[1]["candidate_scores"][0] == pytest.approx(want, abs=1e-5)
+    assert out[1]["answer"] in (0, 1)
+    assert "2 to 8 items" in out[2]["error"]
+    assert "unknown item 'nope_1'" in out[3]["error"]
+    assert "2 to 8 items" in out[4]["error"]

@@ -1,0 +1,100 @@
+"""``python -m training.predict --run-dir RUN --input IN.jsonl --output OUT.jsonl``.
+
+Scores JSON-lines requests with a trained run, in batches. Each output line answers the input
+line with the same number (``"line": n``): the task's result (DIN: click probabilities of the
+candidates and their ranking; NGNN: an outfit's score, or a fill-in-the-blank question's
+candidate scores and answer), ``"warnings"`` when something was adjusted (a DIN history longer
+than maxlen is truncated), or ``"error"`` for a line that cannot be scored (malformed JSON,
+unknown ids, an outfit of one item or more than 8): the rest of the file is still scored.
+"""
+from __future__ import absolute_import, division, print_function
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+from training import serving
+from training.errors import UsageError
+
+
+def predict(run_dir, input_path, output_path, batch_rows=4096):
+    """Score ``input_path`` into ``output_path``; returns (lines scored, lines with errors)."""
+    loaded = serving.load_run(run_dir)
+    task, data = loaded.task, loaded.data
+    module = task.export_module(loaded.model, data)
+    if not os.path.isfile(input_path):
+        raise UsageError("--input {}: no such file".format(input_path))
+    results, pending, errors = {}, [], 0
+
+    def flush():
+        if not pending:
+            return
+        keys = pending[0][2].keys()
+        merged = {k: np.concatenate([p[2][k] for p in pending]) for k in keys}
+        scores = list(module.serve(merged).values())[0].numpy()
+        offset = 0
+        for number, request, rows, warnings in pending:
+            n = len(next(iter(rows.values())))
+            out = {"line": number}
+            out.update(task.format_result(request, scores[offset:offset + n]))
+            if warnings:
+                out["warnings"] = warnings
+            results[number] = out
+            offset += n
+        del pending[:]
+
+    with open(input_path) as handle:
+        for number, text in enumerate(handle, 1):
+            if not text.strip():
+                continue
+            try:
+                try:
+                    request = json.loads(text)
+                except ValueError as err:
+                    raise ValueError("malformed JSON ({})".format(err))
+                if not isinstance(request, dict):
+                    raise ValueError("expected a JSON object")
+                rows, warnings = task.request_rows(data, request)
+            except ValueError as err:
+                results[number] = {"line": number, "error": str(err)}
+                errors += 1
+                continue
+            pending.append((number, request, rows, warnings))
+            if sum(len(next(iter(p[2].values()))) for p in pending) >= batch_rows:
+                flush()
+    flush()
+    directory = os.path.dirname(os.path.abspath(output_path))
+    fd, tmp = tempfile.mkstemp(prefix=".predict-", dir=directory)
+    with os.fdopen(fd, "w") as out:
+        for number in sorted(results):
+            out.write(json.dumps(results[number]) + "\n")
+    os.replace(tmp, output_path)
+    return len(results) - errors, errors
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m training.predict")
+    parser.add_argument("--run-dir", required=True)
+    parser.add_argument("--input", required=True)
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--batch-rows", type=int, default=4096)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    from datasets import DataError  # pylint: disable=import-outside-toplevel
+
+    try:
+        scored, errors = predict(args.run_dir, args.input, args.output, args.batch_rows)
+    except (UsageError, DataError) as err:
+        print("npurec: error: {}".format(err), file=sys.stderr)
+        return 2
+    print("scored {} line(s), {} error line(s) -> {}".format(scored, errors, args.output))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""A finished run, back in memory: its task, config, data and the selected weights.
+
+Used by ``training.export`` and ``training.predict``. The run directory's ``config.json``
+says which task, model and data; the model is rebuilt from it and restored from
+``checkpoints/best`` (the checkpoint selected on validation) or, failing that, the latest one.
+"""
+from __future__ import absolute_import, division, print_function
+
+import logging
+import os
+
+import tensorflow as tf
+
+from training import config as cfg
+from training import rundir, tasks
+from training.errors import UsageError
+
+log = logging.getLogger("npurec.serving")
+
+
+class LoadedRun(object):
+    def __init__(self, run_dir, task, sections, data, model):
+        self.run_dir = run_dir
+        self.task = task
+        self.sections = sections
+        self.data = data
+        self.model = model
+
+
+def load_run(run_dir):
+    """Rebuild a run's model with its selected weights (raises UsageError when impossible)."""
+    config = rundir.read_json(os.path.join(run_dir, "config.json"))
+    if not config:
+        raise UsageError("--run-dir {}: no config.json; is it a run directory?".format(run_dir))
+    task = tasks.get_task(config["task"])
+    sections = {
+        "train": cfg.build_section(cfg.TrainConfig, config["train"], "train"),
+        "model": cfg.build_section(task.model_config_cls, config["model"], "model"),
+        "data": cfg.build_section(task.data_config_cls, config["data"], "data"),
+    }
+    data = task.prepare(sections["data"], sections["train"].seed, log)
+    model = task.build_model(sections["model"], data)
+    ckpt_dir = os.path.join(run_dir, "checkpoints")
+    path = tf.train.latest_checkpoint(os.path.join(ckpt_dir, "best")) or \
+        tf.train.latest_checkpoint(ckpt_dir)
+    if path is None:
+        raise UsageError("--run-dir {}: no checkpoint to load".format(run_dir))
+    status = tf.train.Checkpoint(model=model).restore(path)
+    try:
+        status.assert_existing_objects_matched()
+    except AssertionError as err:
+        raise UsageError("checkpoint {} does not match the run's model ({})".format(
+            path, str(err).splitlines()[0]))
+    status.expect_partial()
+    log.info("loaded %s from %s", config["task"], path)
+    return LoadedRun(run_dir, task, sections, data, model)
