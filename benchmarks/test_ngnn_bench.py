@@ -1,5 +1,4 @@
 """NGNN speed at real size: train step, FITB evaluation, input pipeline, feature-store packing."""
-import numpy as np
 import pytest
 
 from benchmarks import common, realsize

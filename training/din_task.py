@@ -23,7 +23,7 @@ from datasets import amazon, synthetic
 from models.din import DIN
 from training import metrics as M
 from training.errors import UsageError
-from training.tasks import Task
+from training.tasks import Task, resolve_data_dir
 
 log = logging.getLogger("npurec.din")
 INPUT_KEYS = ("hist_items", "hist_cats", "hist_len", "target_item", "target_cat")
@@ -113,15 +113,9 @@ class DINTask(Task):
 
     def prepare(self, data_config, seed, log_=None):
         log_ = log_ or log
-        cache = data_config.cache_dir or synthetic.cache_root()
-        root = data_config.data_dir
-        is_synthetic = not root
-        if is_synthetic:
-            root = synthetic.amazon(n_users=data_config.synthetic_users)
-            log_.warning("DIN: no --data-dir given: using the embedded SYNTHETIC Amazon-format "
-                         "data in %s (planted multi-interest signal; not real reviews)", root)
-        elif not os.path.isdir(root):
-            raise UsageError("--data-dir {}: no such directory".format(root))
+        root, is_synthetic, cache = resolve_data_dir(
+            data_config, lambda: synthetic.amazon(n_users=data_config.synthetic_users),
+            "Amazon-format data (multi-interest users)", log_)
         splits, sizes, report = amazon.load(root, os.path.join(cache, "amazon"),
                                             maxlen=data_config.maxlen, seed=seed,
                                             on_bad_line=data_config.on_bad_line,

@@ -20,7 +20,7 @@ from datasets import synthetic
 from models.ngnn import NGNN, consistency_loss, ranking_loss
 from training import metrics as M
 from training.errors import UsageError
-from training.tasks import Task
+from training.tasks import Task, resolve_data_dir
 
 log = logging.getLogger("npurec.ngnn")
 
@@ -102,18 +102,12 @@ class NGNNTask(Task):
     # -- data -----------------------------------------------------------------------------
     def prepare(self, data_config, seed, log_=None):
         log_ = log_ or log
-        cache = data_config.cache_dir or synthetic.cache_root()
-        root = data_config.data_dir
-        is_synthetic = not root
-        if is_synthetic:
-            root = synthetic.polyvore(n_train=data_config.synthetic_outfits,
-                                      visual_dim=data_config.visual_dim,
-                                      vocab_size=data_config.vocab_size,
-                                      layout=data_config.synthetic_layout)
-            log_.warning("NGNN: no --data-dir given: using the embedded SYNTHETIC Polyvore-format "
-                         "data in %s (planted signal; not real outfits)", root)
-        elif not os.path.isdir(root):
-            raise UsageError("--data-dir {}: no such directory".format(root))
+        root, is_synthetic, cache = resolve_data_dir(
+            data_config, lambda: synthetic.polyvore(n_train=data_config.synthetic_outfits,
+                                                    visual_dim=data_config.visual_dim,
+                                                    vocab_size=data_config.vocab_size,
+                                                    layout=data_config.synthetic_layout),
+            "Polyvore-format data (outfits share a latent style)", log_)
         data = pv.load(root, os.path.join(cache, "stores"), seed=seed,
                        on_bad=data_config.on_bad, on_missing=data_config.on_missing,
                        visual_dim=data_config.visual_dim, vocab_size=data_config.vocab_size,

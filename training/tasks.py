@@ -8,6 +8,7 @@ looks them up here.
 from __future__ import absolute_import, division, print_function
 
 import importlib
+import os
 
 import numpy as np
 
@@ -96,6 +97,26 @@ class Task(object):
     def describe_data(self, data):
         """A short dict about the data (sizes, whether it is synthetic) for the run record."""
         return {}
+
+
+def resolve_data_dir(data_config, generate, description, log):
+    """(data directory, is_synthetic, cache directory) for a task's ``prepare``.
+
+    ``data_config.data_dir`` empty: ``generate()`` makes (once) the embedded synthetic data in
+    the real formats, and the run says so loudly. Otherwise the directory must exist.
+    """
+    from datasets import synthetic  # pylint: disable=import-outside-toplevel
+
+    cache = data_config.cache_dir or synthetic.cache_root()
+    root = data_config.data_dir
+    if not root:
+        root = generate()
+        log.warning("no --data-dir given: using the embedded SYNTHETIC %s in %s (planted "
+                    "signal; not real data)", description, root)
+        return root, True, cache
+    if not os.path.isdir(root):
+        raise UsageError("--data-dir {}: no such directory".format(root))
+    return root, False, cache
 
 
 def register_task(name, factory):

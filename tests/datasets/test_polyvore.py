@@ -3,7 +3,6 @@ bad input (each error names the file and item)."""
 import json
 import os
 import shutil
-import zipfile
 
 import numpy as np
 import pytest

@@ -1,11 +1,10 @@
 """NGNN layers and model: golden values against a slow reference, masking, invariance, saving."""
-import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.layers import CategoryBagProjection, CategoryProjection, NodeWiseGGNN, OutfitReadout
+from models.layers import CategoryBagProjection, CategoryProjection, NodeWiseGGNN
 from models.ngnn import NGNN, consistency_loss, ranking_loss
 from training import compat
 

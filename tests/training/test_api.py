@@ -2,7 +2,6 @@
 import os
 
 import pytest
-import tensorflow as tf
 
 from training import compat
 from training.api import train
