@@ -37,7 +37,7 @@ from datasets import DataError
 REVIEWS = "reviews_Electronics_5.json"
 META = "meta_Electronics.json"
 REMAP_PICKLE = "remap.pkl"
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 try:
     from tqdm.auto import tqdm as _tqdm
@@ -222,7 +222,9 @@ def _file_key(paths, params):
 
 
 def build_samples(reviews, item_category, maxlen=20, seed=0, report=None):
-    """Vectorised reference preprocessing. Returns {split: arrays} and id-space sizes.
+    """Vectorised reference preprocessing. Returns {split: arrays}, id-space sizes and the
+    vocabulary (raw item / category key of each id, index 0 = padding, and each item's
+    category id), so that requests can name items by their raw asin.
 
     Arrays per split: user, hist_items, hist_cats [n, maxlen],
     hist_len, target_item, target_cat, label (histories left-aligned, 0 = padding). Each event
@@ -298,12 +300,18 @@ def build_samples(reviews, item_category, maxlen=20, seed=0, report=None):
         }
     sizes = {"items": n_items + 1, "categories": len(cat_keys) + 1,
              "users": int(users.max()) + 1, "events": int(len(users))}
-    return splits, sizes
+    vocab = {"items": np.asarray([""] + [str(k) for k in item_keys]),
+             "categories": np.asarray([""] + [str(k) for k in cat_keys]),
+             "item_category": item_to_cat}
+    return splits, sizes, vocab
 
 
 def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pickle=False,
          log=None):
-    """Samples from raw files or ``remap.pkl`` in ``data_dir``, cached by content and params."""
+    """Samples from raw files or ``remap.pkl`` in ``data_dir``, cached by content and params.
+
+    Returns (splits, sizes, report, vocab); see :func:`build_samples`.
+    """
     if on_bad_line not in ("error", "skip"):
         raise DataError("data.on_bad_line ({!r}) must be 'error' or 'skip'".format(on_bad_line))
     reviews_path, meta_path = _find(data_dir, REVIEWS), _find(data_dir, META)
@@ -323,20 +331,23 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pick
             log.info("amazon: cached samples %s", cache_path)
         with np.load(cache_path, allow_pickle=False) as cached:
             meta = json.loads(str(cached["meta"]))
-            splits = {s: {k.split("/", 1)[1]: cached[k] for k in cached.files
-                          if k.startswith(s + "/")} for s in ("train", "validation", "test")}
-        return splits, meta["sizes"], meta["report"]
+            groups = {s: {k.split("/", 1)[1]: cached[k] for k in cached.files
+                          if k.startswith(s + "/")}
+                      for s in ("train", "validation", "test", "vocab")}
+        vocab = groups.pop("vocab")
+        return groups, meta["sizes"], meta["report"], vocab
     report = collections.Counter()
     if len(inputs) == 2:
         reviews = read_reviews(reviews_path, on_bad_line, report)
         item_category = read_meta(meta_path, on_bad_line, report)
     else:
         reviews, item_category = from_remap_pickle(pickle_path, trust_pickle)
-    splits, sizes = build_samples(reviews, item_category, maxlen=maxlen, seed=seed,
-                                  report=report)
+    splits, sizes, vocab = build_samples(reviews, item_category, maxlen=maxlen, seed=seed,
+                                         report=report)
     report = dict(report)
     os.makedirs(cache_dir, exist_ok=True)
     arrays = {"{}/{}".format(s, k): v for s, d in splits.items() for k, v in d.items()}
+    arrays.update({"vocab/" + k: v for k, v in vocab.items()})
     arrays["meta"] = np.asarray(json.dumps({"sizes": sizes, "report": report}))
     fd, tmp = tempfile.mkstemp(suffix=".npz", dir=cache_dir)
     os.close(fd)
@@ -348,4 +359,4 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pick
             os.remove(tmp)
     if log:
         log.info("amazon: %s; %s", sizes, report)
-    return splits, sizes, report
+    return splits, sizes, report, vocab

@@ -88,12 +88,15 @@ class DINDataConfig(object):
 
 
 class DINData(object):
-    def __init__(self, splits, sizes, report, synthetic_, root):
+    def __init__(self, splits, sizes, report, synthetic_, root, vocab=None):
         self.splits = splits
         self.sizes = sizes
         self.report = report
         self.synthetic = synthetic_
         self.root = root
+        self.vocab = vocab
+        self.item_index = ({str(k): i for i, k in enumerate(vocab["items"]) if i}
+                           if vocab is not None else {})
         train = splits["train"]
         positive = train["label"] > 0
         self.item_counts = np.bincount(train["target_item"][positive],
@@ -116,11 +119,11 @@ class DINTask(Task):
         root, is_synthetic, cache = resolve_data_dir(
             data_config, lambda: synthetic.amazon(n_users=data_config.synthetic_users),
             "Amazon-format data (multi-interest users)", log_)
-        splits, sizes, report = amazon.load(root, os.path.join(cache, "amazon"),
+        splits, sizes, report, vocab = amazon.load(root, os.path.join(cache, "amazon"),
                                             maxlen=data_config.maxlen, seed=seed,
                                             on_bad_line=data_config.on_bad_line,
                                             trust_pickle=data_config.trust_pickle, log=log_)
-        return DINData(splits, sizes, report, is_synthetic, root)
+        return DINData(splits, sizes, report, is_synthetic, root, vocab)
 
     def export_module(self, model, data):
         maxlen = data.splits["train"]["hist_items"].shape[1]
@@ -141,27 +144,22 @@ class DINTask(Task):
         return module
 
     def request_rows(self, data, request):
-        """``{"history": [[item, category], ...], "candidates": [[item, category], ...]}``,
-        ids as in the run's processed data (1..N; 0 is padding). One row per candidate."""
+        """``{"history": [...], "candidates": [...]}``; each item is either its raw key (the
+        asin, a string: its category comes from the data) or ``[item id, category id]`` as in
+        the run's processed data (1..N; 0 is padding). One row per candidate."""
         maxlen = data.splits["train"]["hist_items"].shape[1]
         history = request.get("history")
         candidates = request.get("candidates")
         if not isinstance(history, list) or not isinstance(candidates, list) or not candidates:
-            raise ValueError("expected 'history' (a list of [item, category]) and a non-empty "
+            raise ValueError("expected 'history' (a list of items) and a non-empty "
                              "'candidates' list")
         warnings = []
         if len(history) > maxlen:
             warnings.append("history of {} items truncated to the most recent {}".format(
                 len(history), maxlen))
             history = history[-maxlen:]
-        pairs = np.asarray(history + candidates, dtype=np.int64).reshape(-1, 2) \
-            if history or candidates else np.zeros((0, 2), np.int64)
-        bad_item = (pairs[:, 0] < 1) | (pairs[:, 0] >= data.sizes["items"])
-        bad_cat = (pairs[:, 1] < 1) | (pairs[:, 1] >= data.sizes["categories"])
-        if bad_item.any() or bad_cat.any():
-            i = int(np.flatnonzero(bad_item | bad_cat)[0])
-            raise ValueError("unknown id {} (items are 1..{}, categories 1..{})".format(
-                pairs[i].tolist(), data.sizes["items"] - 1, data.sizes["categories"] - 1))
+        pairs = np.asarray([self._resolve(data, entry) for entry in history + candidates],
+                           dtype=np.int64).reshape(-1, 2)
         n, k = len(candidates), len(history)
         hist = np.zeros((n, maxlen), np.int32)
         hcat = np.zeros((n, maxlen), np.int32)
@@ -170,6 +168,24 @@ class DINTask(Task):
         return {"hist_items": hist, "hist_cats": hcat, "hist_len": np.full(n, k, np.int32),
                 "target_item": pairs[k:, 0].astype(np.int32),
                 "target_cat": pairs[k:, 1].astype(np.int32)}, warnings
+
+    @staticmethod
+    def _resolve(data, entry):
+        """(item id, category id) of a request item; ValueError names an unknown one."""
+        if isinstance(entry, str):
+            if entry not in data.item_index:
+                raise ValueError("unknown item {!r}".format(entry))
+            item = data.item_index[entry]
+            return item, int(data.vocab["item_category"][item])
+        try:
+            item, category = (int(v) for v in entry)
+        except (TypeError, ValueError):
+            raise ValueError("an item is a raw key (string) or [item id, category id], got "
+                             "{!r}".format(entry))
+        if not (1 <= item < data.sizes["items"] and 1 <= category < data.sizes["categories"]):
+            raise ValueError("unknown id {} (items are 1..{}, categories 1..{})".format(
+                [item, category], data.sizes["items"] - 1, data.sizes["categories"] - 1))
+        return item, category
 
     def format_result(self, request, scores):
         scores = [float(s) for s in scores]

@@ -49,7 +49,7 @@ def raw_dir(tmp_path):
 
 @pytest.mark.parametrize("gz", [False, True])
 def test_raw_files_plain_and_gzip(raw_dir, tmp_path, gz):
-    splits, sizes, report = amazon.load(raw_dir(gz), str(tmp_path / "cache"), maxlen=2)
+    splits, sizes, report, vocab = amazon.load(raw_dir(gz), str(tmp_path / "cache"), maxlen=2)
     assert report["users_dropped_fewer_than_3_events"] == 1
     assert report["reviews_with_item_missing_from_meta"] == 1
     assert sizes["items"] == 6  # a..e plus padding 0
@@ -60,6 +60,9 @@ def test_raw_files_plain_and_gzip(raw_dir, tmp_path, gz):
     positives = test["label"] > 0
     # u1's test row: history = the 2 most recent before "d": [b, c], left-aligned
     item_id = {k: i + 1 for i, k in enumerate(sorted("abcde"))}
+    assert vocab["items"].tolist() == [""] + sorted("abcde")
+    assert vocab["categories"][vocab["item_category"][item_id["a"]]] == "Cameras"
+    assert vocab["categories"][vocab["item_category"][item_id["e"]]] == "unknown"
     row = np.flatnonzero(positives & (test["target_item"] == item_id["d"]))[0]
     assert test["hist_items"][row].tolist() == [item_id["b"], item_id["c"]]
     assert test["hist_len"][row] == 2
@@ -78,7 +81,7 @@ def test_sampling_matches_a_slow_reference():
     rows = [("u%d" % rng.randint(40), "i%d" % rng.randint(60), int(t)) for t in range(600)]
     reviews = pd.DataFrame(rows, columns=["user", "item", "time"])
     meta = {"i%d" % i: "c%d" % (i % 7) for i in range(60)}
-    splits, sizes = amazon.build_samples(reviews, meta, maxlen=5, seed=1)
+    splits, sizes, _ = amazon.build_samples(reviews, meta, maxlen=5, seed=1)
     # reference: loop over users
     frame = reviews[reviews.groupby("user")["item"].transform("size") >= 3]
     items = sorted(frame["item"].unique())
@@ -104,7 +107,7 @@ def test_malformed_lines_error_or_skip(raw_dir, tmp_path):
         handle.write("{not json\n")
     with pytest.raises(DataError, match=r"reviews_Electronics_5.json:10: expected a JSON object"):
         amazon.load(d, str(tmp_path / "c1"))
-    _, _, report = amazon.load(d, str(tmp_path / "c2"), on_bad_line="skip")
+    _, _, report, _ = amazon.load(d, str(tmp_path / "c2"), on_bad_line="skip")
     assert report["skipped_lines:" + amazon.REVIEWS] == 1
     _write_reviews(os.path.join(d, amazon.REVIEWS), ROWS)  # valid again
     with open(os.path.join(d, amazon.META), "a") as handle:
@@ -162,7 +165,7 @@ def test_reference_pickle_layout_loads_safely(tmp_path):
     frame = pd.DataFrame({"reviewerID": [0, 0, 0, 1, 1, 1], "asin": [0, 1, 2, 2, 3, 4],
                           "unixReviewTime": [1, 2, 3, 1, 2, 3], "overall": [5.0] * 6})
     _reference_pickle(str(d / amazon.REMAP_PICKLE), frame, np.array([0, 1, 0, 2, 1]))
-    splits, sizes, _ = amazon.load(str(d), str(tmp_path / "c"))
+    splits, sizes, _, _ = amazon.load(str(d), str(tmp_path / "c"))
     assert sizes["items"] == 6 and sizes["categories"] == 4
     assert len(splits["test"]["label"]) == 4
 
@@ -189,6 +192,8 @@ def test_cache_hit_returns_the_same_arrays(raw_dir, tmp_path):
         for key in first[0][split]:
             np.testing.assert_array_equal(first[0][split][key], second[0][split][key])
     assert first[1] == second[1]
+    for key in first[3]:
+        np.testing.assert_array_equal(first[3][key], second[3][key])
     amazon.load(d, str(tmp_path / "cache"), maxlen=3)  # other parameters: another entry
     assert len(os.listdir(str(tmp_path / "cache"))) == 2
 
@@ -198,5 +203,5 @@ def test_synthetic_amazon_is_in_the_real_format(tmp_path):
     assert os.path.isfile(os.path.join(d, amazon.REVIEWS + ".gz"))
     first = open(os.path.join(d, amazon.META)).readline()
     assert first.startswith("{'asin'")  # a Python literal, not JSON
-    splits, sizes, _ = amazon.load(d, str(tmp_path / "c"))
+    splits, sizes, _, _ = amazon.load(d, str(tmp_path / "c"))
     assert sizes["categories"] == 6 and len(splits["train"]["label"]) > 0

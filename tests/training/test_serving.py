@@ -100,3 +100,22 @@ def test_ngnn_predict_scores_outfits_and_fitb(runs, tmp_path):
     assert "2 to 8 items" in out[2]["error"]
     assert "unknown item 'nope_1'" in out[3]["error"]
     assert "2 to 8 items" in out[4]["error"]
+
+
+def test_din_predict_accepts_raw_item_keys(runs, tmp_path):
+    run = serving.load_run(runs["din"])
+    vocab = run.data.vocab
+    ids = [3, 5, 8]
+    keys = [str(vocab["items"][i]) for i in ids]
+    pairs = [[i, int(vocab["item_category"][i])] for i in ids]
+    _write(str(tmp_path / "in.jsonl"), [
+        json.dumps({"history": keys[:2], "candidates": keys[2:]}),
+        json.dumps({"history": pairs[:2], "candidates": pairs[2:]}),
+        json.dumps({"history": keys[:2], "candidates": ["B-no-such-item"]}),
+    ])
+    scored, errors = predict.predict(runs["din"], str(tmp_path / "in.jsonl"),
+                                     str(tmp_path / "out.jsonl"))
+    out = _read(str(tmp_path / "out.jsonl"))
+    assert (scored, errors) == (2, 1)
+    assert out[0]["probabilities"] == pytest.approx(out[1]["probabilities"], abs=1e-7)
+    assert "unknown item 'B-no-such-item'" in out[2]["error"]
