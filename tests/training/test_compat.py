@@ -38,3 +38,17 @@ def test_unknown_optimizer():
 def test_keras_version_is_reported():
     assert compat.keras_version()[0] in "23"
     assert compat.IS_KERAS3 == compat.keras_version().startswith("3")
+
+
+@pytest.mark.skipif(not compat.IS_KERAS3, reason="the fused dense path is Keras 3's")
+def test_rmsprop_dense_steps_match_keras():
+    """Three dense steps through compat's RMSprop equal Keras' own RMSprop."""
+    init = np.random.RandomState(1).normal(size=(4, 3)).astype(np.float32)
+    ours, theirs = tf.Variable(init), tf.Variable(init)
+    opt_ours = compat.make_optimizer("rmsprop", 0.01)
+    opt_theirs = compat.keras.optimizers.RMSprop(0.01)
+    for step in range(3):
+        grad = tf.constant(np.random.RandomState(step).normal(size=(4, 3)).astype(np.float32))
+        compat.apply_gradients(opt_ours, [grad], [ours])
+        opt_theirs.apply_gradients([(grad, theirs)])
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-7)
