@@ -167,35 +167,8 @@ def _lazy_optimizers():
     """
 
     class LazyRMSprop(keras.optimizers.RMSprop):
-        def build(self, var_list):
-            super(LazyRMSprop, self).build(var_list)
-            # TF's fused kernel writes lr * g / sqrt(v + eps) into a "mom" slot: with momentum
-            # 0 that is exactly Keras' increment (no state carried between steps).
-            self._fused_increments = [self.add_variable_from_reference(v, "fused_increment")
-                                      for v in var_list]
-
-        def _fused(self, gradient, variable, learning_rate):
-            """Keras' dense RMSprop step in ONE kernel (~6 -> ~2.5 ms for NGNN's 2.95M-weight
-            visual projection): no temporaries between the velocity and weight updates."""
-            index = self._get_variable_index(variable)
-
-            def handle(v):  # Keras 3 variables wrap a tf.Variable in .value
-                return v.value.handle if isinstance(v, keras.Variable) else v.handle
-
-            tf.raw_ops.ResourceApplyRMSProp(
-                var=handle(variable), ms=handle(self._velocities[index]),
-                mom=handle(self._fused_increments[index]),
-                lr=tf.cast(learning_rate, variable.dtype), rho=tf.cast(self.rho, variable.dtype),
-                momentum=tf.constant(0.0, variable.dtype),
-                epsilon=tf.cast(self.epsilon, variable.dtype),
-                grad=tf.cast(gradient, variable.dtype))
-
         def update_step(self, gradient, variable, learning_rate):
-            if self.momentum > 0 or self.centered:
-                return super(LazyRMSprop, self).update_step(gradient, variable, learning_rate)
-            if not isinstance(gradient, tf.IndexedSlices):
-                if tf.distribute.get_strategy().num_replicas_in_sync == 1:
-                    return self._fused(gradient, variable, learning_rate)
+            if not isinstance(gradient, tf.IndexedSlices) or self.momentum > 0 or self.centered:
                 return super(LazyRMSprop, self).update_step(gradient, variable, learning_rate)
             rows, grad = _dedupe(gradient)
             grad = tf.cast(grad, variable.dtype)
