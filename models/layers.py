@@ -264,6 +264,25 @@ class OutfitReadout(keras.layers.Layer):
 
 
 @register_serializable()
+def replicas_in_sync():
+    """Replicas of the tf.distribute strategy this call runs under (1 outside one)."""
+    context = tf.distribute.get_replica_context()
+    return 1 if context is None else context.num_replicas_in_sync
+
+
+def replica_sum(x):
+    """Sum of ``x`` over the replicas of a tf.distribute strategy; ``x`` itself with one.
+
+    Layers whose training maths spans the batch (Dice's batch statistics, DIN's mini-batch
+    aware regulariser) use it so that the GLOBAL batch, not each replica's share, is the
+    mini-batch: data-parallel training then computes what one device would.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return x
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, x)
+
+
 class Dice(keras.layers.Layer):
     """Dice activation (DIN paper, eq. 9), data-adaptive PReLU.
 
@@ -271,6 +290,8 @@ class Dice(keras.layers.Layer):
 
     Batch statistics while training, running averages (``momentum``) at inference; ``training``
     must be threaded through. ``alpha`` and the statistics are float32 whatever the policy.
+    Under a tf.distribute strategy the batch statistics are those of the global batch
+    (synchronised like SyncBatchNormalization: two small all-reduces per call).
     """
 
     def __init__(self, epsilon=1e-8, momentum=0.99, **kwargs):
@@ -292,7 +313,7 @@ class Dice(keras.layers.Layer):
         x = tf.cast(inputs, tf.float32)
         axes = list(range(len(x.shape) - 1))
         if training:
-            mean, variance = tf.nn.moments(x, axes=axes)
+            mean, variance = self._batch_moments(x, axes)
             self.moving_mean.assign(self.momentum * self.moving_mean + (1 - self.momentum) * mean)
             self.moving_variance.assign(self.momentum * self.moving_variance
                                         + (1 - self.momentum) * variance)
@@ -302,6 +323,21 @@ class Dice(keras.layers.Layer):
         p = tf.sigmoid((x - mean) / tf.sqrt(variance + self.epsilon))
         alpha = tf.cast(self.alpha, tf.float32)
         return tf.cast(p * x + (1.0 - p) * alpha * x, inputs.dtype)
+
+    @staticmethod
+    def _batch_moments(x, axes):
+        replicas = replicas_in_sync()
+        if replicas == 1:
+            return tf.nn.moments(x, axes=axes)
+        # every replica has the same static batch shape (drop_remainder), so the global count
+        # needs no collective; two-pass like tf.nn.moments for the same rounding behaviour
+        count = float(replicas)
+        for axis in axes:
+            count *= int(x.shape[axis])
+        mean = replica_sum(tf.reduce_sum(x, axis=axes)) / count
+        centred = tf.square(x - tf.stop_gradient(mean))
+        variance = replica_sum(tf.reduce_sum(centred, axis=axes)) / count
+        return mean, variance
 
     def get_config(self):
         config = super(Dice, self).get_config()

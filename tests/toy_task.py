@@ -11,14 +11,16 @@ import tensorflow as tf
 
 from training import metrics as M
 from training.compat import keras
-from training.tasks import Task
+from training.tasks import InputShard, Task
 
 
 @dataclasses.dataclass(frozen=True)
 class ToyModelConfig(object):
-    """Attributes: hidden: units of the hidden layer (0: plain logistic regression)."""
+    """Attributes: hidden: units of the hidden layer (0: plain logistic regression);
+    l2: L2 penalty on the output kernel (a model.losses term)."""
 
     hidden: int = 0
+    l2: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,17 +58,20 @@ class ToyTask(Task):
         layers = []
         if model_config.hidden:
             layers.append(keras.layers.Dense(model_config.hidden, activation="relu"))
-        layers.append(keras.layers.Dense(1, dtype="float32"))
+        regularizer = keras.regularizers.L2(model_config.l2) if model_config.l2 else None
+        layers.append(keras.layers.Dense(1, dtype="float32", kernel_regularizer=regularizer))
         return keras.Sequential(layers)
 
     def num_train_examples(self, data):
         return len(data.splits["train"]["y"])
 
-    def train_dataset(self, data, batch_size, epoch, seed):
+    def train_dataset(self, data, batch_size, epoch, seed, shard=None):
         arrays = data.splits["train"]
         order = np.random.RandomState(seed * 1000 + epoch).permutation(len(arrays["y"]))
         shuffled = {k: v[order] for k, v in arrays.items()}
-        return tf.data.Dataset.from_tensor_slices(shuffled).batch(batch_size, drop_remainder=True)
+        batches = tf.data.Dataset.from_tensor_slices(shuffled).batch(batch_size,
+                                                                     drop_remainder=True)
+        return (shard or InputShard()).select(batches)
 
     def loss(self, model, batch, training):
         logits = tf.squeeze(tf.cast(model(batch["x"], training=training), tf.float32), -1)

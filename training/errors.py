@@ -8,3 +8,12 @@ without a traceback. Bugs stay ordinary exceptions with tracebacks.
 
 class UsageError(Exception):
     """Bad user input; the message says what was wrong and what to do."""
+
+
+class WorkerLostError(Exception):
+    """A multi-worker job lost one of its workers; the CLI exits with code 3.
+
+    The job cannot go on without it (collectives need every worker). The message names the
+    step reached and the last checkpoint; relaunching every worker with ``--resume`` continues
+    from there.
+    """

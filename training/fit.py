@@ -6,6 +6,11 @@ and used; the run says that it is synthetic. Every run writes a run directory (s
 
 Configuration precedence (later wins): task defaults < ``--config FILE`` < flags such as
 ``--epochs`` < ``--set section.key=value``.
+
+Several workers (``TF_CONFIG`` or ``RANK_SIZE``; ``--distributed`` insists on one): every
+worker runs this same command; all checks that can refuse a run happen before any worker waits
+for the others, and only the chief writes the run directory. Exit codes: 0 done, 2 bad input
+(nothing written), 3 a worker was lost (relaunch all with ``--resume``).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -50,6 +55,10 @@ def build_parser():
                         help="continue the run in --output-dir from its latest checkpoint")
     parser.add_argument("--overwrite", action="store_true",
                         help="move an earlier run in --output-dir aside and start again")
+    parser.add_argument("--distributed", action="store_true",
+                        help="train on the cluster in TF_CONFIG (CPU/GPU workers) or RANK_SIZE/"
+                             "RANK_ID/RANK_TABLE_FILE (Ascend NPUs) and fail if there is none; "
+                             "without it a cluster in the environment is still used")
     parser.add_argument("--config", default=None, help="JSON or YAML file of config sections")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="override one option, e.g. --set model.hidden_size=16 (repeatable)")
@@ -138,29 +147,48 @@ def run(argv=None):
     from training import config as cfg  # pylint: disable=import-outside-toplevel
     from training import rundir, tasks  # pylint: disable=import-outside-toplevel
 
+    from training import cluster as cl  # pylint: disable=import-outside-toplevel
+
     task = tasks.get_task(args.model)
     sections = resolve_config(args, task)
     resolved = {"task": args.model}
     resolved.update({name: cfg.to_dict(section) for name, section in sections.items()})
 
+    # Everything that can refuse the run, read-only, before workers wait for each other.
+    cluster = cl.detect(required=args.distributed)
+    cl.check_batch(cluster, sections["train"].batch_size)
+    resolved["cluster"] = {"engine": cluster.engine, "workers": cluster.num_workers}
+    if args.output_dir is None and cluster.distributed:
+        raise cfg.UsageError("--output-dir is required with {} workers: every worker must name "
+                             "the same (shared) run directory".format(cluster.num_workers))
     output_dir = args.output_dir or os.path.join(
         "runs", "{}-{}".format(args.model, time.strftime("%Y%m%d-%H%M%S")))
-    output_dir, resuming = rundir.prepare(output_dir, resume=args.resume,
-                                          overwrite=args.overwrite)
+    resuming = rundir.check(output_dir, resume=args.resume, overwrite=args.overwrite)
     config_path = os.path.join(output_dir, "config.json")
     if resuming:
-        previous = rundir.read_json(config_path, {}) or {}
-        for key in ("task", "model", "data"):
-            if key in previous and previous[key] != resolved[key]:
-                raise cfg.UsageError(
-                    "--resume: the {} settings differ from the run in {} (was {}, now {}). "
-                    "Resume with the same settings, or start a new --output-dir.".format(
-                        key, output_dir, previous[key], resolved[key]))
-    rundir.write_json_atomic(config_path, resolved)
-    return _train(task, sections, resolved, output_dir, resuming)
+        _check_resumable(rundir.read_json(config_path, {}) or {}, resolved, output_dir)
+    return _train(task, sections, resolved, output_dir, resuming, cluster, args)
 
 
-def _train(task, sections, resolved, output_dir, resuming):
+def _check_resumable(previous, resolved, output_dir):
+    """--resume needs the same model, data and worker count as the run it continues."""
+    from training.errors import UsageError  # pylint: disable=import-outside-toplevel
+
+    for key in ("task", "model", "data"):
+        if key in previous and previous[key] != resolved[key]:
+            raise UsageError(
+                "--resume: the {} settings differ from the run in {} (was {}, now {}). "
+                "Resume with the same settings, or start a new --output-dir.".format(
+                    key, output_dir, previous[key], resolved[key]))
+    workers = (previous.get("cluster") or {}).get("workers", 1)
+    if workers != resolved["cluster"]["workers"]:
+        raise UsageError(
+            "--resume: the checkpoints in {} were written by {} worker(s), this job has {}. "
+            "Relaunch with {} worker(s), or start a new --output-dir. Nothing was "
+            "changed.".format(output_dir, workers, resolved["cluster"]["workers"], workers))
+
+
+def _train(task, sections, resolved, output_dir, resuming, cluster, args):
     from training import compat, loop, rundir  # pylint: disable=import-outside-toplevel
     from training import runtime as rt  # pylint: disable=import-outside-toplevel
 
@@ -168,7 +196,10 @@ def _train(task, sections, resolved, output_dir, resuming):
     runtime_cfg = sections["runtime"]
     train_cfg = sections["train"]
     runtime = rt.configure(runtime_cfg.device, runtime_cfg.precision,
-                           cpu_replicas=runtime_cfg.cpu_replicas)
+                           cpu_replicas=runtime_cfg.cpu_replicas, cluster=cluster)
+    if runtime.is_chief:  # every worker is up and passed its checks: now the chief writes
+        rundir.prepare(output_dir, resume=args.resume, overwrite=args.overwrite)
+        rundir.write_json_atomic(os.path.join(output_dir, "config.json"), resolved)
     compat.set_seed(train_cfg.seed)
     if runtime.device == "cpu":
         compat.enable_determinism()
@@ -187,10 +218,11 @@ def _train(task, sections, resolved, output_dir, resuming):
         "config": resolved,
     }
     metrics.update(results)
-    rundir.write_json_atomic(os.path.join(output_dir, "metrics.json"), metrics)
     log.info("test: %s", ", ".join("{}={:.4f}".format(k, v)
                                    for k, v in sorted(metrics["test"].items())))
-    _plot_history(output_dir, log)
+    if runtime.is_chief:
+        rundir.write_json_atomic(os.path.join(output_dir, "metrics.json"), metrics)
+        _plot_history(output_dir, log)
     log.info("run directory: %s", output_dir)
     return Run(output_dir, metrics, model, task, data)
 
@@ -205,17 +237,28 @@ def _plot_history(output_dir, log):
         log.info("matplotlib not installed: no history.png (pip install matplotlib)")
 
 
-def main(argv=None):
-    from training.errors import UsageError  # pylint: disable=import-outside-toplevel
+def exit_code(err):
+    """The CLI's exit code for an exception: 2 bad input, 3 lost worker, None for a bug."""
+    from datasets import DataError  # pylint: disable=import-outside-toplevel
+    from training.errors import UsageError, WorkerLostError  # pylint: disable=C0415
 
-    try:
-        _check_datasets_package()
-        from datasets import DataError  # pylint: disable=import-outside-toplevel
-
-        run(argv)
-    except (UsageError, DataError) as err:
-        print("npurec: error: {}".format(err), file=sys.stderr)
+    if isinstance(err, (UsageError, DataError)):
         return 2
+    if isinstance(err, WorkerLostError):
+        return 3
+    return None
+
+
+def main(argv=None):
+    _check_datasets_package()
+    try:
+        run(argv)
+    except Exception as err:  # pylint: disable=broad-except
+        code = exit_code(err)
+        if code is None:
+            raise
+        print("npurec: error: {}".format(err), file=sys.stderr)
+        return code
     return 0
 
 

@@ -9,6 +9,14 @@ Exact resume: the global step is checkpointed with the model, the optimizer (slo
 scale) and the early-stopping state. Each epoch's batches are a deterministic function of
 (seed, epoch), so a resumed run skips the batches already consumed in the current epoch and
 continues with exactly the next one.
+
+Several workers (:mod:`training.cluster`): every worker runs the same calendar on the same
+numbers (losses and evaluation scores are reduced/gathered across workers, so each one makes
+the same decisions); only the chief writes the run directory. Other workers save their
+checkpoints to a private temporary directory (tf.distribute wants every worker to take part in
+a save) that is removed at the end, and restore from the chief's. A lost worker stops the job
+with :class:`training.errors.WorkerLostError`; relaunching all workers with ``--resume``
+continues from the last checkpoint.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -24,8 +32,8 @@ import numpy as np
 import tensorflow as tf
 
 from training import compat, rundir
-from training.errors import UsageError
-from training.tasks import pad_to_multiple
+from training.errors import UsageError, WorkerLostError
+from training.tasks import InputShard, pad_to_multiple
 
 log = logging.getLogger("npurec.loop")
 
@@ -59,6 +67,9 @@ class Trainer(object):
                     self.global_batch_size, runtime.num_replicas))
         with runtime.strategy.scope():
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+            # checkpointed, so that a resume with another replica count is refused
+            self.replicas = tf.Variable(runtime.num_replicas, dtype=tf.int64, trainable=False,
+                                        name="replicas")
         self._train_step = tf.function(self._distributed_train_step)
         self._score_step = tf.function(self._score)
 
@@ -72,8 +83,10 @@ class Trainer(object):
             loss = tf.nn.compute_average_loss(
                 per_example, global_batch_size=self.global_batch_size)
             if self.model.losses:
+                # every replica adds its regulariser and the replicas' gradients are summed
+                # (by the strategy and/or the NPU all_reduce): count it once in total
                 regularisation = tf.add_n([tf.cast(l, tf.float32) for l in self.model.losses])
-                loss += tf.nn.scale_regularization_loss(regularisation)
+                loss += regularisation / float(self.runtime.num_replicas)
             scaled = compat.scale_loss(self.optimizer, loss)
         grads = tape.gradient(scaled, variables)
         grads = self.runtime.reduce_gradients(grads)
@@ -87,7 +100,10 @@ class Trainer(object):
         return loss
 
     def _score(self, batch):
-        return self.task.score(self.model, batch)
+        strategy = self.runtime.strategy
+        scores = strategy.run(lambda b: self.task.score(self.model, b), args=(batch,))
+        # every replica's scores, in replica order, on every worker: all report the same metrics
+        return strategy.gather(scores, axis=0)
 
     # -- called from Python ----------------------------------------------------------------
     def build(self, batch):
@@ -96,18 +112,29 @@ class Trainer(object):
         compat.build_optimizer(self.optimizer, self.model.trainable_variables)
         self.runtime.broadcast_variables(self.model.variables)
 
-    def distribute(self, dataset):
-        return self.runtime.strategy.experimental_distribute_dataset(dataset)
-
     def train_step(self, batch):
         """One optimisation step on a (distributed) global batch; returns the mean loss."""
         return self._train_step(batch)
 
     def score_arrays(self, arrays, batch_size):
-        """Score a dict of equally long numpy arrays with static-shape batches; numpy out."""
+        """Score a dict of equally long numpy arrays with static-shape batches; numpy out.
+
+        The replicas (of all workers) share each batch of ``batch_size`` (rounded down to a
+        multiple of the replica count) and every worker gets all the scores back.
+        """
+        strategy = self.runtime.strategy
+        replicas = strategy.num_replicas_in_sync
+        batch_size = max(replicas, batch_size - batch_size % replicas)
         padded, n = pad_to_multiple(arrays, batch_size)
-        dataset = tf.data.Dataset.from_tensor_slices(padded).batch(
-            batch_size, drop_remainder=True).prefetch(2)
+
+        def dataset_fn(context):
+            shard = InputShard(context.num_input_pipelines, context.input_pipeline_id,
+                               context.num_replicas_in_sync // context.num_input_pipelines)
+            batches = tf.data.Dataset.from_tensor_slices(padded).batch(
+                batch_size // replicas, drop_remainder=True)
+            return shard.select(batches).prefetch(2)
+
+        dataset = strategy.distribute_datasets_from_function(dataset_fn)
         outputs = [self._score_step(batch).numpy() for batch in dataset]
         return np.concatenate(outputs, axis=0)[:n]
 
@@ -202,16 +229,71 @@ def _prefixed(prefix, metrics):
     return {"{}/{}".format(prefix, k): v for k, v in metrics.items()}
 
 
+# Errors a collective raises when a peer is gone (killed, crashed, unreachable).
+_PEER_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError,
+                tf.errors.CancelledError, tf.errors.AbortedError)
+
+
+class _Checkpoints(object):
+    """Checkpoint files of one worker: the chief's in the run directory, others' in a private
+    temporary directory (every worker must take part in a tf.distribute save, only one may
+    write the run). Restores read the chief's files (a shared file system)."""
+
+    def __init__(self, checkpoint, best_checkpoint, run_dir, runtime, keep):
+        self.run_ckpt_dir = os.path.join(run_dir, "checkpoints")
+        self.private_dir = None
+        save_dir = self.run_ckpt_dir
+        if not runtime.is_chief:
+            self.private_dir = tempfile.mkdtemp(
+                prefix="npurec-worker{}-".format(runtime.cluster.worker_id))
+            save_dir = self.private_dir
+        self.manager = tf.train.CheckpointManager(checkpoint, save_dir, max_to_keep=keep)
+        self.best_manager = tf.train.CheckpointManager(
+            best_checkpoint, os.path.join(save_dir, "best"), max_to_keep=1)
+
+    def save(self, step):
+        return self.manager.save(checkpoint_number=step)
+
+    def save_best(self, step):
+        return self.best_manager.save(checkpoint_number=step)
+
+    def latest(self):
+        """The chief's latest checkpoint (what every worker resumes from)."""
+        return tf.train.latest_checkpoint(self.run_ckpt_dir)
+
+    def last_saved(self):
+        return self.manager.latest_checkpoint or self.latest()
+
+    def best(self):
+        """This worker's best checkpoint of this session, else the chief's (earlier sessions)."""
+        return (self.best_manager.latest_checkpoint
+                or tf.train.latest_checkpoint(os.path.join(self.run_ckpt_dir, "best")))
+
+    def close(self):
+        if self.private_dir:
+            shutil.rmtree(self.private_dir, ignore_errors=True)
+
+
+def _check_replicas(trainer, runtime, path):
+    saved = int(trainer.replicas.numpy())
+    if saved != runtime.num_replicas:
+        raise UsageError(
+            "--resume: checkpoint {} was written by a job with {} replica(s), this job has {} "
+            "({} worker(s)). The global step and data position depend on the layout: relaunch "
+            "with the same number of workers and devices, or start a new --output-dir. Nothing "
+            "was changed.".format(path, saved, runtime.num_replicas,
+                                  runtime.cluster.num_workers))
+
+
 def train_and_evaluate(task, data, model, runtime, train_config, run_dir, resuming, seed):
     """Train ``model`` on ``task``'s data with the shared loop; return the final metrics.
 
     Model selection: the checkpoint with the best validation ``monitor`` value is restored
     before the final validation and test evaluation; test data never influences selection.
+    Only the chief writes ``run_dir``.
     """
     cfg = train_config
     strategy = runtime.strategy
-    monitor = cfg.monitor or task.monitor
-    mode = cfg.monitor_mode if cfg.monitor else task.monitor_mode
     global_batch = cfg.batch_size
     n_train = task.num_train_examples(data)
     steps_per_epoch = n_train // global_batch
@@ -220,65 +302,105 @@ def train_and_evaluate(task, data, model, runtime, train_config, run_dir, resumi
                          "lower it".format(global_batch, n_train))
     if cfg.steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch, cfg.steps_per_epoch)
-    total_steps = steps_per_epoch * cfg.epochs
 
     with strategy.scope():
         optimizer = runtime.make_optimizer(cfg.optimizer, cfg.learning_rate,
                                            clipnorm=cfg.clip_norm or None)
         trainer = Trainer(task, model, optimizer, runtime, global_batch)
-        stopping = _EarlyStopping(mode, cfg.patience)
-    def epoch_dataset(epoch):
-        return runtime.shard(lambda batch: task.train_dataset(data, batch, epoch, seed),
-                             global_batch)
-
-    first_batch = next(iter(epoch_dataset(0)))
+        stopping = _EarlyStopping(cfg.monitor_mode if cfg.monitor else task.monitor_mode,
+                                  cfg.patience)
+    per_replica = global_batch // runtime.num_replicas
     with strategy.scope():
-        trainer.build(first_batch)
-
-    ckpt_dir = os.path.join(run_dir, "checkpoints")
+        trainer.build(next(iter(task.train_dataset(data, per_replica, 0, seed))))
     checkpoint = tf.train.Checkpoint(
-        model=model, optimizer=optimizer, step=trainer.step, best=stopping.best,
-        best_step=stopping.best_step, bad_evals=stopping.bad_evals, stopped=stopping.stopped)
-    manager = tf.train.CheckpointManager(checkpoint, ckpt_dir, max_to_keep=cfg.keep_checkpoints)
+        model=model, optimizer=optimizer, step=trainer.step, replicas=trainer.replicas,
+        best=stopping.best, best_step=stopping.best_step, bad_evals=stopping.bad_evals,
+        stopped=stopping.stopped)
     check_tracked(model)
     best_checkpoint = tf.train.Checkpoint(model=model)
-    best_manager = tf.train.CheckpointManager(
-        best_checkpoint, os.path.join(ckpt_dir, "best"), max_to_keep=1)
+    files = _Checkpoints(checkpoint, best_checkpoint, run_dir, runtime, cfg.keep_checkpoints)
+    try:
+        history = []
+        latest = files.latest() if resuming else None
+        if latest:
+            _restore(checkpoint, latest, "the latest")
+            _check_replicas(trainer, runtime, latest)
+            restored_step = int(trainer.step.numpy())
+            history = [h for h in (rundir.read_json(os.path.join(run_dir, "history.json"), [])
+                                   or []) if h.get("step", 0) <= restored_step]
+            log.info("resumed from %s at step %d", latest, restored_step)
+        elif resuming:
+            log.info("--resume: no checkpoint in %s yet, starting from step 0",
+                     files.run_ckpt_dir)
+        trainer.replicas.assign(runtime.num_replicas)
+        session = _Session(task, data, trainer, runtime, cfg, run_dir, files, stopping,
+                           history, steps_per_epoch, seed)
+        try:
+            return session.run()
+        except _PEER_ERRORS as err:
+            if not runtime.cluster.distributed:
+                raise
+            raise WorkerLostError(
+                "worker {} of {} lost contact with the job at step {} ({}). The last "
+                "checkpoint is {}. Relaunch every worker with the same command plus --resume "
+                "to continue from it.".format(
+                    runtime.cluster.worker_id, runtime.cluster.num_workers,
+                    int(trainer.step.numpy()), _first_line(err),
+                    files.latest() or "none (training restarts from step 0)"))
+    finally:
+        files.close()
 
-    history_path = os.path.join(run_dir, "history.json")
-    history = []
-    if resuming and manager.latest_checkpoint:
-        _restore(checkpoint, manager.latest_checkpoint, "the latest")
-        restored_step = int(trainer.step.numpy())
-        history = [h for h in (rundir.read_json(history_path, []) or [])
-                   if h.get("step", 0) <= restored_step]
-        log.info("resumed from %s at step %d", manager.latest_checkpoint, restored_step)
-    elif resuming:
-        log.info("--resume: no checkpoint in %s yet, starting from step 0", ckpt_dir)
 
-    writers = {
-        "train": tf.summary.create_file_writer(os.path.join(run_dir, "logs", "train")),
-        "validation": tf.summary.create_file_writer(os.path.join(run_dir, "logs", "validation")),
-    }
-    eval_batch = cfg.resolved_eval_batch_size
+def _first_line(err):
+    """The informative line of a TensorFlow error (which peer went away), at most 300 chars."""
+    text = str(getattr(err, "message", "") or err)
+    lines = [l.strip() for l in text.splitlines() if l.strip()]
+    for line in lines:
+        if "aborted by" in line or "unhealthy" in line or "failed to connect" in line:
+            return line[:300]
+    return (lines[0] if lines else type(err).__name__)[:300]
 
-    def evaluate(split):
-        scores = trainer.score_arrays(task.eval_arrays(data, split), eval_batch)
-        return task.metrics(data, split, scores)
 
-    def validate(step, epoch, train_loss):
-        metrics = evaluate("validation")
-        if monitor not in metrics:
+class _Session(object):
+    """The calendar of one launch of the loop: epochs, evaluations, checkpoints, logs."""
+
+    def __init__(self, task, data, trainer, runtime, cfg, run_dir, files, stopping, history,
+                 steps_per_epoch, seed):
+        self.task, self.data, self.trainer, self.runtime = task, data, trainer, runtime
+        self.cfg, self.run_dir, self.files, self.stopping = cfg, run_dir, files, stopping
+        self.history = history
+        self.steps_per_epoch = steps_per_epoch
+        self.seed = seed
+        self.monitor = cfg.monitor or task.monitor
+        self.chief = runtime.is_chief
+        if self.chief:
+            self.writers = {
+                name: tf.summary.create_file_writer(os.path.join(run_dir, "logs", name))
+                for name in ("train", "validation")}
+        else:
+            self.writers = {name: tf.summary.create_noop_writer()
+                            for name in ("train", "validation")}
+
+    def evaluate(self, split):
+        scores = self.trainer.score_arrays(self.task.eval_arrays(self.data, split),
+                                           self.cfg.resolved_eval_batch_size)
+        return self.task.metrics(self.data, split, scores)
+
+    def validate(self, step, epoch, train_loss):
+        metrics = self.evaluate("validation")
+        if self.monitor not in metrics:
             raise UsageError("train.monitor {!r} is not a validation metric of {}; choose one "
-                             "of {}".format(monitor, task.name, ", ".join(sorted(metrics))))
-        improved = stopping.update(float(metrics[monitor]), step)
+                             "of {}".format(self.monitor, self.task.name,
+                                            ", ".join(sorted(metrics))))
+        improved = self.stopping.update(float(metrics[self.monitor]), step)
         if improved:
-            best_manager.save(checkpoint_number=step)
+            self.files.save_best(step)
         record = {"step": step, "epoch": epoch, "train_loss": train_loss,
                   "validation": metrics, "best": bool(improved)}
-        history.append(record)
-        rundir.write_json_atomic(history_path, history)
-        with writers["validation"].as_default():
+        self.history.append(record)
+        if self.chief:
+            rundir.write_json_atomic(os.path.join(self.run_dir, "history.json"), self.history)
+        with self.writers["validation"].as_default():
             for name, value in metrics.items():
                 tf.summary.scalar(name, value, step=step)
         log.info("step %d epoch %d: validation %s%s", step, epoch,
@@ -286,78 +408,94 @@ def train_and_evaluate(task, data, model, runtime, train_config, run_dir, resumi
                  " (best)" if improved else "")
         return metrics
 
-    step = int(trainer.step.numpy())
-    timed_steps, timed_seconds = 0, 0.0
-    compile_seconds = None
-    while step < total_steps and not bool(stopping.stopped.numpy()):
-        epoch = step // steps_per_epoch
-        start_in_epoch = step % steps_per_epoch
-        dataset = epoch_dataset(epoch).take(steps_per_epoch).skip(start_in_epoch)
-        progress = _Progress(steps_per_epoch, start_in_epoch,
-                             "epoch {}/{}".format(epoch + 1, cfg.epochs))
-        epoch_losses = []
-        epoch_start = time.time()
-        for batch in trainer.distribute(dataset):
-            t0 = time.time()
-            loss = trainer.train_step(batch)
-            step += 1
-            loss_value = None
-            if step % cfg.log_every_steps == 0 or step % steps_per_epoch == 0:
-                loss_value = float(loss.numpy())
-                with writers["train"].as_default():
-                    tf.summary.scalar("loss", loss_value, step=step)
-                    scale = compat.current_loss_scale(optimizer)
-                    if scale is not None:
-                        tf.summary.scalar("loss_scale", scale, step=step)
-            epoch_losses.append(loss)
-            elapsed = time.time() - t0
-            if compile_seconds is None:
-                float(loss.numpy())  # the first step includes tracing/compilation
-                compile_seconds = time.time() - t0
-            else:
-                timed_steps += 1
-                timed_seconds += elapsed
-            rate = global_batch * timed_steps / timed_seconds if timed_seconds else 0.0
-            progress.update(loss_value, rate)
-            if cfg.eval_every_steps and step % cfg.eval_every_steps == 0 \
-                    and step % steps_per_epoch != 0:
-                validate(step, epoch + 1, float(loss.numpy()))
-                manager.save(checkpoint_number=step)
-                if bool(stopping.stopped.numpy()):
-                    break
-            elif cfg.checkpoint_every_steps and step % cfg.checkpoint_every_steps == 0:
-                manager.save(checkpoint_number=step)
-        progress.close()
-        if bool(stopping.stopped.numpy()):
-            break
-        epoch_seconds = time.time() - epoch_start
-        mean_loss = float(np.mean([float(l.numpy()) for l in epoch_losses])) \
-            if epoch_losses else float("nan")
-        n_steps = len(epoch_losses)
-        with writers["train"].as_default():
-            tf.summary.scalar("steps_per_sec", n_steps / max(epoch_seconds, 1e-9), step=step)
-            tf.summary.scalar("epoch_loss", mean_loss, step=step)
-        log.info("epoch %d/%d: loss %.4f, %d steps in %.1fs (%.1f steps/s, %.0f samples/s)",
-                 epoch + 1, cfg.epochs, mean_loss, n_steps, epoch_seconds,
-                 n_steps / max(epoch_seconds, 1e-9),
-                 n_steps * global_batch / max(epoch_seconds, 1e-9))
-        validate(step, epoch + 1, mean_loss)
-        manager.save(checkpoint_number=step)
-    for writer in writers.values():
-        writer.flush()
+    def epoch_batches(self, epoch, first_step):
+        def make_batches(per_replica, shard):
+            return self.task.train_dataset(self.data, per_replica, epoch, self.seed, shard=shard)
 
-    if bool(stopping.stopped.numpy()):
-        log.info("early stopping: %s did not improve for %d evaluations", monitor, cfg.patience)
-    if best_manager.latest_checkpoint:
-        _restore(best_checkpoint, best_manager.latest_checkpoint, "the best")
-    final = {"validation": evaluate("validation"), "test": evaluate("test")}
-    final["baselines"] = {"validation": task.baselines(data, "validation"),
-                          "test": task.baselines(data, "test")}
-    final["best_step"] = int(stopping.best_step.numpy())
-    final["steps"] = int(trainer.step.numpy())
-    final["early_stopped"] = bool(stopping.stopped.numpy())
-    final["monitor"] = monitor
-    final["train_samples_per_sec"] = (
-        global_batch * timed_steps / timed_seconds if timed_seconds else None)
-    final["first_step_seconds"] = compile_seconds
-    return final
+        return self.runtime.distribute_batches(make_batches, self.cfg.batch_size,
+                                               first_step=first_step,
+                                               num_steps=self.steps_per_epoch)
+
+    def run(self):
+        cfg, trainer, stopping = self.cfg, self.trainer, self.stopping
+        steps_per_epoch, global_batch = self.steps_per_epoch, cfg.batch_size
+        total_steps = steps_per_epoch * cfg.epochs
+        step = int(trainer.step.numpy())
+        timed_steps, timed_seconds = 0, 0.0
+        compile_seconds = None
+        while step < total_steps and not bool(stopping.stopped.numpy()):
+            epoch = step // steps_per_epoch
+            start_in_epoch = step % steps_per_epoch
+            progress = _Progress(steps_per_epoch, start_in_epoch,
+                                 "epoch {}/{}".format(epoch + 1, cfg.epochs))
+            epoch_losses = []
+            epoch_start = time.time()
+            for batch in self.epoch_batches(epoch, start_in_epoch):
+                t0 = time.time()
+                loss = trainer.train_step(batch)
+                step += 1
+                loss_value = None
+                if step % cfg.log_every_steps == 0 or step % steps_per_epoch == 0:
+                    loss_value = float(loss.numpy())
+                    with self.writers["train"].as_default():
+                        tf.summary.scalar("loss", loss_value, step=step)
+                        scale = compat.current_loss_scale(trainer.optimizer)
+                        if scale is not None:
+                            tf.summary.scalar("loss_scale", scale, step=step)
+                epoch_losses.append(loss)
+                elapsed = time.time() - t0
+                if compile_seconds is None:
+                    float(loss.numpy())  # the first step includes tracing/compilation
+                    compile_seconds = time.time() - t0
+                else:
+                    timed_steps += 1
+                    timed_seconds += elapsed
+                rate = global_batch * timed_steps / timed_seconds if timed_seconds else 0.0
+                progress.update(loss_value, rate)
+                if cfg.eval_every_steps and step % cfg.eval_every_steps == 0 \
+                        and step % steps_per_epoch != 0:
+                    self.validate(step, epoch + 1, float(loss.numpy()))
+                    self.files.save(step)
+                    if bool(stopping.stopped.numpy()):
+                        break
+                elif cfg.checkpoint_every_steps and step % cfg.checkpoint_every_steps == 0:
+                    self.files.save(step)
+            progress.close()
+            if bool(stopping.stopped.numpy()):
+                break
+            epoch_seconds = time.time() - epoch_start
+            mean_loss = float(np.mean([float(l.numpy()) for l in epoch_losses])) \
+                if epoch_losses else float("nan")
+            n_steps = len(epoch_losses)
+            with self.writers["train"].as_default():
+                tf.summary.scalar("steps_per_sec", n_steps / max(epoch_seconds, 1e-9), step=step)
+                tf.summary.scalar("epoch_loss", mean_loss, step=step)
+            log.info("epoch %d/%d: loss %.4f, %d steps in %.1fs (%.1f steps/s, %.0f samples/s)",
+                     epoch + 1, cfg.epochs, mean_loss, n_steps, epoch_seconds,
+                     n_steps / max(epoch_seconds, 1e-9),
+                     n_steps * global_batch / max(epoch_seconds, 1e-9))
+            self.validate(step, epoch + 1, mean_loss)
+            self.files.save(step)
+        for writer in self.writers.values():
+            writer.flush()
+        return self.finish(timed_steps, timed_seconds, compile_seconds)
+
+    def finish(self, timed_steps, timed_seconds, compile_seconds):
+        stopping, global_batch = self.stopping, self.cfg.batch_size
+        if bool(stopping.stopped.numpy()):
+            log.info("early stopping: %s did not improve for %d evaluations", self.monitor,
+                     self.cfg.patience)
+        best = self.files.best()
+        if best:
+            _restore(tf.train.Checkpoint(model=self.trainer.model), best, "the best")
+        final = {"validation": self.evaluate("validation"), "test": self.evaluate("test")}
+        final["baselines"] = {"validation": self.task.baselines(self.data, "validation"),
+                              "test": self.task.baselines(self.data, "test")}
+        final["best_step"] = int(stopping.best_step.numpy())
+        final["steps"] = int(self.trainer.step.numpy())
+        final["early_stopped"] = bool(stopping.stopped.numpy())
+        final["monitor"] = self.monitor
+        final["train_samples_per_sec"] = (
+            global_batch * timed_steps / timed_seconds if timed_seconds else None)
+        final["first_step_seconds"] = compile_seconds
+        return final

@@ -20,7 +20,7 @@ from datasets import synthetic
 from models.ngnn import NGNN, consistency_loss, ranking_loss
 from training import metrics as M
 from training.errors import UsageError
-from training.tasks import Task, resolve_data_dir
+from training.tasks import InputShard, Task, resolve_data_dir
 
 log = logging.getLogger("npurec.ngnn")
 
@@ -195,7 +195,8 @@ class NGNNTask(Task):
     def num_train_examples(self, data):
         return int(data.splits["train"]["mask"].sum())
 
-    def train_dataset(self, data, batch_size, epoch, seed):
+    def train_dataset(self, data, batch_size, epoch, seed, shard=None):
+        shard = shard or InputShard()
         rng = np.random.RandomState(seed * 100003 + epoch)
         samples = pv.training_samples(data.splits["train"], data.pools, rng)
         order = rng.permutation(len(samples["outfit"]))
@@ -208,8 +209,9 @@ class NGNNTask(Task):
             out.update(slot=batch["slot"], neg_item=batch["neg_item"], neg_cat=batch["neg_cat"])
             return out
 
-        return (tf.data.Dataset.from_tensor_slices(samples)
-                .batch(batch_size, drop_remainder=True)
+        batches = tf.data.Dataset.from_tensor_slices(samples).batch(batch_size,
+                                                                    drop_remainder=True)
+        return (shard.select(batches)
                 .map(to_pairs, num_parallel_calls=tf.data.AUTOTUNE)
                 .prefetch(tf.data.AUTOTUNE))
 

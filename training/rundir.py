@@ -61,6 +61,28 @@ def holds_run(path):
         os.path.exists(os.path.join(path, name)) for name in RUN_MARKERS)
 
 
+def check(path, resume=False, overwrite=False):
+    """Decide, without writing anything, whether ``path`` starts a new run or resumes one.
+
+    Returns ``resuming``. Read-only so that every worker of a cluster can check before any of
+    them writes (they all reach the same verdict, and a refused run leaves no worker waiting).
+    """
+    if resume and overwrite:
+        raise UsageError("--resume and --overwrite contradict each other; pick one")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError("--output-dir {} exists and is not a directory".format(path))
+    if not holds_run(path):
+        return False
+    if resume:
+        return True
+    if overwrite:
+        return False
+    raise UsageError(
+        "--output-dir {} already holds a run (config/checkpoints). Pass --resume to "
+        "continue it, --overwrite to move it aside and start again, or choose another "
+        "--output-dir.".format(path))
+
+
 def prepare(path, resume=False, overwrite=False):
     """Create or reuse the run directory ``path``; return ``(path, resuming)``.
 
@@ -68,23 +90,11 @@ def prepare(path, resume=False, overwrite=False):
     * a directory holding a run: continued with ``resume``; with ``overwrite`` the old run is
       MOVED aside to ``PATH.replaced-<timestamp>`` (nothing is deleted); otherwise refused.
     """
-    if resume and overwrite:
-        raise UsageError("--resume and --overwrite contradict each other; pick one")
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise UsageError("--output-dir {} exists and is not a directory".format(path))
-    resuming = False
-    if holds_run(path):
-        if resume:
-            resuming = True
-        elif overwrite:
-            aside = "{}.replaced-{}".format(path.rstrip("/"), time.strftime("%Y%m%d-%H%M%S"))
-            os.rename(path, aside)
-            print("npurec: --overwrite: moved the earlier run in {} to {}".format(path, aside))
-        else:
-            raise UsageError(
-                "--output-dir {} already holds a run (config/checkpoints). Pass --resume to "
-                "continue it, --overwrite to move it aside and start again, or choose another "
-                "--output-dir.".format(path))
+    resuming = check(path, resume=resume, overwrite=overwrite)
+    if overwrite and holds_run(path):
+        aside = "{}.replaced-{}".format(path.rstrip("/"), time.strftime("%Y%m%d-%H%M%S"))
+        os.rename(path, aside)
+        print("npurec: --overwrite: moved the earlier run in {} to {}".format(path, aside))
     for sub in ("", "checkpoints", "logs"):
         os.makedirs(os.path.join(path, sub), exist_ok=True)
     return path, resuming

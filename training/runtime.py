@@ -16,16 +16,23 @@ Devices:
   ``MirroredStrategy`` over several GPUs.
 * ``cpu``: fp32 by default; ``mixed``/``bf16`` are allowed so tests can exercise those paths.
 * ``auto``: NPU if npu_device imports, else GPU if one is visible, else CPU.
+
+Clusters (:mod:`training.cluster`): a ``TF_CONFIG`` naming several workers gives a
+``MultiWorkerMirroredStrategy`` on CPU or GPU (created first: it waits for every worker);
+``RANK_SIZE`` > 1 gives one NPU rank per process. Either way :meth:`Runtime.distribute_batches`
+hands each input pipeline its own share of every global batch (see
+:class:`training.tasks.InputShard`).
 """
 from __future__ import absolute_import, division, print_function
 
 import logging
-import os
 
 import tensorflow as tf
 
 from training import compat
+from training.cluster import Cluster, detect
 from training.errors import UsageError
+from training.tasks import InputShard
 
 log = logging.getLogger("npurec.runtime")
 
@@ -55,10 +62,11 @@ class Runtime(object):
       strategy: the ``tf.distribute`` strategy (default strategy on one device).
       loss_scaling: whether losses are scaled (fp16 on GPU/CPU, or mixed on NPU).
       reason: why this device was chosen (logged and written to ``metrics.json``).
+      cluster: the :class:`training.cluster.Cluster` this process belongs to.
     """
 
     def __init__(self, device, precision, policy, strategy, loss_scaling, reason,
-                 npu=None, npu_rank_size=1, npu_rank_id=0):
+                 npu=None, cluster=None):
         self.device = device
         self.precision = precision
         self.policy = policy
@@ -66,8 +74,16 @@ class Runtime(object):
         self.loss_scaling = loss_scaling
         self.reason = reason
         self._npu = npu
-        self.npu_rank_size = npu_rank_size
-        self.npu_rank_id = npu_rank_id
+        self.cluster = cluster or Cluster()
+
+    @property
+    def npu_rank_size(self):
+        """NPU processes whose gradients are all-reduced by npu_device (1 elsewhere)."""
+        return self.cluster.num_workers if self.cluster.engine == "npu" else 1
+
+    @property
+    def is_chief(self):
+        return self.cluster.is_chief
 
     @property
     def compute_dtype(self):
@@ -101,16 +117,29 @@ class Runtime(object):
             return self._npu.distribute.all_reduce(grads, "sum")
         return grads
 
-    def shard(self, dataset_fn, global_batch_size):
-        """The training dataset this process feeds to its replicas.
+    def distribute_batches(self, make_batches, global_batch_size, first_step=0, num_steps=None):
+        """What this process iterates over to feed its replicas ``global_batch_size`` per step.
 
-        On several NPU ranks each rank reads every RANK_SIZE-th batch of ``global /
-        RANK_SIZE`` examples (its own shard); elsewhere the global batches themselves.
+        ``make_batches(per_replica_batch_size, shard)`` must return the per-replica batches
+        in the task's global order, keeping only those ``shard`` (an :class:`InputShard`)
+        selects. Under a strategy this goes through ``distribute_datasets_from_function``
+        (one input pipeline per worker, told its place by the ``InputContext``); on NPU
+        ranks each rank reads its own shard as a plain dataset. Either way global step ``s``
+        trains exactly the examples a single process would train at step ``s``.
         """
+        per_replica = global_batch_size // self.num_replicas
         if self.npu_rank_size > 1:
-            local = global_batch_size // self.npu_rank_size
-            return dataset_fn(local).shard(self.npu_rank_size, self.npu_rank_id)
-        return dataset_fn(global_batch_size)
+            shard = InputShard(self.npu_rank_size, self.cluster.worker_id, 1,
+                               first_step, num_steps)
+            return make_batches(per_replica, shard)
+
+        def dataset_fn(context):
+            shard = InputShard(context.num_input_pipelines, context.input_pipeline_id,
+                               context.num_replicas_in_sync // context.num_input_pipelines,
+                               first_step, num_steps)
+            return make_batches(per_replica, shard)
+
+        return self.strategy.distribute_datasets_from_function(dataset_fn)
 
     def broadcast_variables(self, variables):
         """Make every NPU rank start from rank 0's weights (once, after the model is built)."""
@@ -126,6 +155,7 @@ class Runtime(object):
             "replicas": self.num_replicas,
             "loss_scaling": self.loss_scaling,
             "reason": self.reason,
+            "cluster": self.cluster.describe(),
         }
 
 
@@ -163,7 +193,7 @@ def _resolve_device(device):
     return device, "requested --device {}".format(device)
 
 
-def configure(device="auto", precision="fp32", npu_options=None, cpu_replicas=1):
+def configure(device="auto", precision="fp32", npu_options=None, cpu_replicas=1, cluster=None):
     """Set up the process for ``device`` and ``precision``; return a :class:`Runtime`.
 
     Args:
@@ -174,6 +204,9 @@ def configure(device="auto", precision="fp32", npu_options=None, cpu_replicas=1)
       cpu_replicas: on CPU, split the CPU into this many logical devices and mirror over them
         (used by tests to check data-parallel arithmetic without GPUs). Must be called before
         TensorFlow initialises its devices.
+      cluster: the :class:`training.cluster.Cluster` of this process (default: read from the
+        environment by :func:`training.cluster.detect`).
+        A multi-worker ``tf`` cluster blocks here until every worker has started.
 
     Raises:
       RuntimeSetupError: with a message naming what is wrong and what to do.
@@ -184,9 +217,13 @@ def configure(device="auto", precision="fp32", npu_options=None, cpu_replicas=1)
     if precision not in PRECISIONS:
         raise RuntimeSetupError(
             "--precision ({!r}) must be one of {}".format(precision, ", ".join(PRECISIONS)))
+    cluster = detect() if cluster is None else cluster
     device, reason = _resolve_device(device)
+    _check_engine(device, cluster, cpu_replicas)
     if device == "npu":
-        runtime = _configure_npu(precision, npu_options or {}, reason)
+        runtime = _configure_npu(precision, npu_options or {}, reason, cluster)
+    elif cluster.engine == "tf" and cluster.distributed:
+        runtime = _configure_multi_worker(device, precision, reason, cluster)
     elif device == "gpu":
         runtime = _configure_gpu(precision, reason)
     else:
@@ -199,7 +236,56 @@ def _policy_for(precision):
     return {"fp32": "float32", "mixed": "mixed_float16", "bf16": "mixed_bfloat16"}[precision]
 
 
-def _configure_npu(precision, extra_options, reason):
+def _check_engine(device, cluster, cpu_replicas):
+    """Each cluster engine runs on its own devices; say which when they are mixed up."""
+    if not cluster.distributed:
+        return
+    if cluster.engine == "npu" and device != "npu":
+        raise RuntimeSetupError(
+            "RANK_SIZE={} launches Ascend NPU ranks, but the device is {}: use --device npu "
+            "(npu_device installed), or TF_CONFIG for CPU/GPU workers".format(
+                cluster.num_workers, device))
+    if cluster.engine == "tf" and device == "npu":
+        raise RuntimeSetupError(
+            "TF_CONFIG describes {} workers, but the device is npu: Ascend clusters are "
+            "launched with RANK_SIZE, RANK_ID and RANK_TABLE_FILE (HCCL), one process per "
+            "device; unset TF_CONFIG".format(cluster.num_workers))
+    if cluster.engine == "tf" and cpu_replicas > 1:
+        raise RuntimeSetupError("runtime.cpu_replicas={} cannot be combined with a TF_CONFIG "
+                                "cluster; use one or the other".format(cpu_replicas))
+
+
+def _configure_multi_worker(device, precision, reason, cluster):
+    """MultiWorkerMirroredStrategy from TF_CONFIG, created before anything else touches TF."""
+    policy = _policy_for(precision)
+    if device == "gpu":
+        if not _visible_gpus():
+            raise RuntimeSetupError("--device gpu but TensorFlow sees no GPU on this worker")
+        for gpu in _visible_gpus():
+            try:
+                tf.config.experimental.set_memory_growth(gpu, True)
+            except (ValueError, RuntimeError):
+                pass
+        implementation = tf.distribute.experimental.CommunicationImplementation.NCCL
+    else:
+        implementation = tf.distribute.experimental.CommunicationImplementation.RING
+    log.info("waiting for the %d workers of %s (worker %d) ...", cluster.num_workers,
+             cluster.source, cluster.worker_id)
+    strategy = tf.distribute.MultiWorkerMirroredStrategy(
+        communication_options=tf.distribute.experimental.CommunicationOptions(
+            implementation=implementation))
+    if strategy.num_replicas_in_sync % cluster.num_workers:
+        raise RuntimeSetupError("workers have different numbers of devices ({} replicas over "
+                                "{} workers)".format(strategy.num_replicas_in_sync,
+                                                     cluster.num_workers))
+    compat.set_global_policy(policy)
+    return Runtime(device, precision, policy, strategy,
+                   loss_scaling=precision == "mixed",
+                   reason="{}; {} workers from TF_CONFIG".format(reason, cluster.num_workers),
+                   cluster=cluster)
+
+
+def _configure_npu(precision, extra_options, reason, cluster):
     npu = _import_npu_device()
     if npu is None:
         raise RuntimeSetupError(
@@ -212,14 +298,12 @@ def _configure_npu(precision, extra_options, reason):
     for name, value in sorted(extra_options.items()):
         _set_npu_option(options, name, value)
     npu.open().as_default()
-    rank_size = int(os.environ.get("RANK_SIZE", "1") or 1)
-    rank_id = int(os.environ.get("RANK_ID", "0") or 0)
     # The NPU does its own mixed precision from the graph (precision_mode); Keras keeps fp32
     # variables and compute. Loss scaling guards fp16 gradients in "mixed"/"bf16".
     compat.set_global_policy("float32")
     return Runtime("npu", precision, "float32", tf.distribute.get_strategy(),
                    loss_scaling=precision != "fp32", reason=reason, npu=npu,
-                   npu_rank_size=rank_size, npu_rank_id=rank_id)
+                   cluster=cluster if cluster.engine == "npu" else Cluster())
 
 
 def _configure_gpu(precision, reason):

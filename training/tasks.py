@@ -11,10 +11,55 @@ import importlib
 import os
 
 import numpy as np
+import tensorflow as tf
 
 from training.errors import UsageError
 
 _REGISTRY = {}
+
+
+class InputShard(object):
+    """The per-replica batches of an epoch that one input pipeline feeds, and which steps.
+
+    One global step consumes ``pipelines * local_replicas`` consecutive per-replica batches of
+    the task's (deterministic) order; pipeline ``index`` feeds the ``local_replicas`` of them at
+    positions ``index * local_replicas ...``. So the union over workers at step ``s`` is exactly
+    the global batch a single process trains at step ``s``, whatever the worker count, and a
+    resumed run (``first_step``) starts with the very next batch. ``num_steps`` caps the epoch.
+    """
+
+    def __init__(self, pipelines=1, index=0, local_replicas=1, first_step=0, num_steps=None):
+        if not 0 <= index < pipelines or local_replicas < 1:
+            raise ValueError("bad input shard: pipeline {} of {}, {} local replicas".format(
+                index, pipelines, local_replicas))
+        self.pipelines = int(pipelines)
+        self.index = int(index)
+        self.local_replicas = int(local_replicas)
+        self.first_step = int(first_step)
+        self.num_steps = None if num_steps is None else int(num_steps)
+
+    @property
+    def batches_per_step(self):
+        return self.pipelines * self.local_replicas
+
+    def select(self, batches):
+        """Keep this pipeline's batches of steps ``first_step .. num_steps - 1``."""
+        per_step = self.batches_per_step
+        if self.num_steps is not None:
+            batches = batches.take(self.num_steps * per_step)
+        if self.first_step:
+            batches = batches.skip(self.first_step * per_step)
+        if self.pipelines == 1:
+            return batches
+        index, local = self.index, self.local_replicas
+        # enumerate/filter per BATCH of indices: no per-example work, still one static shape
+        return (batches.enumerate()
+                .filter(lambda i, _: tf.equal((i % per_step) // local, index))
+                .map(lambda _, batch: batch))
+
+    def __repr__(self):
+        return "InputShard(pipeline {} of {}, {} local replicas, steps {}..{})".format(
+            self.index, self.pipelines, self.local_replicas, self.first_step, self.num_steps)
 
 # Built-in tasks are imported on first use, so `--model din` never imports NGNN's code.
 _BUILTIN = {
@@ -49,11 +94,14 @@ class Task(object):
         """Return an (unbuilt or built) Keras model. Called under the strategy scope."""
         raise NotImplementedError
 
-    def train_dataset(self, data, batch_size, epoch, seed):
-        """A finite ``tf.data.Dataset`` of GLOBAL training batches for ``epoch``.
+    def train_dataset(self, data, batch_size, epoch, seed, shard=None):
+        """A finite ``tf.data.Dataset`` of training batches of ``batch_size`` for ``epoch``.
 
         Must be deterministic in (epoch, seed), so a resumed run sees the same batches, and
-        use ``drop_remainder=True`` (static shapes for compiled steps and NPUs).
+        use ``drop_remainder=True`` (static shapes for compiled steps and NPUs). The loop asks
+        for PER-REPLICA batches and passes ``shard`` (an :class:`InputShard`): apply
+        ``shard.select`` to the batched dataset of cheap indices, before any expensive
+        per-batch work, so each worker only builds the batches it trains on.
         """
         raise NotImplementedError
 

@@ -47,6 +47,7 @@ def test_mirrored_two_cpus_equals_one_device():
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["moved"] > 1e-3  # training did change the weights
     assert result["max_diff"] < 1e-5
+    assert result["steps"] == [3, 3]
 
 
 class FakeNpuDevice(types.ModuleType):
@@ -60,6 +61,10 @@ class FakeNpuDevice(types.ModuleType):
     def __init__(self):
         super(FakeNpuDevice, self).__init__("npu_device")
         self.calls = []
+        # None: all_reduce returns zeros; a scalar tf.Variable f: it returns g + f * g, i.e. the
+        # other rank contributed f times this rank's gradient (a variable, because the
+        # compiled step bakes in whatever Python the double runs while tracing)
+        self.other_rank_factor = None
         fake = self
 
         class Options(object):
@@ -89,7 +94,10 @@ class FakeNpuDevice(types.ModuleType):
 
         def all_reduce(values, reduction="mean"):
             fake.calls.append("all_reduce:" + reduction)
-            return [tf.zeros_like(tf.convert_to_tensor(v)) for v in values]
+            values = [tf.convert_to_tensor(v) for v in values]
+            if fake.other_rank_factor is None:
+                return [tf.zeros_like(v) for v in values]
+            return [v + fake.other_rank_factor * v for v in values]
 
         def broadcast(variables, root_rank=0):
             fake.calls.append("broadcast:{}".format(len(variables)))
@@ -104,14 +112,30 @@ class FakeNpuDevice(types.ModuleType):
         return self._options
 
 
-def test_npu_runtime_with_a_test_double(monkeypatch):
+@pytest.fixture
+def two_npu_ranks(monkeypatch, tmp_path):
+    """RANK_SIZE=2 with a rank table in the HCCL format (one server, two devices)."""
+    table = tmp_path / "rank_table.json"
+    table.write_text(json.dumps({"version": "1.0", "server_count": "1", "status": "completed",
+                                 "server_list": [{"server_id": "10.0.0.1", "device": [
+                                     {"device_id": "0", "device_ip": "192.168.1.1",
+                                      "rank_id": "0"},
+                                     {"device_id": "1", "device_ip": "192.168.1.2",
+                                      "rank_id": "1"}]}]}))
+    monkeypatch.setenv("RANK_SIZE", "2")
+    monkeypatch.setenv("RANK_ID", "0")
+    monkeypatch.setenv("RANK_TABLE_FILE", str(table))
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    return table
+
+
+def test_npu_runtime_with_a_test_double(monkeypatch, two_npu_ranks):
     """Options before open, NPU loss-scale optimizer, broadcast once, all_reduce result used.
 
     Mock: no Ascend NPU or npu_device exists on this machine, so a double stands in for it.
     """
     fake = FakeNpuDevice()
     monkeypatch.setitem(sys.modules, "npu_device", fake)
-    monkeypatch.setenv("RANK_SIZE", "2")
     runtime = rt.configure("auto", "mixed", npu_options={"no_such_option": 1,
                                                          "op_debug_level": 0})
     assert runtime.device == "npu" and runtime.num_replicas == 2
@@ -145,3 +169,75 @@ def test_npu_fp32_keeps_dtype(monkeypatch):
     runtime = rt.configure("npu", "fp32")
     assert "option:precision_mode=must_keep_origin_dtype" in fake.calls
     assert not runtime.loss_scaling and runtime.num_replicas == 1
+
+
+def test_npu_ranks_skip_an_overflowing_step_together(monkeypatch, two_npu_ranks):
+    """The loss-scale decision is taken on the ALL-REDUCED gradients, which every rank shares:
+    an overflow on the other rank makes this rank skip the step and lower its scale too.
+
+    Mock: no Ascend cluster here; the double's all_reduce adds what "rank 1" contributes.
+    """
+    fake = FakeNpuDevice()
+    monkeypatch.setitem(sys.modules, "npu_device", fake)
+    runtime = rt.configure("npu", "mixed")
+    task = ToyTask()
+    data = task.prepare(task.data_config_cls(n=64), 0, None)
+    with runtime.strategy.scope():
+        model = task.build_model(ToyModelConfig(hidden=4), data)
+        optimizer = runtime.make_optimizer("sgd", 0.5)
+        trainer = loop.Trainer(task, model, optimizer, runtime, 32)
+    batch = next(iter(task.train_dataset(data, 16, 0, 0)))
+    trainer.build(batch)
+    scale = compat.current_loss_scale(optimizer)
+    before = [v.numpy().copy() for v in model.trainable_variables]
+    fake.other_rank_factor = tf.Variable(float("inf"))  # rank 1 overflowed
+    trainer.train_step(batch)
+    for b, v in zip(before, model.trainable_variables):
+        np.testing.assert_array_equal(b, v.numpy())
+    assert compat.current_loss_scale(optimizer) < scale
+    fake.other_rank_factor.assign(1.0)  # rank 1 computed the same finite gradient
+    trainer.train_step(batch)
+    assert any(np.any(b != v.numpy()) for b, v in zip(before, model.trainable_variables))
+
+
+def test_npu_ranks_read_their_own_share_of_each_global_batch(monkeypatch, two_npu_ranks):
+    """Rank r trains the r-th half of every global batch, so the two ranks together train
+    exactly what one process would. Mock: npu_device double, no Ascend hardware here."""
+    task = ToyTask()
+    data = task.prepare(task.data_config_cls(n=128), 0, None)
+    whole = [b["x"].numpy() for b in task.train_dataset(data, 32, 0, 0).take(3)]
+    halves = []
+    for rank in ("0", "1"):
+        monkeypatch.setenv("RANK_ID", rank)
+        monkeypatch.setitem(sys.modules, "npu_device", FakeNpuDevice())  # a fresh process
+        runtime = rt.configure("npu", "fp32")
+        assert runtime.cluster.worker_id == int(rank) and runtime.is_chief == (rank == "0")
+
+        def make_batches(batch_size, shard):
+            return task.train_dataset(data, batch_size, 0, 0, shard=shard)
+
+        halves.append([b["x"].numpy() for b in
+                       runtime.distribute_batches(make_batches, 32, first_step=1, num_steps=3)])
+    assert [len(h) for h in halves] == [2, 2]  # steps 1 and 2 of 3
+    for step in (1, 2):
+        joined = np.concatenate([halves[0][step - 1], halves[1][step - 1]])
+        np.testing.assert_array_equal(joined, whole[step])
+
+
+def test_npu_regulariser_counted_once_over_ranks(monkeypatch, two_npu_ranks):
+    """Each rank divides its regulariser by the rank count before the gradients are summed.
+    Mock: npu_device double (its all_reduce returns the local gradient: one rank's share)."""
+    fake = FakeNpuDevice()
+    fake.other_rank_factor = tf.Variable(0.0)
+    monkeypatch.setitem(sys.modules, "npu_device", fake)
+    runtime = rt.configure("npu", "fp32")
+    task = ToyTask()
+    data = task.prepare(task.data_config_cls(n=64), 0, None)
+    with runtime.strategy.scope():
+        model = task.build_model(ToyModelConfig(hidden=4, l2=1.0), data)
+        trainer = loop.Trainer(task, model, runtime.make_optimizer("sgd", 0.1), runtime, 32)
+    batch = next(iter(task.train_dataset(data, 16, 0, 0)))
+    trainer.build(batch)
+    per_example = task.loss(model, batch, training=True)
+    expected = float(tf.reduce_sum(per_example)) / 32 + float(tf.add_n(model.losses)) / 2
+    assert abs(float(trainer.train_step(batch)) - expected) < 1e-5

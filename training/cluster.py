@@ -1,0 +1,217 @@
+"""Who else is training: the cluster a process belongs to, read from its environment.
+
+Two launchers exist and npurec follows each one's own convention (no home-made rendezvous):
+
+* ``TF_CONFIG`` (JSON) for CPU/GPU clusters, trained with ``MultiWorkerMirroredStrategy``::
+
+      {"cluster": {"worker": ["10.0.0.1:2222", "10.0.0.2:2222"]},
+       "task": {"type": "worker", "index": 0}}
+
+  (an optional single ``chief`` job is worker 0; ``ps`` and ``evaluator`` jobs are refused:
+  npurec trains by all-reduce, with no parameter servers or side-car evaluators).
+* ``RANK_SIZE`` / ``RANK_ID`` / ``RANK_TABLE_FILE`` for Ascend NPUs, one process per device,
+  gradients all-reduced over HCCL by ``npu_device.distribute``.
+
+This module is pure Python and touches no TensorFlow state, so a bad environment is refused
+(exit code 2) before any worker starts waiting for its peers: every worker reads the same
+environment layout and reaches the same verdict.
+"""
+from __future__ import absolute_import, division, print_function
+
+import json
+import os
+
+from training.errors import UsageError
+
+ENGINES = ("single", "tf", "npu")
+_TF_CONFIG_EXAMPLE = ('{"cluster": {"worker": ["host1:port", "host2:port"]}, '
+                      '"task": {"type": "worker", "index": 0}}')
+
+
+class ClusterError(UsageError):
+    """A cluster environment (TF_CONFIG, RANK_*) that cannot be trained on as given."""
+
+
+class Cluster(object):
+    """The processes of one training job, as seen by this process.
+
+    Attributes:
+      engine: ``single`` (one process), ``tf`` (TF_CONFIG, MultiWorkerMirroredStrategy) or
+        ``npu`` (RANK_* variables, npu_device collectives).
+      num_workers: processes in the job.
+      worker_id: this process's place in ``0 .. num_workers - 1``; 0 is the chief.
+      source: the variables it was read from (for messages and metrics.json).
+    """
+
+    def __init__(self, engine="single", num_workers=1, worker_id=0, source="",
+                 rank_table=None):
+        self.engine = engine
+        self.num_workers = int(num_workers)
+        self.worker_id = int(worker_id)
+        self.source = source
+        self.rank_table = rank_table
+
+    @property
+    def is_chief(self):
+        """The one process that writes the run directory (checkpoints, logs, metrics)."""
+        return self.worker_id == 0
+
+    @property
+    def distributed(self):
+        return self.num_workers > 1
+
+    def describe(self):
+        return {"engine": self.engine, "workers": self.num_workers,
+                "worker_id": self.worker_id, "source": self.source}
+
+    def __repr__(self):
+        return "Cluster({})".format(self.describe())
+
+
+def detect(environ=None, required=False):
+    """The :class:`Cluster` described by ``environ`` (default ``os.environ``).
+
+    Args:
+      environ: mapping of environment variables.
+      required: ``--distributed`` was given: refuse to fall back to one process.
+
+    Raises:
+      ClusterError: naming the variable, the value and what was expected.
+    """
+    environ = os.environ if environ is None else environ
+    tf_config = environ.get("TF_CONFIG", "").strip()
+    rank_size = environ.get("RANK_SIZE", "").strip()
+    tf_cluster = parse_tf_config(tf_config) if tf_config else None
+    npu_cluster = parse_npu_ranks(environ) if rank_size else None
+    if tf_cluster is not None and tf_cluster.distributed \
+            and npu_cluster is not None and npu_cluster.distributed:
+        raise ClusterError(
+            "both TF_CONFIG ({} workers) and RANK_SIZE={} are set: use TF_CONFIG for CPU/GPU "
+            "clusters or RANK_SIZE/RANK_ID/RANK_TABLE_FILE for Ascend NPUs, not both".format(
+                tf_cluster.num_workers, rank_size))
+    for found in (tf_cluster, npu_cluster):
+        if found is not None and found.distributed:
+            return found
+    if required:
+        raise ClusterError(
+            "--distributed: no cluster found in the environment. Set TF_CONFIG (CPU/GPU "
+            "workers, e.g. {}) or RANK_SIZE, RANK_ID and RANK_TABLE_FILE (Ascend NPUs) for "
+            "every process; with one worker, drop --distributed".format(_TF_CONFIG_EXAMPLE))
+    return Cluster()
+
+
+def parse_tf_config(text):
+    """Validate a ``TF_CONFIG`` string and return its :class:`Cluster`."""
+    try:
+        config = json.loads(text)
+    except ValueError as err:
+        raise ClusterError("TF_CONFIG is not valid JSON ({}): {!r}; expected e.g. {}".format(
+            err, _shorten(text), _TF_CONFIG_EXAMPLE))
+    if not isinstance(config, dict) or not isinstance(config.get("cluster"), dict) \
+            or not isinstance(config.get("task"), dict):
+        raise ClusterError("TF_CONFIG needs a \"cluster\" object and a \"task\" object, e.g. "
+                           "{}; got {!r}".format(_TF_CONFIG_EXAMPLE, _shorten(text)))
+    cluster, task = config["cluster"], config["task"]
+    unsupported = sorted(set(cluster) - {"chief", "worker"})
+    if unsupported:
+        raise ClusterError(
+            "TF_CONFIG cluster has job(s) {}: npurec trains with MultiWorkerMirroredStrategy "
+            "(all-reduce over \"chief\"/\"worker\" jobs), without parameter servers or "
+            "evaluator tasks".format(", ".join(repr(j) for j in unsupported)))
+    seen = {}
+    for job in ("chief", "worker"):
+        addresses = cluster.get(job, [])
+        if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
+            raise ClusterError("TF_CONFIG cluster.{} must be a list of \"host:port\" strings, "
+                               "got {!r}".format(job, addresses))
+        for index, address in enumerate(addresses):
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit():
+                raise ClusterError("TF_CONFIG cluster.{}[{}] = {!r} is not \"host:port\"".format(
+                    job, index, address))
+            if address in seen:
+                raise ClusterError(
+                    "TF_CONFIG names the worker at {} twice ({} and {}[{}]): every worker "
+                    "needs its own host:port".format(address, seen[address], job, index))
+            seen[address] = "{}[{}]".format(job, index)
+    chiefs, workers = cluster.get("chief", []), cluster.get("worker", [])
+    if len(chiefs) > 1:
+        raise ClusterError("TF_CONFIG cluster.chief lists {} addresses; at most one chief "
+                           "exists".format(len(chiefs)))
+    task_type, index = task.get("type"), task.get("index")
+    jobs = {"chief": chiefs, "worker": workers}
+    if task_type not in jobs or not jobs[task_type]:
+        raise ClusterError("TF_CONFIG task.type {!r} is not a job of its cluster ({})".format(
+            task_type, ", ".join(j for j in jobs if jobs[j]) or "empty"))
+    if not isinstance(index, int) or isinstance(index, bool) \
+            or not 0 <= index < len(jobs[task_type]):
+        raise ClusterError("TF_CONFIG task.index {!r} is out of range: cluster.{} has {} "
+                           "address(es)".format(index, task_type, len(jobs[task_type])))
+    worker_id = index if task_type == "chief" else index + len(chiefs)
+    return Cluster("tf", len(chiefs) + len(workers), worker_id,
+                   source="TF_CONFIG task {}[{}]".format(task_type, index))
+
+
+def parse_npu_ranks(environ):
+    """Validate ``RANK_SIZE``, ``RANK_ID`` and ``RANK_TABLE_FILE``; return the :class:`Cluster`."""
+    size = _int_variable(environ, "RANK_SIZE", 1)
+    rank = _int_variable(environ, "RANK_ID", 0)
+    if size < 1:
+        raise ClusterError("RANK_SIZE={} must be >= 1".format(size))
+    if not 0 <= rank < size:
+        raise ClusterError("RANK_ID={} must be in 0..{} (RANK_SIZE={})".format(
+            rank, size - 1, size))
+    if size == 1:
+        return Cluster("npu", 1, 0, source="RANK_SIZE=1")
+    table = environ.get("RANK_TABLE_FILE", "").strip()
+    if not table:
+        raise ClusterError(
+            "RANK_SIZE={} needs RANK_TABLE_FILE: the HCCL rank table (JSON) naming every "
+            "device of the job; set it for every rank".format(size))
+    if not os.path.isfile(table):
+        raise ClusterError("RANK_TABLE_FILE={} does not exist (RANK_SIZE={})".format(
+            table, size))
+    devices = _rank_table_devices(table)
+    if devices is not None and devices != size:
+        raise ClusterError("RANK_TABLE_FILE {} lists {} device(s) but RANK_SIZE={}".format(
+            table, devices, size))
+    return Cluster("npu", size, rank, source="RANK_ID={}/RANK_SIZE={}".format(rank, size),
+                   rank_table=table)
+
+
+def _rank_table_devices(path):
+    """Devices listed by an HCCL rank table (``server_list[].device[]``); None if not listed."""
+    try:
+        with open(path) as handle:
+            table = json.load(handle)
+    except ValueError as err:
+        raise ClusterError("RANK_TABLE_FILE {} is not valid JSON ({})".format(path, err))
+    servers = table.get("server_list") if isinstance(table, dict) else None
+    if not isinstance(servers, list):
+        return None
+    return sum(len(server.get("device", []) or []) for server in servers
+               if isinstance(server, dict))
+
+
+def _int_variable(environ, name, default):
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ClusterError("{}={!r} is not an integer".format(name, raw))
+
+
+def _shorten(text, limit=120):
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def check_batch(cluster, global_batch_size):
+    """Refuse a global batch that the workers cannot split evenly (static shapes)."""
+    if global_batch_size % cluster.num_workers:
+        raise ClusterError(
+            "train.batch_size ({}) is the GLOBAL batch and must divide evenly over the {} "
+            "workers ({}); use a multiple of {}, e.g. {}".format(
+                global_batch_size, cluster.num_workers, cluster.source, cluster.num_workers,
+                (global_batch_size // cluster.num_workers + 1) * cluster.num_workers))
