@@ -197,9 +197,11 @@ def _train(task, sections, resolved, output_dir, resuming, cluster, args):
     train_cfg = sections["train"]
     runtime = rt.configure(runtime_cfg.device, runtime_cfg.precision,
                            cpu_replicas=runtime_cfg.cpu_replicas, cluster=cluster)
+    config_path = os.path.join(output_dir, "config.json")
     if runtime.is_chief:  # every worker is up and passed its checks: now the chief writes
         rundir.prepare(output_dir, resume=args.resume, overwrite=args.overwrite)
-        rundir.write_json_atomic(os.path.join(output_dir, "config.json"), resolved)
+        if not resuming:  # a resumed run's config is replaced once its checkpoint is accepted
+            rundir.write_json_atomic(config_path, resolved)
     compat.set_seed(train_cfg.seed)
     if runtime.device == "cpu":
         compat.enable_determinism()
@@ -221,6 +223,8 @@ def _train(task, sections, resolved, output_dir, resuming, cluster, args):
     log.info("test: %s", ", ".join("{}={:.4f}".format(k, v)
                                    for k, v in sorted(metrics["test"].items())))
     if runtime.is_chief:
+        if resuming:
+            rundir.write_json_atomic(config_path, resolved)
         rundir.write_json_atomic(os.path.join(output_dir, "metrics.json"), metrics)
         _plot_history(output_dir, log)
     log.info("run directory: %s", output_dir)

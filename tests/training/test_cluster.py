@@ -1,0 +1,162 @@
+"""Cluster environments: TF_CONFIG and RANK_* parsing, and the CLI refusing bad ones (exit 2)
+before any worker waits for its peers."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+from training import cluster as cl
+from training import fit
+
+TOY = "tests.toy_task:ToyTask"
+
+
+def tf_config(workers, index=0, job="worker", chief=None):
+    cluster = {"worker": workers}
+    if chief:
+        cluster["chief"] = chief
+    return json.dumps({"cluster": cluster, "task": {"type": job, "index": index}})
+
+
+def rank_table(path, devices):
+    path.write_text(json.dumps({"version": "1.0", "server_count": "1", "server_list": [
+        {"server_id": "10.0.0.1", "device": [
+            {"device_id": str(i), "device_ip": "192.168.1.{}".format(i), "rank_id": str(i)}
+            for i in range(devices)]}], "status": "completed"}))
+    return str(path)
+
+
+def test_tf_config_workers_and_chief():
+    two = cl.detect({"TF_CONFIG": tf_config(["a:1", "b:2"], index=1)})
+    assert (two.engine, two.num_workers, two.worker_id, two.is_chief) == ("tf", 2, 1, False)
+    chief = cl.detect({"TF_CONFIG": tf_config(["b:2", "c:3"], job="chief", chief=["a:1"])})
+    assert (chief.num_workers, chief.worker_id, chief.is_chief) == (3, 0, True)
+    worker = cl.detect({"TF_CONFIG": tf_config(["b:2", "c:3"], index=1, chief=["a:1"])})
+    assert worker.worker_id == 2
+    single = cl.detect({"TF_CONFIG": tf_config(["a:1"])})
+    assert not single.distributed and single.engine == "single"  # one worker: no cluster
+    assert not cl.detect({}).distributed
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("{not json", "TF_CONFIG is not valid JSON"),
+    ('{"cluster": {"worker": ["a:1"]}}', "needs a \"cluster\" object and a \"task\""),
+    (tf_config(["a:1", "a:1"]), "names the worker at a:1 twice (worker[0] and worker[1])"),
+    (tf_config(["a:1", "b:2"], job="chief", chief=["b:2"]), "names the worker at b:2 twice"),
+    (tf_config(["a:1", "b"]), "cluster.worker[1] = 'b' is not \"host:port\""),
+    (tf_config(["a:1", "b:2"], index=2), "task.index 2 is out of range"),
+    (tf_config(["a:1", "b:2"], job="ps"), "task.type 'ps' is not a job"),
+    (json.dumps({"cluster": {"worker": ["a:1"], "ps": ["p:1"]},
+                 "task": {"type": "worker", "index": 0}}), "without parameter servers"),
+])
+def test_bad_tf_config(text, needle):
+    with pytest.raises(cl.ClusterError) as err:
+        cl.detect({"TF_CONFIG": text})
+    assert needle in str(err.value)
+
+
+def test_npu_ranks(tmp_path):
+    table = rank_table(tmp_path / "table.json", 4)
+    ranks = cl.detect({"RANK_SIZE": "4", "RANK_ID": "3", "RANK_TABLE_FILE": table})
+    assert (ranks.engine, ranks.num_workers, ranks.worker_id) == ("npu", 4, 3)
+    assert ranks.rank_table == table
+    assert not cl.detect({"RANK_SIZE": "1"}).distributed
+
+
+def test_bad_npu_ranks(tmp_path):
+    table = rank_table(tmp_path / "table.json", 2)
+    cases = [
+        ({"RANK_SIZE": "2"}, "RANK_SIZE=2 needs RANK_TABLE_FILE"),
+        ({"RANK_SIZE": "2", "RANK_TABLE_FILE": str(tmp_path / "missing.json")},
+         "does not exist"),
+        ({"RANK_SIZE": "4", "RANK_TABLE_FILE": table}, "lists 2 device(s) but RANK_SIZE=4"),
+        ({"RANK_SIZE": "2", "RANK_ID": "2", "RANK_TABLE_FILE": table}, "RANK_ID=2 must be in"),
+        ({"RANK_SIZE": "two"}, "RANK_SIZE='two' is not an integer"),
+        ({"RANK_SIZE": "2", "RANK_TABLE_FILE": table, "TF_CONFIG": tf_config(["a:1", "b:2"])},
+         "not both"),
+    ]
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    cases.append(({"RANK_SIZE": "2", "RANK_TABLE_FILE": str(broken)}, "is not valid JSON"))
+    for environ, needle in cases:
+        with pytest.raises(cl.ClusterError) as err:
+            cl.detect(environ)
+        assert needle in str(err.value), (environ, str(err.value))
+
+
+def test_distributed_flag_needs_a_cluster():
+    with pytest.raises(cl.ClusterError, match="--distributed: no cluster found"):
+        cl.detect({}, required=True)
+
+
+def test_batch_must_divide_over_workers():
+    three = cl.detect({"TF_CONFIG": tf_config(["a:1", "b:2", "c:3"])})
+    cl.check_batch(three, 96)
+    with pytest.raises(cl.ClusterError, match=r"train.batch_size \(100\).*3 workers.*e.g. 102"):
+        cl.check_batch(three, 100)
+
+
+def _main(tmp_path, monkeypatch, environ, *extra, name="run"):
+    for key in ("TF_CONFIG", "RANK_SIZE", "RANK_ID", "RANK_TABLE_FILE"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    out = str(tmp_path / name)
+    return fit.main(["--model", TOY, "--output-dir", out, "--device", "cpu"] + list(extra)), out
+
+
+@pytest.mark.parametrize("environ,extra,needle", [
+    ({"TF_CONFIG": "{oops"}, [], "TF_CONFIG is not valid JSON"),
+    ({"TF_CONFIG": tf_config(["127.0.0.1:1", "127.0.0.1:1"])}, [], "twice"),
+    ({"RANK_SIZE": "8"}, [], "needs RANK_TABLE_FILE"),
+    ({"TF_CONFIG": tf_config(["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"])},
+     ["--batch-size", "32"], "must divide evenly over the 3 workers"),
+    ({}, ["--distributed"], "no cluster found"),
+])
+def test_cli_refuses_bad_cluster_input(tmp_path, monkeypatch, capsys, environ, extra, needle):
+    """Refused before any TensorFlow server starts (else the process would wait for peers)."""
+    code, out = _main(tmp_path, monkeypatch, environ, *extra)
+    assert code == 2
+    assert needle in capsys.readouterr().err
+    assert not os.path.exists(out)  # nothing written
+
+
+def _snapshot(directory):
+    files = {}
+    for base, _, names in os.walk(directory):
+        for name in names:
+            path = os.path.join(base, name)
+            with open(path, "rb") as handle:
+                files[os.path.relpath(path, directory)] = handle.read()
+    return files
+
+
+def test_resume_with_another_worker_count_is_refused(tmp_path, monkeypatch, capsys):
+    code, out = _main(tmp_path, monkeypatch, {}, "--epochs", "1")
+    assert code == 0
+    before = _snapshot(out)
+    code, _ = _main(tmp_path, monkeypatch,
+                    {"TF_CONFIG": tf_config(["127.0.0.1:1", "127.0.0.1:2"])}, "--resume")
+    assert code == 2
+    assert "written by 1 worker(s), this job has 2" in capsys.readouterr().err
+    assert _snapshot(out) == before
+
+
+def test_checkpoint_of_another_replica_count_is_refused(tmp_path, monkeypatch, capsys):
+    """A checkpoint written by 2 replicas (MirroredStrategy over 2 logical CPUs, in its own
+    process) is not resumed by 1; the run directory is left byte for byte as it was."""
+    out = str(tmp_path / "run")
+    proc = subprocess.run(
+        [sys.executable, "-m", "training.fit", "--model", TOY, "--output-dir", out,
+         "--device", "cpu", "--epochs", "1", "--set", "runtime.cpu_replicas=2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    before = _snapshot(out)
+    code, _ = _main(tmp_path, monkeypatch, {}, "--resume", "--epochs", "2")
+    assert code == 2
+    assert "written by a job with 2 replica(s), this job has 1" in capsys.readouterr().err
+    assert _snapshot(out) == before
