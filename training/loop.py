@@ -285,6 +285,17 @@ def _check_replicas(trainer, runtime, path):
                                   runtime.cluster.num_workers))
 
 
+def _check_same_start(runtime, step, ckpt_dir):
+    """Every worker must start from the same step, or the first collective step would hang."""
+    steps = runtime.gather_from_workers(step)
+    if len(set(steps)) > 1:
+        raise UsageError(
+            "the workers start from different steps ({}, by worker): they do not see the same "
+            "checkpoints in {}. --output-dir must be one directory on a file system that every "
+            "worker shares. Nothing was changed.".format(
+                ", ".join(str(int(s)) for s in steps), ckpt_dir))
+
+
 def train_and_evaluate(task, data, model, runtime, train_config, run_dir, resuming, seed):
     """Train ``model`` on ``task``'s data with the shared loop; return the final metrics.
 
@@ -332,6 +343,7 @@ def train_and_evaluate(task, data, model, runtime, train_config, run_dir, resumi
         elif resuming:
             log.info("--resume: no checkpoint in %s yet, starting from step 0",
                      files.run_ckpt_dir)
+        _check_same_start(runtime, int(trainer.step.numpy()), files.run_ckpt_dir)
         trainer.replicas.assign(runtime.num_replicas)
         session = _Session(task, data, trainer, runtime, cfg, run_dir, files, stopping,
                            history, steps_per_epoch, seed)

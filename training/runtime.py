@@ -141,6 +141,18 @@ class Runtime(object):
 
         return self.strategy.distribute_datasets_from_function(dataset_fn)
 
+    def gather_from_workers(self, value):
+        """``value`` (a number) from every worker of a tf.distribute cluster, as a list.
+
+        Lets workers check that they agree (e.g. on the step they resumed from) before the first
+        collective training step would hang on a disagreement. One process: ``[value]``.
+        """
+        if not (self.cluster.engine == "tf" and self.cluster.distributed):
+            return [value]
+        local = tf.constant([float(value)], tf.float64)
+        gathered = self.strategy.gather(self.strategy.run(lambda: tf.identity(local)), axis=0)
+        return [float(v) for v in gathered.numpy()]
+
     def broadcast_variables(self, variables):
         """Make every NPU rank start from rank 0's weights (once, after the model is built)."""
         if self._npu is not None and self.npu_rank_size > 1:

@@ -39,13 +39,14 @@ def _free_ports(count):
 class Job(object):
     """Processes of one launch; logs and weights go to ``work``."""
 
-    def __init__(self, work, name, run_dir, workers, extra=()):
+    def __init__(self, work, name, run_dir, workers, extra=(), run_dirs=None):
         self.work, self.name = work, name
         self.procs, self.logs = [], []
         ports = _free_ports(workers) if workers > 1 else []
         tmp = os.path.join(work, "tmp-" + name)
         os.makedirs(tmp, exist_ok=True)
         self.tmp = tmp
+        run_dirs = run_dirs or [run_dir] * workers
         for index in range(workers):
             env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TMPDIR=tmp)
             env.pop("TF_CONFIG", None)
@@ -58,7 +59,7 @@ class Job(object):
             self.logs.append(log)
             self.procs.append(subprocess.Popen(
                 [sys.executable, "-m", "tests.training.multiworker_check", out, "--"]
-                + FIT_ARGS + ["--output-dir", run_dir] + list(extra),
+                + FIT_ARGS + ["--output-dir", run_dirs[index]] + list(extra),
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
         self.started = time.time()
 
@@ -159,6 +160,14 @@ def test_lost_worker_stops_the_job_and_resume_finishes_it(reference, tmp_path):
     assert any(why in error for why in ("aborted by", "unhealthy", "failed to connect")), error
     saved = sorted(glob.glob(os.path.join(run_dir, "checkpoints", "ckpt-*.index")))
     assert saved  # the checkpoints written before the loss are still there
+
+    # worker 1 cannot see the chief's run directory (no shared file system): refused by both
+    unshared = Job(str(tmp_path), "unshared", run_dir, 2, extra=["--resume"],
+                   run_dirs=[run_dir, str(tmp_path / "elsewhere")])
+    assert unshared.wait() == [2, 2], unshared.output(0)[-3000:]
+    assert "start from different steps" in unshared.output(0)
+    assert "file system that every worker shares" in unshared.output(1)
+    assert sorted(glob.glob(os.path.join(run_dir, "checkpoints", "ckpt-*.index"))) == saved
 
     resumed = Job(str(tmp_path), "resumed", run_dir, 2, extra=["--resume"])
     codes = resumed.wait()
