@@ -29,7 +29,8 @@ class TrainConfig(object):
       optimizer: ``adam``, ``rmsprop``, ``sgd`` or ``adagrad``.
       clip_norm: global-norm gradient clipping on unscaled gradients; 0 disables.
       seed: seeds weights, data order and negative sampling. Same seed, same numbers up to
-        float rounding on CPU; bit for bit with ``runtime.deterministic``.
+        float rounding (NGNN runs on CPU drift apart by ~1e-7 in a weight after 5-300 steps:
+        not bit for bit, see BENCHMARKS.md).
       steps_per_epoch: cap on steps per epoch; 0 means one full pass.
       eval_every_steps: also evaluate on validation every N steps; 0 means once per epoch.
       checkpoint_every_steps: also checkpoint every N steps; 0 means at each epoch end only.
@@ -88,16 +89,11 @@ class RuntimeConfig(object):
       device: ``auto``, ``npu``, ``gpu`` or ``cpu``.
       precision: ``fp32``, ``mixed`` (float16 + dynamic loss scaling) or ``bf16``.
       cpu_replicas: on CPU, mirror over this many logical devices (tests, debugging).
-      deterministic: bit-for-bit repeatable runs: deterministic kernels AND one inter-op
-        thread. Without it, ops of one step that run concurrently can round differently
-        (measured: same-seed NGNN CPU runs drift apart by ~1e-7 in a bias after 5-300 steps);
-        with it NGNN trains 16-36% slower on a 2-core CPU. One process only.
     """
 
     device: str = "auto"
     precision: str = "fp32"
     cpu_replicas: int = 1
-    deterministic: bool = False
 
     def __post_init__(self):
         if self.device not in ("auto", "npu", "gpu", "cpu"):

@@ -196,8 +196,7 @@ def _train(task, sections, resolved, output_dir, resuming, cluster, args):
     runtime_cfg = sections["runtime"]
     train_cfg = sections["train"]
     runtime = rt.configure(runtime_cfg.device, runtime_cfg.precision,
-                           cpu_replicas=runtime_cfg.cpu_replicas, cluster=cluster,
-                           deterministic=runtime_cfg.deterministic)
+                           cpu_replicas=runtime_cfg.cpu_replicas, cluster=cluster)
     config_path = os.path.join(output_dir, "config.json")
     if runtime.is_chief:  # every worker is up and passed its checks: now the chief writes
         rundir.prepare(output_dir, resume=args.resume, overwrite=args.overwrite)

@@ -168,7 +168,6 @@ class Runtime(object):
             "loss_scaling": self.loss_scaling,
             "reason": self.reason,
             "cluster": self.cluster.describe(),
-            "deterministic": tf.config.threading.get_inter_op_parallelism_threads() == 1,
         }
 
 
@@ -206,8 +205,7 @@ def _resolve_device(device):
     return device, "requested --device {}".format(device)
 
 
-def configure(device="auto", precision="fp32", npu_options=None, cpu_replicas=1, cluster=None,
-              deterministic=False):
+def configure(device="auto", precision="fp32", npu_options=None, cpu_replicas=1, cluster=None):
     """Set up the process for ``device`` and ``precision``; return a :class:`Runtime`.
 
     Args:
@@ -221,9 +219,6 @@ def configure(device="auto", precision="fp32", npu_options=None, cpu_replicas=1,
       cluster: the :class:`training.cluster.Cluster` of this process (default: read from the
         environment by :func:`training.cluster.detect`).
         A multi-worker ``tf`` cluster blocks here until every worker has started.
-      deterministic: deterministic kernels and ONE inter-op thread, so that runs repeat bit
-        for bit (independent ops of a step running concurrently can otherwise round
-        differently); costs 16-36% of NGNN's CPU throughput. Single-process only.
 
     Raises:
       RuntimeSetupError: with a message naming what is wrong and what to do.
@@ -235,8 +230,6 @@ def configure(device="auto", precision="fp32", npu_options=None, cpu_replicas=1,
         raise RuntimeSetupError(
             "--precision ({!r}) must be one of {}".format(precision, ", ".join(PRECISIONS)))
     cluster = detect() if cluster is None else cluster
-    if deterministic:
-        _make_deterministic(cluster)
     device, reason = _resolve_device(device)
     _check_engine(device, cluster, cpu_replicas)
     if device == "npu":
@@ -253,22 +246,6 @@ def configure(device="auto", precision="fp32", npu_options=None, cpu_replicas=1,
 
 def _policy_for(precision):
     return {"fp32": "float32", "mixed": "mixed_float16", "bf16": "mixed_bfloat16"}[precision]
-
-
-def _make_deterministic(cluster):
-    if cluster.distributed:
-        raise RuntimeSetupError(
-            "runtime.deterministic needs one process: collectives between {} workers need "
-            "inter-op threads; drop it for multi-worker runs".format(cluster.num_workers))
-    try:
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:
-        if tf.config.threading.get_inter_op_parallelism_threads() != 1:
-            raise RuntimeSetupError(
-                "runtime.deterministic: TensorFlow already started with several inter-op "
-                "threads in this process; set it before anything runs (or set "
-                "TF_NUM_INTEROP_THREADS=1)")
-    compat.enable_determinism()
 
 
 def _check_engine(device, cluster, cpu_replicas):
