@@ -128,8 +128,7 @@ class Trainer(object):
         padded, n = pad_to_multiple(arrays, batch_size)
 
         def dataset_fn(context):
-            shard = InputShard(context.num_input_pipelines, context.input_pipeline_id,
-                               context.num_replicas_in_sync // context.num_input_pipelines)
+            shard = InputShard.from_context(context)
             batches = tf.data.Dataset.from_tensor_slices(padded).batch(
                 batch_size // replicas, drop_remainder=True)
             return shard.select(batches).prefetch(2)
@@ -261,9 +260,6 @@ class _Checkpoints(object):
         """The chief's latest checkpoint (what every worker resumes from)."""
         return tf.train.latest_checkpoint(self.run_ckpt_dir)
 
-    def last_saved(self):
-        return self.manager.latest_checkpoint or self.latest()
-
     def best(self):
         """This worker's best checkpoint of this session, else the chief's (earlier sessions)."""
         return (self.best_manager.latest_checkpoint
@@ -357,13 +353,13 @@ def train_and_evaluate(task, data, model, runtime, train_config, run_dir, resumi
                 "checkpoint is {}. Relaunch every worker with the same command plus --resume "
                 "to continue from it.".format(
                     runtime.cluster.worker_id, runtime.cluster.num_workers,
-                    int(trainer.step.numpy()), _first_line(err),
+                    int(trainer.step.numpy()), _peer_error_line(err),
                     files.latest() or "none (training restarts from step 0)"))
     finally:
         files.close()
 
 
-def _first_line(err):
+def _peer_error_line(err):
     """The informative line of a TensorFlow error (which peer went away), at most 300 chars."""
     text = str(getattr(err, "message", "") or err)
     lines = [l.strip() for l in text.splitlines() if l.strip()]

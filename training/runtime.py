@@ -134,10 +134,8 @@ class Runtime(object):
             return make_batches(per_replica, shard)
 
         def dataset_fn(context):
-            shard = InputShard(context.num_input_pipelines, context.input_pipeline_id,
-                               context.num_replicas_in_sync // context.num_input_pipelines,
-                               first_step, num_steps)
-            return make_batches(per_replica, shard)
+            return make_batches(per_replica,
+                                InputShard.from_context(context, first_step, num_steps))
 
         return self.strategy.distribute_datasets_from_function(dataset_fn)
 
@@ -271,13 +269,7 @@ def _configure_multi_worker(device, precision, reason, cluster):
     """MultiWorkerMirroredStrategy from TF_CONFIG, created before anything else touches TF."""
     policy = _policy_for(precision)
     if device == "gpu":
-        if not _visible_gpus():
-            raise RuntimeSetupError("--device gpu but TensorFlow sees no GPU on this worker")
-        for gpu in _visible_gpus():
-            try:
-                tf.config.experimental.set_memory_growth(gpu, True)
-            except (ValueError, RuntimeError):
-                pass
+        _prepare_gpus()
         implementation = tf.distribute.experimental.CommunicationImplementation.NCCL
     else:
         implementation = tf.distribute.experimental.CommunicationImplementation.RING
@@ -318,7 +310,8 @@ def _configure_npu(precision, extra_options, reason, cluster):
                    cluster=cluster if cluster.engine == "npu" else Cluster())
 
 
-def _configure_gpu(precision, reason):
+def _prepare_gpus():
+    """The visible GPUs, with memory growth on; refuse when there are none."""
     gpus = _visible_gpus()
     if not gpus:
         raise RuntimeSetupError(
@@ -329,6 +322,11 @@ def _configure_gpu(precision, reason):
             tf.config.experimental.set_memory_growth(gpu, True)
         except (ValueError, RuntimeError):  # already initialised: keep going
             pass
+    return gpus
+
+
+def _configure_gpu(precision, reason):
+    gpus = _prepare_gpus()
     policy = _policy_for(precision)
     compat.set_global_policy(policy)
     strategy = (tf.distribute.MirroredStrategy() if len(gpus) > 1

@@ -38,6 +38,13 @@ class InputShard(object):
         self.first_step = int(first_step)
         self.num_steps = None if num_steps is None else int(num_steps)
 
+    @classmethod
+    def from_context(cls, context, first_step=0, num_steps=None):
+        """The shard of a tf.distribute ``InputContext`` (one input pipeline per worker)."""
+        return cls(context.num_input_pipelines, context.input_pipeline_id,
+                   context.num_replicas_in_sync // context.num_input_pipelines,
+                   first_step, num_steps)
+
     @property
     def batches_per_step(self):
         return self.pipelines * self.local_replicas

@@ -112,6 +112,17 @@ class FakeNpuDevice(types.ModuleType):
         return self._options
 
 
+def _toy_trainer(runtime, l2=0.0, learning_rate=0.5):
+    """The toy task's model and a Trainer for a global batch of 32 on ``runtime`` (SGD)."""
+    task = ToyTask()
+    data = task.prepare(task.data_config_cls(n=64), 0, None)
+    with runtime.strategy.scope():
+        model = task.build_model(ToyModelConfig(hidden=4, l2=l2), data)
+        optimizer = runtime.make_optimizer("sgd", learning_rate)
+        trainer = loop.Trainer(task, model, optimizer, runtime, 32)
+    return task, data, model, optimizer, trainer
+
+
 @pytest.fixture
 def two_npu_ranks(monkeypatch, tmp_path):
     """RANK_SIZE=2 with a rank table in the HCCL format (one server, two devices)."""
@@ -143,12 +154,7 @@ def test_npu_runtime_with_a_test_double(monkeypatch, two_npu_ranks):
     assert "option:op_debug_level=0" in fake.calls  # known extra option applied
     assert fake.calls.index("open") < fake.calls.index("as_default")
 
-    task = ToyTask()
-    data = task.prepare(task.data_config_cls(n=64), 0, None)
-    with runtime.strategy.scope():
-        model = task.build_model(ToyModelConfig(hidden=4), data)
-        optimizer = runtime.make_optimizer("sgd", 0.5)
-        trainer = loop.Trainer(task, model, optimizer, runtime, 32)
+    task, data, model, optimizer, trainer = _toy_trainer(runtime)
     assert "NpuLossScaleOptimizer" in fake.calls
     batch = next(iter(task.train_dataset(data, 16, 0, 0)))
     trainer.build(batch)
@@ -180,12 +186,7 @@ def test_npu_ranks_skip_an_overflowing_step_together(monkeypatch, two_npu_ranks)
     fake = FakeNpuDevice()
     monkeypatch.setitem(sys.modules, "npu_device", fake)
     runtime = rt.configure("npu", "mixed")
-    task = ToyTask()
-    data = task.prepare(task.data_config_cls(n=64), 0, None)
-    with runtime.strategy.scope():
-        model = task.build_model(ToyModelConfig(hidden=4), data)
-        optimizer = runtime.make_optimizer("sgd", 0.5)
-        trainer = loop.Trainer(task, model, optimizer, runtime, 32)
+    task, data, model, optimizer, trainer = _toy_trainer(runtime)
     batch = next(iter(task.train_dataset(data, 16, 0, 0)))
     trainer.build(batch)
     scale = compat.current_loss_scale(optimizer)
@@ -231,11 +232,7 @@ def test_npu_regulariser_counted_once_over_ranks(monkeypatch, two_npu_ranks):
     fake.other_rank_factor = tf.Variable(0.0)
     monkeypatch.setitem(sys.modules, "npu_device", fake)
     runtime = rt.configure("npu", "fp32")
-    task = ToyTask()
-    data = task.prepare(task.data_config_cls(n=64), 0, None)
-    with runtime.strategy.scope():
-        model = task.build_model(ToyModelConfig(hidden=4, l2=1.0), data)
-        trainer = loop.Trainer(task, model, runtime.make_optimizer("sgd", 0.1), runtime, 32)
+    task, data, model, _, trainer = _toy_trainer(runtime, l2=1.0, learning_rate=0.1)
     batch = next(iter(task.train_dataset(data, 16, 0, 0)))
     trainer.build(batch)
     per_example = task.loss(model, batch, training=True)
