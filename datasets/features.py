@@ -10,6 +10,10 @@ with a progress bar, into::
     STORE/text_len.npy      int32   [items]             number of words per item
     STORE/meta.json         item keys in row order, dimensions, source key
 
+A folder made by ``python -m datasets.featurize`` holds such a store already packed
+(``features/``, :data:`PACKED_DIR`): it is opened in place, and its dimensions (whatever
+backbone and vocabulary made it) are the model's.
+
 Text stays as word-id lists (a multi-hot vector of 2757 mostly-zeros is a gather-sum of a few
 weight rows). The store directory is named by a key of the sources' content (zip entry CRCs and
 sizes; for directories file names, sizes and modification times) and the requested items, so
@@ -29,6 +33,7 @@ import numpy as np
 
 from datasets import DataError
 
+PACKED_DIR = "features"
 VISUAL_DIR = "polyvore_image_vectors"
 TEXT_DIR = "polyvore_text_onehot_vectors"
 STORE_VERSION = 1
@@ -148,8 +153,23 @@ class FeatureStore(object):
         return (np.arange(width)[None, :] < self.text_len[:, None]).astype(np.float32)
 
 
+def open_packed(root):
+    """The packed store of ``root/features/`` (made by ``datasets.featurize``), or None."""
+    path = os.path.join(root, PACKED_DIR)
+    if not os.path.isfile(os.path.join(path, "meta.json")):
+        return None
+    try:
+        return FeatureStore(path)
+    except (OSError, ValueError, KeyError) as err:
+        raise DataError("{}: not a readable feature store ({}: {}); run datasets.featurize "
+                        "again".format(path, type(err).__name__, err))
+
+
 def missing_items(root, keys):
     """Item keys without a visual or text feature file (cheap: names only)."""
+    packed = open_packed(root)
+    if packed is not None:
+        return [k for k in keys if k not in packed], None
     visual, text = _Source(root, VISUAL_DIR), _Source(root, TEXT_DIR)
     return [k for k in keys if not (visual.has(k) and text.has(k))], (visual, text)
 
@@ -158,7 +178,7 @@ def build_or_open(root, keys, cache_dir, visual_dim=2048, vocab_size=2757, log=N
     """Open the store for ``keys`` from the features under ``root``, building it if needed.
 
     Args:
-      root: directory holding the two feature folders or zips.
+      root: directory holding the two feature folders or zips, or a packed ``features/``.
       keys: item keys (``<set_id>_<index>``) to include, in the order of the store's rows.
       cache_dir: where stores live (one subdirectory per content key).
       visual_dim / vocab_size: expected lengths of the image and text vectors.
@@ -168,6 +188,12 @@ def build_or_open(root, keys, cache_dir, visual_dim=2048, vocab_size=2757, log=N
         each names the file and item.
     """
     keys = list(keys)
+    packed = open_packed(root)
+    if packed is not None:  # already packed: its own dimensions win over the defaults
+        if log:
+            log.info("feature store: %s (%d items, visual %d-d, vocabulary %d)", packed.path,
+                     len(packed), packed.visual_dim, packed.vocab_size)
+        return packed
     visual, text = _Source(root, VISUAL_DIR), _Source(root, TEXT_DIR)
     digest = hashlib.sha256()
     digest.update("v{};{};{};".format(STORE_VERSION, visual_dim, vocab_size).encode())

@@ -301,11 +301,11 @@ def load(root, cache_dir, seed=0, on_bad="error", on_missing="error", visual_dim
     missing, _ = feature_store.missing_items(root, sorted(outfit_keys))
     if missing:
         if on_missing == "error":
-            raise DataError("{} item(s) have no feature file, e.g. {} (looked in {}/ and {}/ "
-                            "or their .zip). Use data.on_missing=skip-outfit to skip their "
-                            "outfits (counted).".format(len(missing), missing[0],
-                                                        feature_store.VISUAL_DIR,
-                                                        feature_store.TEXT_DIR))
+            raise DataError("{} item(s) have no features, e.g. {} (looked in {}/{}, else {}/ "
+                            "and {}/ or their .zip). Use data.on_missing=skip-outfit to skip "
+                            "their outfits (counted).".format(
+                                len(missing), missing[0], root, feature_store.PACKED_DIR,
+                                feature_store.VISUAL_DIR, feature_store.TEXT_DIR))
         missing_set = set(missing)
         for name in outfits:
             kept = [o for o in outfits[name] if not missing_set.intersection(o[1])]
@@ -363,7 +363,7 @@ def build_vocabulary(paths, min_count=5, min_length=3):
     Returns:
       ``[(word, count)]`` sorted by count (descending), then word.
     """
-    counts = collections.Counter()
+    names = []
     for path in paths:
         raw = _load_json(path, "Polyvore outfit (Maryland schema)")
         for position, outfit in enumerate(raw):
@@ -371,8 +371,16 @@ def build_vocabulary(paths, min_count=5, min_length=3):
                 items = outfit["items"]
             except (KeyError, TypeError):
                 raise DataError("{}: outfit #{} has no items list".format(path, position))
-            for item in items:
-                counts.update(w for w in tokenize(item.get("name", "")) if len(w) >= min_length)
+            names.extend(item.get("name", "") for item in items)
+    return vocabulary_from_names(names, min_count, min_length)
+
+
+def vocabulary_from_names(names, min_count=5, min_length=3):
+    """:func:`build_vocabulary` on item names already read: ``[(word, count)]``, sorted by
+    count (descending), then word."""
+    counts = collections.Counter()
+    for name in names:
+        counts.update(w for w in tokenize(name or "") if len(w) >= min_length)
     vocab = [(w, c) for w, c in counts.items() if c >= min_count]
     vocab.sort(key=lambda wc: (-wc[1], wc[0]))
     return vocab

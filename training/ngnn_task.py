@@ -69,7 +69,8 @@ class NGNNDataConfig(object):
       cache_dir: where feature stores go ('' = $NPUREC_CACHE or ~/.cache/npurec).
       on_bad: error | skip-outfit, for outfits of a bad size or with an unknown category.
       on_missing: error | skip-outfit, for outfits with an item lacking a feature file.
-      visual_dim / vocab_size: lengths of the image and text vectors (2048 / 2757).
+      visual_dim / vocab_size: lengths of the per-item JSON image and text vectors (2048 /
+        2757); a packed store (``datasets.featurize`` output) brings its own.
       synthetic_outfits: training outfits of the synthetic default.
       synthetic_layout: zip | dir, how the synthetic default stores per-item files.
       distinct_categories: wrong FITB candidates / random outfits avoid categories already in

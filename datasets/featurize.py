@@ -1,0 +1,419 @@
+"""Featurize the public Polyvore release for NGNN: ``python -m datasets.featurize polyvore``.
+
+::
+
+    python -m datasets.featurize polyvore --images RELEASE/images --outfits RELEASE \\
+        [--split NGNN_SPLIT_DIR] --out OUT [--weights FILE] [--backbone inception_v3]
+    python -m training.fit --model ngnn --data-dir OUT
+
+OUT then holds what ``training.fit`` reads directly (no per-item JSON files in between):
+
+* the split: ``train_no_dup_new_100.json``, ``test_no_dup_new_100.json`` (and
+  ``valid_no_dup_new_100.json`` when the split has one), ``cid2rcid_100.json``,
+  ``category_summarize_100.json``: the NGNN split files as given (``--split``), or rebuilt from
+  the release by the same rule (:func:`datasets.polyvore_release.filtered_split`); outfits with
+  an unusable item are dropped and counted;
+* ``features/``: the packed feature store (:mod:`datasets.features`): ``visual.npy`` (the
+  backbone's vectors), ``text_ids.npy``/``text_len.npy`` (word ids of each item's name) and
+  ``meta.json`` (keys, dimensions, backbone, weights, text mode);
+* ``vocabulary.txt`` (``word<TAB>count``, the line number is the word id) and
+  ``featurize_report.json`` (counts of everything skipped or converted, and why; written last,
+  so its presence marks a complete output);
+* with ``--json``, also the original per-item layout (``polyvore_image_vectors/<key>.json``,
+  ``polyvore_text_onehot_vectors/<key>.json``) for the authors' code.
+
+The image vectors are cached by item and encoder settings in ``OUT/.featurize-cache/``, so an
+interrupted run resumes where it stopped, and a rerun with another split or text option
+reuses every vector. Bad input (a missing, truncated or corrupt image, an item without a name,
+an outfit without images) is counted in the report and skipped (``--on-bad skip``, default) or
+stops the run naming the file (``--on-bad error``); vectors already computed are kept either
+way. Grayscale and CMYK JPEGs and PNGs named ``.jpg`` are decoded by content and counted.
+"""
+from __future__ import absolute_import, division, print_function
+
+import argparse
+import collections
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from datasets import DataError
+from datasets import features as feature_store
+from datasets import polyvore as pv
+from datasets import polyvore_release as release_io
+
+REPORT_FILE = "featurize_report.json"
+VOCAB_FILE = "vocabulary.txt"
+CACHE_DIR = ".featurize-cache"
+STORE_VERSION = 1
+log = logging.getLogger("npurec.featurize")
+
+try:
+    from tqdm.auto import tqdm as _tqdm
+except ImportError:  # pragma: no cover - tqdm is a dependency
+    _tqdm = None
+
+
+def featurize_polyvore(images, outfits, out, split=None, backbone="inception_v3",
+                       weights="imagenet", image_size=None, batch_size=32, precision="fp32",
+                       text_mode="multi-hot", vocab=None, min_category_items=100,
+                       on_bad="skip", write_json=False, chunk=512, progress=True,
+                       on_chunk=None):
+    """Featurize a Polyvore release folder into ``out``; return the report (a dict).
+
+    Args:
+      images: the release's image folder (``<set_id>/<index>.jpg``).
+      outfits: the folder of ``train_no_dup.json``/``valid_no_dup.json``/``test_no_dup.json``.
+      out: output folder: new, empty, or an earlier output of this command.
+      split: folder of the NGNN split files; None rebuilds the split from the release.
+      backbone / weights / image_size / batch_size / precision: see
+        :class:`datasets.images.ImageEncoder`.
+      text_mode: ``multi-hot`` or ``last-word`` (the original preprocessing's behaviour).
+      vocab: a vocabulary file (``final_word_dict.txt`` format); None builds it from the
+        training names (words of 3+ characters seen 5+ times).
+      min_category_items: the split rule's category threshold (without ``split``).
+      on_bad: ``skip`` (count and skip) or ``error`` (stop, naming the file).
+      write_json: also write the original per-item JSON layout.
+      chunk: images per resume chunk.
+      on_chunk: called with the number of images encoded so far after each chunk is saved.
+    Raises:
+      DataError: bad input (``on_bad="error"``), missing folders, an output folder holding
+        files this command did not write, unusable weights.
+    """
+    from datasets import images as image_io  # pylint: disable=import-outside-toplevel
+
+    start = time.time()
+    if on_bad not in ("skip", "error"):
+        raise DataError("--on-bad {!r}: choose skip or error".format(on_bad))
+    for flag, folder in (("--images", images), ("--outfits", outfits), ("--split", split)):
+        if folder is not None and not os.path.isdir(folder):
+            raise DataError("{} {}: no such folder".format(flag, folder))
+    _check_output(out, [images, outfits, split])
+    report = collections.Counter()
+    examples = collections.defaultdict(list)
+
+    release, items = release_io.read_release(outfits, "error" if on_bad == "error" else "skip",
+                                             report)
+    names = release_io.read_category_names(split, outfits)
+    if split:
+        split_outfits, cid2rcid, summary = release_io.read_ngnn_split(split)
+    else:
+        split_outfits, cid2rcid, summary = release_io.filtered_split(
+            release, min_category_items=min_category_items, category_names=names)
+    if vocab:
+        words = release_io.read_vocabulary(vocab)
+        counts = [0] * len(words)
+    else:
+        train_names = [items[release_io.item_key(o.set_id, i)].name
+                       for o in release["train"] for i in o.indices]
+        pairs = pv.vocabulary_from_names(train_names)
+        if not pairs:
+            raise DataError("{}: no word of 3+ characters occurs 5+ times in the training "
+                            "names; pass --vocab FILE".format(outfits))
+        words, counts = [w for w, _ in pairs], [c for _, c in pairs]
+
+    needed = sorted({release_io.item_key(o.set_id, i) for rows in split_outfits.values()
+                     for o in rows for i in o.indices} |
+                    {str(k) for entry in summary for k in entry["items"]})
+    bad = {}  # key -> reason
+
+    def reject(key, reason, detail):
+        if on_bad == "error":
+            raise DataError("{}: {}. Use --on-bad skip to skip such items (counted in {}).".format(
+                detail, reason.replace("_", " "), REPORT_FILE))
+        bad[key] = reason
+        report["items_skipped:" + reason] += 1
+        if len(examples[reason]) < 5:
+            examples[reason].append(detail)
+
+    paths = {}
+    for key in needed:
+        item = items.get(key)
+        set_id, index = key.rsplit("_", 1)
+        folder = os.path.join(images, set_id)
+        path = os.path.join(folder, index + ".jpg")
+        if item is None:
+            reject(key, "not_in_release", "item {}: in the split but in no *_no_dup.json of "
+                   "{}".format(key, outfits))
+        elif item.name is None:
+            reject(key, "no_name", "{}: no name (expected a non-empty string)".format(
+                item.where))
+        elif not os.path.isdir(folder):
+            reject(key, "outfit_without_images", "{}: the outfit's image folder is "
+                   "missing".format(folder))
+        elif not os.path.isfile(path):
+            reject(key, "missing_image", "{}: image file is missing".format(path))
+        else:
+            paths[key] = path
+
+    encoder = image_io.ImageEncoder(backbone, weights, image_size, precision, batch_size)
+    cache = image_io.PartCache(os.path.join(out, CACHE_DIR, encoder.tag))
+    cached = cache.index()
+    stamps = {key: image_io.file_stamp(path) for key, path in paths.items()}
+    reuse = {k: cached[k] for k in paths if k in cached and cached[k][0] == stamps[k]}
+    todo = [k for k in paths if k not in reuse]
+    report["images_reused_from_cache"] = len(reuse)
+    log.info("polyvore: %d items needed, %d images cached, %d to encode with %s at %dx%d",
+             len(needed), len(reuse), len(todo), encoder.backbone, encoder.image_size,
+             encoder.image_size)
+
+    encoded_at = time.time()
+    encoded = _encode(encoder, cache, todo, paths, stamps, chunk, progress, on_chunk, reject,
+                      report)
+    seconds = time.time() - encoded_at
+    report["images_encoded"] = encoded
+    if encoded:
+        report["images_per_second"] = round(encoded / max(seconds, 1e-9), 2)
+
+    cached = cache.index()
+    good = {k for k in paths if k not in bad and k in cached and cached[k][0] == stamps[k]}
+    kept_outfits = {}
+    for name, rows in split_outfits.items():
+        kept_outfits[name] = [o for o in rows if all(
+            release_io.item_key(o.set_id, i) in good for i in o.indices)]
+        report["outfits:" + name] = len(kept_outfits[name])
+        dropped = len(rows) - len(kept_outfits[name])
+        if dropped:
+            report["outfits_dropped:" + name] = dropped
+        if not kept_outfits[name]:
+            raise DataError("the {} split has no outfit whose items all have an image and a "
+                            "name (see {} examples: {})".format(name, REPORT_FILE,
+                                                               dict(examples)))
+    summary = [dict(entry, items=[k for k in entry["items"] if k in good]) for entry in summary]
+    for entry in summary:
+        entry["frequency"] = len(entry["items"])
+    keys = sorted({release_io.item_key(o.set_id, i) for rows in kept_outfits.values()
+                   for o in rows for i in o.indices} |
+                  {k for entry in summary for k in entry["items"]})
+    text_ids, text_len = release_io.text_word_ids([items[k].name for k in keys], words,
+                                                  text_mode)
+    report["items"] = len(keys)
+    report["items_without_vocabulary_words"] = int((text_len == 0).sum())
+    report["categories"] = len(cid2rcid)
+
+    _write_output(out, {
+        "outfits": kept_outfits, "cid2rcid": cid2rcid, "summary": summary, "keys": keys,
+        "cached": cached, "cache": cache, "dim": encoder.dim, "text_ids": text_ids,
+        "text_len": text_len, "words": words, "counts": counts, "write_json": write_json,
+        "meta": {"encoder": encoder.describe(), "text_mode": text_mode,
+                 "vocabulary": vocab or "built from the training names (3+ chars, 5+ times)",
+                 "split": split or "rebuilt from the release (min_category_items={})".format(
+                     min_category_items)}})
+    result = {"counts": dict(sorted(report.items())), "examples": dict(examples),
+              "encoder": encoder.describe(), "text_mode": text_mode,
+              "vocabulary_size": len(words), "split_source": split or "rebuilt",
+              "min_category_items": None if split else min_category_items,
+              "seconds": round(time.time() - start, 2)}
+    _atomic_json(os.path.join(out, REPORT_FILE), result)  # last: marks a complete output
+    return result
+
+
+def _encode(encoder, cache, todo, paths, stamps, chunk, progress, on_chunk, reject, report):
+    """Encode ``todo`` images, saving a part every ``chunk`` images; return how many."""
+    from datasets import images as image_io  # pylint: disable=import-outside-toplevel
+
+    bar = None
+    if progress and _tqdm is not None and todo:
+        bar = _tqdm(total=len(todo), desc="encoding images", unit="img", mininterval=1.0,
+                    smoothing=0.1)
+    pending = {"keys": [], "stamps": [], "vectors": []}
+    done = [0]
+    formats = {1: "grayscale_jpeg", 4: "cmyk_jpeg", -1: "not_a_jpeg_decoded_by_content"}
+
+    def flush():
+        if pending["keys"]:
+            cache.write(pending["keys"], pending["stamps"], np.concatenate(pending["vectors"]))
+            done[0] += len(pending["keys"])
+            for values in pending.values():
+                del values[:]
+            if on_chunk is not None:
+                on_chunk(done[0])
+
+    seen = np.zeros(len(todo), dtype=bool)
+    try:
+        for start in range(0, len(todo), chunk):
+            batch_keys = todo[start:start + chunk]
+            files = [paths[k] for k in batch_keys]
+            for rows, vectors, channels in encoder.encode_files(
+                    files, progress=bar.update if bar is not None else None):
+                seen[start + rows] = True
+                pending["keys"].extend(batch_keys[r] for r in rows)
+                pending["stamps"].extend(stamps[batch_keys[r]] for r in rows)
+                pending["vectors"].append(vectors)
+                for c in channels[channels != 3]:
+                    report["images_converted:" + formats.get(int(c), "other")] += 1
+            flush()
+            for r in np.flatnonzero(~seen[start:start + len(batch_keys)]):
+                path = files[r]
+                if bar is not None:
+                    bar.update(1)
+                reason = image_io.decode_error(path) or "dropped by the input pipeline"
+                reject(batch_keys[r], "unreadable_image",
+                       "{}: cannot decode ({}); expected a JPEG or PNG image".format(
+                           path, reason))
+    finally:
+        flush()  # whatever was encoded is kept, also on an error or an interrupt
+        if bar is not None:
+            bar.close()
+    return done[0]
+
+
+def _check_output(out, inputs):
+    """Refuse an output folder that is an input, or holds files this command did not write."""
+    real = os.path.realpath(out)
+    for folder in inputs:
+        if folder and os.path.realpath(folder) == real:
+            raise DataError("--out {}: is also an input folder; choose a new one".format(out))
+    if os.path.isdir(out) and os.listdir(out) and not (
+            os.path.isfile(os.path.join(out, REPORT_FILE)) or
+            os.path.isdir(os.path.join(out, CACHE_DIR))):
+        raise DataError("--out {}: holds files that are not an earlier featurize output; "
+                        "choose a new or empty folder (nothing there was touched)".format(out))
+    os.makedirs(out, exist_ok=True)
+
+
+def _atomic_json(path, value):
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path) or ".")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(value, handle, indent=1)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _write_output(out, result):
+    """Split files, the feature store (built aside, then swapped in) and the vocabulary."""
+    outfits = result["outfits"]
+    for split, name in release_io.SPLIT_FILES:
+        path = os.path.join(out, name)
+        if split in outfits:
+            _atomic_json(path, [{"set_id": o.set_id, "items_index": list(o.indices),
+                                 "items_category": list(o.categories)}
+                                for o in outfits[split]])
+        elif os.path.isfile(path):  # left by an earlier run with another split
+            os.remove(path)
+    _atomic_json(os.path.join(out, pv.CATEGORY_MAP_FILE),
+                 {str(k): v for k, v in sorted(result["cid2rcid"].items())})
+    _atomic_json(os.path.join(out, pv.CATEGORY_POOL_FILE), result["summary"])
+    with open(os.path.join(out, VOCAB_FILE) + ".tmp", "w", encoding="utf-8") as handle:
+        for word, count in zip(result["words"], result["counts"]):
+            handle.write("{}\t{}\n".format(word, count))
+    os.replace(os.path.join(out, VOCAB_FILE) + ".tmp", os.path.join(out, VOCAB_FILE))
+
+    keys = result["keys"]
+    tmp = tempfile.mkdtemp(prefix=".features-", dir=out)
+    try:
+        visual = np.lib.format.open_memmap(os.path.join(tmp, "visual.npy"), mode="w+",
+                                           dtype=np.float32, shape=(len(keys), result["dim"]))
+        cached = result["cached"]
+        result["cache"].gather({k: (row, cached[k]) for row, k in enumerate(keys)}, visual)
+        visual.flush()
+        np.save(os.path.join(tmp, "text_ids.npy"), result["text_ids"])
+        np.save(os.path.join(tmp, "text_len.npy"), result["text_len"])
+        meta = dict(result["meta"], keys=keys, visual_dim=int(result["dim"]),
+                    vocab_size=len(result["words"]), version=feature_store.STORE_VERSION,
+                    format="npurec-packed", featurize_version=STORE_VERSION)
+        with open(os.path.join(tmp, "meta.json"), "w") as handle:
+            json.dump(meta, handle)
+        if result["write_json"]:
+            _write_json_layout(out, keys, visual, result["text_ids"], result["text_len"],
+                               len(result["words"]))
+        del visual
+        for name in os.listdir(tmp):
+            os.chmod(os.path.join(tmp, name), 0o644)
+        os.chmod(tmp, 0o755)
+        final = os.path.join(out, feature_store.PACKED_DIR)
+        old = final + ".old"
+        if os.path.isdir(final):
+            os.rename(final, old)
+        os.rename(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _write_json_layout(out, keys, visual, text_ids, text_len, vocab_size):
+    """The original per-item JSON files (one list of floats / of 0-1 per item and folder)."""
+    for folder in (feature_store.VISUAL_DIR, feature_store.TEXT_DIR):
+        os.makedirs(os.path.join(out, folder), exist_ok=True)
+    for row, key in enumerate(keys):
+        hot = np.zeros(vocab_size, dtype=np.int64)
+        hot[text_ids[row, :text_len[row]]] = 1
+        for folder, values in ((feature_store.VISUAL_DIR, visual[row].tolist()),
+                               (feature_store.TEXT_DIR, hot.tolist())):
+            _atomic_json(os.path.join(out, folder, key + ".json"), values)
+
+
+def main(argv=None):
+    """CLI entry point; exit code 0 done, 2 bad input (the message names it)."""
+    from datasets import images as image_io  # pylint: disable=import-outside-toplevel
+
+    parser = argparse.ArgumentParser(
+        prog="python -m datasets.featurize",
+        description="Turn a public data release into the feature store training.fit reads.")
+    sub = parser.add_subparsers(dest="dataset")
+    p = sub.add_parser("polyvore", help="Polyvore outfits (NGNN)",
+                       description=__doc__.split("\n\n")[0])
+    p.add_argument("--images", required=True, help="the release's images/ folder "
+                   "(<set_id>/<index>.jpg)")
+    p.add_argument("--outfits", required=True, help="folder of train_no_dup.json, "
+                   "valid_no_dup.json, test_no_dup.json")
+    p.add_argument("--split", help="folder of the NGNN split files (train_no_dup_new_100.json, "
+                   "test_no_dup_new_100.json, cid2rcid_100.json, category_summarize_100.json); "
+                   "omitted: rebuilt from the release")
+    p.add_argument("--out", required=True, help="output folder (new, empty, or an earlier "
+                   "output: resumes)")
+    p.add_argument("--backbone", default="inception_v3", choices=list(image_io.BACKBONES))
+    p.add_argument("--weights", default="imagenet", help="imagenet (downloaded once by Keras), "
+                   "a local weights FILE, or none (random; tests only)")
+    p.add_argument("--image-size", type=int, default=None, help="input size; default the "
+                   "backbone's native size (InceptionV3: 299; the NGNN authors used 229)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--precision", default="fp32", choices=["fp32", "mixed", "bf16"])
+    p.add_argument("--text-mode", default="multi-hot", choices=["multi-hot", "last-word"],
+                   help="last-word reproduces the original script (one-hot of an item's last "
+                   "in-vocabulary word)")
+    p.add_argument("--vocab", help="vocabulary file (e.g. final_word_dict.txt); default: "
+                   "built from the training names")
+    p.add_argument("--min-category-items", type=int, default=100,
+                   help="split rule without --split: keep categories with this many items")
+    p.add_argument("--on-bad", default="skip", choices=["skip", "error"])
+    p.add_argument("--json", action="store_true", help="also write the original per-item "
+                   "JSON layout")
+    p.add_argument("--chunk", type=int, default=512, help="images per resume chunk")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    if args.dataset != "polyvore":
+        parser.print_help()
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        result = featurize_polyvore(
+            args.images, args.outfits, args.out, split=args.split, backbone=args.backbone,
+            weights=args.weights, image_size=args.image_size, batch_size=args.batch_size,
+            precision=args.precision, text_mode=args.text_mode, vocab=args.vocab,
+            min_category_items=args.min_category_items, on_bad=args.on_bad,
+            write_json=args.json, chunk=args.chunk, progress=not args.quiet)
+    except DataError as err:
+        print("error: {}".format(err), file=sys.stderr)
+        return 2
+    print(json.dumps(result["counts"], indent=1))
+    print("wrote {} (train with: python -m training.fit --model ngnn --data-dir {})".format(
+        args.out, args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.exit(main())

@@ -1,0 +1,261 @@
+"""Item images -> fixed-size vectors with a ``keras.applications`` backbone, fast and resumable.
+
+NGNN's visual input is InceptionV3's 2048-d global max-pooled activation (``include_top=False,
+pooling="max"``). The authors resized images to 229x229, which is not InceptionV3's native 299;
+the size is an option here (default: the backbone's native size). Other backbones bring their
+own input scaling and output dimension; the store records which one made the vectors.
+
+Speed: JPEG decode + resize run in parallel in ``tf.data`` (decoding is by content, so a PNG
+named ``.jpg``, a grayscale or a CMYK JPEG all come out RGB); the backbone runs on whole
+batches inside one ``tf.function`` on the GPU when TensorFlow sees one. Images that cannot be
+decoded are dropped by the pipeline (``ignore_errors``) and identified afterwards by their
+missing row, then decoded once more on their own to get the reason for the report.
+
+Resume: vectors are written in chunks (``part-*.npz``, each renamed into place when complete)
+under a folder named by the encoder's settings (:attr:`ImageEncoder.tag`); an item is reused
+when its key, file size and modification time match. An interrupted run loses at most the
+chunk it was filling.
+
+This is the only module of ``datasets`` that uses Keras; ``tf.keras.applications`` is the same
+API in Keras 2 (``tf_keras``) and Keras 3.
+"""
+from __future__ import absolute_import, division, print_function
+
+import collections
+import glob
+import hashlib
+import json
+import os
+import tempfile
+import time
+
+import numpy as np
+
+from datasets import DataError
+
+#: name -> (keras.applications constructor, input scaling, native size). Scalings are Keras'
+#: ``imagenet_utils`` modes, written out so they run inside tf.data on Keras 2 and 3 alike.
+BACKBONES = collections.OrderedDict([
+    ("inception_v3", ("InceptionV3", "tf", 299)),
+    ("resnet50", ("ResNet50", "caffe", 224)),
+    ("efficientnetb0", ("EfficientNetB0", "none", 224)),  # rescales inside the model
+    ("mobilenet_v2", ("MobileNetV2", "tf", 224)),
+])
+_CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+WEIGHTS_HELP = ("Either run once with network access (Keras downloads the ImageNet weights into "
+                "its cache, ~/.keras/models, and reuses them offline), or pass --weights FILE: "
+                "a Keras weights file of the same backbone without its top (e.g. "
+                "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5). --weights none "
+                "gives untrained, random features (tests only).")
+
+
+class ImageEncoder(object):
+    """A built backbone plus its input pipeline.
+
+    Args:
+      backbone: a key of :data:`BACKBONES`.
+      weights: ``imagenet``, a weights file, or ``none`` (random; tests only).
+      image_size: square input size; None = the backbone's native size.
+      precision: ``fp32``, ``mixed`` (float16 compute) or ``bf16``; the vectors are float32.
+      batch_size: images per backbone call.
+    Raises:
+      DataError: unknown backbone, missing/unloadable weights file, ImageNet weights that
+        cannot be had (the message says both ways to get them).
+    """
+
+    def __init__(self, backbone="inception_v3", weights="imagenet", image_size=None,
+                 precision="fp32", batch_size=32):
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+        if backbone not in BACKBONES:
+            raise DataError("--backbone {!r}: choose one of {}".format(
+                backbone, ", ".join(BACKBONES)))
+        if precision not in ("fp32", "mixed", "bf16"):
+            raise DataError("--precision {!r}: choose fp32, mixed or bf16".format(precision))
+        constructor, self.scaling, native = BACKBONES[backbone]
+        self.backbone = backbone
+        self.image_size = int(image_size or native)
+        if self.image_size < 75:
+            raise DataError("--image-size {}: keras.applications backbones need 75+".format(
+                self.image_size))
+        self.batch_size = int(batch_size)
+        self.precision = precision
+        self.weights_id = _weights_identity(weights)
+        policy = {"fp32": "float32", "mixed": "mixed_float16", "bf16": "mixed_bfloat16"}
+        previous = tf.keras.mixed_precision.global_policy()
+        tf.keras.mixed_precision.set_global_policy(policy[precision])
+        try:  # the global policy is restored at once: the caller's models are not affected
+            self.model = _build(getattr(tf.keras.applications, constructor), backbone,
+                                weights, self.image_size)
+        finally:
+            tf.keras.mixed_precision.set_global_policy(previous)
+        self.dim = int(self.model.output_shape[-1])
+        model = self.model
+
+        @tf.function(input_signature=[tf.TensorSpec([None, self.image_size, self.image_size, 3],
+                                                    tf.float32)])
+        def encode(images):
+            return tf.cast(model(images, training=False), tf.float32)
+
+        self._encode = encode
+
+    @property
+    def tag(self):
+        """Names the settings that determine the vectors (the resume cache's folder)."""
+        text = json.dumps([self.backbone, self.image_size, self.weights_id, self.precision,
+                           "max-pool", 1])
+        return "{}-{}-{}".format(self.backbone, self.image_size,
+                                 hashlib.sha256(text.encode()).hexdigest()[:12])
+
+    def describe(self):
+        return {"backbone": self.backbone, "image_size": self.image_size, "dim": self.dim,
+                "weights": self.weights_id, "precision": self.precision, "pooling": "max"}
+
+    def _dataset(self, paths):
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+        size, scaling = self.image_size, self.scaling
+
+        def load(row, path):
+            raw = tf.io.read_file(path)
+            is_jpeg = tf.io.is_jpeg(raw)
+            channels = tf.cond(is_jpeg, lambda: tf.io.extract_jpeg_shape(raw)[2],
+                               lambda: tf.constant(-1, tf.int32))
+            image = tf.io.decode_image(raw, channels=3, expand_animations=False)
+            image = tf.image.resize(image, [size, size], antialias=True)
+            return row, _scale(image, scaling), channels
+
+        rows = np.arange(len(paths), dtype=np.int64)
+        decoded = (tf.data.Dataset.from_tensor_slices((rows, [str(p) for p in paths]))
+                   .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True))
+        decoded = (decoded.ignore_errors() if hasattr(decoded, "ignore_errors")  # TF >= 2.12
+                   else decoded.apply(tf.data.experimental.ignore_errors()))
+        return decoded.batch(self.batch_size).prefetch(2)
+
+    def encode_files(self, paths, progress=None):
+        """Yield ``(rows, vectors [k, dim] float32, channels [k])`` batch by batch.
+
+        ``rows`` index ``paths``; rows that never appear could not be decoded (see
+        :func:`decode_error`). ``channels`` is the JPEG's component count (1 grayscale,
+        3 colour, 4 CMYK) or -1 for an image that is not a JPEG.
+        """
+        for rows, images, channels in self._dataset(paths):
+            vectors = self._encode(images).numpy()
+            if progress is not None:
+                progress(len(vectors))
+            yield rows.numpy(), vectors, channels.numpy()
+
+
+def _scale(image, mode):
+    """Keras' ImageNet input scalings, on a float32 RGB image in [0, 255]."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    if mode == "tf":
+        return image / 127.5 - 1.0
+    if mode == "caffe":
+        return image[..., ::-1] - tf.constant(_CAFFE_MEAN_BGR, tf.float32)
+    return image
+
+
+def _weights_identity(weights):
+    if weights in ("imagenet", "none"):
+        return weights
+    if not os.path.isfile(weights):
+        raise DataError("--weights {}: no such file. {}".format(weights, WEIGHTS_HELP))
+    digest = hashlib.sha256()
+    with open(weights, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return "file:" + digest.hexdigest()[:16]
+
+
+def _build(constructor, backbone, weights, size):
+    keras_weights = None if weights == "none" else weights
+    try:
+        return constructor(include_top=False, weights=keras_weights, pooling="max",
+                           input_shape=(size, size, 3))
+    except Exception as err:  # pylint: disable=broad-except
+        # Keras raises a bare Exception for a failed download, ValueError/OSError for a bad
+        # file; either way the user must be told what was tried and the two ways out.
+        what = ("the ImageNet weights of {} could not be loaded".format(backbone)
+                if weights == "imagenet" else
+                "--weights {}: not loadable as {} weights without the top".format(
+                    weights, backbone))
+        raise DataError("{} ({}: {}). {}".format(what, type(err).__name__,
+                                                 str(err).splitlines()[0][:300] if str(err)
+                                                 else "", WEIGHTS_HELP))
+
+
+def decode_error(path):
+    """Why ``path`` cannot be decoded (None if it can): decoded alone, eagerly."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    try:
+        tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        return None
+    except (tf.errors.OpError, ValueError) as err:
+        text = getattr(err, "message", None) or str(err)
+        return text.strip().splitlines()[0][:200] if text.strip() else type(err).__name__
+
+
+def file_stamp(path):
+    """(size, mtime_ns) of a file: an image edited since it was encoded is encoded again."""
+    stat = os.stat(path)
+    return stat.st_size, stat.st_mtime_ns
+
+
+class PartCache(object):
+    """Finished chunks of vectors for one encoder setting: ``folder/part-*.npz``.
+
+    Each part holds ``keys`` (str), ``stamps`` [k, 2] int64 and ``vectors`` [k, dim]; it is
+    written to a temporary name and renamed, so a part on disk is always complete. Loaded
+    without pickle.
+    """
+
+    def __init__(self, folder):
+        self.folder = folder
+        os.makedirs(folder, exist_ok=True)
+
+    def _parts(self):
+        return sorted(glob.glob(os.path.join(self.folder, "part-*.npz")))
+
+    def index(self):
+        """``{key: (stamp, part path, row)}`` of every cached vector (newest part wins)."""
+        found = {}
+        for path in self._parts():
+            try:
+                with np.load(path, allow_pickle=False) as part:
+                    keys, stamps = part["keys"], part["stamps"]
+            except (OSError, ValueError, KeyError):
+                continue  # an unreadable part is recomputed, never trusted
+            for row, key in enumerate(keys.tolist()):
+                found[key] = (tuple(int(s) for s in stamps[row]), path, row)
+        return found
+
+    def write(self, keys, stamps, vectors):
+        if not len(keys):
+            return
+        name = "part-{:.6f}-{}.npz".format(time.time(), os.getpid())
+        fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=".npz", dir=self.folder)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, keys=np.asarray(keys, dtype=str),
+                         stamps=np.asarray(stamps, dtype=np.int64).reshape(-1, 2),
+                         vectors=np.asarray(vectors, dtype=np.float32))
+            os.replace(tmp, os.path.join(self.folder, name))
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+
+    def gather(self, wanted, out):
+        """Fill ``out[row]`` for ``{key: (row, entry)}`` (``entry`` from :meth:`index`),
+        reading each part once."""
+        by_part = collections.defaultdict(list)
+        for row, (_, path, part_row) in wanted.values():
+            by_part[path].append((row, part_row))
+        for path, pairs in by_part.items():
+            with np.load(path, allow_pickle=False) as part:
+                vectors = part["vectors"]
+                rows = np.asarray([r for r, _ in pairs])
+                out[rows] = vectors[np.asarray([p for _, p in pairs])]
