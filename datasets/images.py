@@ -81,6 +81,8 @@ class ImageEncoder(object):
         self.batch_size = int(batch_size)
         self.precision = precision
         self.weights_id = _weights_identity(weights)
+        if weights == "none":  # each random init differs: its vectors are never reused
+            self.weights_id = "none-" + os.urandom(6).hex()
         policy = {"fp32": "float32", "mixed": "mixed_float16", "bf16": "mixed_bfloat16"}
         previous = tf.keras.mixed_precision.global_policy()
         tf.keras.mixed_precision.set_global_policy(policy[precision])
