@@ -6,6 +6,10 @@ to preprocess real-size raw files and to reopen them from the cache. Sweeps: NGN
 size (16, 64, 256, 1024) and outfit size (3, 5, 8); DIN over history length
 (10, 20, 50, 100, 200) and batch size (256, 1024, 4096). Every record carries the device,
 precision, TensorFlow/Keras versions and CPU count.
+
+``--model featurize``: images/s of ``datasets.featurize`` (decode + resize + backbone) per
+backbone at its native size, the input pipeline alone, and the hours a full Polyvore release
+(~160,000 item images) would take at that rate.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -93,17 +97,65 @@ def run_din(args):
     return records
 
 
+RELEASE_IMAGES = 164379  # item images of the public Polyvore release (train+valid+test)
+
+
+def run_featurize(args):
+    """Images/s of the featurizer per backbone (random weights: the speed is the same)."""
+    from benchmarks import images as bench_images  # pylint: disable=import-outside-toplevel
+    from datasets import images as image_io  # pylint: disable=import-outside-toplevel
+    from training import runtime as rt  # pylint: disable=import-outside-toplevel
+
+    runtime = rt.configure(args.device, "fp32")  # the encoder sets its own dtype policy
+    work = tempfile.mkdtemp(prefix="npurec-bench-img-")
+    records = []
+    try:
+        paths = bench_images.jpeg_files(work, args.images)
+        for backbone in args.backbones.split(","):
+            encoder = image_io.ImageEncoder(backbone, "none", precision=args.precision,
+                                            batch_size=args.image_batch)
+            for _ in encoder.encode_files(paths[:args.image_batch]):  # trace + warm up
+                pass
+            start = time.time()
+            count = sum(len(rows) for rows, _, _ in encoder.encode_files(paths))
+            seconds = time.time() - start
+            rate = count / seconds
+            record = {"benchmark": "featurize_images", "backbone": backbone,
+                      "image_size": encoder.image_size, "dim": encoder.dim,
+                      "batch_size": args.image_batch, "images": count,
+                      "images_per_sec": rate,
+                      "full_release_hours": RELEASE_IMAGES / rate / 3600.0,
+                      "peak_rss_mb": common.peak_rss_mb()}
+            record.update(common.environment(runtime), precision=args.precision)
+            print(json.dumps(record), flush=True)
+            records.append(record)
+        start = time.time()
+        count = sum(int(rows.shape[0]) for rows, _, _ in encoder._dataset(paths))  # pylint: disable=W0212
+        records.append({"benchmark": "featurize_input_pipeline", "image_size":
+                        encoder.image_size, "images_per_sec": count / (time.time() - start)})
+        print(json.dumps(records[-1]), flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return records
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run")
-    parser.add_argument("--model", required=True, choices=["ngnn", "din"])
+    parser.add_argument("--model", required=True, choices=["ngnn", "din", "featurize"])
     parser.add_argument("--device", default="cpu", choices=["auto", "npu", "gpu", "cpu"])
     parser.add_argument("--precision", default="fp32", choices=["fp32", "mixed", "bf16"])
     parser.add_argument("--windows", type=int, default=5, help="timed windows per record")
     parser.add_argument("--preprocess", action="store_true",
                         help="DIN: also time real-size raw-file preprocessing (minutes)")
+    parser.add_argument("--images", type=int, default=256,
+                        help="featurize: images timed per backbone")
+    parser.add_argument("--image-batch", type=int, default=32, help="featurize: batch size")
+    parser.add_argument("--backbones", default="inception_v3,resnet50,efficientnetb0,"
+                        "mobilenet_v2", help="featurize: comma-separated backbones")
     parser.add_argument("--out", required=True, help="JSON file to write")
     args = parser.parse_args(argv)
-    records = run_ngnn(args) if args.model == "ngnn" else run_din(args)
+    runners = {"ngnn": run_ngnn, "din": run_din, "featurize": run_featurize}
+    records = runners[args.model](args)
     with open(args.out, "w") as handle:
         json.dump({"model": args.model, "records": records}, handle, indent=2)
     return 0
