@@ -251,7 +251,7 @@ class PolyvoreData(object):
     """Everything NGNN needs, loaded and validated once."""
 
     def __init__(self, store, num_categories, splits, pools, cooc, fitb, compat, report,
-                 synthetic, root, category_map=None):
+                 synthetic, root, category_map=None, distinct_categories=False):
         self.store = store
         self.num_categories = num_categories
         self.splits = splits
@@ -263,6 +263,7 @@ class PolyvoreData(object):
         self.synthetic = synthetic
         self.root = root
         self.category_map = category_map or {}  # raw category id -> dense index
+        self.distinct_categories = distinct_categories  # how the evaluation sets were drawn
 
 
 def load(root, cache_dir, seed=0, on_bad="error", on_missing="error", visual_dim=2048,
@@ -343,7 +344,7 @@ def load(root, cache_dir, seed=0, on_bad="error", on_missing="error", visual_dim
     if log and report:
         log.info("polyvore: %s", dict(report))
     return PolyvoreData(store, num_categories, splits, pools, cooc, fitb, compat, dict(report),
-                        synthetic, root, category_map)
+                        synthetic, root, category_map, distinct_categories)
 
 
 # -- the text vocabulary step (raw Maryland Polyvore schema) ---------------------------------

@@ -254,8 +254,12 @@ class DINTask(Task):
         popularity = data.item_counts[rows["target_item"]]
         in_history = (rows["hist_cats"] == rows["target_cat"][:, None]).any(axis=1)
         out = {}
-        for name, scores in (("item_popularity", popularity),
-                             ("category_in_history", in_history.astype(np.float64))):
+        scorers = [("item_popularity", popularity),
+                   ("category_in_history", in_history.astype(np.float64))]
+        oracle = synthetic.amazon_oracle(data.root, data.vocab) if data.vocab else None
+        if oracle is not None:  # generated data: the generator's own scorer, the ceiling
+            scorers.append(("oracle", oracle(rows)))
+        for name, scores in scorers:
             out[name] = {"auc": M.auc(labels, scores),
                          "gauc": M.gauc(rows["user"], labels, scores)}
         return out

@@ -220,8 +220,17 @@ def _train(task, sections, resolved, output_dir, resuming, cluster, args):
         "config": resolved,
     }
     metrics.update(results)
+    log.info("model selection: validation %s (%s is better) = %s at step %d of %d; "
+             "checkpoint %s", metrics["monitor"],
+             "higher" if metrics["monitor_mode"] == "max" else "lower",
+             "n/a" if metrics["best_value"] is None else "{:.4f}".format(metrics["best_value"]),
+             metrics["best_step"], metrics["steps"],
+             metrics["selected_checkpoint"] or "none (the last weights)")
     log.info("test: %s", ", ".join("{}={:.4f}".format(k, v)
                                    for k, v in sorted(metrics["test"].items())))
+    for name, values in sorted(metrics["baselines"]["test"].items()):
+        log.info("test, %s %s: %s", "ceiling" if name == "oracle" else "rule", name,
+                 ", ".join("{}={:.4f}".format(k, v) for k, v in sorted(values.items())))
     if runtime.is_chief:
         if resuming:
             rundir.write_json_atomic(config_path, resolved)

@@ -503,6 +503,9 @@ class _Session(object):
         final["steps"] = int(self.trainer.step.numpy())
         final["early_stopped"] = bool(stopping.stopped.numpy())
         final["monitor"] = self.monitor
+        final["monitor_mode"] = stopping.mode
+        final["best_value"] = float(stopping.best.numpy()) if best else None
+        final["selected_checkpoint"] = best
         final["train_samples_per_sec"] = (
             global_batch * timed_steps / timed_seconds if timed_seconds else None)
         final["first_step_seconds"] = compile_seconds

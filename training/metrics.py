@@ -69,20 +69,30 @@ def gauc(groups, labels, scores):
     return float(np.sum(group_auc[valid] * count[valid]) / np.sum(count[valid]))
 
 
-def fitb_accuracy(candidate_scores):
+def fitb_accuracy(candidate_scores, ties="wrong"):
     """``candidate_scores``: [questions, candidates], the true answer in column 0.
 
-    A tie with the true answer counts as wrong (no credit for constant scorers).
+    ``ties="wrong"``: a tie with the true answer counts as wrong (no credit for constant
+    scorers; the rule for models and rules). ``ties="share"``: the expected accuracy when ties
+    are broken at random (1/k for a true answer tied with k-1 others): the fair rule for an
+    oracle whose scores tie by design (e.g. a wrong candidate of the outfit's own style).
     """
     scores = np.asarray(candidate_scores, dtype=np.float64)
     best_other = scores[:, 1:].max(axis=1)
+    if ties == "share":
+        tied = (scores == scores.max(axis=1, keepdims=True)).sum(axis=1)
+        return float(np.mean(np.where(scores[:, 0] >= best_other, 1.0 / tied, 0.0)))
     return float(np.mean(scores[:, 0] > best_other))
 
 
-def pairwise_accuracy(true_scores, partner_scores):
+def pairwise_accuracy(true_scores, partner_scores, ties="wrong"):
+    """Share of pairs whose true member scores higher (``ties="share"``: a tie counts 1/2)."""
     true_scores = np.asarray(true_scores, dtype=np.float64).ravel()
     partner_scores = np.asarray(partner_scores, dtype=np.float64).ravel()
-    return float(np.mean(true_scores > partner_scores))
+    wins = np.mean(true_scores > partner_scores)
+    if ties == "share":
+        wins += 0.5 * np.mean(true_scores == partner_scores)
+    return float(wins)
 
 
 def rela_impr(model_auc, base_auc):

@@ -267,20 +267,32 @@ class NGNNTask(Task):
         return question_metrics(scores[:n_fitb], scores[n_fitb:], data.compat[split]["label"])
 
     def baselines(self, data, split):
-        """Category co-occurrence from the training outfits scores the same questions."""
+        """Category co-occurrence from the training outfits scores the same questions; on
+        generated data, the generator's own scorer adds the ceiling (``oracle``)."""
         fitb, compat = data.fitb[split], data.compat[split]
         scorer = cooccurrence_scores(data.cooc)
-        return {"category_cooccurrence": question_metrics(
+        out = {"category_cooccurrence": question_metrics(
             scorer(fitb["cats"], fitb["mask"]), scorer(compat["cats"], compat["mask"]),
             compat["label"])}
+        oracle = synthetic.polyvore_oracle(data.root, data.store.keys, data.num_categories,
+                                           data.distinct_categories)
+        if oracle is not None:
+            out["oracle"] = question_metrics(
+                oracle(fitb["items"], fitb["cats"], fitb["mask"]),
+                oracle(compat["items"], compat["cats"], compat["mask"]), compat["label"],
+                ties="share")
+        return out
 
 
-def question_metrics(fitb_scores, compat_scores, compat_labels):
+def question_metrics(fitb_scores, compat_scores, compat_labels, ties="wrong"):
+    """FITB accuracy, compatibility ROC AUC and pairwise accuracy of one scorer; ``ties``:
+    see :func:`training.metrics.fitb_accuracy`."""
     fitb_scores = np.asarray(fitb_scores).reshape(-1, 4)
     n = len(compat_labels) // 2
-    return {"fitb_accuracy": M.fitb_accuracy(fitb_scores),
+    return {"fitb_accuracy": M.fitb_accuracy(fitb_scores, ties),
             "compat_auc": M.auc(compat_labels, compat_scores),
-            "pairwise_accuracy": M.pairwise_accuracy(compat_scores[:n], compat_scores[n:])}
+            "pairwise_accuracy": M.pairwise_accuracy(compat_scores[:n], compat_scores[n:],
+                                                     ties)}
 
 
 def edge_weights(cooc):

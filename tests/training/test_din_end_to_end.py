@@ -27,4 +27,6 @@ def test_din_beats_base_model_and_heuristic(tmp_path, monkeypatch):
     assert din["test"]["auc"] > base["test"]["auc"] + 0.02
     assert M.rela_impr(din["test"]["auc"], base["test"]["auc"]) > 0.05
     assert din["test"]["auc"] > heuristic
+    ceiling = din["baselines"]["test"]["oracle"]["auc"]  # the generator's own scorer
+    assert ceiling > din["test"]["auc"] and ceiling > heuristic
     assert din["test"]["gauc"] > base["test"]["gauc"]

@@ -17,7 +17,15 @@ def test_ngnn_learns_on_the_embedded_default(tmp_path, monkeypatch):
     assert set(test) == {"fitb_accuracy", "compat_auc", "pairwise_accuracy"}
     assert test["fitb_accuracy"] > 0.33  # chance: 0.25
     assert test["compat_auc"] > 0.62  # chance: 0.5
-    assert "category_cooccurrence" in metrics["baselines"]["test"]
+    rule = metrics["baselines"]["test"]["category_cooccurrence"]
+    ceiling = metrics["baselines"]["test"]["oracle"]  # the generator's own scorer
+    assert test["fitb_accuracy"] > rule["fitb_accuracy"] + 0.03  # the model beats the rule
+    assert ceiling["fitb_accuracy"] > test["fitb_accuracy"]
+    assert ceiling["compat_auc"] > max(test["compat_auc"], rule["compat_auc"])
+    assert (metrics["monitor"], metrics["monitor_mode"]) == ("fitb_accuracy", "max")
+    assert os.path.basename(metrics["selected_checkpoint"]).startswith("ckpt-")
+    assert metrics["best_value"] == max(h["validation"]["fitb_accuracy"] for h in json.load(
+        open(os.path.join(out, "history.json"))))
     assert metrics["train_samples_per_sec"] > 0
 
 
