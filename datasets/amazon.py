@@ -37,7 +37,7 @@ from datasets import DataError
 REVIEWS = "reviews_Electronics_5.json"
 META = "meta_Electronics.json"
 REMAP_PICKLE = "remap.pkl"
-CACHE_VERSION = 4  # 4: vocab['users']
+CACHE_VERSION = 3
 
 try:
     from tqdm.auto import tqdm as _tqdm
@@ -251,7 +251,7 @@ def build_samples(reviews, item_category, maxlen=20, seed=0, report=None):
     cat_codes, cat_keys = pd.factorize(cat_of_item_key.sort_index(), sort=True)
     item_to_cat = np.zeros(len(item_keys) + 1, dtype=np.int32)
     item_to_cat[cat_of_item_key.sort_index().index.to_numpy()] = cat_codes + 1
-    frame["user_id"], user_keys = pd.factorize(frame["user"], sort=True)
+    frame["user_id"] = pd.factorize(frame["user"], sort=True)[0]
     frame = frame.sort_values(["user_id", "time", "item_id"], kind="mergesort")
     users = frame["user_id"].to_numpy().astype(np.int64)
     items = frame["item_id"].to_numpy().astype(np.int32)
@@ -302,8 +302,7 @@ def build_samples(reviews, item_category, maxlen=20, seed=0, report=None):
              "users": int(users.max()) + 1, "events": int(len(users))}
     vocab = {"items": np.asarray([""] + [str(k) for k in item_keys]),
              "categories": np.asarray([""] + [str(k) for k in cat_keys]),
-             "item_category": item_to_cat,
-             "users": np.asarray([str(k) for k in user_keys])}
+             "item_category": item_to_cat}
     return splits, sizes, vocab
 
 
@@ -311,8 +310,7 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pick
          log=None):
     """Samples from raw files or ``remap.pkl`` in ``data_dir``, cached by content and params.
 
-    Returns (splits, sizes, report, vocab); see :func:`build_samples`. ``vocab["users"]`` is
-    the raw user key of each user id.
+    Returns (splits, sizes, report, vocab); see :func:`build_samples`.
     """
     if on_bad_line not in ("error", "skip"):
         raise DataError("data.on_bad_line ({!r}) must be 'error' or 'skip'".format(on_bad_line))

@@ -9,7 +9,8 @@ them through the real loaders. Runs on them say that they are synthetic.
   of their 2757-d multi-hot text vectors. A random replacement item usually has another style,
   so a model that compares items within an outfit can tell true outfits from corrupted ones.
 * Amazon (:func:`amazon`): users with a few favourite categories and a popularity skew inside
-  each category.
+  each category; :func:`amazon_transitions`: item-to-item chains instead (a different kind of
+  signal: the last history item predicts the next by id; categories are random).
 
 Each generator also writes ``ORACLE.npz``, the latent variables it planted (item styles; user
 interests and item weights), and :func:`polyvore_oracle` / :func:`amazon_oracle` score rows the
@@ -187,23 +188,16 @@ def amazon(n_users=6000, n_items=2000, n_categories=40, interests=3, gzip_review
 
 
 def _write_amazon(out, n_users, n_items, n_categories, interests, gzip_reviews, seed, version):
-    import gzip  # pylint: disable=import-outside-toplevel
-
     rng = np.random.RandomState(seed)
     item_cat = rng.randint(n_categories, size=n_items)
-    codes = np.unique(rng.randint(10 ** 8, 10 ** 9, size=2 * n_items))[:n_items]
-    codes = codes[rng.permutation(len(codes))]
-    asins = ["B{:09d}".format(int(i)) for i in codes]
+    asins = _asins(rng, n_items)
     by_cat = [np.flatnonzero(item_cat == c) for c in range(n_categories)]
     weights = [rng.pareto(1.5, size=len(items)) + 1.0 for items in by_cat]
     weights = [w / w.sum() for w in weights]
     lines = []
-    oracle_fav = np.zeros((n_users, interests), np.int64)
-    oracle_share = np.zeros((n_users, interests), np.float64)
     for u in range(n_users):
         favourite = rng.choice(n_categories, size=interests, replace=False)
         share = rng.dirichlet(np.ones(interests))
-        oracle_fav[u], oracle_share[u] = favourite, share
         n_events = rng.randint(4, 16)
         time = 1300000000 + rng.randint(0, 10 ** 8)
         seen = set()
@@ -216,11 +210,28 @@ def _write_amazon(out, n_users, n_items, n_categories, interests, gzip_reviews, 
                 continue
             seen.add(item)
             time += int(rng.randint(3600, 30 * 86400))
-            lines.append(json.dumps({"reviewerID": "A{:012d}".format(u), "asin": asins[item],
-                                     "reviewerName": "user {}".format(u), "helpful": [0, 0],
-                                     "reviewText": "synthetic", "overall": 5.0,
-                                     "summary": "synthetic", "unixReviewTime": time,
-                                     "reviewTime": "01 1, 2013"}))
+            lines.append(_review(u, asins[item], time))
+    _write_amazon_files(out, lines, asins, item_cat, gzip_reviews, version)
+    within = np.zeros(n_items, np.float64)  # an item's probability inside its category
+    for c in range(n_categories):
+        within[by_cat[c]] = weights[c]
+    np.savez(os.path.join(out, ORACLE_FILE), kind=np.asarray("amazon-interests"),
+             interests=np.asarray(interests), n_categories=np.asarray(n_categories),
+             asins=np.asarray(asins), within=within)
+
+
+def _review(user, asin, time):
+    return json.dumps({"reviewerID": "A{:012d}".format(user), "asin": asin,
+                       "reviewerName": "user {}".format(user), "helpful": [0, 0],
+                       "reviewText": "synthetic", "overall": 5.0, "summary": "synthetic",
+                       "unixReviewTime": time, "reviewTime": "01 1, 2013"})
+
+
+def _write_amazon_files(out, lines, asins, item_cat, gzip_reviews, version):
+    """The real dumps' formats: reviews as JSON lines (gzipped or not), meta as Python-literal
+    dicts (single-quoted), and the SYNTHETIC.txt marker."""
+    import gzip  # pylint: disable=import-outside-toplevel
+
     payload = ("\n".join(lines) + "\n").encode("utf-8")
     if gzip_reviews:
         with gzip.open(os.path.join(out, "reviews_Electronics_5.json.gz"), "wb") as handle:
@@ -229,23 +240,69 @@ def _write_amazon(out, n_users, n_items, n_categories, interests, gzip_reviews, 
         with open(os.path.join(out, "reviews_Electronics_5.json"), "wb") as handle:
             handle.write(payload)
     with open(os.path.join(out, "meta_Electronics.json"), "w") as handle:
-        for i in range(n_items):
-            record = {"asin": asins[i], "title": "item {}".format(i), "price": 9.99,
+        for i, asin in enumerate(asins):
+            record = {"asin": asin, "title": "item {}".format(i), "price": 9.99,
                       "categories": [["Electronics", "Category {}".format(item_cat[i])]]}
             handle.write(repr(record) + "\n")  # Python literal, like the real meta dump
-    within = np.zeros(n_items, np.float64)  # an item's probability inside its category
-    for c in range(n_categories):
-        within[by_cat[c]] = weights[c]
-    np.savez(os.path.join(out, ORACLE_FILE), kind=np.asarray("amazon-interests"),
-             users=np.asarray(["A{:012d}".format(u) for u in range(n_users)]),
-             favourite=np.asarray(["Category {}".format(c) for c in oracle_fav.ravel()]
-                                  ).reshape(oracle_fav.shape),
-             share=oracle_share, asins=np.asarray(asins),
-             item_category=np.asarray(["Category {}".format(c) for c in item_cat]),
-             within=within)
     with open(os.path.join(out, "SYNTHETIC.txt"), "w") as handle:
         handle.write("Generated by npurec.datasets.synthetic (version {}); not real data.\n"
                      .format(version))
+
+
+def _asins(rng, n_items):
+    codes = np.unique(rng.randint(10 ** 8, 10 ** 9, size=2 * n_items))[:n_items]
+    codes = codes[rng.permutation(len(codes))]
+    return ["B{:09d}".format(int(i)) for i in codes]
+
+
+def amazon_transitions(n_users=6000, n_items=2000, n_categories=40, successors=4, jump=0.15,
+                       gzip_reviews=True, seed=0, directory=None):
+    """Generate (once) Amazon-format files whose signal is item-to-item transitions.
+
+    A different kind of signal from :func:`amazon`: categories are assigned to items at random
+    and users have no favourite categories; instead every item has ``successors`` likely next
+    items (weights from a Dirichlet), and a user's next event follows the chain from their last
+    item (with probability ``jump`` a popularity-weighted random item instead). What predicts
+    the target is the LAST item of the history, by id: a model must learn item-level relations
+    (the category rules see little). Oracle: ``P(target | last item)``.
+    """
+    params = dict(n_users=n_users, n_items=n_items, n_categories=n_categories,
+                  successors=successors, jump=jump, gzip_reviews=gzip_reviews, seed=seed,
+                  version=GENERATOR_VERSION)
+    target = directory or os.path.join(cache_root(), "synthetic",
+                                       "amazon-transitions-" + _key(params))
+    return _atomic_build(target, lambda tmp: _write_amazon_transitions(tmp, **params))
+
+
+def _write_amazon_transitions(out, n_users, n_items, n_categories, successors, jump,
+                              gzip_reviews, seed, version):
+    rng = np.random.RandomState(seed)
+    item_cat = rng.randint(n_categories, size=n_items)
+    asins = _asins(rng, n_items)
+    popularity = rng.pareto(1.5, size=n_items) + 1.0
+    popularity /= popularity.sum()
+    succ = np.stack([rng.choice(n_items, size=successors, replace=False)
+                     for _ in range(n_items)])
+    succ_p = rng.dirichlet(np.ones(successors), size=n_items)
+    lines = []
+    for u in range(n_users):
+        n_events = rng.randint(4, 16)
+        time = 1300000000 + rng.randint(0, 10 ** 8)
+        item = int(rng.choice(n_items, p=popularity))
+        seen = set()
+        for _ in range(n_events):
+            if item not in seen:
+                seen.add(item)
+                time += int(rng.randint(3600, 30 * 86400))
+                lines.append(_review(u, asins[item], time))
+            if rng.random_sample() < jump:
+                item = int(rng.choice(n_items, p=popularity))
+            else:
+                item = int(succ[item, rng.choice(successors, p=succ_p[item])])
+    _write_amazon_files(out, lines, asins, item_cat, gzip_reviews, version)
+    np.savez(os.path.join(out, ORACLE_FILE), kind=np.asarray("amazon-transitions"),
+             asins=np.asarray(asins), successors=succ, successor_p=succ_p,
+             popularity=popularity, jump=np.asarray(jump))
 
 
 def _oracle(root, kind):
@@ -298,30 +355,68 @@ def polyvore_oracle(root, store_keys, num_categories, distinct_categories=False)
 
 
 def amazon_oracle(root, vocab):
-    """The generator's own click scorer, or None when ``root`` holds no Amazon oracle.
+    """The click scorer of whichever Amazon generator made ``root`` (None: not generated)."""
+    return _interests_oracle(root, vocab) or _transitions_oracle(root, vocab)
 
-    ``vocab``: the processed data's vocabulary (raw user / item keys per id). Returns
-    ``scorer(rows) -> scores``: the probability that the user's next event is the target
-    (sum over the user's favourite categories of interest share x the item's weight in its
-    category); negatives are uniform over items, so this ranks rows as the Bayes rule does.
-    """
-    saved = _oracle(root, "amazon-interests")
-    if saved is None or "users" not in vocab:
+
+def _item_rows(saved, vocab):
+    position = {a: i for i, a in enumerate(saved["asins"].tolist())}
+    return np.asarray([position.get(str(a), -1) for a in vocab["items"]], np.int64)
+
+
+def _transitions_oracle(root, vocab):
+    """``P(target | the history's last item)`` of :func:`amazon_transitions` (negatives are
+    uniform, so this ranks rows as the Bayes rule does)."""
+    saved = _oracle(root, "amazon-transitions")
+    if saved is None:
         return None
-    user_pos = {u: i for i, u in enumerate(saved["users"].tolist())}
-    item_pos = {a: i for i, a in enumerate(saved["asins"].tolist())}
-    user_row = np.asarray([user_pos.get(str(u), -1) for u in vocab["users"]], np.int64)
-    item_row = np.asarray([item_pos.get(str(a), -1) for a in vocab["items"]], np.int64)
-    favourite, share = saved["favourite"], saved["share"]
-    item_category, within = saved["item_category"], saved["within"]
+    item_row = _item_rows(saved, vocab)
+    succ, succ_p = saved["successors"], saved["successor_p"]
+    popularity, jump = saved["popularity"], float(saved["jump"])
 
     def scorer(rows):
-        users = user_row[np.asarray(rows["user"])]
-        items = item_row[np.asarray(rows["target_item"])]
-        known = (users >= 0) & (items >= 0)
-        users, items = np.where(known, users, 0), np.where(known, items, 0)
-        match = favourite[users] == item_category[items][:, None]
-        score = (share[users] * match).sum(axis=1) * within[items]
+        hist, length = np.asarray(rows["hist_items"]), np.asarray(rows["hist_len"])
+        last = item_row[hist[np.arange(len(hist)), np.maximum(length - 1, 0)]]
+        target = item_row[np.asarray(rows["target_item"])]
+        known = (last >= 0) & (target >= 0) & (length > 0)
+        last, target = np.where(known, last, 0), np.where(known, target, 0)
+        chained = (succ_p[last] * (succ[last] == target[:, None])).sum(axis=1)
+        score = jump * popularity[target] + (1.0 - jump) * chained
         return np.where(known, score, 0.0)
+
+    return scorer
+
+
+def _interests_oracle(root, vocab):
+    """The Bayes click scorer of :func:`amazon` given what a model sees: the history.
+
+    The generator gives each user ``I`` favourite categories (uniform among ``C``) with
+    Dirichlet(1) shares, and every event is an item of a favourite category, drawn by the
+    item's weight inside its category. Given a history of ``k`` events over ``d`` distinct
+    categories, the next event's category is ``c`` with probability ``(1 + n_c) / (I + k)``
+    for a category seen ``n_c`` times, and ``(I - d) / (C - d) / (I + k)`` for an unseen one
+    (one of the ``I - d`` favourites not yet seen, each any unseen category). The score is that
+    times the item's weight in its category; negatives are uniform over items, so this ranks
+    rows as the Bayes rule does (up to the generator's skipping of repeated items).
+    """
+    saved = _oracle(root, "amazon-interests")
+    if saved is None:
+        return None
+    item_row = _item_rows(saved, vocab)
+    interests, n_categories = int(saved["interests"]), int(saved["n_categories"])
+    within = saved["within"]
+
+    def scorer(rows):
+        hist_cats, length = np.asarray(rows["hist_cats"]), np.asarray(rows["hist_len"])
+        target_cat = np.asarray(rows["target_cat"])
+        valid = np.arange(hist_cats.shape[1])[None, :] < length[:, None]
+        seen = ((hist_cats == target_cat[:, None]) & valid).sum(axis=1)
+        ordered = np.sort(np.where(valid, hist_cats, -1), axis=1)
+        distinct = ((ordered[:, 1:] != ordered[:, :-1]) & (ordered[:, 1:] >= 0)).sum(axis=1) \
+            + (ordered[:, 0] >= 0)
+        unseen = np.maximum(interests - distinct, 0) / np.maximum(n_categories - distinct, 1)
+        p_cat = np.where(seen > 0, 1.0 + seen, unseen) / (interests + length)
+        target = item_row[np.asarray(rows["target_item"])]
+        return np.where(target >= 0, p_cat * within[np.maximum(target, 0)], 0.0)
 
     return scorer

@@ -73,6 +73,8 @@ class DINDataConfig(object):
       on_bad_line: error | skip (counted) for malformed lines.
       trust_pickle: load remap.pkl with the unrestricted unpickler (it can run code).
       synthetic_users: users of the synthetic default.
+      synthetic_kind: interests (default: users' favourite categories) or transitions
+        (item-to-item chains: the last history item predicts the target by id).
     """
 
     data_dir: str = ""
@@ -81,10 +83,21 @@ class DINDataConfig(object):
     on_bad_line: str = "error"
     trust_pickle: bool = False
     synthetic_users: int = 6000
+    synthetic_kind: str = "interests"
 
     def __post_init__(self):
         if self.maxlen < 1:
             raise UsageError("data.maxlen ({}) must be >= 1".format(self.maxlen))
+        if self.synthetic_kind not in ("interests", "transitions"):
+            raise UsageError("data.synthetic_kind ({!r}) must be interests or transitions"
+                             .format(self.synthetic_kind))
+
+
+_GENERATORS = {
+    "interests": (synthetic.amazon, "Amazon-format data (multi-interest users)"),
+    "transitions": (synthetic.amazon_transitions,
+                    "Amazon-format data (item-to-item transitions)"),
+}
 
 
 class DINData(object):
@@ -117,8 +130,9 @@ class DINTask(Task):
     def prepare(self, data_config, seed, log_=None):
         log_ = log_ or log
         root, is_synthetic, cache = resolve_data_dir(
-            data_config, lambda: synthetic.amazon(n_users=data_config.synthetic_users),
-            "Amazon-format data (multi-interest users)", log_)
+            data_config, lambda: _GENERATORS[data_config.synthetic_kind][0](
+                n_users=data_config.synthetic_users),
+            _GENERATORS[data_config.synthetic_kind][1], log_)
         splits, sizes, report, vocab = amazon.load(root, os.path.join(cache, "amazon"),
                                             maxlen=data_config.maxlen, seed=seed,
                                             on_bad_line=data_config.on_bad_line,

@@ -35,7 +35,7 @@ def test_polyvore_oracle_golden_values(tmp_path):
 
 def test_no_oracle_file_means_no_ceiling(tmp_path):
     assert synthetic.polyvore_oracle(str(tmp_path), ["a"], 3) is None
-    assert synthetic.amazon_oracle(str(tmp_path), {"users": np.asarray(["u"])}) is None
+    assert synthetic.amazon_oracle(str(tmp_path), {"items": np.asarray(["", "B1"])}) is None
 
 
 def test_tie_aware_metrics():
