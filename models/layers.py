@@ -233,12 +233,20 @@ class NodeWiseGGNN(keras.layers.Layer):
 class OutfitReadout(keras.layers.Layer):
     """Outfit score = sum over real nodes of sigmoid(w_conf . h_i) * leaky_relu(w_score . h_i).
 
+    ``reduce="mean"`` divides by the number of real nodes. Why it matters: training pairs
+    always compare outfits of one size, so a SUM readout never learns to compare outfits of
+    different sizes, and its scores grow with the size; a compatibility AUC over outfits of
+    3-8 items then partly ranks by size. The paper (and default) is ``sum``.
+
     Shapes: h [B, N, H], mask [B, N] -> float32 [B].
     """
 
-    def __init__(self, units, **kwargs):
+    def __init__(self, units, reduce="sum", **kwargs):
         super(OutfitReadout, self).__init__(**kwargs)
+        if reduce not in ("sum", "mean"):
+            raise ValueError("reduce ({!r}) must be 'sum' or 'mean'".format(reduce))
         self.units = int(units)
+        self.reduce = reduce
 
     def build(self, input_shape=None):
         glorot = keras.initializers.GlorotUniform()
@@ -255,11 +263,54 @@ class OutfitReadout(keras.layers.Layer):
         score = tf.nn.leaky_relu(tf.matmul(h, tf.cast(self.w_score, dt))
                                  + tf.cast(self.b_score, dt))
         per_node = tf.cast(tf.squeeze(conf * score, -1), tf.float32)
-        return tf.reduce_sum(per_node * tf.cast(mask, tf.float32), axis=1)
+        mask = tf.cast(mask, tf.float32)
+        total = tf.reduce_sum(per_node * mask, axis=1)
+        if self.reduce == "mean":
+            total = total / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
+        return total
 
     def get_config(self):
         config = super(OutfitReadout, self).get_config()
-        config.update(units=self.units)
+        config.update(units=self.units, reduce=self.reduce)
+        return config
+
+
+@register_serializable()
+class CategoryPairs(keras.layers.Layer):
+    """Outfit score term from the categories alone: the mean over item pairs of a learned,
+    symmetric category-compatibility table ``P[c_i, c_j]`` (the diagonal scores a category
+    that appears twice).
+
+    Why: NGNN's node-wise weights say how each category transforms its item, but nothing in
+    the paper's model scores WHICH categories go together; a count table of co-occurrences
+    (the category co-occurrence rule) beats it on that alone. This term lets the graph over
+    categories learn it directly (C x C weights, zeros at first, so training starts from the
+    paper's model). Shapes: cats [B, N] int, mask [B, N] -> float32 [B].
+    """
+
+    def __init__(self, num_categories, **kwargs):
+        super(CategoryPairs, self).__init__(**kwargs)
+        self.num_categories = int(num_categories)
+
+    def build(self, input_shape=None):
+        self.table = add_weight(self, "table", (self.num_categories, self.num_categories),
+                                "zeros", autocast=False)
+        self.built = True
+
+    def call(self, cats, mask):
+        table = 0.5 * (self.table + tf.transpose(self.table))
+        cats = tf.cast(cats, tf.int32)
+        rows = tf.gather(table, cats)  # [B, N, C]
+        pair = tf.gather(rows, cats, axis=2, batch_dims=1)  # [B, N, N]
+        mask = tf.cast(mask, tf.float32)
+        n = tf.shape(cats)[1]
+        valid = mask[:, :, None] * mask[:, None, :] * (1.0 - tf.eye(n, dtype=tf.float32))
+        count = tf.maximum(tf.reduce_sum(valid, axis=[1, 2]), 1.0)
+        return tf.reduce_sum(pair * valid, axis=[1, 2]) / count
+
+    def get_config(self):
+        config = super(CategoryPairs, self).get_config()
+        config.update(num_categories=self.num_categories)
         return config
 
 

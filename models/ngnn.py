@@ -21,7 +21,8 @@ from __future__ import absolute_import, division, print_function
 
 import tensorflow as tf
 
-from models.layers import CategoryBagProjection, CategoryProjection, NodeWiseGGNN, OutfitReadout
+from models.layers import (CategoryBagProjection, CategoryPairs, CategoryProjection,
+                           NodeWiseGGNN, OutfitReadout)
 from training.compat import keras, register_serializable
 
 MODALITIES = ("visual", "textual", "both")
@@ -37,10 +38,15 @@ class NGNN(keras.Model):
       edges: ``binary`` (the original code, default) or ``cooccurrence`` (the paper's text);
         see :class:`models.layers.NodeWiseGGNN`.
       static_shapes: use the static-shape input projection (for NPUs).
+      category_pairs: add a learned category-compatibility term to the score
+        (:class:`models.layers.CategoryPairs`; not in the paper).
+      readout: ``sum`` over nodes (the paper) or ``mean`` (comparable across outfit sizes;
+        see :class:`models.layers.OutfitReadout`).
     """
 
     def __init__(self, num_categories, visual_dim=2048, vocab_size=2757, hidden=12, steps=3,
-                 beta=0.2, modalities="both", edges="binary", static_shapes=False, **kwargs):
+                 beta=0.2, modalities="both", edges="binary", static_shapes=False,
+                 category_pairs=False, readout="sum", **kwargs):
         super(NGNN, self).__init__(**kwargs)
         if modalities not in MODALITIES:
             raise ValueError("modalities ({!r}) must be one of {}".format(
@@ -56,6 +62,8 @@ class NGNN(keras.Model):
         self.modalities = modalities
         self.edges = edges
         self.static_shapes = bool(static_shapes)
+        self.category_pairs = bool(category_pairs)
+        self.readout = readout
         self.use_visual = modalities in ("visual", "both")
         self.use_text = modalities in ("textual", "both")
         if self.use_visual:
@@ -64,12 +72,15 @@ class NGNN(keras.Model):
                 name="visual_projection")
             self.visual_ggnn = NodeWiseGGNN(num_categories, hidden, steps, edges,
                                             name="visual_ggnn")
-            self.visual_readout = OutfitReadout(hidden, name="visual_readout")
+            self.visual_readout = OutfitReadout(hidden, readout, name="visual_readout")
         if self.use_text:
             self.text_projection = CategoryBagProjection(num_categories, vocab_size, hidden,
                                                          name="text_projection")
             self.text_ggnn = NodeWiseGGNN(num_categories, hidden, steps, edges, name="text_ggnn")
-            self.text_readout = OutfitReadout(hidden, name="text_readout")
+            self.text_readout = OutfitReadout(hidden, readout, name="text_readout")
+        # created last, so the paper's weights keep their order in get_weights()
+        self.pairs = CategoryPairs(num_categories, name="category_pairs") if category_pairs \
+            else None
 
     def build(self, input_shape=None):
         """All weights depend on the config only, so build needs no example input."""
@@ -84,6 +95,8 @@ class NGNN(keras.Model):
             layers += [self.visual_projection, self.visual_ggnn, self.visual_readout]
         if self.use_text:
             layers += [self.text_projection, self.text_ggnn, self.text_readout]
+        if self.pairs is not None:
+            layers.append(self.pairs)
         return layers
 
     def set_edge_weights(self, matrix):
@@ -113,6 +126,8 @@ class NGNN(keras.Model):
         if self.use_text:
             ht = self.text_ggnn(h0_text, cats, mask)
             score += ((1.0 - self.beta) if self.use_visual else 1.0) * self.text_readout(ht, mask)
+        if self.pairs is not None:
+            score += self.pairs(cats, mask)
         return score
 
     def score_with_states(self, inputs, training=False):
@@ -167,7 +182,8 @@ class NGNN(keras.Model):
         return {"num_categories": self.num_categories, "visual_dim": self.visual_dim,
                 "vocab_size": self.vocab_size, "hidden": self.hidden, "steps": self.steps,
                 "beta": self.beta, "modalities": self.modalities, "edges": self.edges,
-                "static_shapes": self.static_shapes, "name": self.name}
+                "static_shapes": self.static_shapes, "category_pairs": self.category_pairs,
+                "readout": self.readout, "name": self.name}
 
     @classmethod
     def from_config(cls, config):

@@ -34,6 +34,8 @@ class NGNNModelConfig(object):
       consistency_weight: weight of ||h0_visual - h0_text||^2 (5; 0 disables).
       ranking_loss: sigmoid (paper/code: -sigmoid(s_pos - s_neg)) or bpr (-log sigmoid).
       static_shapes: static-shape input projection (NPU); slower on CPU/GPU.
+      category_pairs: add a learned category-compatibility term (not in the paper).
+      readout: sum (the paper) or mean over nodes (comparable across outfit sizes).
     """
 
     hidden: int = 12
@@ -44,6 +46,8 @@ class NGNNModelConfig(object):
     consistency_weight: float = 5.0
     ranking_loss: str = "sigmoid"
     static_shapes: bool = False
+    category_pairs: bool = False
+    readout: str = "sum"
 
     def __post_init__(self):
         if self.hidden < 1 or self.steps < 1:
@@ -58,6 +62,8 @@ class NGNNModelConfig(object):
         if self.ranking_loss not in ("sigmoid", "bpr"):
             raise UsageError("model.ranking_loss ({!r}) must be sigmoid or bpr".format(
                 self.ranking_loss))
+        if self.readout not in ("sum", "mean"):
+            raise UsageError("model.readout ({!r}) must be sum or mean".format(self.readout))
         if not 0.0 <= self.beta <= 1.0:
             raise UsageError("model.beta ({}) must be in [0, 1]".format(self.beta))
 
@@ -72,6 +78,9 @@ class NGNNDataConfig(object):
       visual_dim / vocab_size: lengths of the per-item JSON image and text vectors (2048 /
         2757); a packed store (``datasets.featurize`` output) brings its own.
       synthetic_outfits: training outfits of the synthetic default.
+      synthetic_kind: style (the default: outfits share a latent style, categories at random)
+        or compatibility (one category per group chosen by the style, like real outfits;
+        :func:`datasets.synthetic.polyvore_compatibility`).
       synthetic_layout: zip | dir, how the synthetic default stores per-item files.
       distinct_categories: wrong FITB candidates / random outfits avoid categories already in
         the outfit (harder; default False = the original protocol).
@@ -84,8 +93,21 @@ class NGNNDataConfig(object):
     visual_dim: int = 2048
     vocab_size: int = 2757
     synthetic_outfits: int = 1000
+    synthetic_kind: str = "style"
     synthetic_layout: str = "zip"
     distinct_categories: bool = False
+
+    def __post_init__(self):
+        if self.synthetic_kind not in _GENERATORS:
+            raise UsageError("data.synthetic_kind ({!r}) must be one of {}".format(
+                self.synthetic_kind, ", ".join(sorted(_GENERATORS))))
+
+
+_GENERATORS = {
+    "style": (synthetic.polyvore, "Polyvore-format data (outfits share a latent style)"),
+    "compatibility": (synthetic.polyvore_compatibility,
+                      "Polyvore-format data (style-dependent category compatibility)"),
+}
 
 
 class NGNNTask(Task):
@@ -103,12 +125,13 @@ class NGNNTask(Task):
     # -- data -----------------------------------------------------------------------------
     def prepare(self, data_config, seed, log_=None):
         log_ = log_ or log
+        generate, description = _GENERATORS[data_config.synthetic_kind]
         root, is_synthetic, cache = resolve_data_dir(
-            data_config, lambda: synthetic.polyvore(n_train=data_config.synthetic_outfits,
-                                                    visual_dim=data_config.visual_dim,
-                                                    vocab_size=data_config.vocab_size,
-                                                    layout=data_config.synthetic_layout),
-            "Polyvore-format data (outfits share a latent style)", log_)
+            data_config, lambda: generate(n_train=data_config.synthetic_outfits,
+                                          visual_dim=data_config.visual_dim,
+                                          vocab_size=data_config.vocab_size,
+                                          layout=data_config.synthetic_layout),
+            description, log_)
         data = pv.load(root, os.path.join(cache, "stores"), seed=seed,
                        on_bad=data_config.on_bad, on_missing=data_config.on_missing,
                        visual_dim=data_config.visual_dim, vocab_size=data_config.vocab_size,
@@ -230,7 +253,9 @@ class NGNNTask(Task):
                      vocab_size=data.store.vocab_size, hidden=model_config.hidden,
                      steps=model_config.steps, beta=model_config.beta,
                      modalities=model_config.modalities, edges=model_config.edges,
-                     static_shapes=model_config.static_shapes)
+                     static_shapes=model_config.static_shapes,
+                     category_pairs=model_config.category_pairs,
+                     readout=model_config.readout)
         model.build()
         if model_config.edges == "cooccurrence":
             model.set_edge_weights(edge_weights(data.cooc))

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.layers import CategoryBagProjection, CategoryProjection, NodeWiseGGNN
+from models.layers import (CategoryBagProjection, CategoryPairs, CategoryProjection,
+                           NodeWiseGGNN, OutfitReadout)
 from models.ngnn import NGNN, consistency_loss, ranking_loss
 from training import compat
 
@@ -204,3 +205,50 @@ def test_score_pairs_equals_scoring_both_outfits():
     _, want_v, want_t = model.score_with_states(inputs)
     np.testing.assert_allclose(h0v.numpy(), want_v.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(h0t.numpy(), want_t.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_mean_readout_is_the_sum_over_the_node_count():
+    rng = np.random.RandomState(7)
+    h = rng.normal(size=(2, 8, H)).astype(np.float32)
+    mask = np.zeros((2, 8), np.float32)
+    mask[0, :3], mask[1, :8] = 1, 1
+    total, mean = OutfitReadout(H), OutfitReadout(H, "mean")
+    total.build(None)
+    mean.build(None)
+    mean.set_weights(total.get_weights())
+    np.testing.assert_allclose(mean(h, mask).numpy(), total(h, mask).numpy() / [3.0, 8.0],
+                               rtol=1e-6)
+    # golden: one node, w_conf = w_score = 1, zero biases -> sigmoid(s) * leaky_relu(s)
+    total.set_weights([np.ones((H, 1)), np.zeros(1), np.ones((H, 1)), np.zeros(1)])
+    one = np.zeros((1, 8, H), np.float32)
+    one[0, 0] = [1.0, 0.5, 0.5]
+    np.testing.assert_allclose(total(one, mask[:1] * 0 + np.eye(8)[0]).numpy(),
+                               [_sigmoid(2.0) * 2.0], rtol=1e-6)
+    with pytest.raises(ValueError, match="reduce"):
+        OutfitReadout(H, "max")
+
+
+def test_category_pairs_golden_value():
+    layer = CategoryPairs(3)
+    layer.build(None)
+    table = np.array([[1.0, 2.0, 0.0], [4.0, -1.0, 0.0], [0.0, 6.0, 3.0]], np.float32)
+    layer.set_weights([table])
+    sym = 0.5 * (table + table.T)  # [[1, 3, 0], [3, -1, 3], [0, 3, 3]]
+    cats = np.array([[0, 1, 1, 2], [2, 0, 0, 0]], np.int32)
+    mask = np.array([[1, 1, 1, 0], [1, 1, 0, 0]], np.float32)
+    # outfit 0: pairs (0,1) (0,1) (1,1) -> mean of 3, 3, -1 over both orders; outfit 1: (2,0)
+    want = [(3.0 + 3.0 + -1.0) / 3.0, sym[2, 0]]
+    np.testing.assert_allclose(layer(cats, mask).numpy(), want, rtol=1e-6)
+
+
+def test_new_options_round_trip_and_start_from_the_papers_model():
+    inputs = _inputs(np.random.RandomState(8))
+    plain = _model()
+    extended = _model(category_pairs=True)
+    extended.set_weights(plain.get_weights() + [np.zeros((C, C), np.float32)])
+    # the pair table starts at zero: the extended model scores like the paper's at first
+    np.testing.assert_allclose(extended(inputs).numpy(), plain(inputs).numpy(), rtol=1e-6)
+    model = _model(category_pairs=True, readout="mean")
+    clone = NGNN.from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+    assert clone.get_config()["readout"] == "mean" and clone.get_config()["category_pairs"]
