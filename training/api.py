@@ -7,7 +7,8 @@ Example::
     run.metrics["test"]["auc"], run.history, run.model
 
 Keyword arguments are the CLI's (``data_dir``, ``epochs``, ``batch_size``, ``learning_rate``,
-``device``, ``precision``, ``seed``, ``output_dir``, ``resume``, ``overwrite``, ``config``) or
+``device``, ``precision``, ``seed``, ``output_dir``, ``resume``, ``overwrite``, ``config``,
+``preset``) or
 any option of the run's sections by name (``hidden=16`` for ``model.hidden``, ``maxlen=50`` for
 ``data.maxlen``, ``patience=2`` for ``train.patience``); ``sets=["model.hidden=16"]`` is the
 explicit form. The float32 dtype policy is restored afterwards, so runs in one kernel do not
@@ -26,7 +27,7 @@ from training import tasks
 from training.errors import UsageError
 
 _FLAGS = ("data_dir", "epochs", "batch_size", "learning_rate", "device", "precision", "seed",
-          "output_dir", "config")
+          "output_dir", "config", "preset")
 _SWITCHES = ("resume", "overwrite", "verbose")
 
 

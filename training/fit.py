@@ -59,9 +59,11 @@ def build_parser():
                         help="train on the cluster in TF_CONFIG (CPU/GPU workers) or RANK_SIZE/"
                              "RANK_ID/RANK_TABLE_FILE (Ascend NPUs) and fail if there is none; "
                              "without it a cluster in the environment is still used")
+    parser.add_argument("--preset", default=None, help="a named configuration of the model, "
+                        "e.g. --preset paper (NGNN as published)")
     parser.add_argument("--config", default=None, help="JSON or YAML file of config sections")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                        help="override one option, e.g. --set model.hidden_size=16 (repeatable)")
+                        help="override one option, e.g. --set train.patience=2 (repeatable)")
     parser.add_argument("--verbose", "-v", action="store_true")
     return parser
 
@@ -71,6 +73,13 @@ def resolve_config(args, task):
     from training import config as cfg  # pylint: disable=import-outside-toplevel
 
     raw = {"train": dict(task.train_defaults), "model": {}, "data": {}, "runtime": {}}
+    if args.preset:
+        if args.preset not in task.presets:
+            raise cfg.UsageError("--preset {!r}: {} has {}".format(
+                args.preset, task.name, "the presets " + ", ".join(sorted(task.presets))
+                if task.presets else "no presets"))
+        for section, values in task.presets[args.preset].items():
+            raw[section].update(values)
     if args.config:
         loaded = cfg.load_config_file(args.config)
         unknown = sorted(set(loaded) - set(SECTIONS) - {"task"})

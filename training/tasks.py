@@ -84,12 +84,15 @@ class Task(object):
         sections of the run config.
       train_defaults: defaults of :class:`training.config.TrainConfig` for this model.
       monitor / monitor_mode: the validation metric that selects the model.
+      presets: named configurations (``--preset NAME``): ``{name: {section: {key: value}}}``,
+        applied over the defaults and under ``--config``, flags and ``--set``.
     """
 
     name = None
     model_config_cls = None
     data_config_cls = None
     train_defaults = {}
+    presets = {}
     monitor = "loss"
     monitor_mode = "min"
 

@@ -149,3 +149,24 @@ def test_bad_config_file(tmp_path, capsys):
     code, _ = _run(tmp_path, "--config", str(cfg))
     assert code == 2
     assert "unknown section(s) trian" in capsys.readouterr().err
+
+
+def test_presets_sit_between_defaults_and_overrides(tmp_path, capsys):
+    """NGNN's published configuration is the preset ``paper``; --config, flags and --set
+    still win over it. Resolved only (no training)."""
+    from training import tasks
+
+    task = tasks.get_task("ngnn")
+    parser = fit.build_parser()
+    default = fit.resolve_config(parser.parse_args(["--model", "ngnn"]), task)
+    assert (default["model"].readout, default["model"].ranking_loss,
+            default["model"].consistency_weight) == ("mean", "bpr", 0.0)
+    paper = fit.resolve_config(parser.parse_args(
+        ["--model", "ngnn", "--preset", "paper", "--set", "model.consistency_weight=2"]), task)
+    assert (paper["model"].readout, paper["model"].ranking_loss) == ("sum", "sigmoid")
+    assert paper["model"].consistency_weight == 2.0  # --set wins over the preset
+    code, _ = _run(tmp_path, "--preset", "paper")
+    assert code == 2 and "has no presets" in capsys.readouterr().err
+    assert fit.main(["--model", "ngnn", "--preset", "papr", "--output-dir",
+                     str(tmp_path / "x")]) == 2
+    assert "the presets paper" in capsys.readouterr().err
