@@ -85,6 +85,15 @@ def fitb_accuracy(candidate_scores, ties="wrong"):
     return float(np.mean(scores[:, 0] > best_other))
 
 
+def fitb_mrr(candidate_scores):
+    """Mean reciprocal rank of the true answer (column 0) among its candidates; a tie ranks
+    the true answer behind. Smoother than accuracy on a few hundred questions (a question
+    answered second-best still counts 1/2), so it is NGNN's model-selection metric."""
+    scores = np.asarray(candidate_scores, dtype=np.float64)
+    rank = 1 + (scores[:, 1:] >= scores[:, :1]).sum(axis=1)
+    return float(np.mean(1.0 / rank))
+
+
 def pairwise_accuracy(true_scores, partner_scores, ties="wrong"):
     """Share of pairs whose true member scores higher (``ties="share"``: a tie counts 1/2)."""
     true_scores = np.asarray(true_scores, dtype=np.float64).ravel()

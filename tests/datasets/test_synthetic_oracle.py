@@ -109,3 +109,10 @@ def test_compatibility_generator_is_real_format_and_its_ceiling_beats_the_rule(t
     assert rule["compat_auc"] > 0.8 and rule["fitb_accuracy"] > 0.4
     assert oracle["compat_auc"] > rule["compat_auc"]
     assert oracle["fitb_accuracy"] > rule["fitb_accuracy"] + 0.1
+
+
+def test_fitb_mrr_golden_value():
+    scores = np.array([[3.0, 1.0, 2.0, 0.0],    # rank 1
+                       [1.0, 2.0, 0.0, 0.0],    # rank 2
+                       [1.0, 1.0, 2.0, 0.0]])   # tie + one above: rank 3
+    assert M.fitb_mrr(scores) == (1.0 + 0.5 + 1.0 / 3.0) / 3

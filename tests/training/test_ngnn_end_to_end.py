@@ -14,17 +14,21 @@ def test_ngnn_learns_on_the_embedded_default(tmp_path, monkeypatch):
     metrics = json.load(open(os.path.join(out, "metrics.json")))
     assert metrics["data"]["synthetic"] is True
     test = metrics["test"]
-    assert set(test) == {"fitb_accuracy", "compat_auc", "pairwise_accuracy"}
+    assert set(test) == {"fitb_accuracy", "fitb_mrr", "compat_auc", "pairwise_accuracy"}
     assert test["fitb_accuracy"] > 0.33  # chance: 0.25
     assert test["compat_auc"] > 0.62  # chance: 0.5
     rule = metrics["baselines"]["test"]["category_cooccurrence"]
     ceiling = metrics["baselines"]["test"]["oracle"]  # the generator's own scorer
-    assert test["fitb_accuracy"] > rule["fitb_accuracy"] + 0.03  # the model beats the rule
+    # the default model beats the co-occurrence rule on all three metrics (a regression that
+    # stops it learning the planted style fails here) and stays below the generator's ceiling
+    assert test["fitb_accuracy"] > rule["fitb_accuracy"] + 0.1
+    assert test["compat_auc"] > rule["compat_auc"]
+    assert test["pairwise_accuracy"] > rule["pairwise_accuracy"]
     assert ceiling["fitb_accuracy"] > test["fitb_accuracy"]
-    assert ceiling["compat_auc"] > max(test["compat_auc"], rule["compat_auc"])
-    assert (metrics["monitor"], metrics["monitor_mode"]) == ("fitb_accuracy", "max")
+    assert ceiling["compat_auc"] > test["compat_auc"]
+    assert (metrics["monitor"], metrics["monitor_mode"]) == ("fitb_mrr", "max")
     assert os.path.basename(metrics["selected_checkpoint"]).startswith("ckpt-")
-    assert metrics["best_value"] == max(h["validation"]["fitb_accuracy"] for h in json.load(
+    assert metrics["best_value"] == max(h["validation"]["fitb_mrr"] for h in json.load(
         open(os.path.join(out, "history.json"))))
     assert metrics["train_samples_per_sec"] > 0
 
