@@ -5,8 +5,11 @@ measured on both embedded generators (README's DIN table): learning rate 0.01 in
 (0.001 underfits in 75 steps: test AUC 0.870, below the category rule's 0.931), embeddings of
 32 instead of 8 per item and category (8 cannot hold both the category interest and the item
 relations: 0.940 -> 0.953 on the interests data, 0.670 -> 0.787 on the transitions data), and
-mini-batch aware L2 on (0.1; the paper's remedy for id memorisation). ``--preset card`` gives the
-card's configuration.
+up to 10 epochs with early stopping (patience 3) on validation AUC, the best checkpoint kept
+(the transitions data peaks at epoch 8: 0.842; the interests data at 4). Mini-batch aware L2
+(the paper's remedy for id memorisation) stays off: at 0.1 it gains +0.002 on the interests data
+and costs -0.05 where item ids carry the signal. ``--preset card`` gives the card's
+configuration.
 Model selection uses validation AUC. Alongside the model,
 ``baselines`` in metrics.json hold two trivial scorers on the same rows: item popularity and
 "the candidate's category occurs in the history".
@@ -39,7 +42,7 @@ class DINModelConfig(object):
       attention_units / mlp_units: MLP sizes (80, 40) / (200, 80).
       activation: dice or prelu. attention_softmax: normalise attention (default False).
       pooling: attention (DIN) or sum (the paper's BaseModel).
-      mba_l2: mini-batch aware L2 weight on embeddings (0.1; 0 disables, as the card).
+      mba_l2: mini-batch aware L2 weight on embeddings (0 disables; off by default).
       base_run: run directory of a finished BaseModel run (pooling=sum) on the same data;
         when set, validation and test metrics include ``rela_impr`` against its AUC.
     """
@@ -50,7 +53,7 @@ class DINModelConfig(object):
     activation: str = "dice"
     attention_softmax: bool = False
     pooling: str = "attention"
-    mba_l2: float = 0.1
+    mba_l2: float = 0.0
     base_run: str = ""
 
     def __post_init__(self):
@@ -125,10 +128,10 @@ class DINTask(Task):
     name = "din"
     model_config_cls = DINModelConfig
     data_config_cls = DINDataConfig
-    train_defaults = {"epochs": 5, "batch_size": 4096, "learning_rate": 1e-2,
+    train_defaults = {"epochs": 10, "patience": 3, "batch_size": 4096, "learning_rate": 1e-2,
                       "optimizer": "adam", "eval_batch_size": 8192}
-    presets = {"card": {"model": {"embedding_dim": 8, "mba_l2": 0.0},
-                        "train": {"learning_rate": 1e-3}}}
+    presets = {"card": {"model": {"embedding_dim": 8},
+                        "train": {"learning_rate": 1e-3, "epochs": 5, "patience": 0}}}
     monitor = "auc"
     monitor_mode = "max"
 
