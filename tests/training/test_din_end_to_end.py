@@ -15,18 +15,30 @@ def _run(tmp_path, name, *extra):
     return json.load(open(os.path.join(out, "metrics.json")))
 
 
-def test_din_beats_base_model_and_heuristic(tmp_path, monkeypatch):
+def test_din_beats_base_model_at_the_papers_embedding_size(tmp_path, monkeypatch):
+    """Attention against sum pooling (the paper's claim) at embeddings of 8, where it shows:
+    with the default 32, sum pooling nearly catches up on this data, whose signal (category
+    counts in the history) is linear in the sum of the history's embeddings (README)."""
     monkeypatch.setenv("NPUREC_CACHE", str(tmp_path / "cache"))
-    base = _run(tmp_path, "base", "--set", "model.pooling=sum")
-    din = _run(tmp_path, "din", "--set", "model.base_run=" + str(tmp_path / "base"))
+    small = ("--set", "model.embedding_dim=8")
+    base = _run(tmp_path, "base", "--set", "model.pooling=sum", *small)
+    din = _run(tmp_path, "din", "--set", "model.base_run=" + str(tmp_path / "base"), *small)
     assert din["data"]["synthetic"] is True
     assert set(din["test"]) == {"auc", "logloss", "gauc", "rela_impr"}
     assert din["test"]["rela_impr"] == M.rela_impr(din["test"]["auc"], base["test"]["auc"])
-    heuristic = din["baselines"]["test"]["category_in_history"]["auc"]
-    assert din["test"]["auc"] > 0.9
     assert din["test"]["auc"] > base["test"]["auc"] + 0.02
     assert M.rela_impr(din["test"]["auc"], base["test"]["auc"]) > 0.05
-    assert din["test"]["auc"] > heuristic
-    ceiling = din["baselines"]["test"]["oracle"]["auc"]  # the generator's own scorer
-    assert ceiling > din["test"]["auc"] and ceiling > heuristic
     assert din["test"]["gauc"] > base["test"]["gauc"]
+
+
+def test_default_din_beats_its_rules_below_the_ceiling(tmp_path, monkeypatch):
+    """The default configuration on the planted embedded data: above every rule it reports
+    (a regression that stops it learning fails here), below the generator's own scorer."""
+    monkeypatch.setenv("NPUREC_CACHE", str(tmp_path / "cache"))
+    din = _run(tmp_path, "din")
+    rules = {k: v["auc"] for k, v in din["baselines"]["test"].items() if k != "oracle"}
+    assert set(rules) == {"item_popularity", "category_in_history"}
+    assert din["test"]["auc"] > max(rules.values()) + 0.01
+    ceiling = din["baselines"]["test"]["oracle"]["auc"]  # the generator's own scorer
+    assert ceiling > din["test"]["auc"]
+    assert (din["monitor"], din["monitor_mode"]) == ("auc", "max")
