@@ -83,7 +83,7 @@ def run_din(args):
             raw = realsize.amazon_files(os.path.join(work, "raw"))
             generated = time.time() - start
             start = time.time()
-            _, sizes, _ = amazon.load(raw, os.path.join(work, "cache"))
+            _, sizes, _, _ = amazon.load(raw, os.path.join(work, "cache"))
             first = time.time() - start
             start = time.time()
             amazon.load(raw, os.path.join(work, "cache"))

@@ -43,7 +43,7 @@ import time
 
 import numpy as np
 
-from datasets import DataError
+from datasets import DataError, user_file_mode
 from datasets import features as feature_store
 from datasets import polyvore as pv
 from datasets import polyvore_release as release_io
@@ -283,7 +283,7 @@ def _atomic_json(path, value):
     try:
         with os.fdopen(fd, "w") as handle:
             json.dump(value, handle, indent=1)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, user_file_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -330,8 +330,8 @@ def _write_output(out, result):
                                len(result["words"]))
         del visual
         for name in os.listdir(tmp):
-            os.chmod(os.path.join(tmp, name), 0o644)
-        os.chmod(tmp, 0o755)
+            os.chmod(os.path.join(tmp, name), user_file_mode())
+        os.chmod(tmp, user_file_mode(directory=True))  # mkdtemp gives 0700
         final = os.path.join(out, feature_store.PACKED_DIR)
         old = final + ".old"
         if os.path.isdir(final):

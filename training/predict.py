@@ -18,6 +18,7 @@ import tempfile
 
 import numpy as np
 
+from datasets import user_file_mode
 from training import serving
 from training.errors import UsageError
 
@@ -73,6 +74,7 @@ def predict(run_dir, input_path, output_path, batch_rows=4096):
     with os.fdopen(fd, "w") as out:
         for number in sorted(results):
             out.write(json.dumps(results[number]) + "\n")
+    os.chmod(tmp, user_file_mode())  # mkstemp's 0600 would hide the answers from others
     os.replace(tmp, output_path)
     return len(results) - errors, errors
 

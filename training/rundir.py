@@ -15,6 +15,7 @@ import os
 import tempfile
 import time
 
+from datasets import user_file_mode
 from training.errors import UsageError
 
 RUN_MARKERS = ("config.json", "metrics.json", "history.json", "checkpoints")
@@ -31,6 +32,7 @@ def write_json_atomic(path, payload):
         with os.fdopen(fd, "w") as handle:
             json.dump(payload, handle, indent=2, sort_keys=True, default=_json_default)
             handle.write("\n")
+        os.chmod(tmp, user_file_mode())  # readable like any file the user creates
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -120,6 +120,10 @@ def test_featurize_then_train_ngnn(release, tmp_path, weights_file):
     assert counts["images_converted:grayscale_jpeg"] == 3  # 3 of the real images are gray
     store = _store(out)
     assert store.visual.shape == (37, 1280) and store.visual_dim == 1280
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in (featurize.REPORT_FILE, "features/visual.npy", pv.TRAIN_FILE):
+        assert os.stat(os.path.join(out, name)).st_mode & 0o777 == 0o666 & ~umask, name
     assert np.isfinite(store.visual).all() and np.abs(store.visual).sum() > 0
     assert "1000_1" not in store  # the rare category's item left with its category
     # text: item 1001_2's words, through the vocabulary file (line number = word id)

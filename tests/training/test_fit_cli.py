@@ -170,3 +170,22 @@ def test_presets_sit_between_defaults_and_overrides(tmp_path, capsys):
     assert fit.main(["--model", "ngnn", "--preset", "papr", "--output-dir",
                      str(tmp_path / "x")]) == 2
     assert "the presets paper" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640)])
+def test_result_files_respect_the_umask(tmp_path, umask, mode):
+    """Atomic writes start from mkstemp's 0600; results must be readable like any file the
+    user creates."""
+    from training import rundir
+
+    old = os.umask(umask)
+    try:
+        code, out = _run(tmp_path, "--epochs", "1")
+        path = str(tmp_path / "direct.json")
+        rundir.write_json_atomic(path, {"a": 1})
+    finally:
+        os.umask(old)
+    assert code == 0
+    for name in ("config.json", "metrics.json", "history.json"):
+        assert os.stat(os.path.join(out, name)).st_mode & 0o777 == mode, name
+    assert os.stat(path).st_mode & 0o777 == mode
