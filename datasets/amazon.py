@@ -6,8 +6,8 @@ Accepted inputs, in ``data_dir``:
 * ``meta_Electronics.json[.gz]``: one Python-literal dict per line (NOT strict JSON), parsed
   with ``ast.literal_eval`` (never ``eval``); category = last leaf of ``categories[-1]``.
 * or the Ascend port's layout: ``remap.pkl`` (reviews DataFrame, category list, counts, keys),
-  read through :class:`RestrictedUnpickler` (numpy/pandas data classes only) unless the user
-  opts in with ``trust_pickle``.
+  read through :class:`datasets.safe_pickle.RestrictedUnpickler` (an exact allow-list of the
+  numpy/pandas names needed to rebuild data) unless the user opts in with ``trust_pickle``.
 
 Samples as in the reference preprocessing, vectorised with numpy/pandas: per user, events
 sorted by time; each prefix predicts the next item (label 1) and one seeded random item the user
@@ -22,7 +22,6 @@ import ast
 import collections
 import gzip
 import hashlib
-import io
 import json
 import os
 import pickle
@@ -32,7 +31,7 @@ import zlib
 import numpy as np
 import pandas as pd
 
-from datasets import DataError
+from datasets import DataError, safe_pickle
 
 REVIEWS = "reviews_Electronics_5.json"
 META = "meta_Electronics.json"
@@ -121,65 +120,22 @@ def read_meta(path, on_bad_line="error", report=None):
     return categories
 
 
-class RestrictedUnpickler(pickle.Unpickler):
-    """Unpickler that only rebuilds numpy arrays, pandas frames and plain builtins.
-
-    Pickles can run arbitrary code on load (``os.system`` via ``__reduce__``). The reference
-    ``remap.pkl`` holds only a DataFrame, lists, ints and dicts, so anything else is refused.
-    """
-
-    _ALLOWED_PREFIXES = ("pandas.core.", "pandas._libs.", "pandas.arrays")
-    _ALLOWED = {
-        ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"),
-        ("numpy._core.multiarray", "scalar"), ("numpy", "int64"), ("numpy", "float64"),
-        ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
-        ("builtins", "slice"), ("builtins", "range"), ("builtins", "object"),
-        ("builtins", "list"), ("builtins", "dict"), ("builtins", "tuple"), ("builtins", "set"),
-        ("builtins", "frozenset"), ("builtins", "int"), ("builtins", "float"),
-        ("builtins", "str"), ("builtins", "bytes"), ("builtins", "complex"),
-        ("copyreg", "_reconstructor"), ("datetime", "datetime"),
-        ("pandas", "DataFrame"), ("pandas", "Series"), ("pandas", "Index"),
-        ("pandas", "RangeIndex"), ("pandas", "MultiIndex"), ("pandas", "Categorical"),
-        ("pandas", "CategoricalDtype"),
-    }
-    _FORBIDDEN_NAMES = ("read_pickle", "eval", "exec", "system", "load", "open", "import")
-
-    def find_class(self, module, name):
-        allowed = (module, name) in self._ALLOWED or (
-            module.startswith(self._ALLOWED_PREFIXES)
-            and not any(bad in name.lower() for bad in self._FORBIDDEN_NAMES))
-        if not allowed and module in ("pandas", "numpy", "numpy.dtypes"):
-            # top-level data CLASSES only (DataFrame, StringDtype, ...), never functions
-            # such as pandas.read_pickle or numpy.load
-            import importlib  # pylint: disable=import-outside-toplevel
-
-            allowed = isinstance(getattr(importlib.import_module(module), name, None), type)
-        if not allowed:
-            raise pickle.UnpicklingError(
-                "refusing to load {}.{} from a pickle (only numpy/pandas data is allowed)".format(
-                    module, name))
-        return super(RestrictedUnpickler, self).find_class(module, name)
-
-
 def load_pickles(path, trust_pickle=False):
-    """All objects pickled one after another in ``path`` (the reference dumps several)."""
+    """All objects pickled one after another in ``path`` (the reference dumps several), read
+    through :class:`datasets.safe_pickle.RestrictedUnpickler` unless ``trust_pickle``."""
     with open(path, "rb") as handle:
         payload = handle.read()
-    objects = []
-    stream = io.BytesIO(payload)
-    while stream.tell() < len(payload):
-        try:
-            if trust_pickle:
-                objects.append(pickle.load(stream))
-            else:
-                objects.append(RestrictedUnpickler(stream).load())
-        except pickle.UnpicklingError as err:
-            raise DataError("{}: {}. If you trust this file, pass --set data.trust_pickle=true "
-                            "(it can run code).".format(path, err))
-        except (EOFError, ValueError, TypeError, AttributeError) as err:
+    try:
+        return safe_pickle.load_all(payload, trust=trust_pickle)
+    except pickle.UnpicklingError as err:
+        if trust_pickle:
             raise DataError("{}: not a readable pickle ({})".format(path, err))
-    return objects
+        raise DataError("{}: {}. If you trust this file, pass --set data.trust_pickle=true "
+                        "(it can run code).".format(path, err))
+    except (EOFError, ValueError, TypeError, AttributeError, ImportError, IndexError,
+            KeyError, MemoryError) as err:
+        raise DataError("{}: not a readable pickle ({}: {})".format(path, type(err).__name__,
+                                                                     err))
 
 
 def from_remap_pickle(path, trust_pickle=False):
