@@ -36,7 +36,7 @@ from datasets import DataError, safe_pickle
 REVIEWS = "reviews_Electronics_5.json"
 META = "meta_Electronics.json"
 REMAP_PICKLE = "remap.pkl"
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 
 try:
     from tqdm.auto import tqdm as _tqdm
@@ -45,11 +45,28 @@ except ImportError:  # pragma: no cover
 
 
 def _find(data_dir, name):
-    for candidate in (name, name + ".gz"):
-        path = os.path.join(data_dir, candidate)
-        if os.path.isfile(path):
-            return path
-    return None
+    """``name`` or ``name.gz`` in ``data_dir`` (None when neither). When both are there they
+    must hold the same text (e.g. after ``gunzip -k``); otherwise which one is meant is
+    ambiguous and the user is asked to remove one."""
+    found = [os.path.join(data_dir, c) for c in (name, name + ".gz")
+             if os.path.isfile(os.path.join(data_dir, c))]
+    if len(found) == 2 and not _same_text(*found):
+        raise DataError("{} and {} are both present with different contents: remove the one "
+                        "that should not be used".format(found[0], found[1]))
+    return found[0] if found else None
+
+
+def _same_text(plain, packed, chunk=1 << 22):
+    try:
+        with open(plain, "rb") as left, gzip.open(packed, "rb") as right:
+            while True:
+                a, b = left.read(chunk), right.read(chunk)
+                if a != b:
+                    return False
+                if not a:
+                    return True
+    except (EOFError, OSError, zlib.error):
+        return False
 
 
 def _lines(path):
@@ -63,12 +80,41 @@ def _lines(path):
             for number, raw in enumerate(handle, 1):
                 if bar is not None and number % 10000 == 0:
                     bar.update(10000)
-                yield number, raw.decode("utf-8", errors="replace")
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    text = _NotText("bytes that are not UTF-8 at column {}".format(
+                        err.start + 1))
+                yield number, text
     except (EOFError, OSError, zlib.error) as err:
         raise DataError("{}: unreadable or truncated ({})".format(path, err))
     finally:
         if bar is not None:
             bar.close()
+
+
+class _NotText(str):
+    """A line that could not be decoded; its text is the reason."""
+
+
+def _key(value, what):
+    """A review/meta key (reviewerID, asin) as text: strings and integers only."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TypeError("{} must be a string, got {} {!r}".format(
+            what, type(value).__name__, value)[:200])
+    text = str(value)
+    if not text.strip():
+        raise ValueError("{} is empty".format(what))
+    return text
+
+
+def _timestamp(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise TypeError("unixReviewTime must be an integer, got {}".format(type(value).__name__))
+    number = float(value)
+    if not np.isfinite(number) or number != int(number):
+        raise ValueError("unixReviewTime must be a whole number, got {!r}".format(value))
+    return int(number)
 
 
 def _bad_line(path, number, what, on_bad_line, report):
@@ -83,12 +129,19 @@ def read_reviews(path, on_bad_line="error", report=None):
     report = report if report is not None else collections.Counter()
     users, items, times = [], [], []
     for number, text in _lines(path):
+        if isinstance(text, _NotText):
+            _bad_line(path, number, str(text), on_bad_line, report)
+            continue
         if not text.strip():
             continue
         try:
             record = json.loads(text)
-            user, item, stamp = record["reviewerID"], record["asin"], int(record["unixReviewTime"])
-        except (ValueError, KeyError, TypeError) as err:
+            if not isinstance(record, dict):
+                raise TypeError("got a JSON {}".format(type(record).__name__))
+            user = _key(record["reviewerID"], "reviewerID")
+            item = _key(record["asin"], "asin")
+            stamp = _timestamp(record["unixReviewTime"])
+        except (ValueError, KeyError, TypeError, OverflowError) as err:
             _bad_line(path, number, "expected a JSON object with reviewerID, asin and "
                       "unixReviewTime ({})".format(err), on_bad_line, report)
             continue
@@ -105,19 +158,41 @@ def read_meta(path, on_bad_line="error", report=None):
     report = report if report is not None else collections.Counter()
     categories = {}
     for number, text in _lines(path):
+        if isinstance(text, _NotText):
+            _bad_line(path, number, str(text), on_bad_line, report)
+            continue
         if not text.strip():
             continue
         try:
             record = ast.literal_eval(text.strip())
-            asin = record["asin"]
-            tree = record.get("categories") or [["unknown"]]
-            category = tree[-1][-1] if tree[-1] else "unknown"
-        except (ValueError, SyntaxError, KeyError, TypeError, IndexError) as err:
+            if not isinstance(record, dict):
+                raise TypeError("got a {}".format(type(record).__name__))
+            asin = _key(record["asin"], "asin")
+            category = _leaf_category(record.get("categories"))
+        except (ValueError, SyntaxError, KeyError, TypeError, IndexError,
+                MemoryError, RecursionError) as err:
             _bad_line(path, number, "expected a Python dict literal with asin and categories "
-                      "({})".format(type(err).__name__), on_bad_line, report)
+                      "(a list of lists of strings): {}".format(err)[:300], on_bad_line, report)
             continue
-        categories[asin] = str(category)
+        if asin in categories and categories[asin] != category:
+            report["meta_asin_repeated_with_another_category"] += 1
+        categories[asin] = category
     return categories
+
+
+def _leaf_category(tree):
+    """The last leaf of the last category path; no categories -> 'unknown'."""
+    if tree is None or (isinstance(tree, list) and not tree):
+        return "unknown"
+    if not isinstance(tree, list) or not all(isinstance(p, list) for p in tree):
+        raise TypeError("categories must be a list of lists of strings, got {!r}".format(
+            tree)[:200])
+    path = tree[-1]
+    if not path:
+        return "unknown"
+    if not all(isinstance(c, str) for c in path):
+        raise TypeError("categories must hold strings, got {!r}".format(path)[:200])
+    return path[-1]
 
 
 def load_pickles(path, trust_pickle=False):
@@ -153,6 +228,11 @@ def from_remap_pickle(path, trust_pickle=False):
     if missing:
         raise DataError("{}: reviews DataFrame lacks column(s) {}".format(
             path, ", ".join(sorted(missing))))
+    for column in ("reviewerID", "asin", "unixReviewTime"):
+        values = frame[column]
+        if not pd.api.types.is_integer_dtype(values) or (values < 0).any():
+            raise DataError("{}: reviews column {} must hold non-negative integer ids (the "
+                            "remapped layout), got dtype {}".format(path, column, values.dtype))
     cate_list = np.asarray(cate_list)
     if cate_list.ndim != 1 or len(cate_list) <= int(frame["asin"].max()):
         raise DataError("{}: category list has {} entries but item ids go up to {}".format(
@@ -165,16 +245,16 @@ def from_remap_pickle(path, trust_pickle=False):
 
 
 def _file_key(paths, params):
+    """Cache key: the parameters and the full CONTENT of every input (an in-place edit that
+    keeps size and mtime still changes it; hashing ~1.4 GB costs seconds, loading minutes)."""
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
     for path in paths:
-        stat = os.stat(path)
-        digest.update("{}:{}:{};".format(os.path.abspath(path), stat.st_size,
-                                         stat.st_mtime_ns).encode())
-        with open(path, "rb") as handle:  # head and tail: cheap content check
-            digest.update(handle.read(1 << 16))
-            handle.seek(max(0, stat.st_size - (1 << 16)))
-            digest.update(handle.read())
-    return digest.hexdigest()[:20]
+        digest.update(os.path.basename(path).encode() + b"\0")
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    return digest.hexdigest()[:24]
 
 
 def build_samples(reviews, item_category, maxlen=20, seed=0, report=None):
@@ -188,6 +268,13 @@ def build_samples(reviews, item_category, maxlen=20, seed=0, report=None):
     """
     report = report if report is not None else collections.Counter()
     frame = reviews.copy()
+    # a (user, item) pair reviewed twice would put the target into its own history (the
+    # next event's history holds the previous copy): keep the first, count the rest
+    frame = frame.sort_values(["user", "time"], kind="mergesort")
+    repeated = frame.duplicated(["user", "item"], keep="first")
+    if repeated.any():
+        report["duplicate_user_item_reviews_dropped"] += int(repeated.sum())
+        frame = frame.loc[~repeated]
     frame["category"] = frame["item"].map(item_category)
     unknown = frame["category"].isna()
     if unknown.any():
@@ -291,6 +378,7 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pick
                           if k.startswith(s + "/")}
                       for s in ("train", "validation", "test", "vocab")}
         vocab = groups.pop("vocab")
+        _warn_report(meta["report"], log)
         return groups, meta["sizes"], meta["report"], vocab
     report = collections.Counter()
     if len(inputs) == 2:
@@ -315,4 +403,15 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pick
             os.remove(tmp)
     if log:
         log.info("amazon: %s; %s", sizes, report)
+    _warn_report(report, log)
     return splits, sizes, report, vocab
+
+
+def _warn_report(report, log):
+    """Whatever was dropped, skipped or altered is said at WARNING level on every load
+    (a cached load too), so a user never trains on silently different data."""
+    altered = {k: v for k, v in report.items()
+               if v and k.split(":")[0] != "negatives_touched_by_user"}
+    if log and altered:
+        log.warning("amazon: the data was not used as given: %s", ", ".join(
+            "{} {}".format(v, k.replace("_", " ")) for k, v in sorted(altered.items())))

@@ -82,8 +82,9 @@ def test_sampling_matches_a_slow_reference():
     reviews = pd.DataFrame(rows, columns=["user", "item", "time"])
     meta = {"i%d" % i: "c%d" % (i % 7) for i in range(60)}
     splits, sizes, _ = amazon.build_samples(reviews, meta, maxlen=5, seed=1)
-    # reference: loop over users
-    frame = reviews[reviews.groupby("user")["item"].transform("size") >= 3]
+    # reference: loop over users, after dropping repeated (user, item) reviews (first kept)
+    frame = reviews.sort_values("time", kind="mergesort").drop_duplicates(["user", "item"])
+    frame = frame[frame.groupby("user")["item"].transform("size") >= 3]
     items = sorted(frame["item"].unique())
     iid = {k: i + 1 for i, k in enumerate(items)}
     expected = {"train": [], "validation": [], "test": []}
@@ -205,3 +206,94 @@ def test_synthetic_amazon_is_in_the_real_format(tmp_path):
     assert first.startswith("{'asin'")  # a Python literal, not JSON
     splits, sizes, _, _ = amazon.load(d, str(tmp_path / "c"))
     assert sizes["categories"] == 6 and len(splits["train"]["label"]) > 0
+
+
+@pytest.mark.parametrize("line, what", [
+    ({"reviewerID": {"id": 1}, "asin": "a", "unixReviewTime": 1}, "reviewerID must be a string"),
+    ({"reviewerID": "u9", "asin": ["a"], "unixReviewTime": 1}, "asin must be a string"),
+    ({"reviewerID": "u9", "asin": True, "unixReviewTime": 1}, "asin must be a string"),
+    ({"reviewerID": "u9", "asin": "a", "unixReviewTime": "soon"}, "could not convert"),
+    ({"reviewerID": "u9", "asin": "a", "unixReviewTime": 1.5}, "whole number"),
+    ({"reviewerID": "u9", "asin": "", "unixReviewTime": 1}, "asin is empty"),
+    (["u9", "a", 1], "got a JSON list"),
+])
+def test_review_fields_of_the_wrong_type_are_bad_lines(raw_dir, tmp_path, line, what):
+    d = raw_dir()
+    with open(os.path.join(d, amazon.REVIEWS), "a") as handle:
+        handle.write(json.dumps(line) + "\n")
+    with pytest.raises(DataError, match=r"reviews_Electronics_5.json:10: .*" + what):
+        amazon.load(d, str(tmp_path / "c1"))
+    _, _, report, _ = amazon.load(d, str(tmp_path / "c2"), on_bad_line="skip")
+    assert report["skipped_lines:" + amazon.REVIEWS] == 1
+
+
+def test_bytes_that_are_not_utf8_are_a_bad_line_not_a_new_item(raw_dir, tmp_path):
+    d = raw_dir()
+    with open(os.path.join(d, amazon.REVIEWS), "ab") as handle:
+        handle.write(b'{"reviewerID": "u1", "asin": "\xff\xfe", "unixReviewTime": 99}\n')
+    with pytest.raises(DataError, match=r":10: bytes that are not UTF-8 at column 31"):
+        amazon.load(d, str(tmp_path / "c1"))
+    _, sizes, report, vocab = amazon.load(d, str(tmp_path / "c2"), on_bad_line="skip")
+    assert report["skipped_lines:" + amazon.REVIEWS] == 1
+    assert not any(u"\ufffd" in k for k in vocab["items"].tolist()) and sizes["items"] == 6
+
+
+@pytest.mark.parametrize("categories", ["'Cameras'", "[['Electronics', 3]]", "['Cameras']",
+                                        "{'a': 1}"])
+def test_meta_categories_must_be_lists_of_lists_of_strings(raw_dir, tmp_path, categories):
+    d = raw_dir()
+    with open(os.path.join(d, amazon.META), "a") as handle:
+        handle.write("{'asin': 'e', 'categories': %s}\n" % categories)
+    with pytest.raises(DataError, match=r"meta_Electronics.json:5: .*list of lists of strings"):
+        amazon.load(d, str(tmp_path / "c"))
+
+
+def test_duplicate_reviews_are_dropped_and_counted(raw_dir, tmp_path, caplog):
+    """Every review twice: without the drop the target leaks into its own history."""
+    d = raw_dir()
+    _write_reviews(os.path.join(d, amazon.REVIEWS), ROWS + [(u, a, t + 1) for u, a, t in ROWS])
+    with caplog.at_level("WARNING"):
+        splits, _, report, _ = amazon.load(d, str(tmp_path / "c"), log=__import__(
+            "logging").getLogger("t"))
+    assert report["duplicate_user_item_reviews_dropped"] == len(ROWS)
+    assert "duplicate user item reviews dropped" in caplog.text
+    clean, _, _, _ = amazon.load(raw_dir.__call__(gz=True), str(tmp_path / "c2"))
+    for split in splits:
+        np.testing.assert_array_equal(splits[split]["hist_items"], clean[split]["hist_items"])
+    for split in splits.values():  # no positive target is in its own history
+        pos = split["label"] > 0
+        assert not (split["hist_items"][pos] == split["target_item"][pos][:, None]).any()
+
+
+def test_plain_and_gzip_copies_must_agree(raw_dir, tmp_path):
+    d = raw_dir()
+    _write_reviews(os.path.join(d, amazon.REVIEWS), ROWS, gz=True)  # same text: fine
+    amazon.load(d, str(tmp_path / "c1"))
+    _write_reviews(os.path.join(d, amazon.REVIEWS), ROWS[:-1], gz=True)
+    with pytest.raises(DataError, match=r"json and .*json.gz are both present with different"):
+        amazon.load(d, str(tmp_path / "c2"))
+
+
+def test_cache_is_keyed_by_content_not_size_and_mtime(raw_dir, tmp_path):
+    d = raw_dir()
+    path = os.path.join(d, amazon.REVIEWS)
+    first = amazon.load(d, str(tmp_path / "c"))
+    stat = os.stat(path)
+    text = open(path).read().replace('"asin": "d"', '"asin": "b"')  # same length
+    with open(path, "w") as handle:
+        handle.write(text)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert os.stat(path).st_size == stat.st_size
+    second = amazon.load(d, str(tmp_path / "c"))
+    assert len(os.listdir(str(tmp_path / "c"))) == 2
+    assert second[1]["items"] != first[1]["items"]
+
+
+def test_remapped_pickle_columns_must_be_integer_ids(tmp_path):
+    d = tmp_path / "pkl"
+    d.mkdir()
+    frame = pd.DataFrame({"reviewerID": ["x", "x", "x"], "asin": [0, 1, 2],
+                          "unixReviewTime": [1, 2, 3]})
+    _reference_pickle(str(d / amazon.REMAP_PICKLE), frame, np.array([0, 1, 0]))
+    with pytest.raises(DataError, match="column reviewerID must hold non-negative integer ids"):
+        amazon.load(str(d), str(tmp_path / "c"))
