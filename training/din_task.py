@@ -43,6 +43,8 @@ class DINModelConfig(object):
       activation: dice or prelu. attention_softmax: normalise attention (default False).
       pooling: attention (DIN) or sum (the paper's BaseModel).
       mba_l2: mini-batch aware L2 weight on embeddings (0 disables; off by default).
+      recency: recency positions the attention unit can tell apart (0 = content only, the
+        paper); see :class:`models.din.DIN`.
       base_run: run directory of a finished BaseModel run (pooling=sum) on the same data;
         when set, validation and test metrics include ``rela_impr`` against its AUC.
     """
@@ -54,6 +56,7 @@ class DINModelConfig(object):
     attention_softmax: bool = False
     pooling: str = "attention"
     mba_l2: float = 0.0
+    recency: int = 0
     base_run: str = ""
 
     def __post_init__(self):
@@ -65,6 +68,8 @@ class DINModelConfig(object):
         if self.base_run and not os.path.isfile(os.path.join(self.base_run, "metrics.json")):
             raise UsageError("model.base_run ({}) holds no metrics.json of a finished "
                              "run".format(self.base_run))
+        if self.recency < 0:
+            raise UsageError("model.recency ({}) must be >= 0".format(self.recency))
         if self.embedding_dim < 1 or self.mba_l2 < 0:
             raise UsageError("model.embedding_dim ({}) must be >= 1 and model.mba_l2 ({}) "
                              ">= 0".format(self.embedding_dim, self.mba_l2))
@@ -246,7 +251,8 @@ class DINTask(Task):
                     attention_units=model_config.attention_units,
                     mlp_units=model_config.mlp_units, activation=model_config.activation,
                     attention_softmax=model_config.attention_softmax,
-                    pooling=model_config.pooling, mba_l2=model_config.mba_l2)
+                    pooling=model_config.pooling, mba_l2=model_config.mba_l2,
+                    recency=model_config.recency)
         model.build()
         model.set_frequencies(data.item_counts, data.category_counts)
         return model

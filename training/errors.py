@@ -17,3 +17,10 @@ class WorkerLostError(Exception):
     step reached and the last checkpoint; relaunching every worker with ``--resume`` continues
     from there.
     """
+
+
+class DivergedError(UsageError):
+    """Training diverged (the model's weights or outputs became NaN/inf), usually because the
+    learning rate is too high for the data. The message names the step; the last checkpoint
+    written before it is kept (it is finite), and no metrics.json is written. Exit code 2.
+    """

@@ -170,25 +170,54 @@ def run(argv=None):
     if args.output_dir is None and cluster.distributed:
         raise cfg.UsageError("--output-dir is required with {} workers: every worker must name "
                              "the same (shared) run directory".format(cluster.num_workers))
+    if args.output_dir is not None and not args.output_dir.strip():
+        raise cfg.UsageError("--output-dir is empty: name a directory, or leave the flag out "
+                             "for runs/MODEL-TIMESTAMP")
     output_dir = args.output_dir or os.path.join(
         "runs", "{}-{}".format(args.model, time.strftime("%Y%m%d-%H%M%S")))
     resuming = rundir.check(output_dir, resume=args.resume, overwrite=args.overwrite)
     config_path = os.path.join(output_dir, "config.json")
     if resuming:
         _check_resumable(rundir.read_json(config_path, {}) or {}, resolved, output_dir)
+    elif args.resume:
+        logging.getLogger("npurec.fit").warning(
+            "--resume: %s holds no run to continue; starting a new run there", output_dir)
     return _train(task, sections, resolved, output_dir, resuming, cluster, args)
+
+
+# train settings that change the data order, the negatives or the meaning of a step: a
+# resumed run must keep them (epochs, patience, evaluation cadence may change)
+RESUME_FIXED_TRAIN = ("seed", "batch_size", "optimizer", "steps_per_epoch")
 
 
 def _check_resumable(previous, resolved, output_dir):
     """--resume needs the same model, data and worker count as the run it continues."""
     from training.errors import UsageError  # pylint: disable=import-outside-toplevel
 
+    if not previous:
+        raise UsageError(
+            "--resume: {} holds checkpoints but no config.json, so what it was trained with is "
+            "unknown. Start a new --output-dir (or --overwrite to move it aside).".format(
+                output_dir))
+    changed = []
     for key in ("task", "model", "data"):
         if key in previous and previous[key] != resolved[key]:
-            raise UsageError(
-                "--resume: the {} settings differ from the run in {} (was {}, now {}). "
-                "Resume with the same settings, or start a new --output-dir.".format(
-                    key, output_dir, previous[key], resolved[key]))
+            if isinstance(previous[key], dict):
+                changed += ["{}.{} (was {!r}, now {!r})".format(
+                    key, k, previous[key].get(k), resolved[key].get(k))
+                    for k in sorted(set(previous[key]) | set(resolved[key]))
+                    if previous[key].get(k) != resolved[key].get(k)]
+            else:
+                changed.append("{} (was {!r}, now {!r})".format(key, previous[key],
+                                                                resolved[key]))
+    before = previous.get("train") or {}
+    changed += ["train.{} (was {!r}, now {!r})".format(k, before[k], resolved["train"][k])
+                for k in RESUME_FIXED_TRAIN if k in before and before[k] != resolved["train"][k]]
+    if changed:
+        raise UsageError(
+            "--resume: settings that change the data or the model differ from the run in {}: "
+            "{}. Resume with the same settings, or start a new --output-dir. Nothing was "
+            "changed.".format(output_dir, "; ".join(changed)))
     workers = (previous.get("cluster") or {}).get("workers", 1)
     if workers != resolved["cluster"]["workers"]:
         raise UsageError(
@@ -207,16 +236,17 @@ def _train(task, sections, resolved, output_dir, resuming, cluster, args):
     runtime = rt.configure(runtime_cfg.device, runtime_cfg.precision,
                            cpu_replicas=runtime_cfg.cpu_replicas, cluster=cluster)
     config_path = os.path.join(output_dir, "config.json")
+    compat.set_seed(train_cfg.seed)
+    if runtime.device == "cpu":
+        compat.enable_determinism()
+    # data and model first: bad data must leave the output directory as it was
+    data = task.prepare(sections["data"], train_cfg.seed, log)
+    with runtime.strategy.scope():
+        model = task.build_model(sections["model"], data)
     if runtime.is_chief:  # every worker is up and passed its checks: now the chief writes
         rundir.prepare(output_dir, resume=args.resume, overwrite=args.overwrite)
         if not resuming:  # a resumed run's config is replaced once its checkpoint is accepted
             rundir.write_json_atomic(config_path, resolved)
-    compat.set_seed(train_cfg.seed)
-    if runtime.device == "cpu":
-        compat.enable_determinism()
-    data = task.prepare(sections["data"], train_cfg.seed, log)
-    with runtime.strategy.scope():
-        model = task.build_model(sections["model"], data)
     results = loop.train_and_evaluate(task, data, model, runtime, train_cfg, output_dir,
                                       resuming, train_cfg.seed)
     metrics = {

@@ -32,7 +32,7 @@ import numpy as np
 import tensorflow as tf
 
 from training import compat, rundir
-from training.errors import UsageError, WorkerLostError
+from training.errors import DivergedError, UsageError, WorkerLostError
 from training.tasks import InputShard, pad_to_multiple
 
 log = logging.getLogger("npurec.loop")
@@ -260,6 +260,31 @@ class _Checkpoints(object):
         """The chief's latest checkpoint (what every worker resumes from)."""
         return tf.train.latest_checkpoint(self.run_ckpt_dir)
 
+    def latest_for_resume(self):
+        """:meth:`latest`, or, when the ``checkpoint`` index file is unreadable, the newest
+        complete ``ckpt-N`` on disk (said at WARNING level); files but none usable: refused
+        rather than silently starting again from step 0."""
+        latest = self.latest()
+        if latest or not os.path.isdir(self.run_ckpt_dir):
+            return latest
+        steps = []
+        for name in os.listdir(self.run_ckpt_dir):
+            stem, ext = os.path.splitext(name)
+            if ext == ".index" and stem.startswith("ckpt-") and stem[5:].isdigit():
+                steps.append(int(stem[5:]))
+        index = os.path.join(self.run_ckpt_dir, "checkpoint")
+        if steps:
+            found = os.path.join(self.run_ckpt_dir, "ckpt-{}".format(max(steps)))
+            log.warning("--resume: %s does not name a checkpoint (unreadable or edited); "
+                        "resuming from the newest one on disk, %s", index, found)
+            return found
+        if os.path.exists(index):
+            raise UsageError(
+                "--resume: {} exists but names no readable checkpoint and no ckpt-N files are "
+                "there: nothing to resume from. Start a new --output-dir (or --overwrite to move "
+                "this run aside).".format(index))
+        return None
+
     def best(self):
         """This worker's best checkpoint of this session, else the chief's (earlier sessions)."""
         return (self.best_manager.latest_checkpoint
@@ -328,13 +353,22 @@ def train_and_evaluate(task, data, model, runtime, train_config, run_dir, resumi
     files = _Checkpoints(checkpoint, best_checkpoint, run_dir, runtime, cfg.keep_checkpoints)
     try:
         history = []
-        latest = files.latest() if resuming else None
+        latest = files.latest_for_resume() if resuming else None
         if latest:
             _restore(checkpoint, latest, "the latest")
             _check_replicas(trainer, runtime, latest)
             restored_step = int(trainer.step.numpy())
-            history = [h for h in (rundir.read_json(os.path.join(run_dir, "history.json"), [])
-                                   or []) if h.get("step", 0) <= restored_step]
+            history_path = os.path.join(run_dir, "history.json")
+            earlier = rundir.read_json(history_path, None)
+            if not isinstance(earlier, list):
+                if restored_step > 0:
+                    log.warning("--resume: %s is %s: the evaluations before step %d are not in "
+                                "this run's history (the checkpoint and the model-selection "
+                                "state are intact)", history_path,
+                                "missing" if earlier is None else "not a list", restored_step)
+                earlier = []
+            history = [h for h in earlier if isinstance(h, dict)
+                       and h.get("step", 0) <= restored_step]
             log.info("resumed from %s at step %d", latest, restored_step)
         elif resuming:
             log.info("--resume: no checkpoint in %s yet, starting from step 0",
@@ -394,7 +428,27 @@ class _Session(object):
                                            self.cfg.resolved_eval_batch_size)
         return self.task.metrics(self.data, split, scores)
 
-    def validate(self, step, epoch, train_loss):
+    def check_finite(self, step, losses):
+        """Raise :class:`DivergedError` if any weight is NaN/inf. A non-finite LOSS alone is
+        not divergence: under dynamic loss scaling an overflowing step is skipped and the
+        weights stay finite. Costs one reduction over the weights (at log/save points)."""
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(tf.cast(v, tf.float32)))
+                                for v in self.trainer.model.trainable_variables])
+        if bool(finite.numpy()):
+            return
+        values = np.array([float(l.numpy()) for l in losses])
+        bad = np.flatnonzero(~np.isfinite(values))
+        first = step - len(values) + 1 + int(bad[0]) if len(bad) else None
+        raise DivergedError(
+            "training diverged: the weights are NaN/inf at step {}{} (train.learning_rate = {:g}"
+            "; lower it, or set train.clip_norm). The last checkpoint written before, {}, is "
+            "kept and finite; no metrics were written.".format(
+                step, " (the loss was first non-finite at step {})".format(first)
+                if first is not None else "", self.cfg.learning_rate,
+                self.files.latest() or "none"))
+
+    def validate(self, step, epoch, train_loss, losses=()):
+        self.check_finite(step, losses)
         metrics = self.evaluate("validation")
         if self.monitor not in metrics:
             raise UsageError("train.monitor {!r} is not a validation metric of {}; choose one "
@@ -451,6 +505,8 @@ class _Session(object):
                         if scale is not None:
                             tf.summary.scalar("loss_scale", scale, step=step)
                 epoch_losses.append(loss)
+                if loss_value is not None and not math.isfinite(loss_value):
+                    self.check_finite(step, epoch_losses)
                 elapsed = time.time() - t0
                 if compile_seconds is None:
                     float(loss.numpy())  # the first step includes tracing/compilation
@@ -462,11 +518,12 @@ class _Session(object):
                 progress.update(loss_value, rate)
                 if cfg.eval_every_steps and step % cfg.eval_every_steps == 0 \
                         and step % steps_per_epoch != 0:
-                    self.validate(step, epoch + 1, float(loss.numpy()))
+                    self.validate(step, epoch + 1, float(loss.numpy()), epoch_losses)
                     self.files.save(step)
                     if bool(stopping.stopped.numpy()):
                         break
                 elif cfg.checkpoint_every_steps and step % cfg.checkpoint_every_steps == 0:
+                    self.check_finite(step, epoch_losses)
                     self.files.save(step)
             progress.close()
             if bool(stopping.stopped.numpy()):
@@ -482,7 +539,7 @@ class _Session(object):
                      epoch + 1, cfg.epochs, mean_loss, n_steps, epoch_seconds,
                      n_steps / max(epoch_seconds, 1e-9),
                      n_steps * global_batch / max(epoch_seconds, 1e-9))
-            self.validate(step, epoch + 1, mean_loss)
+            self.validate(step, epoch + 1, mean_loss, epoch_losses)
             self.files.save(step)
         for writer in self.writers.values():
             writer.flush()

@@ -27,7 +27,10 @@ def write_json_atomic(path, payload):
     A crash mid-write leaves the previous file intact, never a truncated one.
     """
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
+    except OSError as err:
+        raise UsageError("cannot write {}: {}".format(path, err.strerror or err))
     try:
         with os.fdopen(fd, "w") as handle:
             json.dump(payload, handle, indent=2, sort_keys=True, default=_json_default)
@@ -69,6 +72,8 @@ def check(path, resume=False, overwrite=False):
     Returns ``resuming``. Read-only so that every worker of a cluster can check before any of
     them writes (they all reach the same verdict, and a refused run leaves no worker waiting).
     """
+    if not path or not str(path).strip():
+        raise UsageError("--output-dir is empty: name a directory")
     if resume and overwrite:
         raise UsageError("--resume and --overwrite contradict each other; pick one")
     if os.path.exists(path) and not os.path.isdir(path):
@@ -93,10 +98,16 @@ def prepare(path, resume=False, overwrite=False):
       MOVED aside to ``PATH.replaced-<timestamp>`` (nothing is deleted); otherwise refused.
     """
     resuming = check(path, resume=resume, overwrite=overwrite)
-    if overwrite and holds_run(path):
-        aside = "{}.replaced-{}".format(path.rstrip("/"), time.strftime("%Y%m%d-%H%M%S"))
-        os.rename(path, aside)
-        print("npurec: --overwrite: moved the earlier run in {} to {}".format(path, aside))
-    for sub in ("", "checkpoints", "logs"):
-        os.makedirs(os.path.join(path, sub), exist_ok=True)
+    try:
+        if overwrite and holds_run(path):
+            aside = "{}.replaced-{}".format(path.rstrip("/"), time.strftime("%Y%m%d-%H%M%S"))
+            os.rename(path, aside)
+            print("npurec: --overwrite: moved the earlier run in {} to {}".format(path, aside))
+        for sub in ("", "checkpoints", "logs"):
+            os.makedirs(os.path.join(path, sub), exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(prefix=".write-test-", dir=path)
+        probe.close()
+    except OSError as err:
+        raise UsageError("cannot write the run directory {}: {}. Choose another "
+                         "--output-dir.".format(err.filename or path, err.strerror or err))
     return path, resuming

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from tests.conftest import ROOT
@@ -117,7 +118,7 @@ def test_resume_with_different_model_settings_is_refused(tmp_path, capsys):
     assert _run(tmp_path, "--epochs", "1")[0] == 0
     code, _ = _run(tmp_path, "--epochs", "2", "--resume", "--set", "model.hidden=4")
     assert code == 2
-    assert "model settings differ" in capsys.readouterr().err
+    assert "model.hidden (was 0, now 4)" in capsys.readouterr().err
 
 
 def test_wrong_datasets_package_is_named(tmp_path):
@@ -189,3 +190,112 @@ def test_result_files_respect_the_umask(tmp_path, umask, mode):
     for name in ("config.json", "metrics.json", "history.json"):
         assert os.stat(os.path.join(out, name)).st_mode & 0o777 == mode, name
     assert os.stat(path).st_mode & 0o777 == mode
+
+
+def _bad_amazon_dir(tmp_path):
+    bad = tmp_path / "bad-data"
+    bad.mkdir()
+    (bad / "reviews_Electronics_5.json").write_text('{"reviewerID": {"x": 1}}\n')
+    (bad / "meta_Electronics.json").write_text("{'asin': 'a'}\n")
+    return str(bad)
+
+
+def test_bad_data_leaves_the_output_directory_as_it_was(tmp_path, capsys):
+    """Data is validated before the run directory is created or an old run moved aside."""
+    bad = _bad_amazon_dir(tmp_path)
+    out = str(tmp_path / "new")
+    assert fit.main(["--model", "din", "--data-dir", bad, "--output-dir", out]) == 2
+    assert "reviews_Electronics_5.json:1" in capsys.readouterr().err
+    assert not os.path.exists(out)
+    code, good = _run(tmp_path, "--epochs", "1")
+    assert code == 0
+    before = sorted(os.listdir(good))
+    assert fit.main(["--model", "din", "--data-dir", bad, "--output-dir", good,
+                     "--overwrite"]) == 2
+    assert sorted(os.listdir(good)) == before
+    assert not [d for d in os.listdir(str(tmp_path)) if ".replaced-" in d]
+
+
+def test_resume_with_another_seed_or_batch_is_refused(tmp_path, capsys):
+    assert _run(tmp_path, "--epochs", "1", "--seed", "1")[0] == 0
+    code, _ = _run(tmp_path, "--epochs", "2", "--seed", "2", "--resume")
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "train.seed (was 1, now 2)" in err and "Nothing was changed" in err
+    code, _ = _run(tmp_path, "--epochs", "2", "--seed", "1", "--batch-size", "64", "--resume")
+    assert code == 2 and "train.batch_size (was 32, now 64)" in capsys.readouterr().err
+    # more epochs with the same settings: fine
+    assert _run(tmp_path, "--epochs", "2", "--seed", "1", "--resume")[0] == 0
+
+
+def test_resume_where_there_is_no_run_says_so(tmp_path, caplog):
+    with caplog.at_level("WARNING"):
+        code, _ = _run(tmp_path, "--epochs", "1", "--resume")
+    assert code == 0
+    assert "holds no run to continue; starting a new run" in caplog.text
+
+
+def test_unreadable_checkpoint_index_resumes_from_the_newest_file(tmp_path, caplog):
+    code, out = _run(tmp_path, "--epochs", "1")
+    assert code == 0
+    index = os.path.join(out, "checkpoints", "checkpoint")
+    with open(index, "w") as handle:
+        handle.write("model_checkpoint_path: {{{ garbage")
+    with caplog.at_level("WARNING"):
+        code, _ = _run(tmp_path, "--epochs", "2", "--resume")
+    assert code == 0
+    assert "does not name a checkpoint" in caplog.text
+    history = json.load(open(os.path.join(out, "history.json")))
+    assert [h["epoch"] for h in history] == [1, 2]  # continued, not restarted
+
+
+def test_unreadable_checkpoint_index_without_files_is_refused(tmp_path, capsys):
+    code, out = _run(tmp_path, "--epochs", "1")
+    ckpt_dir = os.path.join(out, "checkpoints")
+    for name in os.listdir(ckpt_dir):
+        if name.startswith("ckpt-"):
+            os.remove(os.path.join(ckpt_dir, name))
+    with open(os.path.join(ckpt_dir, "checkpoint"), "w") as handle:
+        handle.write("garbage")
+    assert _run(tmp_path, "--epochs", "2", "--resume")[0] == 2
+    assert "names no readable checkpoint" in capsys.readouterr().err
+
+
+def test_resume_after_history_was_deleted_says_what_is_lost(tmp_path, caplog):
+    code, out = _run(tmp_path, "--epochs", "1")
+    os.remove(os.path.join(out, "history.json"))
+    with caplog.at_level("WARNING"):
+        assert _run(tmp_path, "--epochs", "2", "--resume")[0] == 0
+    assert "history.json is missing: the evaluations before step" in caplog.text
+
+
+@pytest.mark.parametrize("where", ["", "  ", "file/run"])
+def test_unusable_output_dir_exits_2(tmp_path, capsys, where):
+    (tmp_path / "file").write_text("x")
+    target = str(tmp_path / where) if where.strip() else where
+    code = fit.main(["--model", TOY, "--output-dir", target, "--device", "cpu"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert ("--output-dir is empty" in err) if not where.strip() else (
+        "cannot write the run directory" in err)
+
+
+def test_divergence_is_named_and_the_last_good_checkpoint_kept(tmp_path, capsys):
+    code, out = _run(tmp_path, "--set", "model.hidden=16", "--learning-rate", "1e12",
+                     "--set", "train.optimizer=sgd",
+                     "--epochs", "3", "--set", "train.checkpoint_every_steps=1",
+                     "--set", "train.log_every_steps=1")
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "training diverged: the weights are NaN/inf at step" in err
+    assert "train.learning_rate = 1e+12" in err
+    assert not os.path.exists(os.path.join(out, "metrics.json"))
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    latest = tf.train.latest_checkpoint(os.path.join(out, "checkpoints"))
+    assert latest  # checkpoint_every_steps=1: the steps before the divergence were saved
+    reader = tf.train.load_checkpoint(latest)  # ... with finite weights
+    for name in reader.get_variable_to_shape_map():
+        value = reader.get_tensor(name)
+        if name.startswith("model/") and getattr(value, "dtype", np.int8).kind == "f":
+            assert np.isfinite(value).all(), name
