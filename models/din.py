@@ -31,11 +31,16 @@ class DIN(keras.Model):
       mlp_units: the final MLP (200, 80). activation: ``dice`` (default) or ``prelu``.
       attention_softmax: normalise attention weights (default False, the paper).
       pooling: ``attention`` (DIN) or ``sum`` (BaseModel). mba_l2: MBA regularisation weight.
+      recency: number of recency positions the attention can tell apart (0 = none, the
+        paper). The paper's unit sees only contents, so it cannot prefer the LAST item when
+        what comes next depends on it (sequential data); a learned [recency, 2d] embedding
+        of "steps before the candidate" is added to the keys the unit scores (not to the
+        pooled interest), and positions further back share the last row.
     """
 
     def __init__(self, num_items, num_categories, embedding_dim=8, attention_units=(80, 40),
                  mlp_units=(200, 80), activation="dice", attention_softmax=False,
-                 pooling="attention", mba_l2=0.0, **kwargs):
+                 pooling="attention", mba_l2=0.0, recency=0, **kwargs):
         super(DIN, self).__init__(**kwargs)
         if pooling not in ("attention", "sum"):
             raise ValueError("pooling ({!r}) must be 'attention' or 'sum'".format(pooling))
@@ -50,6 +55,9 @@ class DIN(keras.Model):
         self.attention_softmax = bool(attention_softmax)
         self.pooling = pooling
         self.mba_l2 = float(mba_l2)
+        self.recency = int(recency)
+        if self.recency < 0:
+            raise ValueError("recency ({!r}) must be >= 0".format(recency))
         self.attention = None
         if pooling == "attention":
             self.attention = LocalActivationUnit(self.attention_units, softmax=attention_softmax,
@@ -80,6 +88,10 @@ class DIN(keras.Model):
                                          trainable=False)
         self.category_frequency = add_weight(self, "category_frequency", (self.num_categories,),
                                              "ones", trainable=False)
+        if self.recency and self.attention is not None:
+            self.recency_embedding = add_weight(self, "recency_embedding",
+                                                (self.recency, 2 * self.embedding_dim),
+                                                "zeros", autocast=False)
         self.built = True
         # build every sublayer now (from the config alone), so saved weights load eagerly
         dummy = {"hist_items": tf.zeros([1, 1], tf.int32), "hist_cats": tf.zeros([1, 1], tf.int32),
@@ -98,6 +110,16 @@ class DIN(keras.Model):
         dt = self.compute_dtype
         return tf.concat([tf.cast(tf.gather(self.item_embedding, items), dt),
                           tf.cast(tf.gather(self.category_embedding, cats), dt)], axis=-1)
+
+    def _with_recency(self, keys, hist_len):
+        """keys + the embedding of each slot's distance from the candidate (left-aligned
+        histories: slot j of a history of length n is n - 1 - j steps back)."""
+        if not self.recency:
+            return keys
+        length = keys.shape[1] or tf.shape(keys)[1]
+        back = tf.cast(hist_len, tf.int32)[:, None] - 1 - tf.range(length)[None, :]
+        back = tf.clip_by_value(back, 0, self.recency - 1)
+        return keys + tf.cast(tf.gather(self.recency_embedding, back), keys.dtype)
 
     def _mba_penalty(self, table, frequency, ids, size):
         """sum over DISTINCT ids in the batch of ||e_id||^2 / freq_id, with static shapes:
@@ -126,7 +148,8 @@ class DIN(keras.Model):
         keys = self._embed(hist_items, hist_cats)  # [B, L, 2d]
         query = self._embed(target_items, target_cats)  # [B, 2d]
         if self.attention is not None:
-            weights = self.attention(query, keys, mask, training=training)
+            weights = self.attention(query, self._with_recency(keys, inputs["hist_len"]),
+                                     mask, training=training)
         else:
             weights = mask
         interest = tf.reduce_sum(keys * tf.cast(weights, keys.dtype)[..., None], axis=1)
@@ -150,7 +173,7 @@ class DIN(keras.Model):
                 "attention_units": list(self.attention_units),
                 "mlp_units": list(self.mlp_units), "activation": self.activation,
                 "attention_softmax": self.attention_softmax, "pooling": self.pooling,
-                "mba_l2": self.mba_l2, "name": self.name}
+                "mba_l2": self.mba_l2, "recency": self.recency, "name": self.name}
 
     @classmethod
     def from_config(cls, config):
