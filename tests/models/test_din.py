@@ -71,10 +71,12 @@ def _batch(rng, batch=4, length=6, items=30, cats=5):
             "target_cat": rng.randint(1, cats, size=batch).astype(np.int32)}
 
 
-@pytest.mark.parametrize("pooling", ["attention", "sum"])
-def test_padding_changes_nothing(pooling):
-    model = DIN(30, 5, embedding_dim=4, pooling=pooling)
+@pytest.mark.parametrize("pooling, recency", [("attention", 0), ("sum", 0), ("attention", 4)])
+def test_padding_changes_nothing(pooling, recency):
+    model = DIN(30, 5, embedding_dim=4, pooling=pooling, recency=recency)
     model.build()
+    if recency:
+        model.recency_embedding.assign(np.random.RandomState(3).normal(size=(recency, 8)))
     batch = _batch(np.random.RandomState(0))
     base = model(batch).numpy()
     noisy = dict(batch)
@@ -121,9 +123,34 @@ def test_mini_batch_aware_regularisation_golden_value():
     assert not model.losses
 
 
+def test_recency_lets_the_order_of_the_history_matter():
+    """Without recency the unit sees a set (a permuted history scores the same); with it,
+    the same items in another order score differently, and the LAST real item is the one at
+    distance 0 whatever the padding."""
+    batch = _batch(np.random.RandomState(4))
+    reversed_ = dict(batch)
+    for key in ("hist_items", "hist_cats"):
+        rows = batch[key].copy()
+        for r, n in enumerate(batch["hist_len"]):
+            rows[r, :n] = rows[r, :n][::-1]
+        reversed_[key] = rows
+    plain = DIN(30, 5, embedding_dim=4)
+    plain.build()
+    np.testing.assert_allclose(plain(reversed_).numpy(), plain(batch).numpy(), rtol=1e-5,
+                               atol=1e-6)
+    ordered = DIN(30, 5, embedding_dim=4, recency=3)
+    ordered.build()
+    ordered.recency_embedding.assign(5 * np.random.RandomState(5).normal(size=(3, 8)))
+    moved = np.abs(ordered(reversed_).numpy() - ordered(batch).numpy())
+    assert moved[0] > 1e-4 and moved[1] > 1e-4  # histories of 6 and 3 items
+    assert moved[2] == 0 and moved[3] == 0  # empty history, one item: nothing to reorder
+    with pytest.raises(ValueError, match="recency"):
+        DIN(30, 5, recency=-1)
+
+
 def test_config_round_trip_and_save_load(tmp_path):
     model = DIN(30, 5, embedding_dim=4, attention_units=(6, 3), mlp_units=(8, 4),
-                activation="prelu", attention_softmax=True)
+                activation="prelu", attention_softmax=True, recency=5)
     model.build()
     batch = _batch(np.random.RandomState(2))
     model(batch, training=True)  # move Dice/PReLU state away from its initial values
