@@ -205,11 +205,11 @@ class DINTask(Task):
                 raise ValueError("unknown item {!r}".format(entry))
             item = data.item_index[entry]
             return item, int(data.vocab["item_category"][item])
-        try:
-            item, category = (int(v) for v in entry)
-        except (TypeError, ValueError):
-            raise ValueError("an item is a raw key (string) or [item id, category id], got "
-                             "{!r}".format(entry))
+        if not (isinstance(entry, list) and len(entry) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in entry)):
+            raise ValueError("an item is a raw key (string) or [item id, category id] (two "
+                             "integers), got {!r}".format(entry)[:200])
+        item, category = entry
         if not (1 <= item < data.sizes["items"] and 1 <= category < data.sizes["categories"]):
             raise ValueError("unknown id {} (items are 1..{}, categories 1..{})".format(
                 [item, category], data.sizes["items"] - 1, data.sizes["categories"] - 1))
@@ -219,6 +219,14 @@ class DINTask(Task):
         scores = [float(s) for s in scores]
         return {"probabilities": scores,
                 "ranking": [int(i) for i in np.argsort(-np.asarray(scores), kind="stable")]}
+
+    def vocabulary(self, data):
+        """items[id] = raw key (asin; id 0 = padding ''), categories[id] = category name,
+        item_category[item id] = category id: what request ids mean."""
+        if data.vocab is None:
+            return None
+        return {key: [v.item() if hasattr(v, "item") else v for v in data.vocab[key].tolist()]
+                for key in ("items", "categories", "item_category")}
 
     def describe_data(self, data):
         return {"synthetic": data.synthetic, "root": data.root, "sizes": data.sizes,

@@ -243,10 +243,15 @@ def _train(task, sections, resolved, output_dir, resuming, cluster, args):
     data = task.prepare(sections["data"], train_cfg.seed, log)
     with runtime.strategy.scope():
         model = task.build_model(sections["model"], data)
+    vocabulary = task.vocabulary(data)
+    if resuming:
+        rundir.check_vocabulary(output_dir, vocabulary, log)
     if runtime.is_chief:  # every worker is up and passed its checks: now the chief writes
         rundir.prepare(output_dir, resume=args.resume, overwrite=args.overwrite)
         if not resuming:  # a resumed run's config is replaced once its checkpoint is accepted
             rundir.write_json_atomic(config_path, resolved)
+        if vocabulary is not None:
+            rundir.write_json_atomic(os.path.join(output_dir, rundir.VOCAB_FILE), vocabulary)
     results = loop.train_and_evaluate(task, data, model, runtime, train_cfg, output_dir,
                                       resuming, train_cfg.seed)
     metrics = {

@@ -191,10 +191,12 @@ class NGNNTask(Task):
                 pv.MAX_ITEMS, size))
 
         def resolve(entry):
-            try:
-                key, category = str(entry["item"]), int(entry["category"])
-            except (KeyError, TypeError, ValueError):
-                raise ValueError("each item needs 'item' (a key like 123_1) and 'category'")
+            key = entry.get("item") if isinstance(entry, dict) else None
+            category = entry.get("category") if isinstance(entry, dict) else None
+            if not isinstance(key, str) or not isinstance(category, int) or isinstance(
+                    category, bool):
+                raise ValueError("each item is {{\"item\": a key like \"123_1\", \"category\": "
+                                 "an integer id}}, got {!r}".format(entry)[:200])
             if key not in data.store:
                 raise ValueError("unknown item {!r}".format(key))
             if category not in data.category_map:
@@ -218,6 +220,15 @@ class NGNNTask(Task):
         if request.get("candidates"):
             return {"candidate_scores": scores, "answer": int(np.argmax(scores))}
         return {"score": scores[0]}
+
+    def vocabulary(self, data):
+        """categories: [original category id, dense index] pairs (the per-category weights
+        are indexed by the dense one); items: the feature store's keys in row order; the
+        feature dimensions."""
+        return {"categories": sorted([int(k), int(v)] for k, v in data.category_map.items()),
+                "items": [str(k) for k in data.store.keys],
+                "visual_dim": int(data.store.visual_dim),
+                "vocab_size": int(data.store.vocab_size)}
 
     def describe_data(self, data):
         return {"synthetic": data.synthetic, "root": data.root, "items": len(data.store),

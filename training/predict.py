@@ -4,8 +4,9 @@ Scores JSON-lines requests with a trained run, in batches. Each output line answ
 line with the same number (``"line": n``): the task's result (DIN: click probabilities of the
 candidates and their ranking; NGNN: an outfit's score, or a fill-in-the-blank question's
 candidate scores and answer), ``"warnings"`` when something was adjusted (a DIN history longer
-than maxlen is truncated), or ``"error"`` for a line that cannot be scored (malformed JSON,
-unknown ids, an outfit of one item or more than 8): the rest of the file is still scored.
+than maxlen is truncated), or ``"error"`` for a line that cannot be scored (bytes that are not
+UTF-8, malformed JSON, unknown ids, ids that are not integers, an outfit of one item or more
+than 8): the rest of the file is still scored.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -30,6 +31,12 @@ def predict(run_dir, input_path, output_path, batch_rows=4096):
     module = task.export_module(loaded.model, data)
     if not os.path.isfile(input_path):
         raise UsageError("--input {}: no such file".format(input_path))
+    directory = os.path.dirname(os.path.abspath(output_path))
+    if not os.path.isdir(directory):
+        raise UsageError("--output {}: the folder {} does not exist".format(output_path,
+                                                                           directory))
+    if os.path.isdir(output_path):
+        raise UsageError("--output {} is a folder; name a file".format(output_path))
     results, pending, errors = {}, [], 0
 
     def flush():
@@ -49,11 +56,16 @@ def predict(run_dir, input_path, output_path, batch_rows=4096):
             offset += n
         del pending[:]
 
-    with open(input_path) as handle:
-        for number, text in enumerate(handle, 1):
-            if not text.strip():
+    with open(input_path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            if not raw.strip():
                 continue
             try:
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    raise ValueError("bytes that are not UTF-8 at column {}".format(
+                        err.start + 1))
                 try:
                     request = json.loads(text)
                 except ValueError as err:
@@ -69,13 +81,21 @@ def predict(run_dir, input_path, output_path, batch_rows=4096):
             if sum(len(next(iter(p[2].values()))) for p in pending) >= batch_rows:
                 flush()
     flush()
-    directory = os.path.dirname(os.path.abspath(output_path))
-    fd, tmp = tempfile.mkstemp(prefix=".predict-", dir=directory)
-    with os.fdopen(fd, "w") as out:
-        for number in sorted(results):
-            out.write(json.dumps(results[number]) + "\n")
-    os.chmod(tmp, user_file_mode())  # mkstemp's 0600 would hide the answers from others
-    os.replace(tmp, output_path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".predict-", dir=directory)
+    except OSError as err:
+        raise UsageError("--output {}: cannot write there ({})".format(output_path,
+                                                                      err.strerror or err))
+    try:
+        with os.fdopen(fd, "w") as out:
+            for number in sorted(results):
+                out.write(json.dumps(results[number]) + "\n")
+        os.chmod(tmp, user_file_mode())  # mkstemp's 0600 would hide the answers from others
+        os.replace(tmp, output_path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
     return len(results) - errors, errors
 
 

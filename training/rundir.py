@@ -5,6 +5,7 @@ Layout::
     RUN/config.json    the resolved configuration (every default filled in)
     RUN/metrics.json   final validation/test metrics, throughput, versions, baselines
     RUN/history.json   one record per evaluation
+    RUN/vocab.json     what the model's ids mean (DIN: the asin and category of each id)
     RUN/checkpoints/   tf.train.CheckpointManager files (+ best/ for model selection)
     RUN/logs/          TensorBoard event files
 """
@@ -111,3 +112,50 @@ def prepare(path, resume=False, overwrite=False):
         raise UsageError("cannot write the run directory {}: {}. Choose another "
                          "--output-dir.".format(err.filename or path, err.strerror or err))
     return path, resuming
+
+
+VOCAB_FILE = "vocab.json"
+
+
+def vocabulary_difference(saved, current):
+    """None when equal, else the first difference of each differing key (an id, a size)."""
+    if saved == current:
+        return None
+    found = []
+    for key in sorted(set(saved) | set(current)):
+        before, now = saved.get(key), current.get(key)
+        if before == now:
+            continue
+        if isinstance(before, list) and isinstance(now, list) and len(before) != len(now):
+            found.append("{} has {} entries now, {} when the run was trained".format(
+                key, len(now), len(before)))
+        elif isinstance(before, list) and isinstance(now, list):
+            index = next(i for i, (a, b) in enumerate(zip(before, now)) if a != b)
+            found.append("{}[{}] is {!r} now, {!r} when the run was trained".format(
+                key, index, now[index], before[index]))
+        else:
+            found.append("{} is {!r} now, {!r} when the run was trained".format(
+                key, now, before))
+    return "; ".join(found)
+
+
+def check_vocabulary(run_dir, current, log=None):
+    """Refuse (UsageError) data whose id space differs from the one in ``RUN/vocab.json``.
+
+    A run without the file (written by older versions) is accepted with a warning.
+    """
+    if current is None:
+        return
+    path = os.path.join(run_dir, VOCAB_FILE)
+    saved = read_json(path)
+    if saved is None:
+        if log:
+            log.warning("%s has no %s: cannot check that the data is what the run was "
+                        "trained on", run_dir, VOCAB_FILE)
+        return
+    difference = vocabulary_difference(saved, current)
+    if difference:
+        raise UsageError(
+            "the data is not what the run in {} was trained on: {} (the run's ids are in {}). "
+            "Point the run at its own data, or train a new run on this data.".format(
+                run_dir, difference, path))

@@ -1,7 +1,9 @@
 """A finished run, back in memory: its task, config, data and the selected weights.
 
 Used by ``training.export`` and ``training.predict``. The run directory's ``config.json``
-says which task, model and data; the model is rebuilt from it and restored from
+says which task, model and data; the data is loaded from where it was and checked against the
+run's ``vocab.json`` (ids that mean something else are refused); the model is rebuilt and
+restored from
 ``checkpoints/best`` (the checkpoint selected on validation) or, failing that, the latest one.
 """
 from __future__ import absolute_import, division, print_function
@@ -39,6 +41,7 @@ def load_run(run_dir):
         "data": cfg.build_section(task.data_config_cls, config["data"], "data"),
     }
     data = task.prepare(sections["data"], sections["train"].seed, log)
+    rundir.check_vocabulary(run_dir, task.vocabulary(data), log)
     model = task.build_model(sections["model"], data)
     ckpt_dir = os.path.join(run_dir, "checkpoints")
     path = tf.train.latest_checkpoint(os.path.join(ckpt_dir, "best")) or \

@@ -156,6 +156,15 @@ class Task(object):
         """A short dict about the data (sizes, whether it is synthetic) for the run record."""
         return {}
 
+    def vocabulary(self, data):
+        """The id space the model is trained in, as JSON (lists indexed by id), or None.
+
+        Written to ``RUN/vocab.json``; a resumed run and ``training.predict``/``export``
+        compare the data they load against it and refuse data whose ids mean something else
+        (a renamed item, another category count), which would otherwise score silently wrong.
+        """
+        return None
+
 
 def resolve_data_dir(data_config, generate, description, log):
     """(data directory, is_synthetic, cache directory) for a task's ``prepare``.

@@ -119,3 +119,82 @@ def test_din_predict_accepts_raw_item_keys(runs, tmp_path):
     assert (scored, errors) == (2, 1)
     assert out[0]["probabilities"] == pytest.approx(out[1]["probabilities"], abs=1e-7)
     assert "unknown item 'B-no-such-item'" in out[2]["error"]
+
+
+def test_din_predict_refuses_ids_that_are_not_integers(runs, tmp_path):
+    """Booleans, floats, dicts and digit strings were once truncated into ids and scored."""
+    run = serving.load_run(runs["din"])
+    good = [3, int(run.data.vocab["item_category"][3])]
+    bad_items = [[True, 1], [3.7, good[1]], {"id": 3}, ["3", good[1]], [3, good[1], 1], None]
+    lines = [json.dumps({"history": [good], "candidates": [good]})]
+    lines += [json.dumps({"history": [good], "candidates": [b]}) for b in bad_items]
+    _write(str(tmp_path / "in.jsonl"), lines)
+    with open(str(tmp_path / "in.jsonl"), "ab") as handle:  # one line that is not UTF-8
+        handle.write(b'{"history": [], "candidates": ["\xff"]}\n')
+    scored, errors = predict.predict(runs["din"], str(tmp_path / "in.jsonl"),
+                                     str(tmp_path / "out.jsonl"))
+    assert (scored, errors) == (1, len(bad_items) + 1)
+    out = _read(str(tmp_path / "out.jsonl"))
+    assert "probabilities" in out[0]
+    for answer in out[1:-1]:
+        assert "two integers" in answer["error"]
+    assert "not UTF-8" in out[-1]["error"]
+
+
+def test_ngnn_predict_refuses_items_of_the_wrong_form(runs, tmp_path):
+    run = serving.load_run(runs["ngnn"])
+    data = run.data
+    raw_of = {v: k for k, v in data.category_map.items()}
+    test = data.splits["test"]
+    outfit = [{"item": data.store.keys[int(test["items"][0, i])],
+               "category": raw_of[int(test["cats"][0, i])]} for i in range(2)]
+    bad = [dict(outfit[1], category=True), dict(outfit[1], category=str(outfit[1]["category"])),
+           dict(outfit[1], category=float(outfit[1]["category"]) + 0.5),
+           dict(outfit[1], item=5), [outfit[1]["item"], outfit[1]["category"]]]
+    _write(str(tmp_path / "in.jsonl"), [json.dumps({"outfit": outfit})] + [
+        json.dumps({"outfit": [outfit[0], b]}) for b in bad])
+    scored, errors = predict.predict(runs["ngnn"], str(tmp_path / "in.jsonl"),
+                                     str(tmp_path / "out.jsonl"))
+    assert (scored, errors) == (1, len(bad))
+    for answer in _read(str(tmp_path / "out.jsonl"))[1:]:
+        assert "an integer id" in answer["error"]
+
+
+def test_predict_output_into_a_missing_folder_exits_2(runs, tmp_path, capsys):
+    _write(str(tmp_path / "in.jsonl"), ["{}"])
+    code = predict.main(["--run-dir", runs["din"], "--input", str(tmp_path / "in.jsonl"),
+                         "--output", str(tmp_path / "no" / "such" / "out.jsonl")])
+    assert code == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_run_carries_its_vocabulary_and_refuses_changed_data(tmp_path):
+    """Renaming one asin (same counts) changed the ids' meaning: predict and --resume must
+    refuse rather than score the same requests differently."""
+    from datasets import amazon, synthetic  # pylint: disable=import-outside-toplevel
+
+    data_dir = synthetic.amazon(n_users=120, n_items=60, n_categories=4,
+                                directory=str(tmp_path / "data"))
+    run_dir = str(tmp_path / "run")
+    common = ["--model", "din", "--data-dir", data_dir, "--output-dir", run_dir,
+              "--batch-size", "64", "--set", "model.embedding_dim=4"]
+    assert fit.main(common + ["--epochs", "1"]) == 0
+    vocab = json.load(open(os.path.join(run_dir, "vocab.json")))
+    assert vocab["items"][0] == "" and len(vocab["items"]) == len(set(vocab["items"]))
+    first = vocab["items"][1]
+    assert serving.load_run(run_dir).data.item_index[first] == 1
+    import gzip  # pylint: disable=import-outside-toplevel
+
+    reviews = os.path.join(data_dir, amazon.REVIEWS + ".gz")
+    text = gzip.open(reviews, "rt").read()
+    renamed = "Z" * len(first)
+    assert renamed not in text
+    with gzip.open(reviews, "wt") as handle:
+        handle.write(text.replace('"{}"'.format(first), '"{}"'.format(renamed)))
+    meta = os.path.join(data_dir, amazon.META)
+    lines = open(meta).read().replace("'{}'".format(first), "'{}'".format(renamed))
+    with open(meta, "w") as handle:
+        handle.write(lines)
+    with pytest.raises(Exception, match=r"not what the run .* was trained on: .*items\[1\]"):
+        serving.load_run(run_dir)
+    assert fit.main(common + ["--epochs", "2", "--resume"]) == 2
