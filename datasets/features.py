@@ -36,7 +36,7 @@ from datasets import DataError
 PACKED_DIR = "features"
 VISUAL_DIR = "polyvore_image_vectors"
 TEXT_DIR = "polyvore_text_onehot_vectors"
-STORE_VERSION = 1
+STORE_VERSION = 2
 
 try:
     from tqdm.auto import tqdm as _tqdm
@@ -110,17 +110,31 @@ class _Source(object):
         return digest.hexdigest()
 
 
-def _check_vector(values, dim, where):
+def _check_vector(values, dim, where, binary=False):
+    """A flat list of ``dim`` finite numbers (0/1 only when ``binary``) -> float32 array.
+
+    Element types are checked with one C-level pass (``set(map(type, ...))``): JSON booleans,
+    strings and nested lists would otherwise be coerced or fail deep inside numpy.
+    """
     if not isinstance(values, list):
         raise DataError("{}: expected a JSON list of {} numbers, got {}".format(
             where, dim, type(values).__name__))
     if len(values) != dim:
         raise DataError("{}: vector has {} values, expected {}".format(where, len(values), dim))
+    kinds = set(map(type, values))
+    if not kinds <= {int, float}:
+        odd = next(v for v in values if type(v) not in (int, float))
+        raise DataError("{}: expected numbers, got {} {!r} at position {}".format(
+            where, type(odd).__name__, odd, values.index(odd))[:300])
     array = np.asarray(values, dtype=np.float32)
     if not np.all(np.isfinite(array)):
         bad = int(np.flatnonzero(~np.isfinite(array))[0])
         raise DataError("{}: value {} at position {} is not finite".format(
             where, values[bad], bad))
+    if binary and not np.all((array == 0) | (array == 1)):
+        bad = int(np.flatnonzero((array != 0) & (array != 1))[0])
+        raise DataError("{}: a multi-hot text vector holds 0 and 1 only, got {} at position "
+                        "{}".format(where, values[bad], bad))
     return array
 
 
@@ -244,7 +258,7 @@ def _convert(visual, text, keys, out_dir, visual_dim, vocab_size):
         vis[i] = _check_vector(visual.read(key), visual_dim,
                                "item {} ({})".format(key, visual.describe(key)))
         hot = _check_vector(text.read(key), vocab_size,
-                            "item {} ({})".format(key, text.describe(key)))
+                            "item {} ({})".format(key, text.describe(key)), binary=True)
         word_lists.append(np.flatnonzero(hot > 0).astype(np.int32))
     vis.flush()
     del vis

@@ -58,12 +58,18 @@ def _load_json(path, what):
             raise DataError("{}: not valid JSON ({})".format(path, err))
 
 
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def load_category_map(path):
     raw = _load_json(path, "category map")
     if not isinstance(raw, dict):
         raise DataError("{}: expected {{category id: dense index}}".format(path))
     try:
-        mapping = {int(k): int(v) for k, v in raw.items()}
+        if not all(_is_int(v) for v in raw.values()):
+            raise TypeError("values")
+        mapping = {int(k): v for k, v in raw.items()}
     except (TypeError, ValueError):
         raise DataError("{}: keys and values must be integers".format(path))
     if sorted(mapping.values()) != list(range(len(mapping))):
@@ -86,14 +92,24 @@ def load_outfits(path, category_map, on_bad="error", report=None):
     outfits = []
     for position, outfit in enumerate(raw):
         try:
-            set_id = str(outfit["set_id"])
-            indices = list(outfit["items_index"])
-            categories = [int(c) for c in outfit["items_category"]]
-        except (KeyError, TypeError, ValueError):
+            set_id, indices, categories = (outfit["set_id"], outfit["items_index"],
+                                           outfit["items_category"])
+        except (KeyError, TypeError):
             raise DataError("{}: outfit #{} lacks set_id/items_index/items_category".format(
                 path, position))
+        if not _is_int(set_id) and not (isinstance(set_id, str) and set_id.strip()):
+            raise DataError("{}: outfit #{}: set_id must be a string or an integer, got "
+                            "{!r}".format(path, position, set_id)[:300])
+        set_id = str(set_id)
+        for name, values in (("items_index", indices), ("items_category", categories)):
+            if not isinstance(values, list) or not all(_is_int(v) for v in values):
+                raise DataError("{}: outfit {} (#{}): {} must be a list of integers, got "
+                                "{!r}".format(path, set_id, position, name, values)[:300])
         problem = None
-        if len(indices) != len(categories):
+        if len(set(indices)) != len(indices):
+            problem = "lists item index {} twice".format(
+                next(i for i in indices if indices.count(i) > 1))
+        elif len(indices) != len(categories):
             problem = "items_index and items_category differ in length"
         elif not 2 <= len(indices) <= MAX_ITEMS:
             problem = "has {} items; expected 2 to {}".format(len(indices), MAX_ITEMS)
@@ -115,13 +131,18 @@ def load_outfits(path, category_map, on_bad="error", report=None):
 def load_pools(path, category_map):
     """Category dense index -> list of item keys (the negative pool)."""
     raw = _load_json(path, "category pool")
+    if not isinstance(raw, list):
+        raise DataError("{}: expected a JSON list of categories".format(path))
     pools = {}
     for entry in raw:
         try:
-            cid = int(entry["id"])
-            items = [str(i) for i in entry["items"]]
-        except (KeyError, TypeError, ValueError):
-            raise DataError("{}: each entry needs an integer id and a list of items".format(path))
+            cid, items = entry["id"], entry["items"]
+        except (KeyError, TypeError):
+            cid = items = None
+        if not _is_int(cid) or not isinstance(items, list) or not all(
+                isinstance(i, str) for i in items):
+            raise DataError("{}: each entry needs an integer id and a list of item keys "
+                            "(strings), got {!r}".format(path, entry)[:300])
         if cid not in category_map:
             raise DataError("{}: category id {} is not in the category map".format(path, cid))
         pools[category_map[cid]] = items

@@ -93,14 +93,24 @@ def test_missing_feature_file_named_or_skipped(small_root, tmp_path):
     assert len(data.splits["test"]["items"]) == 5
 
 
-@pytest.mark.parametrize("mutate, needle", [
-    (lambda v: v.__setitem__(slice(None), v[:-1]), "has 15 values, expected 16"),
-    (lambda v: v.__setitem__(3, float("nan")), "not finite"),
+@pytest.mark.parametrize("folder, mutate, needle", [
+    (features.VISUAL_DIR, lambda v: v.__setitem__(slice(None), v[:-1]),
+     "has 15 values, expected 16"),
+    (features.VISUAL_DIR, lambda v: v.__setitem__(3, float("nan")), "not finite"),
+    (features.VISUAL_DIR, lambda v: v.__setitem__(3, [1.0, 2.0]),
+     "expected numbers, got list [1.0, 2.0] at position 3"),
+    (features.VISUAL_DIR, lambda v: v.__setitem__(slice(None), [[x] for x in v]),
+     "expected numbers, got list"),
+    (features.VISUAL_DIR, lambda v: v.__setitem__(0, "0.5"), "got str '0.5' at position 0"),
+    (features.TEXT_DIR, lambda v: v.__setitem__(2, True), "got bool True at position 2"),
+    (features.TEXT_DIR, lambda v: v.__setitem__(4, 0.5),
+     "holds 0 and 1 only, got 0.5 at position 4"),
+    (features.TEXT_DIR, lambda v: v.__setitem__(4, 2), "holds 0 and 1 only, got 2"),
 ])
-def test_bad_vectors_are_named(small_root, tmp_path, mutate, needle):
+def test_bad_vectors_are_named(small_root, tmp_path, folder, mutate, needle):
     root = small_root("dir")
-    key = sorted(os.listdir(os.path.join(root, features.VISUAL_DIR)))[0][:-5]
-    path = os.path.join(root, features.VISUAL_DIR, key + ".json")
+    key = sorted(os.listdir(os.path.join(root, folder)))[0][:-5]
+    path = os.path.join(root, folder, key + ".json")
     vector = json.load(open(path))
     mutate(vector)
     with open(path, "w") as handle:
@@ -123,6 +133,35 @@ def test_bad_outfits(small_root, tmp_path):
         items_index=[1], items_category=[o[0]["items_category"][0]]))
     with pytest.raises(DataError, match="has 1 items; expected 2 to 8"):
         _load(root, tmp_path, on_bad="error")
+
+
+@pytest.mark.parametrize("mutate, needle", [
+    (lambda o: o.update(items_index="123"), "items_index must be a list of integers, got '123'"),
+    (lambda o: o.update(items_index=[1, True] + o["items_index"][2:]),
+     "items_index must be a list of integers"),
+    (lambda o: o.update(items_category=[str(c) for c in o["items_category"]]),
+     "items_category must be a list of integers"),
+    (lambda o: o.update(set_id={"id": 1}), "set_id must be a string or an integer"),
+    (lambda o: o.update(items_index=[o["items_index"][0]] * 2 + o["items_index"][2:]),
+     "lists item index .* twice"),
+])
+def test_outfit_fields_of_the_wrong_form_are_named(small_root, tmp_path, mutate, needle):
+    root = small_root("dir")
+    _rewrite(root, polyvore.TEST_FILE, lambda outfits: mutate(outfits[1]))
+    with pytest.raises(DataError, match=polyvore.TEST_FILE + r": outfit .*#1\)?:? .*" + needle):
+        _load(root, tmp_path)
+
+
+def test_pool_and_category_map_of_the_wrong_form(small_root, tmp_path):
+    root = small_root("dir")
+    _rewrite(root, polyvore.CATEGORY_POOL_FILE, lambda p: p[0].update(items="abc"))
+    with pytest.raises(DataError, match="list of item keys"):
+        _load(root, tmp_path)
+    root = small_root("zip")
+    _rewrite(root, polyvore.CATEGORY_MAP_FILE,
+             lambda m: m.update({k: bool(v) if v < 2 else v for k, v in m.items()}))
+    with pytest.raises(DataError, match="keys and values must be integers"):
+        _load(root, tmp_path)
 
 
 def test_empty_pools_and_corrupt_zip(small_root, tmp_path):
