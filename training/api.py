@@ -20,11 +20,15 @@ from __future__ import absolute_import, division, print_function
 import dataclasses
 import json
 
-from training import config as cfg
-from training import fit
-from training import runtime as rt
-from training import tasks
-from training.errors import UsageError
+from training import quiet
+
+quiet.start_tensorflow()  # before TensorFlow is imported below: no start-up notices in notebooks
+
+from training import config as cfg  # noqa: E402  pylint: disable=wrong-import-position
+from training import fit  # noqa: E402  pylint: disable=wrong-import-position
+from training import runtime as rt  # noqa: E402  pylint: disable=wrong-import-position
+from training import tasks  # noqa: E402  pylint: disable=wrong-import-position
+from training.errors import UsageError  # noqa: E402  pylint: disable=wrong-import-position
 
 _FLAGS = ("data_dir", "epochs", "batch_size", "learning_rate", "device", "precision", "seed",
           "output_dir", "config", "preset")

@@ -15,14 +15,17 @@ import sys
 import tempfile
 
 import numpy as np
-import tensorflow as tf
 
-from training import serving
+from training import quiet
 from training.errors import UsageError
 
 
 def export(run_dir, out=None, check_rows=256):
     """Export the run's selected model; return (path, max abs difference on check rows)."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    from training import serving  # pylint: disable=import-outside-toplevel
+
     loaded = serving.load_run(run_dir)
     module = loaded.task.export_module(loaded.model, loaded.data)
     out = out or os.path.join(run_dir, "export")
@@ -52,7 +55,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m training.export")
     parser.add_argument("--run-dir", required=True)
     parser.add_argument("--out", default=None)
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="show TensorFlow's start-up notices")
     args = parser.parse_args(argv)
+    quiet.start_tensorflow(args.verbose)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     from datasets import DataError  # pylint: disable=import-outside-toplevel
 

@@ -64,7 +64,9 @@ def build_parser():
     parser.add_argument("--config", default=None, help="JSON or YAML file of config sections")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="override one option, e.g. --set train.patience=2 (repeatable)")
-    parser.add_argument("--verbose", "-v", action="store_true")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="debug logging, and TensorFlow's start-up notices (hidden by "
+                             "default; NPUREC_VERBOSE=1 does the same)")
     return parser
 
 
@@ -148,6 +150,9 @@ class Run(object):
 def run(argv=None):
     """Parse ``argv``, train and evaluate; return a :class:`Run` (raises UsageError)."""
     args = build_parser().parse_args(argv)
+    from training import quiet  # pylint: disable=import-outside-toplevel
+
+    quiet.start_tensorflow(args.verbose)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                             format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)

@@ -20,12 +20,14 @@ import tempfile
 import numpy as np
 
 from datasets import user_file_mode
-from training import serving
+from training import quiet
 from training.errors import UsageError
 
 
 def predict(run_dir, input_path, output_path, batch_rows=4096):
     """Score ``input_path`` into ``output_path``; returns (lines scored, lines with errors)."""
+    from training import serving  # pylint: disable=import-outside-toplevel
+
     loaded = serving.load_run(run_dir)
     task, data = loaded.task, loaded.data
     module = task.export_module(loaded.model, data)
@@ -105,7 +107,10 @@ def main(argv=None):
     parser.add_argument("--input", required=True)
     parser.add_argument("--output", required=True)
     parser.add_argument("--batch-rows", type=int, default=4096)
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="show TensorFlow's start-up notices")
     args = parser.parse_args(argv)
+    quiet.start_tensorflow(args.verbose)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     from datasets import DataError  # pylint: disable=import-outside-toplevel
 

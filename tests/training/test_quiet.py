@@ -1,0 +1,81 @@
+"""TensorFlow's start-up notices are hidden by default, real messages are not, --verbose shows
+everything."""
+import os
+import subprocess
+import sys
+import textwrap
+
+from tests.conftest import ROOT
+
+NOISE_PREFIXES = ("I0000", "W0000", "E0000", "WARNING: All log messages before absl")
+
+
+def _env(**extra):
+    env = dict(os.environ)
+    env.pop("NPUREC_VERBOSE", None)
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
+def test_a_run_prints_no_tensorflow_start_up_notices(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "training.fit", "--model", "tests.toy_task:ToyTask",
+         "--output-dir", str(tmp_path / "run"), "--epochs", "1", "--device", "cpu"],
+        cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        universal_newlines=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    noisy = [l for l in result.stderr.splitlines() if l.startswith(NOISE_PREFIXES)
+             or "cuInit" in l or "rebuild TensorFlow" in l]
+    assert not noisy, noisy
+    assert "npurec.fit: run directory" in result.stderr  # our own log lines still show
+
+
+def _fake_tensorflow(tmp_path):
+    """A stand-in ``tensorflow`` package that writes to file descriptor 2 on import the way
+    TensorFlow's C++ does: the filter is what is under test, not TensorFlow."""
+    package = tmp_path / "fake" / "tensorflow"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(textwrap.dedent('''
+        import os
+        os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are "
+                    b"written to STDERR\\n")
+        os.write(2, b"I0000 00:00:1 123 cudart_stub.cc:31] Could not find cuda drivers\\n")
+        os.write(2, b"E0000 00:00:1 123 some_kernel.cc:9] a REAL error the user must see\\n")
+
+        class config(object):
+            @staticmethod
+            def list_physical_devices(kind=None):
+                os.write(2, b"E0000 cuda_platform.cc:52] failed call to cuInit: 303\\n")
+                return []
+    '''))
+    return str(tmp_path / "fake")
+
+
+def _start(tmp_path, **env):
+    fake = _fake_tensorflow(tmp_path / "quiet")
+    code = "from training import quiet; quiet.start_tensorflow(); print('started')"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT,
+                          env=_env(PYTHONPATH=fake + os.pathsep + ROOT, **env),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=60)
+
+
+def test_known_notices_are_dropped_and_anything_else_kept(tmp_path):
+    result = _start(tmp_path)
+    assert result.returncode == 0 and result.stdout.strip() == "started"
+    assert result.stderr.splitlines() == [
+        "E0000 00:00:1 123 some_kernel.cc:9] a REAL error the user must see"]
+
+
+def test_verbose_shows_everything(tmp_path):
+    """verbose: nothing is captured; the caller's own import prints as TensorFlow does."""
+    code = ("from training import quiet; quiet.start_tensorflow(verbose={}); "
+            "import tensorflow; tensorflow.config.list_physical_devices()")
+    fake = _fake_tensorflow(tmp_path)
+    for verbose, env in (("True", {}), ("False", {"NPUREC_VERBOSE": "1"})):
+        shown = subprocess.run([sys.executable, "-c", code.format(verbose)], cwd=ROOT,
+                               env=_env(PYTHONPATH=fake + os.pathsep + ROOT, **env),
+                               stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+        assert "cudart_stub" in shown.stderr and "failed call to cuInit" in shown.stderr
