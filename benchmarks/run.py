@@ -21,10 +21,13 @@ import sys
 import tempfile
 import time
 
-from benchmarks import common, realsize
+# benchmarks.common imports TensorFlow: imported in the functions, after main() has started
+# TensorFlow quietly
 
 
 def _record(kind, params, bench, runtime, windows, steps):
+    from benchmarks import common, realsize  # pylint: disable=import-outside-toplevel
+
     timing = common.time_calls(bench.trainer.train_step, bench.batches, bench.batch_size,
                                warmup=3, windows=windows, steps=steps)
     record = {"benchmark": kind, "params": params, "train_samples_per_sec":
@@ -35,14 +38,25 @@ def _record(kind, params, bench, runtime, windows, steps):
     return record
 
 
+# --smoke: every mode on tiny sizes (the test suite runs it; the numbers mean nothing)
+SMOKE = {"ngnn_batches": (16,), "ngnn_sizes": (3,), "polyvore": {"n_train": 120, "n_eval": 16},
+         "din_maxlens": (10,), "din_batches": (256,), "din_rows_batches": 3,
+         "amazon": {"users": 60, "items": 50, "categories": 5, "reviews": 600},
+         "images": 4, "image_batch": 2, "backbones": "mobilenet_v2"}
+
+
 def run_ngnn(args):
+    from benchmarks import common, realsize  # pylint: disable=import-outside-toplevel
+
     records = []
-    data = realsize.polyvore_in_memory()
-    for batch in (16, 64, 256, 1024):
+    smoke = getattr(args, "smoke", False)
+    data = realsize.polyvore_in_memory(**(SMOKE["polyvore"] if smoke else {}))
+    for batch in SMOKE["ngnn_batches"] if smoke else (16, 64, 256, 1024):
         bench, runtime = common.ngnn(batch, device=args.device, precision=args.precision,
-                                     data=data, n_batches=20)
+                                     data=data, n_batches=4 if smoke else 20)
         records.append(_record("ngnn_train", {"batch_size": batch, "outfit_size": "3-8"},
-                               bench, runtime, args.windows, max(4, 2048 // batch)))
+                               bench, runtime, args.windows,
+                               2 if smoke else max(4, 2048 // batch)))
         if batch == 16:
             arrays = bench.task.eval_arrays(data, "test")
             start = time.time()
@@ -53,34 +67,42 @@ def run_ngnn(args):
             n = sum(1 for _ in bench.task.train_dataset(data, 16, 0, 0).take(1000))
             records.append({"benchmark": "ngnn_input_pipeline", "batch_size": 16,
                             "samples_per_sec": n * 16 / (time.time() - start)})
-    for size in (3, 5, 8):
-        sized = realsize.polyvore_in_memory(n_train=4000, outfit_size=size)
-        bench, runtime = common.ngnn(256, device=args.device, precision=args.precision,
-                                     data=sized, n_batches=12)
-        records.append(_record("ngnn_train", {"batch_size": 256, "outfit_size": size}, bench,
-                               runtime, args.windows, 8))
+    for size in SMOKE["ngnn_sizes"] if smoke else (3, 5, 8):
+        sized = realsize.polyvore_in_memory(
+            outfit_size=size, **(SMOKE["polyvore"] if smoke else {"n_train": 4000}))
+        batch = 16 if smoke else 256
+        bench, runtime = common.ngnn(batch, device=args.device, precision=args.precision,
+                                     data=sized, n_batches=4 if smoke else 12)
+        records.append(_record("ngnn_train", {"batch_size": batch, "outfit_size": size}, bench,
+                               runtime, args.windows, 2 if smoke else 8))
     return records
 
 
 def run_din(args):
+    from benchmarks import common, realsize  # pylint: disable=import-outside-toplevel
+
     records = []
-    for maxlen in (10, 20, 50, 100, 200):
-        bench, runtime = common.din(4096, maxlen, device=args.device, precision=args.precision,
-                                    n_batches=6)
-        records.append(_record("din_train", {"batch_size": 4096, "maxlen": maxlen}, bench,
-                               runtime, args.windows, 6))
-    for batch in (256, 1024):
+    smoke = getattr(args, "smoke", False)
+    big = SMOKE["din_batches"][0] if smoke else 4096
+    for maxlen in SMOKE["din_maxlens"] if smoke else (10, 20, 50, 100, 200):
+        bench, runtime = common.din(big, maxlen, device=args.device, precision=args.precision,
+                                    n_batches=SMOKE["din_rows_batches"] if smoke else 6)
+        records.append(_record("din_train", {"batch_size": big, "maxlen": maxlen}, bench,
+                               runtime, args.windows, 2 if smoke else 6))
+    for batch in SMOKE["din_batches"] if smoke else (256, 1024):
+        steps = 2 if smoke else max(6, 16384 // batch)
         bench, runtime = common.din(batch, 20, device=args.device, precision=args.precision,
-                                    n_batches=max(6, 16384 // batch))
+                                    n_batches=SMOKE["din_rows_batches"] if smoke else steps)
         records.append(_record("din_train", {"batch_size": batch, "maxlen": 20}, bench,
-                               runtime, args.windows, max(6, 16384 // batch)))
+                               runtime, args.windows, steps))
     if args.preprocess:
         from datasets import amazon  # pylint: disable=import-outside-toplevel
 
         work = tempfile.mkdtemp(prefix="npurec-bench-")
         try:
             start = time.time()
-            raw = realsize.amazon_files(os.path.join(work, "raw"))
+            raw = realsize.amazon_files(os.path.join(work, "raw"),
+                                        **(SMOKE["amazon"] if smoke else {}))
             generated = time.time() - start
             start = time.time()
             _, sizes, _, _ = amazon.load(raw, os.path.join(work, "cache"))
@@ -102,11 +124,15 @@ RELEASE_IMAGES = 164379  # item images of the public Polyvore release (train+val
 
 def run_featurize(args):
     """Images/s of the featurizer per backbone (random weights: the speed is the same)."""
+    from benchmarks import common  # pylint: disable=import-outside-toplevel
     from benchmarks import images as bench_images  # pylint: disable=import-outside-toplevel
     from datasets import images as image_io  # pylint: disable=import-outside-toplevel
     from training import runtime as rt  # pylint: disable=import-outside-toplevel
 
     runtime = rt.configure(args.device, "fp32")  # the encoder sets its own dtype policy
+    if getattr(args, "smoke", False):
+        args.images, args.image_batch = SMOKE["images"], SMOKE["image_batch"]
+        args.backbones = SMOKE["backbones"]
     work = tempfile.mkdtemp(prefix="npurec-bench-img-")
     records = []
     try:
@@ -153,11 +179,20 @@ def main(argv=None):
     parser.add_argument("--backbones", default="inception_v3,resnet50,efficientnetb0,"
                         "mobilenet_v2", help="featurize: comma-separated backbones")
     parser.add_argument("--out", required=True, help="JSON file to write")
+    parser.add_argument("--smoke", action="store_true",
+                        help="every record on tiny sizes, to check the runner (seconds; the "
+                             "numbers mean nothing)")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="show TensorFlow's start-up notices")
     args = parser.parse_args(argv)
+    from training import quiet  # pylint: disable=import-outside-toplevel
+
+    quiet.start_tensorflow(args.verbose)
     runners = {"ngnn": run_ngnn, "din": run_din, "featurize": run_featurize}
     records = runners[args.model](args)
     with open(args.out, "w") as handle:
-        json.dump({"model": args.model, "records": records}, handle, indent=2)
+        json.dump({"model": args.model, "smoke": bool(args.smoke), "records": records}, handle,
+                  indent=2)
     return 0
 
 

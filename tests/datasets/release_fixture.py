@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 
-from tests.conftest import SHARED
+from tests.conftest import SHARED, SHARED_REASON
 
 IMAGES = os.path.join(SHARED, "data", "polyvore", "images-sample")
 SIZES = (5, 5, 5, 5, 4, 5, 5, 4)
@@ -20,8 +20,7 @@ CATEGORIES = (11, 22, 33, 44)
 KINDS = {11: "leather bag", 22: "denim jeans", 33: "silk top", 44: "ankle boots",
          99: "gold ring"}
 COLOURS = ("black", "white", "blue", "red")
-REASON = ("needs the 38 real Polyvore item images of the shared data folder "
-          "(shared/data/polyvore/images-sample beside the repository; the project's CI has it)")
+REASON = SHARED_REASON + " (its 38 real item images in data/polyvore/images-sample)"
 
 
 def have_images():

@@ -102,7 +102,7 @@ def test_vocabulary_file_format_and_errors(tmp_path):
 def test_the_shared_word_dict_reads_as_the_papers_vocabulary():
     path = os.path.join(fx.SHARED, "data", "polyvore", "final_word_dict.txt")
     if not os.path.isfile(path):
-        pytest.skip("needs shared/data/polyvore/final_word_dict.txt beside the repository")
+        pytest.skip(fx.SHARED_REASON + " (its data/polyvore/final_word_dict.txt)")
     words = release_io.read_vocabulary(path)
     assert len(words) == 2756 and words[:3] == ["black", "leather", "bag"]
 

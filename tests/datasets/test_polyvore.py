@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 
 from datasets import DataError, features, polyvore, synthetic
-from tests.conftest import SHARED
+from tests.conftest import SHARED, SHARED_REASON
 
 POLYVORE = os.path.join(SHARED, "data", "polyvore")
-needs_shared = pytest.mark.skipif(not os.path.isdir(POLYVORE),
-                                  reason="../shared/data/polyvore not present")
+needs_shared = pytest.mark.skipif(not os.path.isdir(POLYVORE), reason=SHARED_REASON)
 
 SMALL = dict(n_train=30, n_valid=6, n_test=6, num_categories=6, num_styles=3, visual_dim=16,
              vocab_size=20)

@@ -1,0 +1,33 @@
+"""``python -m benchmarks.run`` in every documented mode, on tiny sizes (``--smoke``): the runner
+must not rot between the occasions someone measures with it (it once crashed on --preprocess)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+@pytest.mark.parametrize("mode", [["--model", "din", "--preprocess"], ["--model", "ngnn"],
+                                  ["--model", "featurize"]])
+def test_every_runner_mode_writes_its_records(tmp_path, mode):
+    out = str(tmp_path / "result.json")
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    result = subprocess.run([sys.executable, "-m", "benchmarks.run"] + mode + [
+        "--smoke", "--windows", "1", "--out", out], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    payload = json.load(open(out))
+    assert payload["model"] == mode[1] and payload["smoke"] is True
+    kinds = {r["benchmark"] for r in payload["records"]}
+    want = {"din": {"din_train", "din_preprocessing"},
+            "ngnn": {"ngnn_train", "ngnn_fitb_eval", "ngnn_input_pipeline"},
+            "featurize": {"featurize_images", "featurize_input_pipeline"}}[mode[1]]
+    assert kinds == want
+    for record in payload["records"]:
+        rate = record.get("train_samples_per_sec") or record.get("images_per_sec") or \
+            record.get("samples_per_sec") or record.get("first_run_seconds") or \
+            record.get("seconds_first_call")
+        assert rate and rate > 0, record
