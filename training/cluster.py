@@ -81,6 +81,7 @@ def detect(environ=None, required=False):
     environ = os.environ if environ is None else environ
     tf_config = environ.get("TF_CONFIG", "").strip()
     rank_size = environ.get("RANK_SIZE", "").strip()
+    _refuse_cm_launcher(environ, rank_size)
     tf_cluster = parse_tf_config(tf_config) if tf_config else None
     npu_cluster = parse_npu_ranks(environ) if rank_size else None
     if tf_cluster is not None and tf_cluster.distributed \
@@ -98,6 +99,30 @@ def detect(environ=None, required=False):
             "workers, e.g. {}) or RANK_SIZE, RANK_ID and RANK_TABLE_FILE (Ascend NPUs) for "
             "every process; with one worker, drop --distributed".format(_TF_CONFIG_EXAMPLE))
     return Cluster()
+
+
+# Ascend's adapter can also be launched by its "CM" launcher (CM_CHIEF_IP, CM_CHIEF_PORT,
+# CM_CHIEF_DEVICE, CM_WORKER_SIZE, CM_WORKER_IP) instead of an HCCL rank table. This loop
+# shards data and counts replicas from RANK_SIZE/RANK_ID only, so such a job would run as N
+# independent single-device trainings: refuse it and say what to set instead.
+_CM_VARIABLES = ("CM_CHIEF_IP", "CM_CHIEF_PORT", "CM_CHIEF_DEVICE", "CM_WORKER_SIZE",
+                 "CM_WORKER_IP")
+
+
+def _refuse_cm_launcher(environ, rank_size):
+    present = [name for name in _CM_VARIABLES if environ.get(name, "").strip()]
+    if not present:
+        return
+    size = environ.get("CM_WORKER_SIZE", "").strip()
+    if size in ("", "1") and not rank_size:
+        return  # one worker: nothing to coordinate
+    raise ClusterError(
+        "{} {} set: the Ascend CM launcher is not supported by npurec's loop (it reads "
+        "the cluster from RANK_SIZE/RANK_ID/RANK_TABLE_FILE), and the ranks would train as "
+        "independent jobs. Launch every process with RANK_SIZE, RANK_ID and RANK_TABLE_FILE "
+        "(an HCCL rank table) and unset {}".format(
+            ", ".join("{}={}".format(n, environ[n]) for n in present),
+            "is" if len(present) == 1 else "are", ", ".join(present)))
 
 
 def parse_tf_config(text):

@@ -89,11 +89,17 @@ class RuntimeConfig(object):
       device: ``auto``, ``npu``, ``gpu`` or ``cpu``.
       precision: ``fp32``, ``mixed`` (float16 + dynamic loss scaling) or ``bf16``.
       cpu_replicas: on CPU, mirror over this many logical devices (tests, debugging).
+      npu_options: extra ``npu_device.global_options()`` settings, applied before the NPU
+        opens, e.g. ``{"op_debug_level": 1, "dump_config": {"enable_dump": true}}`` or
+        ``--set runtime.npu_options.dump_config.enable_dump=true``. Strings are coerced to
+        the option's type; an option npu_device does not have, or a value it does not take,
+        stops the run (nothing is silently dropped). Ignored off the NPU.
     """
 
     device: str = "auto"
     precision: str = "fp32"
     cpu_replicas: int = 1
+    npu_options: typing.Dict[str, typing.Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         if self.device not in ("auto", "npu", "gpu", "cpu"):
@@ -128,6 +134,9 @@ def _coerce(section, key, value, annotation):
             return value
         if value is None:
             return ""
+    elif origin in (dict, typing.Dict):
+        if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+            return dict(value)
     elif origin in (tuple, typing.Tuple):
         item_type = annotation.__args__[0]
         if isinstance(value, (list, tuple)):
@@ -179,7 +188,13 @@ def apply_overrides(config, assignments, sections):
         if section not in sections:
             raise UsageError("--set {!r}: unknown section {!r}; sections are {}".format(
                 item, section, ", ".join(sections)))
-        config.setdefault(section, {})[name] = parse_value(text)
+        target = config.setdefault(section, {})
+        *parents, leaf = name.split(".")  # a.b.c: nested mappings (e.g. runtime.npu_options)
+        for part in parents:
+            if not isinstance(target.get(part, {}), dict):
+                raise UsageError("--set {!r}: {} is not a mapping".format(item, part))
+            target = target.setdefault(part, {})
+        target[leaf] = parse_value(text)
     return config
 
 

@@ -239,6 +239,7 @@ def _train(task, sections, resolved, output_dir, resuming, cluster, args):
     runtime_cfg = sections["runtime"]
     train_cfg = sections["train"]
     runtime = rt.configure(runtime_cfg.device, runtime_cfg.precision,
+                           npu_options=runtime_cfg.npu_options,
                            cpu_replicas=runtime_cfg.cpu_replicas, cluster=cluster)
     config_path = os.path.join(output_dir, "config.json")
     compat.set_seed(train_cfg.seed)

@@ -26,6 +26,7 @@ hands each input pipeline its own share of every global batch (see
 from __future__ import absolute_import, division, print_function
 
 import logging
+import re
 
 import tensorflow as tf
 
@@ -169,23 +170,100 @@ class Runtime(object):
         }
 
 
+_NPU_IMPORT_FAILURE = []  # why an installed npu_device could not be imported (for messages)
+
+
 def _import_npu_device():
-    """Import npu_device lazily; None when it is not installed (any ImportError)."""
+    """Import npu_device lazily; None when it is absent or broken.
+
+    An installed npu_device whose native libraries (CANN, libascendcl) are missing or of
+    another version fails with OSError, RuntimeError, an undefined symbol... not only
+    ImportError; that is a reason to fall back (``--device auto``) or to refuse
+    (``--device npu``) with the cause, never a traceback.
+    """
+    del _NPU_IMPORT_FAILURE[:]
     try:
         import npu_device  # pylint: disable=import-error,import-outside-toplevel
-    except ImportError:
+    except ImportError as err:
+        if getattr(err, "name", None) != "npu_device":  # installed, but something it needs
+            _NPU_IMPORT_FAILURE.append("{}: {}".format(type(err).__name__, err))
+        return None
+    except Exception as err:  # pylint: disable=broad-except
+        _NPU_IMPORT_FAILURE.append("{}: {}".format(type(err).__name__, err))
         return None
     return npu_device
 
 
-def _set_npu_option(options, name, value):
-    """Set one npu_device global option; unknown names raise inside npu_device, so guard."""
+def _option_value(current):
+    """An npu_device option's value (its OptionValue-like wrapper's ``.value``, or itself)."""
+    return getattr(current, "value", current)
+
+
+def _coerce_npu_value(current, value, where):
+    """A value given as text in a config file, as the option's type (bool/int/float)."""
+    if not isinstance(value, str):
+        return value
+    allowed = list(getattr(current, "optional", None) or [])
+    kinds = {type(v) for v in allowed + [_option_value(current)] if v is not None}
+    text = value.strip().lower()
+    if bool in kinds and text in ("true", "false", "1", "0"):
+        return text in ("true", "1")
+    if int in kinds and re.match(r"^[+-]?\d+$", text):
+        return int(text)
+    if float in kinds:
+        try:
+            return float(text)
+        except ValueError:
+            raise RuntimeSetupError("runtime.npu_options.{}: {!r} is not a number".format(
+                where, value))
+    return value
+
+
+def _set_npu_option(options, name, value, prefix=""):
+    """Set one npu_device global option, or a mapping of them on a sub-config
+    (``dump_config``, ``profiling_config``...), and read it back.
+
+    Unknown names, values npu_device refuses and values that do not read back as set are a
+    :class:`RuntimeSetupError` naming the option: an option that was asked for and not
+    applied must not look applied.
+    """
+    where = prefix + name
+    if "." in name:
+        head, rest = name.split(".", 1)
+        return _set_npu_option(_npu_child(options, head, prefix), rest, value,
+                               prefix + head + ".")
+    if isinstance(value, dict):
+        child = _npu_child(options, name, prefix)
+        for key, item in sorted(value.items()):
+            _set_npu_option(child, key, item, where + ".")
+        return
+    current = getattr(options, name, _MISSING)
+    if current is _MISSING:
+        raise RuntimeSetupError("runtime.npu_options.{}: npu_device has no such option".format(
+            where))
+    coerced = _coerce_npu_value(current, value, where)
     try:
-        setattr(options, name, value)
-    except (AttributeError, ValueError, TypeError) as err:
-        log.warning("npu_device rejected option %s=%r (%s); leaving its default", name, value, err)
-        return False
-    return True
+        setattr(options, name, coerced)
+    except Exception as err:  # pylint: disable=broad-except
+        allowed = getattr(current, "optional", None)
+        raise RuntimeSetupError("runtime.npu_options.{}: npu_device refused {!r} ({}){}".format(
+            where, value, err, "; allowed: {}".format(allowed) if allowed else ""))
+    applied = _option_value(getattr(options, name, _MISSING))
+    if applied != coerced:
+        raise RuntimeSetupError("runtime.npu_options.{}: set to {!r} but npu_device reads back "
+                                "{!r}; not applied".format(where, coerced, applied))
+
+
+_MISSING = object()
+
+
+def _npu_child(options, name, prefix):
+    child = getattr(options, name, _MISSING)
+    if child is _MISSING or isinstance(_option_value(child), (bool, int, float, str)) \
+            or child is None:
+        raise RuntimeSetupError("runtime.npu_options.{}{}: npu_device has no such group of "
+                                "options".format(prefix, name))
+    return child
 
 
 def _visible_gpus():
@@ -196,10 +274,15 @@ def _resolve_device(device):
     if device == "auto":
         if _import_npu_device() is not None:
             return "npu", "auto: npu_device imported"
+        if _NPU_IMPORT_FAILURE:
+            log.warning("npu_device is installed but cannot be imported (%s): not using the "
+                        "NPU", _NPU_IMPORT_FAILURE[0])
         gpus = _visible_gpus()
         if gpus:
             return "gpu", "auto: {} GPU(s) visible, npu_device not installed".format(len(gpus))
-        return "cpu", "auto: no npu_device and no visible GPU"
+        return "cpu", "auto: {} and no visible GPU".format(
+            "npu_device broken ({})".format(_NPU_IMPORT_FAILURE[0][:120])
+            if _NPU_IMPORT_FAILURE else "no npu_device")
     return device, "requested --device {}".format(device)
 
 
@@ -294,8 +377,9 @@ def _configure_npu(precision, extra_options, reason, cluster):
     if npu is None:
         raise RuntimeSetupError(
             "--device npu needs the npu_device package (Ascend TF adapter for TF 2.6.5, "
-            "Python 3.7-3.9), which is not importable here. Install the CANN toolkit and "
-            "npu_device, or use --device auto/gpu/cpu.")
+            "Python 3.7-3.9), which is not importable here{}. Install the CANN toolkit and "
+            "npu_device (and source CANN's set_env.sh), or use --device auto/gpu/cpu.".format(
+                " ({})".format(_NPU_IMPORT_FAILURE[0]) if _NPU_IMPORT_FAILURE else ""))
     options = npu.global_options()
     # Options MUST be set before open(): npu_device reads them when the device is created.
     _set_npu_option(options, "precision_mode", _NPU_PRECISION_MODE[precision])

@@ -50,12 +50,78 @@ def test_mirrored_two_cpus_equals_one_device():
     assert result["steps"] == [3, 3]
 
 
+class FakeNpuLossScaleOptimizer(tf.Module):
+    """Double of ``npu_device.train.optimizer.NpuLossScaleOptimizer`` as read in Ascend's
+    tf_adapter_2.x source: overflow is NOT inferred from the gradients but read from the
+    device's float-status flag, which any overflowing fp16 op sets; ``get_scaled_loss`` clears
+    it at the start of a step, and ``apply_gradients`` all-reduces it over the ranks (so every
+    rank skips together) before applying or skipping and halving the scale.
+
+    It speaks the Keras 2 loss-scale API the real one has (``get_scaled_loss``,
+    ``get_unscaled_gradients``, ``loss_scale``) and the Keras 3 spelling that
+    :mod:`training.compat` uses under Keras 3 (``scale_loss``, unscaling inside apply).
+    """
+
+    def __init__(self, inner, fake, initial_scale=2.0 ** 15):
+        super(FakeNpuLossScaleOptimizer, self).__init__()
+        self.inner = inner
+        self._fake = fake
+        self.scale = tf.Variable(initial_scale, trainable=False, name="loss_scale")
+        self._unscale_in_apply = False
+
+    def get_scaled_loss(self, loss):
+        self._fake.clear_float_status()
+        return loss * self.scale
+
+    def scale_loss(self, loss):  # Keras 3 spelling: gradients arrive scaled in apply
+        self._unscale_in_apply = True
+        return self.get_scaled_loss(loss)
+
+    def get_unscaled_gradients(self, grads):
+        return [g / self.scale for g in grads]
+
+    @property
+    def loss_scale(self):
+        return self.scale
+
+    @property
+    def dynamic_scale(self):
+        return self.scale
+
+    @property
+    def iterations(self):
+        return self.inner.iterations
+
+    def build(self, variables):
+        compat.build_optimizer(self.inner, variables)
+
+    def apply_gradients(self, pairs):
+        pairs = list(pairs)
+        grads = [g for g, _ in pairs]
+        if self._unscale_in_apply:
+            grads = self.get_unscaled_gradients(grads)
+        overflow = self._fake.reduced_float_status() > 0
+
+        def skip():
+            self.scale.assign(self.scale / 2.0)
+            return tf.constant(False)
+
+        def apply():
+            self.inner.apply_gradients(zip(grads, [v for _, v in pairs]))
+            return tf.constant(True)
+
+        return tf.cond(overflow, skip, apply)
+
+
 class FakeNpuDevice(types.ModuleType):
     """A test double of the npu_device API (no Ascend hardware is available here).
 
     It records the order of calls, refuses options set after ``open()`` and unknown option
     names (as npu_device does), and its ``all_reduce`` returns NEW tensors (zeros), so a loop
-    that ignored the returned tensors would still change the weights.
+    that ignored the returned tensors would still change the weights. Options are typed like
+    npu_device's ``OptionValue``s (a value and the values allowed) with a ``dump_config``
+    sub-config. The float-status flag (``float_status``, this rank; ``other_rank_status``,
+    what the other rank's flag holds) is what the loss-scale double reads.
     """
 
     def __init__(self):
@@ -65,20 +131,46 @@ class FakeNpuDevice(types.ModuleType):
         # other rank contributed f times this rank's gradient (a variable, because the
         # compiled step bakes in whatever Python the double runs while tracing)
         self.other_rank_factor = None
+        self.float_status = tf.Variable(0.0, trainable=False, name="float_status")
+        self.other_rank_status = tf.Variable(0.0, trainable=False, name="other_rank_status")
         fake = self
 
-        class Options(object):
-            _known = ("precision_mode", "op_debug_level")
+        class OptionValue(object):
+            def __init__(self, value, optional):
+                self.value, self.optional = value, optional
+
+        class Config(object):
+            """npu_device's NpuBaseConfig: assigning validates against ``optional``."""
+
+            def __init__(self, **fields):
+                object.__setattr__(self, "_fields", fields)
+
+            def __getattr__(self, name):
+                try:
+                    return self._fields[name]
+                except KeyError:
+                    raise AttributeError(name)
 
             def __setattr__(self, name, value):
-                if name not in self._known:
+                if name not in self._fields:
                     raise AttributeError("unknown npu option " + name)
                 if "open" in fake.calls:
                     raise AssertionError("option set after open()")
+                current = self._fields[name]
+                if current.optional is not None and value not in current.optional:
+                    raise ValueError("{} not in {}".format(value, current.optional))
                 fake.calls.append("option:{}={}".format(name, value))
-                object.__setattr__(self, name, value)
+                current.value = value
 
-        self._options = Options()
+        self._options = Config(
+            precision_mode=OptionValue(None, ["allow_mix_precision", "must_keep_origin_dtype",
+                                              "allow_fp32_to_fp16"]),
+            op_debug_level=OptionValue(0, [0, 1, 2, 3, 4]),
+            graph_run_mode=OptionValue(1, [0, 1]))
+        object.__setattr__(self._options, "_fields", dict(
+            self._options._fields,  # pylint: disable=protected-access
+            dump_config=Config(enable_dump=OptionValue(False, [True, False]),
+                               dump_path=OptionValue(None, None))))
 
         class Device(object):
             def as_default(self):
@@ -90,7 +182,7 @@ class FakeNpuDevice(types.ModuleType):
 
         def loss_scale_optimizer(optimizer, dynamic=True):
             fake.calls.append("NpuLossScaleOptimizer")
-            return compat.loss_scale_optimizer(optimizer)
+            return FakeNpuLossScaleOptimizer(optimizer, fake)
 
         def all_reduce(values, reduction="mean"):
             fake.calls.append("all_reduce:" + reduction)
@@ -106,6 +198,13 @@ class FakeNpuDevice(types.ModuleType):
         self.train = types.SimpleNamespace(
             optimizer=types.SimpleNamespace(NpuLossScaleOptimizer=loss_scale_optimizer))
         self.distribute = types.SimpleNamespace(all_reduce=all_reduce, broadcast=broadcast)
+
+    def clear_float_status(self):
+        self.float_status.assign(0.0)
+
+    def reduced_float_status(self):
+        """The flag summed over both ranks (the optimizer's own all_reduce of the status)."""
+        return self.float_status + self.other_rank_status
 
     def global_options(self):
         self.calls.append("global_options")
@@ -147,8 +246,7 @@ def test_npu_runtime_with_a_test_double(monkeypatch, two_npu_ranks):
     """
     fake = FakeNpuDevice()
     monkeypatch.setitem(sys.modules, "npu_device", fake)
-    runtime = rt.configure("auto", "mixed", npu_options={"no_such_option": 1,
-                                                         "op_debug_level": 0})
+    runtime = rt.configure("auto", "mixed", npu_options={"op_debug_level": 0})
     assert runtime.device == "npu" and runtime.num_replicas == 2
     assert fake.calls.index("option:precision_mode=allow_mix_precision") < fake.calls.index("open")
     assert "option:op_debug_level=0" in fake.calls  # known extra option applied
@@ -178,27 +276,130 @@ def test_npu_fp32_keeps_dtype(monkeypatch):
 
 
 def test_npu_ranks_skip_an_overflowing_step_together(monkeypatch, two_npu_ranks):
-    """The loss-scale decision is taken on the ALL-REDUCED gradients, which every rank shares:
-    an overflow on the other rank makes this rank skip the step and lower its scale too.
+    """The overflow decision is the float-status flag ALL-REDUCED over the ranks inside the
+    optimizer: an overflow on the other rank makes this rank skip the step (its own gradients
+    are finite) and lower its scale too.
 
-    Mock: no Ascend cluster here; the double's all_reduce adds what "rank 1" contributes.
+    Mock: no Ascend cluster here; the double models the flag of "rank 1".
     """
     fake = FakeNpuDevice()
+    fake.other_rank_factor = tf.Variable(1.0)  # rank 1 computed the same finite gradient
     monkeypatch.setitem(sys.modules, "npu_device", fake)
     runtime = rt.configure("npu", "mixed")
     task, data, model, optimizer, trainer = _toy_trainer(runtime)
     batch = next(iter(task.train_dataset(data, 16, 0, 0)))
     trainer.build(batch)
-    scale = compat.current_loss_scale(optimizer)
+    scale = float(compat.current_loss_scale(optimizer))
     before = [v.numpy().copy() for v in model.trainable_variables]
-    fake.other_rank_factor = tf.Variable(float("inf"))  # rank 1 overflowed
+    fake.other_rank_status.assign(1.0)  # rank 1 overflowed during this step
     trainer.train_step(batch)
     for b, v in zip(before, model.trainable_variables):
         np.testing.assert_array_equal(b, v.numpy())
-    assert compat.current_loss_scale(optimizer) < scale
-    fake.other_rank_factor.assign(1.0)  # rank 1 computed the same finite gradient
+    assert float(compat.current_loss_scale(optimizer)) == scale / 2
+    fake.other_rank_status.assign(0.0)
     trainer.train_step(batch)
     assert any(np.any(b != v.numpy()) for b, v in zip(before, model.trainable_variables))
+
+
+def test_a_stale_overflow_flag_from_evaluation_does_not_skip_the_next_step(
+        monkeypatch, two_npu_ranks):
+    """An evaluation between steps can overflow in fp16 and set the device flag; the loop must
+    start each training step through the optimizer's loss scaling, which clears the flag, so
+    the next (finite) step is applied and the scale kept.
+
+    Mock: no Ascend NPU here; the double sets the flag the way the hardware would.
+    """
+    fake = FakeNpuDevice()
+    fake.other_rank_factor = tf.Variable(1.0)
+    monkeypatch.setitem(sys.modules, "npu_device", fake)
+    runtime = rt.configure("npu", "mixed")
+    task, data, model, optimizer, trainer = _toy_trainer(runtime)
+    batch = next(iter(task.train_dataset(data, 16, 0, 0)))
+    trainer.build(batch)
+    trainer.train_step(batch)
+    scale = float(compat.current_loss_scale(optimizer))
+    trainer.score_arrays(task.eval_arrays(data, "validation"), 32)  # evaluation ...
+    fake.float_status.assign(1.0)  # ... that overflowed on the device
+    before = [v.numpy().copy() for v in model.trainable_variables]
+    trainer.train_step(batch)
+    assert any(np.any(b != v.numpy()) for b, v in zip(before, model.trainable_variables))
+    assert float(compat.current_loss_scale(optimizer)) == scale
+    assert float(fake.float_status.numpy()) == 0.0
+
+
+def test_npu_options_are_typed_nested_and_never_dropped(monkeypatch):
+    """Strings from a config file are coerced to the option's type, sub-configs are set
+    through mappings or dotted names, and an option npu_device does not have or refuses stops
+    the run. Mock: npu_device double (no Ascend hardware here)."""
+    monkeypatch.delenv("RANK_SIZE", raising=False)
+    fake = FakeNpuDevice()
+    monkeypatch.setitem(sys.modules, "npu_device", fake)
+    rt.configure("npu", "fp32", npu_options={"op_debug_level": "2",
+                                             "dump_config": {"enable_dump": "true"},
+                                             "dump_config.dump_path": "/tmp/dump"})
+    options = fake.global_options()
+    assert options.op_debug_level.value == 2
+    assert options.dump_config.enable_dump.value is True
+    assert options.dump_config.dump_path.value == "/tmp/dump"
+    for bad, needle in (({"no_such_option": 1}, "no_such_option: npu_device has no such"),
+                        ({"op_debug_level": "9"}, "op_debug_level: npu_device refused '9'"),
+                        ({"dump_config": {"nope": True}}, "dump_config.nope: npu_device has"),
+                        ({"op_debug_level": {"x": 1}}, "op_debug_level: npu_device has no "
+                                                       "such group")):
+        monkeypatch.setitem(sys.modules, "npu_device", FakeNpuDevice())
+        with pytest.raises(rt.RuntimeSetupError, match=needle):
+            rt.configure("npu", "fp32", npu_options=bad)
+
+
+def test_a_broken_npu_device_install_falls_back_with_the_reason(monkeypatch, caplog):
+    """npu_device installed without its native libraries fails with OSError, not ImportError.
+    Mock: a module finder that raises like such an install (no Ascend software here)."""
+    monkeypatch.delenv("RANK_SIZE", raising=False)
+    monkeypatch.delitem(sys.modules, "npu_device", raising=False)
+
+    class BrokenFinder(object):
+        def find_module(self, name, path=None):
+            return self if name == "npu_device" else None
+
+        def load_module(self, name):
+            raise OSError("libascendcl.so: cannot open shared object file")
+
+        def find_spec(self, name, path=None, target=None):
+            if name != "npu_device":
+                return None
+            import importlib.util  # pylint: disable=import-outside-toplevel
+
+            return importlib.util.spec_from_loader(name, self)
+
+        def create_module(self, spec):
+            raise OSError("libascendcl.so: cannot open shared object file")
+
+        def exec_module(self, module):
+            pass
+
+    monkeypatch.setattr(sys, "meta_path", [BrokenFinder()] + sys.meta_path)
+    with caplog.at_level("WARNING"):
+        runtime = rt.configure("auto", "fp32")
+    assert runtime.device in ("cpu", "gpu")
+    assert "npu_device is installed but cannot be imported (OSError: libascendcl.so" in \
+        caplog.text
+    assert "npu_device broken" in runtime.reason or runtime.device == "gpu"
+    with pytest.raises(rt.RuntimeSetupError, match="not importable here .OSError: libascendcl"):
+        rt.configure("npu", "fp32")
+
+
+@pytest.mark.parametrize("env, ok", [
+    ({"CM_CHIEF_IP": "10.0.0.1", "CM_WORKER_SIZE": "2", "CM_CHIEF_PORT": "29688"}, False),
+    ({"CM_CHIEF_IP": "10.0.0.1", "CM_WORKER_SIZE": "1"}, True),
+])
+def test_the_cm_launcher_is_refused_not_run_as_single_jobs(env, ok):
+    from training import cluster  # pylint: disable=import-outside-toplevel
+
+    if ok:
+        assert not cluster.detect(env).distributed
+    else:
+        with pytest.raises(cluster.ClusterError, match="CM launcher is not supported.*RANK_SIZE"):
+            cluster.detect(env)
 
 
 def test_npu_ranks_read_their_own_share_of_each_global_batch(monkeypatch, two_npu_ranks):
