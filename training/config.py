@@ -29,8 +29,7 @@ class TrainConfig(object):
       optimizer: ``adam``, ``rmsprop``, ``sgd`` or ``adagrad``.
       clip_norm: global-norm gradient clipping on unscaled gradients; 0 disables.
       seed: seeds weights, data order and negative sampling. Same seed, same numbers up to
-        float rounding (NGNN runs on CPU drift apart by ~1e-7 in a weight after 5-300 steps:
-        not bit for bit, see BENCHMARKS.md).
+        float rounding; bit for bit with ``runtime.deterministic`` (``--deterministic``).
       steps_per_epoch: cap on steps per epoch; 0 means one full pass.
       eval_every_steps: also evaluate on validation every N steps; 0 means once per epoch.
       checkpoint_every_steps: also checkpoint every N steps; 0 means at each epoch end only.
@@ -89,6 +88,9 @@ class RuntimeConfig(object):
       device: ``auto``, ``npu``, ``gpu`` or ``cpu``.
       precision: ``fp32``, ``mixed`` (float16 + dynamic loss scaling) or ``bf16``.
       cpu_replicas: on CPU, mirror over this many logical devices (tests, debugging).
+      deterministic: same seed, same bits: one inter-op thread and TensorFlow's op
+        determinism (see :func:`training.runtime.configure`). Off by default: it costs
+        throughput (BENCHMARKS.md); without it same-seed runs agree to ~1e-4 in metrics.
       npu_options: extra ``npu_device.global_options()`` settings, applied before the NPU
         opens, e.g. ``{"op_debug_level": 1, "dump_config": {"enable_dump": true}}`` or
         ``--set runtime.npu_options.dump_config.enable_dump=true``. Strings are coerced to
@@ -99,6 +101,7 @@ class RuntimeConfig(object):
     device: str = "auto"
     precision: str = "fp32"
     cpu_replicas: int = 1
+    deterministic: bool = False
     npu_options: typing.Dict[str, typing.Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):

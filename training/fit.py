@@ -49,6 +49,9 @@ def build_parser():
     parser.add_argument("--device", default=None, choices=["auto", "npu", "gpu", "cpu"])
     parser.add_argument("--precision", default=None, choices=["fp32", "mixed", "bf16"])
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--deterministic", action="store_true",
+                        help="bit-identical reruns of the same seed on this machine (one "
+                             "inter-op thread; slower, see BENCHMARKS.md)")
     parser.add_argument("--output-dir", default=None,
                         help="run directory (default runs/MODEL-TIMESTAMP)")
     parser.add_argument("--resume", action="store_true",
@@ -97,6 +100,7 @@ def resolve_config(args, task):
         ("train", "seed"): args.seed,
         ("runtime", "device"): args.device,
         ("runtime", "precision"): args.precision,
+        ("runtime", "deterministic"): True if args.deterministic else None,
         ("data", "data_dir"): args.data_dir,
     }
     for (section, key), value in flags.items():
@@ -240,7 +244,8 @@ def _train(task, sections, resolved, output_dir, resuming, cluster, args):
     train_cfg = sections["train"]
     runtime = rt.configure(runtime_cfg.device, runtime_cfg.precision,
                            npu_options=runtime_cfg.npu_options,
-                           cpu_replicas=runtime_cfg.cpu_replicas, cluster=cluster)
+                           cpu_replicas=runtime_cfg.cpu_replicas, cluster=cluster,
+                           deterministic=runtime_cfg.deterministic)
     config_path = os.path.join(output_dir, "config.json")
     compat.set_seed(train_cfg.seed)
     if runtime.device == "cpu":

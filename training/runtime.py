@@ -76,6 +76,7 @@ class Runtime(object):
         self.reason = reason
         self._npu = npu
         self.cluster = cluster or Cluster()
+        self.deterministic = False
 
     @property
     def npu_rank_size(self):
@@ -167,6 +168,7 @@ class Runtime(object):
             "loss_scaling": self.loss_scaling,
             "reason": self.reason,
             "cluster": self.cluster.describe(),
+            "deterministic": self.deterministic,
         }
 
 
@@ -286,7 +288,8 @@ def _resolve_device(device):
     return device, "requested --device {}".format(device)
 
 
-def configure(device="auto", precision="fp32", npu_options=None, cpu_replicas=1, cluster=None):
+def configure(device="auto", precision="fp32", npu_options=None, cpu_replicas=1, cluster=None,
+              deterministic=False):
     """Set up the process for ``device`` and ``precision``; return a :class:`Runtime`.
 
     Args:
@@ -300,6 +303,11 @@ def configure(device="auto", precision="fp32", npu_options=None, cpu_replicas=1,
       cluster: the :class:`training.cluster.Cluster` of this process (default: read from the
         environment by :func:`training.cluster.detect`).
         A multi-worker ``tf`` cluster blocks here until every worker has started.
+      deterministic: bit-identical reruns of the same seed: one inter-op thread (independent
+        ops of a step then run in a fixed order; with several, the order in which the
+        gradient pieces of a variable used several times are produced changes the float
+        rounding of their sum) plus TensorFlow's op determinism. Must come before TensorFlow
+        creates its context (the first op).
 
     Raises:
       RuntimeSetupError: with a message naming what is wrong and what to do.
@@ -311,6 +319,8 @@ def configure(device="auto", precision="fp32", npu_options=None, cpu_replicas=1,
         raise RuntimeSetupError(
             "--precision ({!r}) must be one of {}".format(precision, ", ".join(PRECISIONS)))
     cluster = detect() if cluster is None else cluster
+    if deterministic:
+        _make_deterministic()
     device, reason = _resolve_device(device)
     _check_engine(device, cluster, cpu_replicas)
     if device == "npu":
@@ -321,8 +331,20 @@ def configure(device="auto", precision="fp32", npu_options=None, cpu_replicas=1,
         runtime = _configure_gpu(precision, reason)
     else:
         runtime = _configure_cpu(precision, reason, cpu_replicas)
+    runtime.deterministic = bool(deterministic)
     log.info("runtime: %s", runtime.describe())
     return runtime
+
+
+def _make_deterministic():
+    try:
+        if tf.config.threading.get_inter_op_parallelism_threads() != 1:
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError as err:  # TensorFlow already started: the setting cannot change now
+        raise RuntimeSetupError(
+            "runtime.deterministic needs one inter-op thread, which must be set before "
+            "TensorFlow runs its first op ({}); configure the runtime first".format(err))
+    compat.enable_determinism()
 
 
 def _policy_for(precision):
