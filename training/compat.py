@@ -116,11 +116,6 @@ def build_optimizer(optimizer, variables):
         optimizer._create_all_weights(variables)  # pylint: disable=protected-access
 
 
-def optimizer_iterations(optimizer):
-    """The optimizer's step counter (counts applied, i.e. non-skipped, updates)."""
-    return optimizer.iterations
-
-
 def make_optimizer(name, learning_rate, clipnorm=None):
     """Build a plain Keras optimizer by name with optional global-norm clipping.
 

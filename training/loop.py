@@ -202,12 +202,27 @@ def _restore(checkpoint, path, what):
             "--output-dir, or --overwrite to move this run aside.".format(what, path, first_line))
 
 
+def _widgets_available():
+    try:
+        import ipywidgets  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+    except ImportError:
+        return False
+    return True
+
+
 class _Progress(object):
-    """tqdm bar in a terminal or a notebook (tqdm.auto); otherwise a log line per epoch."""
+    """tqdm bar in a terminal, or a widget bar in a notebook; otherwise a log line per epoch.
+
+    In a notebook without ipywidgets, tqdm falls back to a text bar whose every redraw becomes
+    a fragment of the saved cell output (dozens per epoch): no bar there.
+    """
 
     def __init__(self, total, initial, desc):
         self.bar = None
-        interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
+        if "ipykernel" in sys.modules:
+            interactive = _widgets_available()
+        else:
+            interactive = sys.stderr.isatty()
         if tqdm is not None and interactive:
             self.bar = tqdm(total=total, initial=initial, desc=desc, unit="step",
                             dynamic_ncols=True, leave=False)
@@ -222,10 +237,6 @@ class _Progress(object):
     def close(self):
         if self.bar is not None:
             self.bar.close()
-
-
-def _prefixed(prefix, metrics):
-    return {"{}/{}".format(prefix, k): v for k, v in metrics.items()}
 
 
 # Errors a collective raises when a peer is gone (killed, crashed, unreachable).

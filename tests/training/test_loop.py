@@ -122,7 +122,7 @@ def test_batch_not_divisible_by_replicas_is_refused():
         num_replicas = 3
         strategy = tf.distribute.get_strategy()
 
-    with pytest.raises(Exception, match=r"batch_size \(32\) must be divisible"):
+    with pytest.raises(UsageError, match=r"batch_size \(32\) must be divisible"):
         loop.Trainer(ToyTask(), None, None, FakeRuntime(), 32)
 
 

@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from training import export, fit, predict, serving
+from training.errors import UsageError
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def test_export_round_trip(runs, model):
     assert diff <= 1e-5
     loaded = tf.saved_model.load(path)
     assert "serving_default" in loaded.signatures
-    with pytest.raises(Exception, match="exists"):
+    with pytest.raises(UsageError, match="exists"):
         export.export(runs[model])  # never overwrites
 
 
@@ -195,6 +196,6 @@ def test_a_run_carries_its_vocabulary_and_refuses_changed_data(tmp_path):
     lines = open(meta).read().replace("'{}'".format(first), "'{}'".format(renamed))
     with open(meta, "w") as handle:
         handle.write(lines)
-    with pytest.raises(Exception, match=r"not what the run .* was trained on: .*items\[1\]"):
+    with pytest.raises(UsageError, match=r"not what the run .* was trained on: .*items\[1\]"):
         serving.load_run(run_dir)
     assert fit.main(common + ["--epochs", "2", "--resume"]) == 2

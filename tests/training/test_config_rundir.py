@@ -1,0 +1,104 @@
+"""Config parsing (types, nesting, files) and the run directory (atomic writes, refusals)."""
+import json
+import os
+
+import pytest
+
+from training import config as cfg
+from training import rundir
+from training.errors import UsageError
+
+
+@pytest.mark.parametrize("value, want", [("true", True), ("0", False), (False, False)])
+def test_bool_options_accept_text_and_booleans(value, want):
+    section = cfg.build_section(cfg.RuntimeConfig, {"deterministic": value}, "runtime")
+    assert section.deterministic is want
+
+
+@pytest.mark.parametrize("values, needle", [
+    ({"epochs": 2.5}, "train.epochs got 2.5"),
+    ({"epochs": True}, "train.epochs got True"),
+    ({"learning_rate": "fast"}, "train.learning_rate got 'fast'"),
+    ({"nope": 1}, "unknown train option(s): nope"),
+])
+def test_bad_types_and_unknown_keys_are_named(values, needle):
+    with pytest.raises(UsageError) as info:
+        cfg.build_section(cfg.TrainConfig, values, "train")
+    assert needle in str(info.value)
+
+
+def test_overrides_parse_json_values_and_nest_dotted_keys():
+    raw = {"train": {}, "runtime": {}}
+    cfg.apply_overrides(raw, ["train.epochs=3", "train.monitor=auc",
+                              "runtime.npu_options.dump_config.enable_dump=true",
+                              "runtime.npu_options.op_debug_level=1"], ("train", "runtime"))
+    assert raw["train"] == {"epochs": 3, "monitor": "auc"}
+    assert raw["runtime"]["npu_options"] == {"dump_config": {"enable_dump": True},
+                                             "op_debug_level": 1}
+    section = cfg.build_section(cfg.RuntimeConfig, raw["runtime"], "runtime")
+    assert section.npu_options["dump_config"] == {"enable_dump": True}
+    with pytest.raises(UsageError, match="is not a mapping"):
+        cfg.apply_overrides({"train": {"epochs": 3}}, ["train.epochs.x=1"], ("train",))
+    with pytest.raises(UsageError, match="expected a dict|got"):
+        cfg.build_section(cfg.RuntimeConfig, {"npu_options": [1]}, "runtime")
+
+
+def test_config_files_json_and_errors(tmp_path):
+    good = tmp_path / "c.json"
+    good.write_text(json.dumps({"train": {"epochs": 2}}))
+    assert cfg.load_config_file(str(good)) == {"train": {"epochs": 2}}
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(UsageError, match="not valid JSON"):
+        cfg.load_config_file(str(bad))
+    listed = tmp_path / "list.json"
+    listed.write_text("[1, 2]")
+    with pytest.raises(UsageError, match="expected a mapping of sections, got list"):
+        cfg.load_config_file(str(listed))
+    with pytest.raises(UsageError, match="no such file"):
+        cfg.load_config_file(str(tmp_path / "missing.json"))
+
+
+def test_atomic_json_keeps_the_old_file_when_writing_fails(tmp_path):
+    path = str(tmp_path / "metrics.json")
+    rundir.write_json_atomic(path, {"a": 1})
+    with pytest.raises(TypeError):
+        rundir.write_json_atomic(path, {"a": object()})  # not serialisable, mid-write
+    assert json.load(open(path)) == {"a": 1}
+    assert [f for f in os.listdir(str(tmp_path)) if f.startswith(".tmp-")] == []
+
+
+def test_read_json_names_a_corrupt_file(tmp_path):
+    path = tmp_path / "history.json"
+    path.write_text("[{")
+    with pytest.raises(UsageError, match="history.json is not valid JSON"):
+        rundir.read_json(str(path))
+    assert rundir.read_json(str(tmp_path / "absent.json"), default=[]) == []
+
+
+def test_check_and_prepare(tmp_path):
+    run = str(tmp_path / "run")
+    assert rundir.check(run) is False  # nothing there: a new run
+    rundir.prepare(run)
+    assert sorted(os.listdir(run)) == ["checkpoints", "logs"]
+    rundir.write_json_atomic(os.path.join(run, "config.json"), {})
+    with pytest.raises(UsageError, match="already holds a run"):
+        rundir.check(run)
+    assert rundir.check(run, resume=True) is True
+    with pytest.raises(UsageError, match="contradict"):
+        rundir.check(run, resume=True, overwrite=True)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UsageError, match="not a directory"):
+        rundir.check(str(tmp_path / "file"))
+    with pytest.raises(UsageError, match="cannot write the run directory"):
+        rundir.prepare(str(tmp_path / "file" / "run"))
+
+
+def test_vocabulary_difference_names_the_first_changed_id():
+    saved = {"items": ["", "a", "b"], "categories": ["", "x"]}
+    assert rundir.vocabulary_difference(saved, dict(saved)) is None
+    moved = rundir.vocabulary_difference(saved, {"items": ["", "a", "c"], "categories": ["", "x"]})
+    assert moved == "items[2] is 'c' now, 'b' when the run was trained"
+    grown = rundir.vocabulary_difference(saved, {"items": ["", "a", "b"],
+                                                 "categories": ["", "x", "y"]})
+    assert grown == "categories has 3 entries now, 2 when the run was trained"

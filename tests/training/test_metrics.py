@@ -1,0 +1,65 @@
+"""Metrics against hand-computed examples (each value below is worked out in the comment)."""
+import math
+
+import numpy as np
+import pytest
+
+from training import metrics as M
+
+
+def test_auc_counts_ties_as_half_and_is_nan_for_one_class():
+    # pairs (pos, neg): (0.8,0.2) win, (0.8,0.5) win, (0.5,0.2) win, (0.5,0.5) tie -> 3.5 / 4
+    assert M.auc([1, 1, 0, 0], [0.8, 0.5, 0.2, 0.5]) == pytest.approx(0.875)
+    assert math.isnan(M.auc([1, 1], [0.1, 0.2]))
+
+
+def test_logloss_is_clipped_not_infinite():
+    assert M.logloss([1, 0], [0.5, 0.5]) == pytest.approx(math.log(2))
+    assert math.isfinite(M.logloss([1], [0.0]))  # clipped at 1e-7: -log(1e-7) ~ 16.1
+    assert M.logloss([1], [0.0]) == pytest.approx(-math.log(1e-7))
+
+
+def test_gauc_weights_users_by_impressions_and_skips_one_class_users():
+    groups = [7, 7, 7, 7, 9, 9, 3, 3]
+    labels = [1, 0, 0, 1, 1, 0, 1, 1]  # user 3 has positives only: left out
+    scores = [0.9, 0.1, 0.5, 0.4, 0.2, 0.3, 0.5, 0.6]
+    # user 7: pos {0.9, 0.4} vs neg {0.1, 0.5}: wins 0.9>0.1, 0.9>0.5, 0.4>0.1 -> 3/4, 4 rows
+    # user 9: pos 0.2 vs neg 0.3 -> 0, 2 rows;  GAUC = (0.75*4 + 0*2) / 6 = 0.5
+    assert M.gauc(groups, labels, scores) == pytest.approx(0.5)
+    # equal to sklearn's AUC per user when computed one user at a time
+    assert M.gauc([1] * 4, labels[:4], scores[:4]) == pytest.approx(M.auc(labels[:4], scores[:4]))
+    assert math.isnan(M.gauc([1, 1], [1, 1], [0.1, 0.2]))
+
+
+def test_gauc_matches_a_loop_over_users_on_random_data():
+    rng = np.random.RandomState(0)
+    groups = rng.randint(30, size=600)
+    labels = rng.randint(2, size=600)
+    scores = np.round(rng.uniform(size=600), 1)  # many ties
+    total = weight = 0.0
+    for g in np.unique(groups):
+        rows = groups == g
+        if labels[rows].min() != labels[rows].max():
+            total += M.auc(labels[rows], scores[rows]) * rows.sum()
+            weight += rows.sum()
+    assert M.gauc(groups, labels, scores) == pytest.approx(total / weight)
+
+
+def test_fitb_accuracy_and_mrr_with_ties():
+    scores = np.array([[0.9, 0.1, 0.2, 0.3],    # right: rank 1
+                       [0.5, 0.5, 0.1, 0.1],    # tie with one other: wrong / shares 1/2
+                       [0.1, 0.2, 0.3, 0.4],    # rank 4
+                       [0.3, 0.3, 0.3, 0.3]])   # all tied: wrong / shares 1/4
+    assert M.fitb_accuracy(scores) == pytest.approx(1 / 4)
+    assert M.fitb_accuracy(scores, ties="share") == pytest.approx((1 + 1 / 2 + 0 + 1 / 4) / 4)
+    # MRR: ties rank the true answer behind: ranks 1, 2, 4, 4
+    assert M.fitb_mrr(scores) == pytest.approx((1 + 1 / 2 + 1 / 4 + 1 / 4) / 4)
+
+
+def test_pairwise_accuracy_and_rela_impr():
+    assert M.pairwise_accuracy([3, 2, 1, 5], [1, 2, 4, 0]) == pytest.approx(2 / 4)
+    assert M.pairwise_accuracy([3, 2, 1, 5], [1, 2, 4, 0], ties="share") == \
+        pytest.approx(2.5 / 4)
+    # RelaImpr: (0.7 - 0.5) / (0.6 - 0.5) - 1 = 1.0 (twice as far above chance)
+    assert M.rela_impr(0.7, 0.6) == pytest.approx(1.0)
+    assert M.rela_impr(0.6, 0.6) == pytest.approx(0.0)
