@@ -34,6 +34,12 @@ def load_run(run_dir):
     config = rundir.read_json(os.path.join(run_dir, "config.json"))
     if not config:
         raise UsageError("--run-dir {}: no config.json; is it a run directory?".format(run_dir))
+    missing = [k for k in ("task", "train", "model", "data")
+               if not isinstance(config, dict) or not isinstance(config.get(k), (dict, str))]
+    if missing:
+        raise UsageError("{}: not a run's config (no {}); was it edited? Train a new run, or "
+                         "restore the file".format(os.path.join(run_dir, "config.json"),
+                                                   ", ".join(missing)))
     task = tasks.get_task(config["task"])
     sections = {
         "train": cfg.build_section(cfg.TrainConfig, config["train"], "train"),

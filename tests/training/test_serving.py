@@ -199,3 +199,10 @@ def test_a_run_carries_its_vocabulary_and_refuses_changed_data(tmp_path):
     with pytest.raises(UsageError, match=r"not what the run .* was trained on: .*items\[1\]"):
         serving.load_run(run_dir)
     assert fit.main(common + ["--epochs", "2", "--resume"]) == 2
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", '{"task": "din"}', '{"train": {}}'])
+def test_an_edited_config_is_named_not_a_traceback(tmp_path, content):
+    (tmp_path / "config.json").write_text(content)
+    with pytest.raises(UsageError, match="not a run's config"):
+        serving.load_run(str(tmp_path))
