@@ -314,7 +314,6 @@ class CategoryPairs(keras.layers.Layer):
         return config
 
 
-@register_serializable()
 def replicas_in_sync():
     """Replicas of the tf.distribute strategy this call runs under (1 outside one)."""
     context = tf.distribute.get_replica_context()
@@ -334,6 +333,7 @@ def replica_sum(x):
     return context.all_reduce(tf.distribute.ReduceOp.SUM, x)
 
 
+@register_serializable()
 class Dice(keras.layers.Layer):
     """Dice activation (DIN paper, eq. 9), data-adaptive PReLU.
 

@@ -174,3 +174,10 @@ def test_gauc_against_a_hand_computed_example():
     # ties count one half
     assert M.gauc([1, 1], [1, 0], [0.5, 0.5]) == pytest.approx(0.5)
     assert M.rela_impr(0.75, 0.7) == pytest.approx(0.25)
+
+
+def test_dice_round_trips_through_keras_serialization():
+    layer = Dice(epsilon=1e-6, momentum=0.9)
+    clone = compat.keras.layers.deserialize(compat.keras.layers.serialize(layer))
+    assert isinstance(clone, Dice)
+    assert (clone.epsilon, clone.momentum) == (1e-6, 0.9)
