@@ -1,0 +1,84 @@
+"""The documented extension point: a third model registered with ``tasks.register_task`` is
+trained, evaluated, exported and served by the same commands as the built-in two, with only
+its model and a task that names it (here: an item/category bias model on DIN's data)."""
+import dataclasses
+import json
+import os
+
+import pytest
+import tensorflow as tf
+
+from training import export, fit, predict, tasks
+from training.compat import add_weight, keras
+from training.din_task import DINTask
+
+
+@dataclasses.dataclass(frozen=True)
+class BiasConfig(object):
+    """Attributes: history_weight: start value of the 'category seen before' weight."""
+
+    history_weight: float = 0.0
+
+
+class BiasModel(keras.Model):
+    """logit = b[item] + b[category] + w * (share of the history in the candidate's category)."""
+
+    def __init__(self, num_items, num_categories, history_weight=0.0, **kwargs):
+        super(BiasModel, self).__init__(**kwargs)
+        self.item_bias = keras.layers.Embedding(num_items, 1, name="item_bias")
+        self.category_bias = keras.layers.Embedding(num_categories, 1, name="category_bias")
+        self.initial_weight = float(history_weight)
+
+    def build(self, input_shape=None):
+        self.history_weight = add_weight(self, "history_weight", (), keras.initializers.Constant(
+            self.initial_weight))
+        self.built = True
+
+    def call(self, inputs, training=False):
+        same = tf.cast(tf.equal(inputs["hist_cats"], inputs["target_cat"][:, None]), tf.float32)
+        share = tf.reduce_sum(same, axis=1) / tf.maximum(
+            tf.cast(inputs["hist_len"], tf.float32), 1.0)
+        return (tf.squeeze(self.item_bias(inputs["target_item"]), -1)
+                + tf.squeeze(self.category_bias(inputs["target_cat"]), -1)
+                + self.history_weight * share)
+
+
+class BiasTask(DINTask):
+    name = "item_bias"
+    model_config_cls = BiasConfig
+    presets = {}
+
+    def build_model(self, model_config, data):
+        model = BiasModel(data.sizes["items"], data.sizes["categories"],
+                          model_config.history_weight)
+        model({"hist_cats": tf.zeros([1, 1], tf.int32), "hist_len": tf.zeros([1], tf.int32),
+               "target_item": tf.zeros([1], tf.int32), "target_cat": tf.zeros([1], tf.int32)})
+        return model
+
+
+@pytest.fixture
+def registered():
+    tasks.register_task("item_bias", BiasTask)
+    yield
+    tasks._REGISTRY.pop("item_bias", None)  # pylint: disable=protected-access
+
+
+def test_a_registered_third_model_trains_exports_and_serves(registered, tmp_path, monkeypatch):
+    monkeypatch.setenv("NPUREC_CACHE", str(tmp_path / "cache"))
+    assert "item_bias" in tasks.available_tasks()
+    run_dir = str(tmp_path / "run")
+    assert fit.main(["--model", "item_bias", "--output-dir", run_dir, "--device", "cpu",
+                     "--epochs", "2", "--learning-rate", "0.05"]) == 0
+    metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
+    assert metrics["model"] == "item_bias"
+    # it learns: above item popularity alone (it has popularity AND the category share)
+    assert metrics["test"]["auc"] > metrics["baselines"]["test"]["item_popularity"]["auc"]
+    path, diff = export.export(run_dir)
+    assert diff <= 1e-5 and os.path.isdir(path)
+    vocab = json.load(open(os.path.join(run_dir, "vocab.json")))
+    request = {"history": vocab["items"][1:3], "candidates": vocab["items"][3:5]}
+    (tmp_path / "in.jsonl").write_text(json.dumps(request) + "\n")
+    assert predict.predict(run_dir, str(tmp_path / "in.jsonl"),
+                           str(tmp_path / "out.jsonl")) == (1, 0)
+    answer = json.loads((tmp_path / "out.jsonl").read_text())
+    assert len(answer["probabilities"]) == 2 and sorted(answer["ranking"]) == [0, 1]
