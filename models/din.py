@@ -36,11 +36,17 @@ class DIN(keras.Model):
         what comes next depends on it (sequential data); a learned [recency, 2d] embedding
         of "steps before the candidate" is added to the keys the unit scores (not to the
         pooled interest), and positions further back share the last row.
+      history_stats: also feed the MLP the history's length (log1p) and the MEAN of the
+        attention-weighted keys (the sum divided by the length) with its product with the
+        candidate. The paper's unnormalised sum keeps the intensity of an interest (how many
+        related items) but not its SHARE of the history, which is what a posterior over
+        interests needs ((count + a) / (length + K a)); an MLP cannot divide by a length it
+        is not given. Off in the paper.
     """
 
     def __init__(self, num_items, num_categories, embedding_dim=8, attention_units=(80, 40),
                  mlp_units=(200, 80), activation="dice", attention_softmax=False,
-                 pooling="attention", mba_l2=0.0, recency=0, **kwargs):
+                 pooling="attention", mba_l2=0.0, recency=0, history_stats=False, **kwargs):
         super(DIN, self).__init__(**kwargs)
         if pooling not in ("attention", "sum"):
             raise ValueError("pooling ({!r}) must be 'attention' or 'sum'".format(pooling))
@@ -56,6 +62,7 @@ class DIN(keras.Model):
         self.pooling = pooling
         self.mba_l2 = float(mba_l2)
         self.recency = int(recency)
+        self.history_stats = bool(history_stats)
         if self.recency < 0:
             raise ValueError("recency ({!r}) must be >= 0".format(recency))
         self.attention = None
@@ -153,7 +160,12 @@ class DIN(keras.Model):
         else:
             weights = mask
         interest = tf.reduce_sum(keys * tf.cast(weights, keys.dtype)[..., None], axis=1)
-        x = tf.concat([interest, query, interest * query], axis=-1)
+        features = [interest, query, interest * query]
+        if self.history_stats:
+            length = tf.cast(inputs["hist_len"], interest.dtype)[:, None]
+            mean = interest / tf.maximum(length, 1.0)
+            features += [tf.math.log1p(length), mean, mean * query]
+        x = tf.concat(features, axis=-1)
         for layer in self.mlp:
             x = layer(x, training=training) if isinstance(layer, Dice) else layer(x)
         logit = tf.squeeze(tf.cast(self.logit(x), tf.float32), -1)
@@ -173,7 +185,8 @@ class DIN(keras.Model):
                 "attention_units": list(self.attention_units),
                 "mlp_units": list(self.mlp_units), "activation": self.activation,
                 "attention_softmax": self.attention_softmax, "pooling": self.pooling,
-                "mba_l2": self.mba_l2, "recency": self.recency, "name": self.name}
+                "mba_l2": self.mba_l2, "recency": self.recency,
+                "history_stats": self.history_stats, "name": self.name}
 
     @classmethod
     def from_config(cls, config):

@@ -71,9 +71,10 @@ def _batch(rng, batch=4, length=6, items=30, cats=5):
             "target_cat": rng.randint(1, cats, size=batch).astype(np.int32)}
 
 
-@pytest.mark.parametrize("pooling, recency", [("attention", 0), ("sum", 0), ("attention", 4)])
-def test_padding_changes_nothing(pooling, recency):
-    model = DIN(30, 5, embedding_dim=4, pooling=pooling, recency=recency)
+@pytest.mark.parametrize("pooling, recency, stats", [("attention", 0, False), ("sum", 0, False),
+                                                     ("attention", 4, True)])
+def test_padding_changes_nothing(pooling, recency, stats):
+    model = DIN(30, 5, embedding_dim=4, pooling=pooling, recency=recency, history_stats=stats)
     model.build()
     if recency:
         model.recency_embedding.assign(np.random.RandomState(3).normal(size=(recency, 8)))
@@ -150,7 +151,7 @@ def test_recency_lets_the_order_of_the_history_matter():
 
 def test_config_round_trip_and_save_load(tmp_path):
     model = DIN(30, 5, embedding_dim=4, attention_units=(6, 3), mlp_units=(8, 4),
-                activation="prelu", attention_softmax=True, recency=5)
+                activation="prelu", attention_softmax=True, recency=5, history_stats=True)
     model.build()
     batch = _batch(np.random.RandomState(2))
     model(batch, training=True)  # move Dice/PReLU state away from its initial values
@@ -174,6 +175,17 @@ def test_gauc_against_a_hand_computed_example():
     # ties count one half
     assert M.gauc([1, 1], [1, 0], [0.5, 0.5]) == pytest.approx(0.5)
     assert M.rela_impr(0.75, 0.7) == pytest.approx(0.25)
+
+
+def test_history_stats_give_the_mlp_the_length_and_the_mean():
+    """The MLP's input grows by the mean of the weighted keys, its product with the candidate
+    and the log length (padding invariance with the option on is checked above)."""
+    model = DIN(10, 3, embedding_dim=2, mlp_units=(4,), history_stats=True)
+    model.build()
+    assert model.mlp_0.kernel.shape[0] == 5 * 4 + 1  # [sum, q, sum*q, mean, mean*q] 4-d, log1p n
+    plain = DIN(10, 3, embedding_dim=2, mlp_units=(4,))
+    plain.build()
+    assert plain.mlp_0.kernel.shape[0] == 3 * 2 * 2
 
 
 def test_dice_round_trips_through_keras_serialization():
