@@ -26,7 +26,7 @@ import time
 
 
 def _record(kind, params, bench, runtime, windows, steps):
-    from benchmarks import common, realsize  # pylint: disable=import-outside-toplevel
+    from benchmarks import common  # pylint: disable=import-outside-toplevel
 
     timing = common.time_calls(bench.trainer.train_step, bench.batches, bench.batch_size,
                                warmup=3, windows=windows, steps=steps)

@@ -9,6 +9,7 @@ import tensorflow as tf
 from tests.toy_task import ToyModelConfig, ToyTask
 from training import compat, fit, loop
 from training import runtime as rt
+from training.errors import UsageError
 
 TOY = "tests.toy_task:ToyTask"
 
