@@ -19,6 +19,7 @@ import tensorflow as tf
 from benchmarks import realsize
 from training import compat, loop
 from training import runtime as rt
+from training.sharding import epoch_dataset
 
 
 def peak_rss_mb():
@@ -72,7 +73,7 @@ def _trainer(task, data, model_config, runtime, batch_size, optimizer, n_batches
         model = task.build_model(model_config, data)
         opt = runtime.make_optimizer(optimizer, 1e-3)
         trainer = loop.Trainer(task, model, opt, runtime, batch_size)
-    dataset = task.train_dataset(data, batch_size, 0, seed)
+    dataset = epoch_dataset(task, data, batch_size, 0, seed)
     batches = list(dataset.take(n_batches))
     with runtime.strategy.scope():
         trainer.build(batches[0])

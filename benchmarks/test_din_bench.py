@@ -3,6 +3,7 @@ import pytest
 
 from benchmarks import common, realsize
 from datasets import amazon
+from training.sharding import epoch_dataset
 
 pytest.importorskip("pytest_benchmark")
 
@@ -28,7 +29,7 @@ def test_din_evaluation(benchmark, bench):
 
 def test_din_input_pipeline(benchmark, bench):
     def epoch():
-        for _ in bench.task.train_dataset(bench.data, 4096, 0, 0):
+        for _ in epoch_dataset(bench.task, bench.data, 4096, 0, 0):
             pass
     benchmark(epoch)
 

@@ -4,6 +4,7 @@ import pytest
 from benchmarks import common, realsize
 from datasets import synthetic
 from datasets import polyvore as pv
+from training.sharding import epoch_dataset
 
 pytest.importorskip("pytest_benchmark")
 
@@ -34,7 +35,7 @@ def test_ngnn_input_pipeline(benchmark, data):
     task = common.ngnn(batch_size=16, data=data, n_batches=2)[0].task
 
     def epoch_slice():
-        for _ in task.train_dataset(data, 16, 0, 0).take(500):
+        for _ in epoch_dataset(task, data, 16, 0, 0).take(500):
             pass
     benchmark(epoch_slice)
     benchmark.extra_info["samples"] = 500 * 16

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from training import metrics as M
 from training.compat import keras
-from training.tasks import InputShard, Task
+from training.tasks import Task, TrainInput
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,13 +65,13 @@ class ToyTask(Task):
     def num_train_examples(self, data):
         return len(data.splits["train"]["y"])
 
-    def train_dataset(self, data, batch_size, epoch, seed, shard=None):
+    def train_input(self, data, batch_size, epoch, seed):
         arrays = data.splits["train"]
         order = np.random.RandomState(seed * 1000 + epoch).permutation(len(arrays["y"]))
         shuffled = {k: v[order] for k, v in arrays.items()}
         batches = tf.data.Dataset.from_tensor_slices(shuffled).batch(batch_size,
                                                                      drop_remainder=True)
-        return (shard or InputShard()).select(batches)
+        return TrainInput(batches)
 
     def loss(self, model, batch, training):
         logits = tf.squeeze(tf.cast(model(batch["x"], training=training), tf.float32), -1)

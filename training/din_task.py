@@ -29,7 +29,7 @@ from datasets import amazon, synthetic
 from models.din import DIN
 from training import metrics as M
 from training.errors import UsageError
-from training.tasks import InputShard, Task, resolve_data_dir
+from training.tasks import Task, TrainInput, resolve_data_dir
 
 log = logging.getLogger("npurec.din")
 INPUT_KEYS = ("hist_items", "hist_cats", "hist_len", "target_item", "target_cat")
@@ -239,8 +239,7 @@ class DINTask(Task):
     def num_train_examples(self, data):
         return len(data.splits["train"]["label"])
 
-    def train_dataset(self, data, batch_size, epoch, seed, shard=None):
-        shard = shard or InputShard()
+    def train_input(self, data, batch_size, epoch, seed):
         train = data.splits["train"]
         order = np.random.RandomState(seed * 100003 + epoch).permutation(len(train["label"]))
         index = tf.data.Dataset.from_tensor_slices(order.astype(np.int64))
@@ -249,9 +248,7 @@ class DINTask(Task):
         def gather(rows):  # one vectorised gather per batch
             return {k: tf.gather(v, rows) for k, v in tables.items()}
 
-        return (shard.select(index.batch(batch_size, drop_remainder=True))
-                .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
-                .prefetch(tf.data.AUTOTUNE))
+        return TrainInput(index.batch(batch_size, drop_remainder=True), gather)
 
     def build_model(self, model_config, data):
         self._base_metrics = None

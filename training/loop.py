@@ -33,7 +33,8 @@ import tensorflow as tf
 
 from training import compat, rundir
 from training.errors import DivergedError, UsageError, WorkerLostError
-from training.tasks import InputShard, pad_to_multiple
+from training.sharding import InputShard, epoch_dataset
+from training.tasks import pad_to_multiple
 
 log = logging.getLogger("npurec.loop")
 
@@ -354,7 +355,7 @@ def train_and_evaluate(task, data, model, runtime, train_config, run_dir, resumi
                                   cfg.patience)
     per_replica = global_batch // runtime.num_replicas
     with strategy.scope():
-        trainer.build(next(iter(task.train_dataset(data, per_replica, 0, seed))))
+        trainer.build(next(iter(epoch_dataset(task, data, per_replica, 0, seed))))
     checkpoint = tf.train.Checkpoint(
         model=model, optimizer=optimizer, step=trainer.step, replicas=trainer.replicas,
         best=stopping.best, best_step=stopping.best_step, bad_evals=stopping.bad_evals,
@@ -483,7 +484,7 @@ class _Session(object):
 
     def epoch_batches(self, epoch, first_step):
         def make_batches(per_replica, shard):
-            return self.task.train_dataset(self.data, per_replica, epoch, self.seed, shard=shard)
+            return epoch_dataset(self.task, self.data, per_replica, epoch, self.seed, shard)
 
         return self.runtime.distribute_batches(make_batches, self.cfg.batch_size,
                                                first_step=first_step,

@@ -25,7 +25,7 @@ from datasets import synthetic
 from models.ngnn import NGNN, consistency_loss, ranking_loss
 from training import metrics as M
 from training.errors import UsageError
-from training.tasks import InputShard, Task, resolve_data_dir
+from training.tasks import Task, TrainInput, resolve_data_dir
 
 log = logging.getLogger("npurec.ngnn")
 
@@ -239,8 +239,7 @@ class NGNNTask(Task):
     def num_train_examples(self, data):
         return int(data.splits["train"]["mask"].sum())
 
-    def train_dataset(self, data, batch_size, epoch, seed, shard=None):
-        shard = shard or InputShard()
+    def train_input(self, data, batch_size, epoch, seed):
         rng = np.random.RandomState(seed * 100003 + epoch)
         samples = pv.training_samples(data.splits["train"], data.pools, rng)
         order = rng.permutation(len(samples["outfit"]))
@@ -255,9 +254,7 @@ class NGNNTask(Task):
 
         batches = tf.data.Dataset.from_tensor_slices(samples).batch(batch_size,
                                                                     drop_remainder=True)
-        return (shard.select(batches)
-                .map(to_pairs, num_parallel_calls=tf.data.AUTOTUNE)
-                .prefetch(tf.data.AUTOTUNE))
+        return TrainInput(batches, to_pairs)
 
     def _features(self, data_tables, items, cats, mask):
         return {"visual": tf.gather(data_tables["visual"], items),

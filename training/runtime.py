@@ -21,7 +21,7 @@ Clusters (:mod:`training.cluster`): a ``TF_CONFIG`` naming several workers gives
 ``MultiWorkerMirroredStrategy`` on CPU or GPU (created first: it waits for every worker);
 ``RANK_SIZE`` > 1 gives one NPU rank per process. Either way :meth:`Runtime.distribute_batches`
 hands each input pipeline its own share of every global batch (see
-:class:`training.tasks.InputShard`).
+:class:`training.sharding.InputShard`).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -33,7 +33,7 @@ import tensorflow as tf
 from training import compat
 from training.cluster import Cluster, detect
 from training.errors import UsageError
-from training.tasks import InputShard
+from training.sharding import InputShard
 
 log = logging.getLogger("npurec.runtime")
 

@@ -1,72 +1,40 @@
 """The seam between the shared loop and a model: :class:`Task` and the registry by name.
 
-The loop knows no model. A task says how to get data, build the model, compute a per-example
-loss, score evaluation batches and turn scores into metrics. Tasks register under a name
+The loop knows no model. A task says how to get data, give an epoch of training input
+(:class:`TrainInput`: cheap keys + how to materialize them; the loop shards them), build the
+model, compute a per-example loss, score evaluation batches and turn scores into metrics. Tasks register under a name
 (``ngnn``, ``din``, or any name a user registers) and ``python -m training.fit --model NAME``
 looks them up here.
 """
 from __future__ import absolute_import, division, print_function
 
+import collections
 import importlib
 import os
 
 import numpy as np
-import tensorflow as tf
 
 from training.errors import UsageError
 
 _REGISTRY = {}
 
 
-class InputShard(object):
-    """The per-replica batches of an epoch that one input pipeline feeds, and which steps.
+class TrainInput(collections.namedtuple("TrainInput", ["keys", "materialize"])):
+    """An epoch of training input, in the two parts the loop needs to shard it.
 
-    One global step consumes ``pipelines * local_replicas`` consecutive per-replica batches of
-    the task's (deterministic) order; pipeline ``index`` feeds the ``local_replicas`` of them at
-    positions ``index * local_replicas ...``. So the union over workers at step ``s`` is exactly
-    the global batch a single process trains at step ``s``, whatever the worker count, and a
-    resumed run (``first_step``) starts with the very next batch. ``num_steps`` caps the epoch.
+    Attributes:
+      keys: a ``tf.data.Dataset`` of batches of CHEAP keys (row indices, small tuples), in
+        the epoch's global order, batched with ``drop_remainder=True``.
+      materialize: a function from one batch of keys to the batch the task's :meth:`Task.loss`
+        reads (gathers from tables), run in ``tf.data.Dataset.map`` after sharding; ``None``
+        when the keys already are the batch.
     """
 
-    def __init__(self, pipelines=1, index=0, local_replicas=1, first_step=0, num_steps=None):
-        if not 0 <= index < pipelines or local_replicas < 1:
-            raise ValueError("bad input shard: pipeline {} of {}, {} local replicas".format(
-                index, pipelines, local_replicas))
-        self.pipelines = int(pipelines)
-        self.index = int(index)
-        self.local_replicas = int(local_replicas)
-        self.first_step = int(first_step)
-        self.num_steps = None if num_steps is None else int(num_steps)
+    __slots__ = ()
 
-    @classmethod
-    def from_context(cls, context, first_step=0, num_steps=None):
-        """The shard of a tf.distribute ``InputContext`` (one input pipeline per worker)."""
-        return cls(context.num_input_pipelines, context.input_pipeline_id,
-                   context.num_replicas_in_sync // context.num_input_pipelines,
-                   first_step, num_steps)
+    def __new__(cls, keys, materialize=None):
+        return super(TrainInput, cls).__new__(cls, keys, materialize)
 
-    @property
-    def batches_per_step(self):
-        return self.pipelines * self.local_replicas
-
-    def select(self, batches):
-        """Keep this pipeline's batches of steps ``first_step .. num_steps - 1``."""
-        per_step = self.batches_per_step
-        if self.num_steps is not None:
-            batches = batches.take(self.num_steps * per_step)
-        if self.first_step:
-            batches = batches.skip(self.first_step * per_step)
-        if self.pipelines == 1:
-            return batches
-        index, local = self.index, self.local_replicas
-        # enumerate/filter per BATCH of indices: no per-example work, still one static shape
-        return (batches.enumerate()
-                .filter(lambda i, _: tf.equal((i % per_step) // local, index))
-                .map(lambda _, batch: batch))
-
-    def __repr__(self):
-        return "InputShard(pipeline {} of {}, {} local replicas, steps {}..{})".format(
-            self.index, self.pipelines, self.local_replicas, self.first_step, self.num_steps)
 
 # Built-in tasks are imported on first use, so `--model din` never imports NGNN's code.
 _BUILTIN = {
@@ -104,14 +72,15 @@ class Task(object):
         """Return an (unbuilt or built) Keras model. Called under the strategy scope."""
         raise NotImplementedError
 
-    def train_dataset(self, data, batch_size, epoch, seed, shard=None):
-        """A finite ``tf.data.Dataset`` of training batches of ``batch_size`` for ``epoch``.
+    def train_input(self, data, batch_size, epoch, seed):
+        """One epoch of training input as a :class:`TrainInput` (cheap keys + materialize).
 
-        Must be deterministic in (epoch, seed), so a resumed run sees the same batches, and
-        use ``drop_remainder=True`` (static shapes for compiled steps and NPUs). The loop asks
-        for PER-REPLICA batches and passes ``shard`` (an :class:`InputShard`): apply
-        ``shard.select`` to the batched dataset of cheap indices, before any expensive
-        per-batch work, so each worker only builds the batches it trains on.
+        The keys must be batched into ``batch_size`` with ``drop_remainder=True`` (static
+        shapes for compiled steps and NPUs) in an order that is a deterministic function of
+        (epoch, seed), so a resumed run sees the same batches. The task does NOT shard: the
+        loop (:func:`training.loop.epoch_dataset`) keeps each worker's share of the key
+        batches before ``materialize`` runs, so a task cannot train duplicated data on every
+        worker by forgetting to.
         """
         raise NotImplementedError
 

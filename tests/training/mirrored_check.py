@@ -13,6 +13,7 @@ import numpy as np
 from tests.toy_task import ToyModelConfig, ToyTask
 from training import loop
 from training import runtime as rt
+from training.sharding import epoch_dataset
 
 GLOBAL_BATCH = 32
 
@@ -24,13 +25,13 @@ def train(runtime, initial, data):
         model = task.build_model(ToyModelConfig(hidden=8), None)
         optimizer = runtime.make_optimizer("adam", 0.05)
         trainer = loop.Trainer(task, model, optimizer, runtime, GLOBAL_BATCH)
-        trainer.build(next(iter(task.train_dataset(data, per_replica, 0, 0))))
+        trainer.build(next(iter(epoch_dataset(task, data, per_replica, 0, 0))))
     if initial is not None:
         model.set_weights(initial)
     start = model.get_weights()
 
     def make_batches(batch_size, shard):
-        return task.train_dataset(data, batch_size, 0, 0, shard=shard)
+        return epoch_dataset(task, data, batch_size, 0, 0, shard)
 
     for batch in runtime.distribute_batches(make_batches, GLOBAL_BATCH, num_steps=3):
         trainer.train_step(batch)

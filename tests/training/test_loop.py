@@ -10,6 +10,7 @@ from tests.toy_task import ToyModelConfig, ToyTask
 from training import compat, fit, loop
 from training import runtime as rt
 from training.errors import UsageError
+from training.sharding import epoch_dataset
 
 TOY = "tests.toy_task:ToyTask"
 
@@ -81,7 +82,7 @@ def _toy_trainer(runtime, hidden=8):
         model = task.build_model(ToyModelConfig(hidden=hidden), data)
         optimizer = runtime.make_optimizer("sgd", 0.1)
         trainer = loop.Trainer(task, model, optimizer, runtime, 32)
-    batch = next(iter(task.train_dataset(data, 32, 0, 0)))
+    batch = next(iter(epoch_dataset(task, data, 32, 0, 0)))
     with runtime.strategy.scope():
         trainer.build(batch)
     return trainer, batch

@@ -13,6 +13,7 @@ from tests.conftest import ROOT
 from tests.toy_task import ToyModelConfig, ToyTask
 from training import compat, loop
 from training import runtime as rt
+from training.sharding import epoch_dataset
 
 
 def test_cpu_policies():
@@ -254,7 +255,7 @@ def test_npu_runtime_with_a_test_double(monkeypatch, two_npu_ranks):
 
     task, data, model, optimizer, trainer = _toy_trainer(runtime)
     assert "NpuLossScaleOptimizer" in fake.calls
-    batch = next(iter(task.train_dataset(data, 16, 0, 0)))
+    batch = next(iter(epoch_dataset(task, data, 16, 0, 0)))
     trainer.build(batch)
     assert [c for c in fake.calls if c.startswith("broadcast")] == [
         "broadcast:{}".format(len(model.variables))]
@@ -287,7 +288,7 @@ def test_npu_ranks_skip_an_overflowing_step_together(monkeypatch, two_npu_ranks)
     monkeypatch.setitem(sys.modules, "npu_device", fake)
     runtime = rt.configure("npu", "mixed")
     task, data, model, optimizer, trainer = _toy_trainer(runtime)
-    batch = next(iter(task.train_dataset(data, 16, 0, 0)))
+    batch = next(iter(epoch_dataset(task, data, 16, 0, 0)))
     trainer.build(batch)
     scale = float(compat.current_loss_scale(optimizer))
     before = [v.numpy().copy() for v in model.trainable_variables]
@@ -314,7 +315,7 @@ def test_a_stale_overflow_flag_from_evaluation_does_not_skip_the_next_step(
     monkeypatch.setitem(sys.modules, "npu_device", fake)
     runtime = rt.configure("npu", "mixed")
     task, data, model, optimizer, trainer = _toy_trainer(runtime)
-    batch = next(iter(task.train_dataset(data, 16, 0, 0)))
+    batch = next(iter(epoch_dataset(task, data, 16, 0, 0)))
     trainer.build(batch)
     trainer.train_step(batch)
     scale = float(compat.current_loss_scale(optimizer))
@@ -407,7 +408,7 @@ def test_npu_ranks_read_their_own_share_of_each_global_batch(monkeypatch, two_np
     exactly what one process would. Mock: npu_device double, no Ascend hardware here."""
     task = ToyTask()
     data = task.prepare(task.data_config_cls(n=128), 0, None)
-    whole = [b["x"].numpy() for b in task.train_dataset(data, 32, 0, 0).take(3)]
+    whole = [b["x"].numpy() for b in epoch_dataset(task, data, 32, 0, 0).take(3)]
     halves = []
     for rank in ("0", "1"):
         monkeypatch.setenv("RANK_ID", rank)
@@ -416,7 +417,7 @@ def test_npu_ranks_read_their_own_share_of_each_global_batch(monkeypatch, two_np
         assert runtime.cluster.worker_id == int(rank) and runtime.is_chief == (rank == "0")
 
         def make_batches(batch_size, shard):
-            return task.train_dataset(data, batch_size, 0, 0, shard=shard)
+            return epoch_dataset(task, data, batch_size, 0, 0, shard)
 
         halves.append([b["x"].numpy() for b in
                        runtime.distribute_batches(make_batches, 32, first_step=1, num_steps=3)])
@@ -434,7 +435,7 @@ def test_npu_regulariser_counted_once_over_ranks(monkeypatch, two_npu_ranks):
     monkeypatch.setitem(sys.modules, "npu_device", fake)
     runtime = rt.configure("npu", "fp32")
     task, data, model, _, trainer = _toy_trainer(runtime, l2=1.0, learning_rate=0.1)
-    batch = next(iter(task.train_dataset(data, 16, 0, 0)))
+    batch = next(iter(epoch_dataset(task, data, 16, 0, 0)))
     trainer.build(batch)
     per_example = task.loss(model, batch, training=True)
     expected = float(tf.reduce_sum(per_example)) / 32 + float(tf.add_n(model.losses)) / 2

@@ -1,0 +1,93 @@
+"""Sharding (the loop owns it): which per-replica batches each input pipeline feeds (pure tf.data, no cluster)."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from training.errors import UsageError
+from training.sharding import InputShard, epoch_dataset
+from training.tasks import TrainInput
+
+
+def _batches(n):
+    return tf.data.Dataset.range(n * 3).batch(3, drop_remainder=True)  # batch i = 3i .. 3i+2
+
+
+def _firsts(dataset):
+    return [int(b.numpy()[0]) // 3 for b in dataset]
+
+
+def test_two_workers_with_two_replicas_each_split_every_global_step():
+    """4 per-replica batches per step; worker p feeds batches 2p and 2p+1 of each step."""
+    seen = {p: _firsts(InputShard(2, p, 2).select(_batches(12))) for p in (0, 1)}
+    assert seen[0] == [0, 1, 4, 5, 8, 9]
+    assert seen[1] == [2, 3, 6, 7, 10, 11]
+    # step s of the job (worker-major, replica order) is exactly batches 4s .. 4s+3
+    for step in range(3):
+        job = seen[0][2 * step:2 * step + 2] + seen[1][2 * step:2 * step + 2]
+        assert job == list(range(4 * step, 4 * step + 4))
+
+
+def test_resume_and_cap_count_global_steps():
+    shard = InputShard(2, 1, 1, first_step=2, num_steps=4)  # steps 2 and 3 of 4
+    assert _firsts(shard.select(_batches(20))) == [5, 7]
+    assert _firsts(InputShard(first_step=1, num_steps=3).select(_batches(20))) == [1, 2]
+
+
+def test_one_pipeline_is_the_identity():
+    batches = _batches(5)
+    assert InputShard().select(batches) is batches
+
+
+@pytest.mark.parametrize("args", [(2, 2, 1), (1, 0, 0), (0, 0, 1)])
+def test_bad_layout(args):
+    with pytest.raises(ValueError, match="bad input shard"):
+        InputShard(*args)
+
+
+def test_shapes_stay_static():
+    shard = InputShard(3, 2, 1).select(_batches(9))
+    assert shard.element_spec.shape.as_list() == [3]
+    assert np.array_equal(next(iter(shard)).numpy(), [6, 7, 8])
+
+
+class _IndexTask(object):
+    """A task's ``train_input`` only: keys are row indices, materialize counts its calls."""
+
+    name = "index"
+
+    def __init__(self, n=24, drop_remainder=True):
+        self.n, self.drop_remainder = n, drop_remainder
+        self.materialized = []
+
+    def train_input(self, data, batch_size, epoch, seed):
+        def record(rows):
+            self.materialized.append(int(rows[0]))
+            return rows
+
+        def materialize(rows):
+            first = tf.py_function(record, [rows], tf.int64)
+            with tf.control_dependencies([first]):
+                return {"rows": tf.identity(rows)}
+
+        keys = tf.data.Dataset.range(self.n).batch(batch_size,
+                                                   drop_remainder=self.drop_remainder)
+        return TrainInput(keys, materialize)
+
+
+def test_the_loop_shards_before_materializing_and_workers_add_up_to_the_epoch():
+    """The task never sees a shard: each of two pipelines gets its own half of the key
+    batches, materializes ONLY those, and together they are the whole epoch in order."""
+    whole = [b["rows"].numpy() for b in epoch_dataset(_IndexTask(), None, 3, 0, 0)]
+    parts = {}
+    for index in (0, 1):
+        task = _IndexTask()
+        parts[index] = [b["rows"].numpy() for b in
+                        epoch_dataset(task, None, 3, 0, 0, InputShard(2, index, 1))]
+        assert sorted(task.materialized) == [int(b[0]) for b in parts[index]]
+    joined = [batch for pair in zip(parts[0], parts[1]) for batch in pair]
+    np.testing.assert_array_equal(np.stack(joined), np.stack(whole))
+
+
+def test_keys_without_drop_remainder_are_refused_with_the_task_named():
+    with pytest.raises(UsageError, match="task 'index'.*drop_remainder=True"):
+        epoch_dataset(_IndexTask(n=10, drop_remainder=False), None, 3, 0, 0)
