@@ -17,8 +17,8 @@ from __future__ import absolute_import, division, print_function
 
 import tensorflow as tf
 
-from models.layers import (Dice, LocalActivationUnit, make_activation, replica_sum,
-                           replicas_in_sync)
+from models import replicas
+from models.layers import Dice, LocalActivationUnit, make_activation
 from training.compat import add_weight, keras, register_serializable
 
 
@@ -132,18 +132,17 @@ class DIN(keras.Model):
         """sum over DISTINCT ids in the batch of ||e_id||^2 / freq_id, with static shapes:
         each occurrence carries 1 / (its count in the batch).
 
-        Under a tf.distribute strategy the counts are those of the GLOBAL batch (one all-reduce
-        of a [size] vector), so the replicas' shares add up to the global batch's penalty; the
-        share is multiplied by the replica count because the loop divides every replica's
-        regulariser by it (a plain L2 term is whole on every replica).
+        With several replicas (:mod:`models.replicas`) the counts are those of the GLOBAL
+        batch (one all-reduce of a [size] vector) and the replicas' shares are summed, so
+        every replica holds the whole penalty of the global batch, like any regulariser.
         """
         flat = tf.reshape(ids, [-1])
-        count = replica_sum(
+        count = replicas.total(
             tf.math.unsorted_segment_sum(tf.ones_like(flat, tf.float32), flat, size))
         used = tf.cast(flat > 0, tf.float32)  # padding id 0 is not a real row
         weight = used / (tf.gather(count, flat) * tf.gather(frequency, flat))
         norms = tf.reduce_sum(tf.square(tf.gather(table, flat)), axis=-1)
-        return tf.reduce_sum(weight * norms) * float(replicas_in_sync())
+        return replicas.total(tf.reduce_sum(weight * norms))
 
     def call(self, inputs, training=False):
         hist_items = tf.cast(inputs["hist_items"], tf.int32)

@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 
 import tensorflow as tf
 
+from models import replicas as replicas_lib
 from training.compat import add_weight, keras, register_serializable
 
 
@@ -314,25 +315,6 @@ class CategoryPairs(keras.layers.Layer):
         return config
 
 
-def replicas_in_sync():
-    """Replicas of the tf.distribute strategy this call runs under (1 outside one)."""
-    context = tf.distribute.get_replica_context()
-    return 1 if context is None else context.num_replicas_in_sync
-
-
-def replica_sum(x):
-    """Sum of ``x`` over the replicas of a tf.distribute strategy; ``x`` itself with one.
-
-    Layers whose training maths spans the batch (Dice's batch statistics, DIN's mini-batch
-    aware regulariser) use it so that the GLOBAL batch, not each replica's share, is the
-    mini-batch: data-parallel training then computes what one device would.
-    """
-    context = tf.distribute.get_replica_context()
-    if context is None or context.num_replicas_in_sync == 1:
-        return x
-    return context.all_reduce(tf.distribute.ReduceOp.SUM, x)
-
-
 @register_serializable()
 class Dice(keras.layers.Layer):
     """Dice activation (DIN paper, eq. 9), data-adaptive PReLU.
@@ -341,8 +323,9 @@ class Dice(keras.layers.Layer):
 
     Batch statistics while training, running averages (``momentum``) at inference; ``training``
     must be threaded through. ``alpha`` and the statistics are float32 whatever the policy.
-    Under a tf.distribute strategy the batch statistics are those of the global batch
-    (synchronised like SyncBatchNormalization: two small all-reduces per call).
+    With several replicas (tf.distribute or NPU ranks, :mod:`models.replicas`) the batch
+    statistics are those of the global batch (synchronised like SyncBatchNormalization: two
+    small all-reduces per call).
     """
 
     def __init__(self, epsilon=1e-8, momentum=0.99, **kwargs):
@@ -377,7 +360,7 @@ class Dice(keras.layers.Layer):
 
     @staticmethod
     def _batch_moments(x, axes):
-        replicas = replicas_in_sync()
+        replicas = replicas_lib.count()
         if replicas == 1:
             return tf.nn.moments(x, axes=axes)
         # every replica has the same static batch shape (drop_remainder), so the global count
@@ -385,9 +368,9 @@ class Dice(keras.layers.Layer):
         count = float(replicas)
         for axis in axes:
             count *= int(x.shape[axis])
-        mean = replica_sum(tf.reduce_sum(x, axis=axes)) / count
+        mean = replicas_lib.total(tf.reduce_sum(x, axis=axes)) / count
         centred = tf.square(x - tf.stop_gradient(mean))
-        variance = replica_sum(tf.reduce_sum(centred, axis=axes)) / count
+        variance = replicas_lib.total(tf.reduce_sum(centred, axis=axes)) / count
         return mean, variance
 
     def get_config(self):

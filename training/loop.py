@@ -84,8 +84,9 @@ class Trainer(object):
             loss = tf.nn.compute_average_loss(
                 per_example, global_batch_size=self.global_batch_size)
             if self.model.losses:
-                # every replica adds its regulariser and the replicas' gradients are summed
-                # (by the strategy and/or the NPU all_reduce): count it once in total
+                # regularisers are whole on every replica (models/replicas.py: the rule) and
+                # the replicas' gradients are summed (by the strategy and/or the NPU
+                # all_reduce): count them once in total
                 regularisation = tf.add_n([tf.cast(l, tf.float32) for l in self.model.losses])
                 loss += regularisation / float(self.runtime.num_replicas)
             scaled = compat.scale_loss(self.optimizer, loss)

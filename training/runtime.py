@@ -30,6 +30,7 @@ import re
 
 import tensorflow as tf
 
+from models import replicas
 from training import compat
 from training.cluster import Cluster, detect
 from training.errors import UsageError
@@ -332,8 +333,20 @@ def configure(device="auto", precision="fp32", npu_options=None, cpu_replicas=1,
     else:
         runtime = _configure_cpu(precision, reason, cpu_replicas)
     runtime.deterministic = bool(deterministic)
+    _register_outer_replicas(runtime)
     log.info("runtime: %s", runtime.describe())
     return runtime
+
+
+def _register_outer_replicas(runtime):
+    """Tell the layers' replica view (:mod:`models.replicas`) about NPU ranks, which
+    tf.distribute cannot see, so Dice and DIN's regulariser use the global batch there too."""
+    npu = runtime._npu  # pylint: disable=protected-access
+    if npu is not None and runtime.npu_rank_size > 1:
+        replicas.use_outer_group(runtime.npu_rank_size,
+                                 lambda values: npu.distribute.all_reduce(values, "sum"))
+    else:
+        replicas.use_outer_group(1)
 
 
 def _make_deterministic():
@@ -465,5 +478,7 @@ def _configure_cpu(precision, reason, cpu_replicas):
 
 
 def reset():
-    """Restore the float32 policy (tests and notebooks that configure several times)."""
+    """Restore the float32 policy and a single replica group (tests and notebooks that
+    configure several times)."""
     compat.set_global_policy("float32")
+    replicas.use_outer_group(1)

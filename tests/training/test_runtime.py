@@ -10,8 +10,11 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import ROOT
+from models import replicas
+from models.din import DIN
 from tests.toy_task import ToyModelConfig, ToyTask
 from training import compat, loop
+from training.cluster import Cluster
 from training import runtime as rt
 from training.sharding import epoch_dataset
 
@@ -237,7 +240,8 @@ def two_npu_ranks(monkeypatch, tmp_path):
     monkeypatch.setenv("RANK_ID", "0")
     monkeypatch.setenv("RANK_TABLE_FILE", str(table))
     monkeypatch.delenv("TF_CONFIG", raising=False)
-    return table
+    yield table
+    rt.reset()  # the layers' replica view must not keep the double's ranks for later tests
 
 
 def test_npu_runtime_with_a_test_double(monkeypatch, two_npu_ranks):
@@ -440,3 +444,52 @@ def test_npu_regulariser_counted_once_over_ranks(monkeypatch, two_npu_ranks):
     per_example = task.loss(model, batch, training=True)
     expected = float(tf.reduce_sum(per_example)) / 32 + float(tf.add_n(model.losses)) / 2
     assert abs(float(trainer.train_step(batch)) - expected) < 1e-5
+
+
+def _din_step(runtime, batch, global_batch, initial=None):
+    """One SGD step of DIN (Dice + mini-batch aware L2) through the loop's Trainer."""
+    from training.din_task import DINTask  # pylint: disable=import-outside-toplevel
+
+    with runtime.strategy.scope():
+        model = DIN(30, 5, embedding_dim=4, attention_units=(8,), mlp_units=(8, 4),
+                    activation="dice", mba_l2=0.5)
+        model.build()
+        model.set_frequencies(np.arange(30) % 4 + 1, np.arange(5) + 1)
+        trainer = loop.Trainer(DINTask(), model, runtime.make_optimizer("sgd", 0.5), runtime,
+                               global_batch)
+    trainer.build(batch)
+    if initial is not None:
+        model.set_weights(initial)
+    start = model.get_weights()
+    trainer.train_step(batch)
+    return start, model.get_weights()
+
+
+def test_npu_ranks_train_dice_and_mba_on_the_global_batch(monkeypatch, two_npu_ranks):
+    """Two NPU ranks, each with batch b, take exactly the step one device takes on [b; b]:
+    Dice's statistics and the mini-batch aware penalty are those of the GLOBAL batch (through
+    models.replicas, which tf.distribute cannot provide for NPU ranks) and the penalty counts
+    once. Mock: npu_device double (no Ascend here) whose all_reduce adds the other rank's
+    value; the other rank holds the same batch (other_rank_factor=1)."""
+    rng = np.random.RandomState(0)
+    lens = rng.randint(1, 7, size=8).astype(np.int32)
+    slots = np.arange(6)[None, :] < lens[:, None]
+    batch = {"hist_items": np.where(slots, rng.randint(1, 30, (8, 6)), 0).astype(np.int32),
+             "hist_cats": np.where(slots, rng.randint(1, 5, (8, 6)), 0).astype(np.int32),
+             "hist_len": lens, "target_item": rng.randint(1, 30, 8).astype(np.int32),
+             "target_cat": rng.randint(1, 5, 8).astype(np.int32),
+             "label": (rng.uniform(size=8) < 0.5).astype(np.float32)}
+    doubled = {k: np.concatenate([v, v]) for k, v in batch.items()}
+    one = rt.configure("cpu", "fp32", cluster=Cluster())  # one process, whatever RANK_SIZE says
+    start, single = _din_step(one, doubled, 16)
+
+    fake = FakeNpuDevice()
+    fake.other_rank_factor = tf.Variable(1.0)
+    monkeypatch.setitem(sys.modules, "npu_device", fake)
+    ranks = rt.configure("npu", "fp32")
+    assert replicas.count() == 2
+    _, ranked = _din_step(ranks, batch, 16, initial=start)
+    moved = max(float(np.max(np.abs(a - b))) for a, b in zip(start, single))
+    assert moved > 1e-3
+    for a, b in zip(single, ranked):
+        np.testing.assert_allclose(a, b, atol=1e-5)
