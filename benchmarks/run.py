@@ -20,7 +20,8 @@ import shutil
 import sys
 import tempfile
 import time
-from training.sharding import epoch_dataset
+
+from training.devices import DEVICES, PRECISIONS
 
 # benchmarks.common imports TensorFlow: imported in the functions, after main() has started
 # TensorFlow quietly
@@ -48,6 +49,7 @@ SMOKE = {"ngnn_batches": (16,), "ngnn_sizes": (3,), "polyvore": {"n_train": 120,
 
 def run_ngnn(args):
     from benchmarks import common, realsize  # pylint: disable=import-outside-toplevel
+    from training.sharding import epoch_dataset  # pylint: disable=import-outside-toplevel
 
     records = []
     smoke = getattr(args, "smoke", False)
@@ -169,8 +171,8 @@ def run_featurize(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run")
     parser.add_argument("--model", required=True, choices=["ngnn", "din", "featurize"])
-    parser.add_argument("--device", default="cpu", choices=["auto", "npu", "gpu", "cpu"])
-    parser.add_argument("--precision", default="fp32", choices=["fp32", "mixed", "bf16"])
+    parser.add_argument("--device", default="cpu", choices=DEVICES)
+    parser.add_argument("--precision", default="fp32", choices=PRECISIONS)
     parser.add_argument("--windows", type=int, default=5, help="timed windows per record")
     parser.add_argument("--preprocess", action="store_true",
                         help="DIN: also time real-size raw-file preprocessing (minutes)")

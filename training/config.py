@@ -13,6 +13,7 @@ import json
 import os
 import typing
 
+from training.devices import DEVICES, PRECISIONS
 from training.errors import UsageError
 
 
@@ -105,12 +106,12 @@ class RuntimeConfig(object):
     npu_options: typing.Dict[str, typing.Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
-        if self.device not in ("auto", "npu", "gpu", "cpu"):
-            raise UsageError("runtime.device ({!r}) must be one of auto, npu, gpu, cpu".format(
-                self.device))
-        if self.precision not in ("fp32", "mixed", "bf16"):
-            raise UsageError("runtime.precision ({!r}) must be one of fp32, mixed, bf16".format(
-                self.precision))
+        if self.device not in DEVICES:
+            raise UsageError("runtime.device ({!r}) must be one of {}".format(
+                self.device, ", ".join(DEVICES)))
+        if self.precision not in PRECISIONS:
+            raise UsageError("runtime.precision ({!r}) must be one of {}".format(
+                self.precision, ", ".join(PRECISIONS)))
         if self.cpu_replicas < 1:
             raise UsageError("runtime.cpu_replicas ({}) must be >= 1".format(self.cpu_replicas))
 

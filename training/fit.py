@@ -21,6 +21,8 @@ import platform
 import sys
 import time
 
+from training.devices import DEVICES, PRECISIONS
+
 SECTIONS = ("train", "model", "data", "runtime")
 
 
@@ -46,8 +48,8 @@ def build_parser():
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=None, help="GLOBAL batch size")
     parser.add_argument("--learning-rate", type=float, default=None)
-    parser.add_argument("--device", default=None, choices=["auto", "npu", "gpu", "cpu"])
-    parser.add_argument("--precision", default=None, choices=["fp32", "mixed", "bf16"])
+    parser.add_argument("--device", default=None, choices=DEVICES)
+    parser.add_argument("--precision", default=None, choices=PRECISIONS)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--deterministic", action="store_true",
                         help="bit-identical reruns of the same seed on this machine (one "
@@ -253,7 +255,7 @@ def _train(task, sections, resolved, output_dir, resuming, cluster, args):
     # data and model first: bad data must leave the output directory as it was
     data = task.prepare(sections["data"], train_cfg.seed, log)
     with runtime.strategy.scope():
-        model = task.build_model(sections["model"], data)
+        model = task.build_model(runtime.adapt_model_config(sections["model"], log), data)
     vocabulary = task.vocabulary(data)
     if resuming:
         rundir.check_vocabulary(output_dir, vocabulary, log)

@@ -39,7 +39,8 @@ class NGNNModelConfig(object):
       consistency_weight: weight of ||h0_visual - h0_text||^2 (0 = off; the paper: 5).
       ranking_loss: bpr (-log sigmoid(s_pos - s_neg), default) or sigmoid (the paper's and
         original code's -sigmoid(s_pos - s_neg), bounded: far-apart pairs stop teaching).
-      static_shapes: static-shape input projection (NPU); slower on CPU/GPU.
+      static_shapes: static-shape input projection; slower on CPU/GPU. The runtime switches it
+        on for NPUs (whole-graph compilation), so it need not be set by hand.
       category_pairs: add a learned category-compatibility term (not in the paper).
       readout: mean over nodes (default: comparable across outfit sizes) or sum (the paper).
     The paper's configuration is the preset ``paper`` (``--preset paper``).

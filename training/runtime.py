@@ -25,6 +25,7 @@ hands each input pipeline its own share of every global batch (see
 """
 from __future__ import absolute_import, division, print_function
 
+import dataclasses
 import logging
 import re
 
@@ -33,21 +34,12 @@ import tensorflow as tf
 from models import replicas
 from training import compat
 from training.cluster import Cluster, detect
+from training.devices import DEVICES, KERAS_POLICY, NPU_PRECISION_MODE, PRECISIONS
 from training.errors import UsageError
 from training.sharding import InputShard
 
 log = logging.getLogger("npurec.runtime")
 
-DEVICES = ("auto", "npu", "gpu", "cpu")
-PRECISIONS = ("fp32", "mixed", "bf16")
-
-# npu_device precision modes: "allow_mix_precision" lets the NPU run fp16 where it is safe;
-# "must_keep_origin_dtype" keeps every op in the dtype the graph asks for (true fp32).
-_NPU_PRECISION_MODE = {
-    "fp32": "must_keep_origin_dtype",
-    "mixed": "allow_mix_precision",
-    "bf16": "allow_mix_precision",
-}
 
 
 class RuntimeSetupError(UsageError):
@@ -96,6 +88,19 @@ class Runtime(object):
     def num_replicas(self):
         """Replicas whose batches form one global batch (strategy replicas x NPU ranks)."""
         return self.strategy.num_replicas_in_sync * self.npu_rank_size
+
+    def adapt_model_config(self, model_config, log=None):
+        """The ``model`` section with what this device needs of the model.
+
+        NPUs compile whole graphs and want static shapes: a model whose config has a
+        ``static_shapes`` option gets it switched on (said in the log). Returns the frozen
+        dataclass, replaced only when something changed.
+        """
+        if self.device == "npu" and getattr(model_config, "static_shapes", True) is False:
+            if log is not None:
+                log.info("runtime: the NPU compiles whole graphs: model.static_shapes=true")
+            return dataclasses.replace(model_config, static_shapes=True)
+        return model_config
 
     def make_optimizer(self, name, learning_rate, clipnorm=None):
         """Build the optimizer, wrapped for loss scaling when this runtime needs it.
@@ -361,7 +366,7 @@ def _make_deterministic():
 
 
 def _policy_for(precision):
-    return {"fp32": "float32", "mixed": "mixed_float16", "bf16": "mixed_bfloat16"}[precision]
+    return KERAS_POLICY[precision]
 
 
 def _check_engine(device, cluster, cpu_replicas):
@@ -417,7 +422,7 @@ def _configure_npu(precision, extra_options, reason, cluster):
                 " ({})".format(_NPU_IMPORT_FAILURE[0]) if _NPU_IMPORT_FAILURE else ""))
     options = npu.global_options()
     # Options MUST be set before open(): npu_device reads them when the device is created.
-    _set_npu_option(options, "precision_mode", _NPU_PRECISION_MODE[precision])
+    _set_npu_option(options, "precision_mode", NPU_PRECISION_MODE[precision])
     for name, value in sorted(extra_options.items()):
         _set_npu_option(options, name, value)
     npu.open().as_default()

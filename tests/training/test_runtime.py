@@ -270,6 +270,22 @@ def test_npu_runtime_with_a_test_double(monkeypatch, two_npu_ranks):
         np.testing.assert_array_equal(b, v.numpy())
 
 
+def test_the_runtime_gives_a_model_on_the_npu_static_shapes(monkeypatch):
+    """NGNN's static_shapes need not be set by hand for NPUs: the runtime switches it on there
+    and leaves it alone elsewhere. Mock: npu_device double (no Ascend hardware here)."""
+    from training.ngnn_task import NGNNModelConfig  # pylint: disable=import-outside-toplevel
+
+    default = NGNNModelConfig()
+    assert default.static_shapes is False
+    assert rt.configure("cpu", "fp32").adapt_model_config(default) is default
+    monkeypatch.setitem(sys.modules, "npu_device", FakeNpuDevice())
+    monkeypatch.delenv("RANK_SIZE", raising=False)
+    npu = rt.configure("npu", "fp32")
+    adapted = npu.adapt_model_config(default)
+    assert adapted.static_shapes is True and adapted.hidden == default.hidden
+    assert npu.adapt_model_config(ToyModelConfig()) == ToyModelConfig()  # no such option
+
+
 def test_npu_fp32_keeps_dtype(monkeypatch):
     """Mock: no Ascend hardware here; checks the fp32 precision mode sent to npu_device."""
     fake = FakeNpuDevice()
