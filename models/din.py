@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from models import replicas
 from models.layers import Dice, LocalActivationUnit, make_activation
-from training.compat import add_weight, keras, register_serializable
+from training.compat import add_weight, keras, policy_of, register_serializable
 
 
 @register_serializable()
@@ -66,15 +66,17 @@ class DIN(keras.Model):
         if self.recency < 0:
             raise ValueError("recency ({!r}) must be >= 0".format(recency))
         self.attention = None
+        policy = policy_of(self)  # sublayers compute like the model, not like the global policy
         if pooling == "attention":
             self.attention = LocalActivationUnit(self.attention_units, softmax=attention_softmax,
-                                                 name="attention")
+                                                 name="attention", dtype=policy)
         # Sublayers are attributes, not a list: Keras 3 keeps lists in its own tracker, which
         # tf.train.Checkpoint does not see (their weights would silently not be saved).
         names = []
         for i, units in enumerate(self.mlp_units):
-            setattr(self, "mlp_%d" % i, keras.layers.Dense(units, name="mlp_%d" % i))
-            setattr(self, "mlp_activation_%d" % i, make_activation(activation))
+            setattr(self, "mlp_%d" % i, keras.layers.Dense(units, name="mlp_%d" % i,
+                                                           dtype=policy))
+            setattr(self, "mlp_activation_%d" % i, make_activation(activation, dtype=policy))
             names += ["mlp_%d" % i, "mlp_activation_%d" % i]
         self._mlp_names = tuple(names)
         self.logit = keras.layers.Dense(1, dtype="float32", name="logit")

@@ -19,7 +19,7 @@ from __future__ import absolute_import, division, print_function
 import tensorflow as tf
 
 from models import replicas as replicas_lib
-from training.compat import add_weight, keras, register_serializable
+from training.compat import add_weight, keras, policy_of, register_serializable
 
 
 def _gather_cast(table, indices, dtype):
@@ -408,11 +408,12 @@ class LocalActivationUnit(keras.layers.Layer):
         # tf.train.Checkpoint does not see (their weights would silently not be saved).
         names = []
         for i, u in enumerate(self.units):
-            setattr(self, "dense_%d" % i, keras.layers.Dense(u, name="dense_%d" % i))
-            setattr(self, "activation_%d" % i, make_activation(activation))
+            setattr(self, "dense_%d" % i, keras.layers.Dense(u, name="dense_%d" % i,
+                                                             dtype=policy_of(self)))
+            setattr(self, "activation_%d" % i, make_activation(activation, policy_of(self)))
             names += ["dense_%d" % i, "activation_%d" % i]
         self._hidden_names = tuple(names)
-        self.out = keras.layers.Dense(1, name="weight")
+        self.out = keras.layers.Dense(1, name="weight", dtype=policy_of(self))
 
     @property
     def hidden(self):

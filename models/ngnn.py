@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from models.layers import (CategoryBagProjection, CategoryPairs, CategoryProjection,
                            NodeWiseGGNN, OutfitReadout)
-from training.compat import keras, register_serializable
+from training.compat import keras, policy_of, register_serializable
 
 MODALITIES = ("visual", "textual", "both")
 
@@ -66,21 +66,25 @@ class NGNN(keras.Model):
         self.readout = readout
         self.use_visual = modalities in ("visual", "both")
         self.use_text = modalities in ("textual", "both")
+        policy = policy_of(self)  # sublayers compute like the model, not like the global policy
         if self.use_visual:
             self.visual_projection = CategoryProjection(
                 num_categories, visual_dim, hidden, static_shapes=static_shapes,
-                name="visual_projection")
+                name="visual_projection", dtype=policy)
             self.visual_ggnn = NodeWiseGGNN(num_categories, hidden, steps, edges,
-                                            name="visual_ggnn")
-            self.visual_readout = OutfitReadout(hidden, readout, name="visual_readout")
+                                            name="visual_ggnn", dtype=policy)
+            self.visual_readout = OutfitReadout(hidden, readout, name="visual_readout",
+                                                dtype=policy)
         if self.use_text:
             self.text_projection = CategoryBagProjection(num_categories, vocab_size, hidden,
-                                                         name="text_projection")
-            self.text_ggnn = NodeWiseGGNN(num_categories, hidden, steps, edges, name="text_ggnn")
-            self.text_readout = OutfitReadout(hidden, readout, name="text_readout")
+                                                         name="text_projection", dtype=policy)
+            self.text_ggnn = NodeWiseGGNN(num_categories, hidden, steps, edges, name="text_ggnn",
+                                          dtype=policy)
+            self.text_readout = OutfitReadout(hidden, readout, name="text_readout",
+                                              dtype=policy)
         # created last, so the paper's weights keep their order in get_weights()
-        self.pairs = CategoryPairs(num_categories, name="category_pairs") if category_pairs \
-            else None
+        self.pairs = CategoryPairs(num_categories, name="category_pairs", dtype=policy) \
+            if category_pairs else None
 
     def build(self, input_shape=None):
         """All weights depend on the config only, so build needs no example input."""

@@ -46,6 +46,14 @@ def set_global_policy(name):
     keras.mixed_precision.set_global_policy(name)
 
 
+def policy_of(layer):
+    """``layer``'s dtype policy, to hand to the sublayers it creates: otherwise they take the
+    GLOBAL policy, and a model built with ``dtype="mixed_float16"`` under a float32 global
+    policy would compute only its own ops in float16."""
+    policy = getattr(layer, "dtype_policy", None)
+    return policy if policy is not None else layer._dtype_policy  # pylint: disable=protected-access
+
+
 def global_policy_name():
     return keras.mixed_precision.global_policy().name
 

@@ -193,3 +193,19 @@ def test_dice_round_trips_through_keras_serialization():
     clone = compat.keras.layers.deserialize(compat.keras.layers.serialize(layer))
     assert isinstance(clone, Dice)
     assert (clone.epsilon, clone.momentum) == (1e-6, 0.9)
+
+
+def test_sublayers_take_the_models_dtype_policy_not_the_global_one():
+    """DIN(dtype="mixed_float16") under a float32 global policy computes in float16 in every
+    sublayer (attention, MLP, activations), except the float32 logit."""
+    assert compat.global_policy_name() == "float32"
+    model = DIN(30, 5, embedding_dim=4, dtype="mixed_float16")
+    model.build()
+    # every nested layer (private, but the same call in Keras 2 and 3)
+    layers = list(model._flatten_layers(include_self=False, recursive=True))  # pylint: disable=protected-access
+    assert len(layers) > 8
+    for layer in layers:
+        want = tf.float32 if layer.name == "logit" else tf.float16
+        assert layer.compute_dtype == want, layer.name
+    logits = model(_batch(np.random.RandomState(0)), training=True)
+    assert logits.dtype == tf.float32 and np.all(np.isfinite(logits.numpy()))

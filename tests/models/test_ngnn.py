@@ -252,3 +252,18 @@ def test_new_options_round_trip_and_start_from_the_papers_model():
     clone = NGNN.from_config(model.get_config())
     assert clone.get_config() == model.get_config()
     assert clone.get_config()["readout"] == "mean" and clone.get_config()["category_pairs"]
+
+
+def test_sublayers_take_the_models_dtype_policy_not_the_global_one():
+    """NGNN(dtype="mixed_float16") under a float32 global policy: every branch layer
+    (projections, GGNNs, readouts, category table) computes in float16, weights stay float32."""
+    assert compat.global_policy_name() == "float32"
+    model = _model(dtype="mixed_float16", category_pairs=True)
+    # every nested layer (private, but the same call in Keras 2 and 3)
+    layers = list(model._flatten_layers(include_self=False, recursive=True))  # pylint: disable=protected-access
+    assert len(layers) >= 7
+    for layer in layers:
+        assert layer.compute_dtype == tf.float16, layer.name
+    assert all(v.dtype == tf.float32 for v in model.trainable_variables)
+    scores = model(_inputs(np.random.RandomState(0)))
+    assert np.all(np.isfinite(np.asarray(scores, np.float32)))
