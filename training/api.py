@@ -18,7 +18,6 @@ leak state into each other. Bad input raises :class:`training.errors.UsageError`
 from __future__ import absolute_import, division, print_function
 
 import dataclasses
-import json
 
 from training import quiet
 
@@ -36,29 +35,30 @@ _SWITCHES = ("resume", "overwrite", "verbose")
 
 
 def train(model, sets=(), **options):
-    """Train and evaluate ``model`` (a task name); return a :class:`training.fit.Run`."""
+    """Train and evaluate ``model`` (a task name); return a :class:`training.fit.Run`.
+
+    The values go to the run's config as they are (typed), not through command-line strings;
+    they are validated like the CLI's (:class:`training.errors.UsageError` naming the option).
+    """
     task = tasks.get_task(model)
-    argv = ["--model", model]
+    args = fit.build_parser().parse_args(["--model", model])
     for name in _FLAGS:
         value = options.pop(name, None)
         if value is not None:
-            argv += ["--" + name.replace("_", "-"), str(value)]
+            setattr(args, name, value)
     for name in _SWITCHES:
-        if options.pop(name, False):
-            argv.append("--" + name)
-    sections = {"train": cfg.TrainConfig, "model": task.model_config_cls,
-                "data": task.data_config_cls, "runtime": cfg.RuntimeConfig}
+        setattr(args, name, bool(options.pop(name, False)))
+    classes = cfg.section_classes(task)
+    args.options = {}
     for name, value in sorted(options.items()):
-        owners = [s for s, cls in sections.items()
+        owners = [s for s, cls in classes.items()
                   if name in {f.name for f in dataclasses.fields(cls)}]
         if not owners:
             raise UsageError("train(): unknown option {!r}; see the train/model/data/runtime "
                              "sections of the config".format(name))
-        argv += ["--set", "{}.{}={}".format(owners[0], name, json.dumps(value)
-                                            if not isinstance(value, str) else value)]
-    for item in sets:
-        argv += ["--set", item]
+        args.options[(owners[0], name)] = value
+    args.set = list(sets)
     try:
-        return fit.run(argv)
+        return fit.run_args(args)
     finally:
         rt.reset()

@@ -165,6 +165,19 @@ def build_section(cls, values, section):
     return cls(**kwargs)
 
 
+def section_classes(task):
+    """{section name: its dataclass} for ``task``: the one mapping the CLI, the Python API and
+    serving use to build (and name) a run's four sections."""
+    return {"train": TrainConfig, "model": task.model_config_cls,
+            "data": task.data_config_cls, "runtime": RuntimeConfig}
+
+
+def build_sections(task, raw, names=("train", "model", "data", "runtime")):
+    """The typed sections ``names`` of ``task`` from the nested dict ``raw``."""
+    classes = section_classes(task)
+    return {name: build_section(classes[name], raw.get(name), name) for name in names}
+
+
 def to_dict(section):
     out = dataclasses.asdict(section)
     return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}

@@ -109,13 +109,10 @@ def resolve_config(args, task):
         if value is not None:
             raw[section][key] = value
     cfg.apply_overrides(raw, args.set, SECTIONS)
-    sections = {
-        "train": cfg.build_section(cfg.TrainConfig, raw["train"], "train"),
-        "model": cfg.build_section(task.model_config_cls, raw["model"], "model"),
-        "data": cfg.build_section(task.data_config_cls, raw["data"], "data"),
-        "runtime": cfg.build_section(cfg.RuntimeConfig, raw["runtime"], "runtime"),
-    }
-    return sections
+    # typed values from the Python API (training.api), applied last like --set
+    for (section, key), value in sorted(getattr(args, "options", {}).items()):
+        raw[section][key] = value
+    return cfg.build_sections(task, raw, SECTIONS)
 
 
 def versions():
@@ -155,7 +152,13 @@ class Run(object):
 
 def run(argv=None):
     """Parse ``argv``, train and evaluate; return a :class:`Run` (raises UsageError)."""
-    args = build_parser().parse_args(argv)
+    return run_args(build_parser().parse_args(argv))
+
+
+def run_args(args):
+    """Train and evaluate with parsed arguments (:func:`build_parser`'s namespace, plus an
+    optional ``options`` dict ``{(section, key): value}`` of typed values, applied after
+    ``--set``); return a :class:`Run`."""
     from training import quiet  # pylint: disable=import-outside-toplevel
 
     quiet.start_tensorflow(args.verbose)

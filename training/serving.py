@@ -41,11 +41,7 @@ def load_run(run_dir):
                          "restore the file".format(os.path.join(run_dir, "config.json"),
                                                    ", ".join(missing)))
     task = tasks.get_task(config["task"])
-    sections = {
-        "train": cfg.build_section(cfg.TrainConfig, config["train"], "train"),
-        "model": cfg.build_section(task.model_config_cls, config["model"], "model"),
-        "data": cfg.build_section(task.data_config_cls, config["data"], "data"),
-    }
+    sections = cfg.build_sections(task, config, ("train", "model", "data"))
     data = task.prepare(sections["data"], sections["train"].seed, log)
     rundir.check_vocabulary(run_dir, task.vocabulary(data), log)
     model = task.build_model(sections["model"], data)
