@@ -268,8 +268,8 @@ def _train(task, sections, resolved, output_dir, resuming, cluster, args):
             rundir.write_json_atomic(config_path, resolved)
         if vocabulary is not None:
             rundir.write_json_atomic(os.path.join(output_dir, rundir.VOCAB_FILE), vocabulary)
-    results = loop.train_and_evaluate(task, data, model, runtime, train_cfg, output_dir,
-                                      resuming, train_cfg.seed)
+    results = loop.train_and_evaluate(task, data, model, runtime, train_config=train_cfg,
+                                      run_dir=output_dir, resuming=resuming, seed=train_cfg.seed)
     metrics = {
         "model": task.name,
         "device": runtime.device,

@@ -1,9 +1,10 @@
 """The shared custom training loop: compiled steps (:class:`Trainer`) and the outer loop.
 
 Following orbit's split, :class:`Trainer` owns only what runs inside ``tf.function`` (one
-training step, one scoring step), while :func:`train_and_evaluate` owns the calendar: epochs,
-evaluation cadence, model selection on validation, early stopping, checkpoints and exact resume,
-TensorBoard scalars, progress bar and throughput.
+training step, one scoring step), while :class:`Controller` owns the calendar: epochs,
+evaluation cadence, model selection on validation, early stopping, checkpoints, TensorBoard
+scalars, progress bar and throughput. :func:`train_and_evaluate` builds both (and restores a
+run for exact resume) and is what ``training.fit`` calls.
 
 Exact resume: the global step is checkpointed with the model, the optimizer (slots and loss
 scale) and the early-stopping state. Each epoch's batches are a deterministic function of
@@ -330,13 +331,32 @@ def _check_same_start(runtime, step, ckpt_dir):
                 ", ".join(str(int(s)) for s in steps), ckpt_dir))
 
 
-def train_and_evaluate(task, data, model, runtime, train_config, run_dir, resuming, seed):
+def train_and_evaluate(task, data, model, runtime, *, train_config, run_dir, resuming=False,
+                       seed=None):
     """Train ``model`` on ``task``'s data with the shared loop; return the final metrics.
+
+    Args:
+      task, data, model: the :class:`training.tasks.Task`, what its ``prepare`` returned and
+        the model its ``build_model`` made (under ``runtime.strategy.scope()``).
+      runtime: the :class:`training.runtime.Runtime`.
+      train_config: the :class:`training.config.TrainConfig`.
+      run_dir: the run directory (checkpoints, history, logs); only the chief writes it.
+      resuming: continue from the latest checkpoint in ``run_dir``.
+      seed: the data order's seed (default ``train_config.seed``).
+
+    Returns:
+      The final metrics: validation and test of the selected checkpoint, baselines, the
+      selection (monitor, direction, best value, step, checkpoint) and throughput.
+
+    Raises:
+      UsageError: a batch larger than the data, an unusable checkpoint, a resume with another
+        replica count. DivergedError: the weights became NaN/inf. WorkerLostError: a peer of a
+        multi-worker job went away.
 
     Model selection: the checkpoint with the best validation ``monitor`` value is restored
     before the final validation and test evaluation; test data never influences selection.
-    Only the chief writes ``run_dir``.
     """
+    seed = train_config.seed if seed is None else seed
     cfg = train_config
     strategy = runtime.strategy
     global_batch = cfg.batch_size
@@ -388,10 +408,11 @@ def train_and_evaluate(task, data, model, runtime, train_config, run_dir, resumi
                      files.run_ckpt_dir)
         _check_same_start(runtime, int(trainer.step.numpy()), files.run_ckpt_dir)
         trainer.replicas.assign(runtime.num_replicas)
-        session = _Session(task, data, trainer, runtime, cfg, run_dir, files, stopping,
-                           history, steps_per_epoch, seed)
+        controller = Controller(task=task, data=data, trainer=trainer, train_config=cfg,
+                                run_dir=run_dir, checkpoints=files, stopping=stopping,
+                                history=history, steps_per_epoch=steps_per_epoch, seed=seed)
         try:
-            return session.run()
+            return controller.run()
         except _PEER_ERRORS as err:
             if not runtime.cluster.distributed:
                 raise
@@ -416,17 +437,32 @@ def _peer_error_line(err):
     return (lines[0] if lines else type(err).__name__)[:300]
 
 
-class _Session(object):
-    """The calendar of one launch of the loop: epochs, evaluations, checkpoints, logs."""
+class Controller(object):
+    """The calendar of one launch of the loop (orbit's Controller): epochs, evaluation
+    cadence, model selection, checkpoints, TensorBoard logs, throughput.
 
-    def __init__(self, task, data, trainer, runtime, cfg, run_dir, files, stopping, history,
-                 steps_per_epoch, seed):
-        self.task, self.data, self.trainer, self.runtime = task, data, trainer, runtime
-        self.cfg, self.run_dir, self.files, self.stopping = cfg, run_dir, files, stopping
+    Args (keywords):
+      task, data: the task and its prepared data.
+      trainer: the :class:`Trainer` (compiled steps; its runtime is the one used here).
+      train_config: the :class:`training.config.TrainConfig`.
+      run_dir: the run directory (only the chief writes it).
+      checkpoints: the worker's checkpoint files (latest and best).
+      stopping: the checkpointed model-selection / early-stopping state.
+      history: evaluations so far (a resumed run's earlier ones), appended to.
+      steps_per_epoch: global steps per epoch.
+      seed: the data order's seed.
+    """
+
+    def __init__(self, *, task, data, trainer, train_config, run_dir, checkpoints, stopping,
+                 history, steps_per_epoch, seed):
+        self.task, self.data, self.trainer = task, data, trainer
+        self.runtime = runtime = trainer.runtime
+        self.cfg, self.run_dir, self.files = train_config, run_dir, checkpoints
+        self.stopping = stopping
         self.history = history
         self.steps_per_epoch = steps_per_epoch
         self.seed = seed
-        self.monitor = cfg.monitor or task.monitor
+        self.monitor = train_config.monitor or task.monitor
         self.chief = runtime.is_chief
         if self.chief:
             self.writers = {
