@@ -68,11 +68,11 @@ class Bench(object):
         self.batches = batches
 
 
-def _trainer(task, data, model_config, runtime, batch_size, optimizer, n_batches, seed=0):
+def _trainer(task, data, runtime, batch_size, optimizer, n_batches, seed=0):
     with runtime.strategy.scope():
-        model = task.build_model(model_config, data)
+        model = task.build_model(data)
         opt = runtime.make_optimizer(optimizer, 1e-3)
-        trainer = loop.Trainer(task, model, opt, runtime, batch_size)
+        trainer = loop.Trainer(task, data, model, opt, runtime, batch_size)
     dataset = epoch_dataset(task, data, batch_size, 0, seed)
     batches = list(dataset.take(n_batches))
     with runtime.strategy.scope():
@@ -83,7 +83,7 @@ def _trainer(task, data, model_config, runtime, batch_size, optimizer, n_batches
 def ngnn(batch_size=16, outfit_size=None, device="cpu", precision="fp32", n_batches=40,
          data=None):
     """NGNN at real size (16,983 outfits, 120 categories, 2048-d / 2757-d features)."""
-    from training.ngnn_task import NGNNModelConfig, NGNNTask  # pylint: disable=import-outside-toplevel
+    from training.tasks.ngnn import NGNNModelConfig, NGNNTask  # pylint: disable=import-outside-toplevel
 
     runtime = rt.configure(device, precision)
     data = data or realsize.polyvore_in_memory(outfit_size=outfit_size)
@@ -91,9 +91,8 @@ def ngnn(batch_size=16, outfit_size=None, device="cpu", precision="fp32", n_batc
         "visual": tf.Variable(np.asarray(data.store.visual), trainable=False),
         "text_ids": tf.Variable(data.store.text_ids, trainable=False),
         "text_mask": tf.Variable(data.store.text_mask(), trainable=False)}
-    task = NGNNTask()
-    trainer, batches = _trainer(task, data, NGNNModelConfig(), runtime, batch_size, "rmsprop",
-                                n_batches)
+    task = NGNNTask(NGNNModelConfig())
+    trainer, batches = _trainer(task, data, runtime, batch_size, "rmsprop", n_batches)
     return Bench(task, data, trainer, batch_size, batches), runtime
 
 
@@ -115,7 +114,8 @@ def din_arrays(rows, maxlen, items=realsize.AMAZON["items"],
 
 def din(batch_size=4096, maxlen=20, device="cpu", precision="fp32", n_batches=12):
     """DIN with real id-space sizes (63,001 items, 801 categories), embeddings of 8."""
-    from training.din_task import DINData, DINModelConfig, DINTask  # pylint: disable=import-outside-toplevel
+    from datasets.amazon import AmazonData  # pylint: disable=import-outside-toplevel
+    from training.tasks.din import DINModelConfig, DINTask  # pylint: disable=import-outside-toplevel
 
     runtime = rt.configure(device, precision)
     rows = batch_size * n_batches
@@ -124,8 +124,7 @@ def din(batch_size=4096, maxlen=20, device="cpu", precision="fp32", n_batches=12
              "users": realsize.AMAZON["users"], "events": rows}
     splits = {name: din_arrays(rows, maxlen, seed=i)
               for i, name in enumerate(("train", "validation", "test"))}
-    data = DINData(splits, sizes, {}, True, "memory")
-    task = DINTask()
-    trainer, batches = _trainer(task, data, DINModelConfig(), runtime, batch_size, "adam",
-                                n_batches)
+    data = AmazonData(splits, sizes, {}, True, "memory")
+    task = DINTask(DINModelConfig())
+    trainer, batches = _trainer(task, data, runtime, batch_size, "adam", n_batches)
     return Bench(task, data, trainer, batch_size, batches), runtime

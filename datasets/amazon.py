@@ -349,6 +349,38 @@ def build_samples(reviews, item_category, maxlen=20, seed=0, report=None):
     return splits, sizes, vocab
 
 
+class AmazonData(object):
+    """DIN's samples and what is known about them, as the task and the model use them.
+
+    Attributes:
+      splits: {split: arrays} from :func:`build_samples`.
+      sizes: id-space sizes (items, categories, users, events).
+      report: what was dropped or converted while loading (counted).
+      synthetic: whether the data is the embedded generated set.
+      root: the data directory.
+      vocab: raw key of every id (see :func:`build_samples`), or None.
+      item_index: raw asin -> item id (requests name items by asin).
+      item_counts / category_counts: positive training events per id (the mini-batch aware
+        regulariser's frequencies).
+    """
+
+    def __init__(self, splits, sizes, report, synthetic, root, vocab=None):
+        self.splits = splits
+        self.sizes = sizes
+        self.report = report
+        self.synthetic = synthetic
+        self.root = root
+        self.vocab = vocab
+        self.item_index = ({str(k): i for i, k in enumerate(vocab["items"]) if i}
+                           if vocab is not None else {})
+        train = splits["train"]
+        positive = train["label"] > 0
+        self.item_counts = np.bincount(train["target_item"][positive],
+                                       minlength=sizes["items"]).astype(np.float32)
+        self.category_counts = np.bincount(train["target_cat"][positive],
+                                           minlength=sizes["categories"]).astype(np.float32)
+
+
 def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pickle=False,
          log=None):
     """Samples from raw files or ``remap.pkl`` in ``data_dir``, cached by content and params.

@@ -51,10 +51,11 @@ class ToyTask(Task):
     monitor = "auc"
     monitor_mode = "max"
 
-    def prepare(self, data_config, seed, log):
-        return ToyData(seed, data_config.n)
+    def prepare(self, seed, log=None):
+        return ToyData(seed, self.data_config.n)
 
-    def build_model(self, model_config, data):
+    def build_model(self, data):
+        model_config = self.model_config
         layers = []
         if model_config.hidden:
             layers.append(keras.layers.Dense(model_config.hidden, activation="relu"))
@@ -73,7 +74,7 @@ class ToyTask(Task):
                                                                      drop_remainder=True)
         return TrainInput(batches)
 
-    def loss(self, model, batch, training):
+    def loss(self, model, data, batch, training):
         logits = tf.squeeze(tf.cast(model(batch["x"], training=training), tf.float32), -1)
         logits = logits * batch["boost"]
         return tf.nn.sigmoid_cross_entropy_with_logits(labels=batch["y"], logits=logits)
@@ -81,7 +82,7 @@ class ToyTask(Task):
     def eval_arrays(self, data, split):
         return data.splits[split]
 
-    def score(self, model, batch):
+    def score(self, model, data, batch):
         return tf.sigmoid(tf.squeeze(tf.cast(model(batch["x"], training=False), tf.float32), -1))
 
     def metrics(self, data, split, scores):

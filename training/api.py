@@ -40,7 +40,7 @@ def train(model, sets=(), **options):
     The values go to the run's config as they are (typed), not through command-line strings;
     they are validated like the CLI's (:class:`training.errors.UsageError` naming the option).
     """
-    task = tasks.get_task(model)
+    task = tasks.task_class(model)
     args = fit.build_parser().parse_args(["--model", model])
     for name in _FLAGS:
         value = options.pop(name, None)

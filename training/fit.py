@@ -172,8 +172,8 @@ def run_args(args):
 
     from training import cluster as cl  # pylint: disable=import-outside-toplevel
 
-    task = tasks.get_task(args.model)
-    sections = resolve_config(args, task)
+    task_cls = tasks.task_class(args.model)
+    sections = resolve_config(args, task_cls)
     resolved = {"task": args.model}
     resolved.update({name: cfg.to_dict(section) for name, section in sections.items()})
 
@@ -196,7 +196,7 @@ def run_args(args):
     elif args.resume:
         logging.getLogger("npurec.fit").warning(
             "--resume: %s holds no run to continue; starting a new run there", output_dir)
-    return _train(task, sections, resolved, output_dir, resuming, cluster, args)
+    return _train(task_cls, sections, resolved, output_dir, resuming, cluster, args)
 
 
 # train settings that change the data order, the negatives or the meaning of a step: a
@@ -240,7 +240,7 @@ def _check_resumable(previous, resolved, output_dir):
             "changed.".format(output_dir, workers, resolved["cluster"]["workers"], workers))
 
 
-def _train(task, sections, resolved, output_dir, resuming, cluster, args):
+def _train(task_cls, sections, resolved, output_dir, resuming, cluster, args):
     from training import compat, loop, rundir  # pylint: disable=import-outside-toplevel
     from training import runtime as rt  # pylint: disable=import-outside-toplevel
 
@@ -256,9 +256,11 @@ def _train(task, sections, resolved, output_dir, resuming, cluster, args):
     if runtime.device == "cpu":
         compat.enable_determinism()
     # data and model first: bad data must leave the output directory as it was
-    data = task.prepare(sections["data"], train_cfg.seed, log)
+    # the task is built once from its sections (and what the device needs of the model)
+    task = task_cls(runtime.adapt_model_config(sections["model"], log), sections["data"])
+    data = task.prepare(train_cfg.seed, log)
     with runtime.strategy.scope():
-        model = task.build_model(runtime.adapt_model_config(sections["model"], log), data)
+        model = task.build_model(data)
     vocabulary = task.vocabulary(data)
     if resuming:
         rundir.check_vocabulary(output_dir, vocabulary, log)

@@ -50,14 +50,16 @@ class Trainer(object):
 
     Args:
       task: the :class:`training.tasks.Task`.
+      data: what the task's ``prepare`` returned (its loss and score read it).
       model: its Keras model (built under ``runtime.strategy.scope()``).
       optimizer: from ``runtime.make_optimizer`` (loss-scale wrapped when needed).
       runtime: the :class:`training.runtime.Runtime`.
       global_batch_size: batch size summed over all replicas.
     """
 
-    def __init__(self, task, model, optimizer, runtime, global_batch_size):
+    def __init__(self, task, data, model, optimizer, runtime, global_batch_size):
         self.task = task
+        self.data = data
         self.model = model
         self.optimizer = optimizer
         self.runtime = runtime
@@ -79,7 +81,8 @@ class Trainer(object):
     def _replica_train_step(self, batch):
         variables = self.model.trainable_variables
         with tf.GradientTape() as tape:
-            per_example = tf.cast(self.task.loss(self.model, batch, training=True), tf.float32)
+            per_example = tf.cast(
+                self.task.loss(self.model, self.data, batch, training=True), tf.float32)
             # Divide by the GLOBAL batch, not the replica's: replica gradients are SUMMED by
             # the optimizer (or all_reduce), so the sum of per-replica means would be too big.
             loss = tf.nn.compute_average_loss(
@@ -104,14 +107,15 @@ class Trainer(object):
 
     def _score(self, batch):
         strategy = self.runtime.strategy
-        scores = strategy.run(lambda b: self.task.score(self.model, b), args=(batch,))
+        scores = strategy.run(lambda b: self.task.score(self.model, self.data, b),
+                              args=(batch,))
         # every replica's scores, in replica order, on every worker: all report the same metrics
         return strategy.gather(scores, axis=0)
 
     # -- called from Python ----------------------------------------------------------------
     def build(self, batch):
         """Create all model and optimizer variables (before restoring a checkpoint)."""
-        self.task.loss(self.model, batch, training=False)
+        self.task.loss(self.model, self.data, batch, training=False)
         compat.build_optimizer(self.optimizer, self.model.trainable_variables)
         self.runtime.broadcast_variables(self.model.variables)
 
@@ -371,7 +375,7 @@ def train_and_evaluate(task, data, model, runtime, *, train_config, run_dir, res
     with strategy.scope():
         optimizer = runtime.make_optimizer(cfg.optimizer, cfg.learning_rate,
                                            clipnorm=cfg.clip_norm or None)
-        trainer = Trainer(task, model, optimizer, runtime, global_batch)
+        trainer = Trainer(task, data, model, optimizer, runtime, global_batch)
         stopping = _EarlyStopping(cfg.monitor_mode if cfg.monitor else task.monitor_mode,
                                   cfg.patience)
     per_replica = global_batch // runtime.num_replicas

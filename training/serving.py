@@ -40,11 +40,12 @@ def load_run(run_dir):
         raise UsageError("{}: not a run's config (no {}); was it edited? Train a new run, or "
                          "restore the file".format(os.path.join(run_dir, "config.json"),
                                                    ", ".join(missing)))
-    task = tasks.get_task(config["task"])
-    sections = cfg.build_sections(task, config, ("train", "model", "data"))
-    data = task.prepare(sections["data"], sections["train"].seed, log)
+    task_cls = tasks.task_class(config["task"])
+    sections = cfg.build_sections(task_cls, config, ("train", "model", "data"))
+    task = task_cls(sections["model"], sections["data"])
+    data = task.prepare(sections["train"].seed, log)
     rundir.check_vocabulary(run_dir, task.vocabulary(data), log)
-    model = task.build_model(sections["model"], data)
+    model = task.build_model(data)
     ckpt_dir = os.path.join(run_dir, "checkpoints")
     path = tf.train.latest_checkpoint(os.path.join(ckpt_dir, "best")) or \
         tf.train.latest_checkpoint(ckpt_dir)

@@ -51,11 +51,11 @@ def test_tie_aware_metrics():
 
 def test_polyvore_ceiling_beats_the_rule_on_generated_data(tmp_path, monkeypatch):
     monkeypatch.setenv("NPUREC_CACHE", str(tmp_path))
-    from training.ngnn_task import NGNNDataConfig, NGNNTask
+    from training.tasks.ngnn import NGNNDataConfig, NGNNTask
 
-    task = NGNNTask()
-    data = task.prepare(NGNNDataConfig(synthetic_outfits=120, visual_dim=16, vocab_size=40),
-                        seed=0)
+    task = NGNNTask(data_config=NGNNDataConfig(synthetic_outfits=120, visual_dim=16,
+                                               vocab_size=40))
+    data = task.prepare(seed=0)
     base = task.baselines(data, "test")
     oracle, rule = base["oracle"], base["category_cooccurrence"]
     assert oracle["compat_auc"] > 0.97 and oracle["compat_auc"] > rule["compat_auc"]
@@ -66,10 +66,10 @@ def test_polyvore_ceiling_beats_the_rule_on_generated_data(tmp_path, monkeypatch
 
 def test_amazon_ceiling_beats_the_rules_on_generated_data(tmp_path, monkeypatch):
     monkeypatch.setenv("NPUREC_CACHE", str(tmp_path))
-    from training.din_task import DINDataConfig, DINTask
+    from training.tasks.din import DINDataConfig, DINTask
 
-    task = DINTask()
-    data = task.prepare(DINDataConfig(synthetic_users=600), seed=0)
+    task = DINTask(data_config=DINDataConfig(synthetic_users=600))
+    data = task.prepare(seed=0)
     base = task.baselines(data, "test")
     assert set(base) == {"item_popularity", "category_in_history", "oracle"}
     assert base["oracle"]["auc"] > base["category_in_history"]["auc"] + 0.02
@@ -97,11 +97,12 @@ def test_compatibility_oracle_golden_values(tmp_path):
 def test_compatibility_generator_is_real_format_and_its_ceiling_beats_the_rule(tmp_path,
                                                                                monkeypatch):
     monkeypatch.setenv("NPUREC_CACHE", str(tmp_path))
-    from training.ngnn_task import NGNNDataConfig, NGNNTask
+    from training.tasks.ngnn import NGNNDataConfig, NGNNTask
 
-    task = NGNNTask()
-    data = task.prepare(NGNNDataConfig(synthetic_kind="compatibility", synthetic_outfits=300,
-                                       visual_dim=16, vocab_size=60), seed=0)
+    task = NGNNTask(data_config=NGNNDataConfig(synthetic_kind="compatibility",
+                                               synthetic_outfits=300, visual_dim=16,
+                                               vocab_size=60))
+    data = task.prepare(seed=0)
     assert data.num_categories == 40 and len(data.splits["train"]["items"]) == 300
     base = task.baselines(data, "test")
     oracle, rule = base["oracle"], base["category_cooccurrence"]

@@ -19,12 +19,12 @@ GLOBAL_BATCH = 32
 
 
 def train(runtime, initial, data):
-    task = ToyTask()
+    task = ToyTask(ToyModelConfig(hidden=8))
     per_replica = GLOBAL_BATCH // runtime.num_replicas
     with runtime.strategy.scope():
-        model = task.build_model(ToyModelConfig(hidden=8), None)
+        model = task.build_model(data)
         optimizer = runtime.make_optimizer("adam", 0.05)
-        trainer = loop.Trainer(task, model, optimizer, runtime, GLOBAL_BATCH)
+        trainer = loop.Trainer(task, data, model, optimizer, runtime, GLOBAL_BATCH)
         trainer.build(next(iter(epoch_dataset(task, data, per_replica, 0, 0))))
     if initial is not None:
         model.set_weights(initial)
@@ -41,8 +41,8 @@ def train(runtime, initial, data):
 def main():
     two = rt.configure("cpu", "fp32", cpu_replicas=2)
     assert two.num_replicas == 2, two.num_replicas
-    task = ToyTask()
-    data = task.prepare(task.data_config_cls(n=128), 0, None)
+    task = ToyTask(data_config=ToyTask.data_config_cls(n=128))
+    data = task.prepare(0)
     start, mirrored, steps_two = train(two, None, data)
     one = rt.configure("cpu", "fp32", cpu_replicas=1)
     _, single, steps_one = train(one, start, data)

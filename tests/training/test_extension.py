@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from training import export, fit, predict, tasks
 from training.compat import add_weight, keras
-from training.din_task import DINTask
+from training.tasks.din import DINTask
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,9 +48,9 @@ class BiasTask(DINTask):
     model_config_cls = BiasConfig
     presets = {}
 
-    def build_model(self, model_config, data):
+    def build_model(self, data):
         model = BiasModel(data.sizes["items"], data.sizes["categories"],
-                          model_config.history_weight)
+                          self.model_config.history_weight)
         model({"hist_cats": tf.zeros([1, 1], tf.int32), "hist_len": tf.zeros([1], tf.int32),
                "target_item": tf.zeros([1], tf.int32), "target_cat": tf.zeros([1], tf.int32)})
         return model

@@ -76,12 +76,12 @@ def test_early_stopping_and_selection_on_validation(tmp_path):
 
 
 def _toy_trainer(runtime, hidden=8):
-    task = ToyTask()
-    data = task.prepare(task.data_config_cls(n=64), 0, None)
+    task = ToyTask(ToyModelConfig(hidden=hidden), ToyTask.data_config_cls(n=64))
+    data = task.prepare(0)
     with runtime.strategy.scope():
-        model = task.build_model(ToyModelConfig(hidden=hidden), data)
+        model = task.build_model(data)
         optimizer = runtime.make_optimizer("sgd", 0.1)
-        trainer = loop.Trainer(task, model, optimizer, runtime, 32)
+        trainer = loop.Trainer(task, data, model, optimizer, runtime, 32)
     batch = next(iter(epoch_dataset(task, data, 32, 0, 0)))
     with runtime.strategy.scope():
         trainer.build(batch)
@@ -125,7 +125,7 @@ def test_batch_not_divisible_by_replicas_is_refused():
         strategy = tf.distribute.get_strategy()
 
     with pytest.raises(UsageError, match=r"batch_size \(32\) must be divisible"):
-        loop.Trainer(ToyTask(), None, None, FakeRuntime(), 32)
+        loop.Trainer(ToyTask(), None, None, None, FakeRuntime(), 32)
 
 
 @pytest.mark.skipif(not compat.IS_KERAS3, reason="Keras 2 tracks layers kept in lists")

@@ -217,12 +217,12 @@ class FakeNpuDevice(types.ModuleType):
 
 def _toy_trainer(runtime, l2=0.0, learning_rate=0.5):
     """The toy task's model and a Trainer for a global batch of 32 on ``runtime`` (SGD)."""
-    task = ToyTask()
-    data = task.prepare(task.data_config_cls(n=64), 0, None)
+    task = ToyTask(ToyModelConfig(hidden=4, l2=l2), ToyTask.data_config_cls(n=64))
+    data = task.prepare(0)
     with runtime.strategy.scope():
-        model = task.build_model(ToyModelConfig(hidden=4, l2=l2), data)
+        model = task.build_model(data)
         optimizer = runtime.make_optimizer("sgd", learning_rate)
-        trainer = loop.Trainer(task, model, optimizer, runtime, 32)
+        trainer = loop.Trainer(task, data, model, optimizer, runtime, 32)
     return task, data, model, optimizer, trainer
 
 
@@ -273,7 +273,7 @@ def test_npu_runtime_with_a_test_double(monkeypatch, two_npu_ranks):
 def test_the_runtime_gives_a_model_on_the_npu_static_shapes(monkeypatch):
     """NGNN's static_shapes need not be set by hand for NPUs: the runtime switches it on there
     and leaves it alone elsewhere. Mock: npu_device double (no Ascend hardware here)."""
-    from training.ngnn_task import NGNNModelConfig  # pylint: disable=import-outside-toplevel
+    from training.tasks.ngnn import NGNNModelConfig  # pylint: disable=import-outside-toplevel
 
     default = NGNNModelConfig()
     assert default.static_shapes is False
@@ -426,8 +426,8 @@ def test_the_cm_launcher_is_refused_not_run_as_single_jobs(env, ok):
 def test_npu_ranks_read_their_own_share_of_each_global_batch(monkeypatch, two_npu_ranks):
     """Rank r trains the r-th half of every global batch, so the two ranks together train
     exactly what one process would. Mock: npu_device double, no Ascend hardware here."""
-    task = ToyTask()
-    data = task.prepare(task.data_config_cls(n=128), 0, None)
+    task = ToyTask(data_config=ToyTask.data_config_cls(n=128))
+    data = task.prepare(0)
     whole = [b["x"].numpy() for b in epoch_dataset(task, data, 32, 0, 0).take(3)]
     halves = []
     for rank in ("0", "1"):
@@ -457,22 +457,22 @@ def test_npu_regulariser_counted_once_over_ranks(monkeypatch, two_npu_ranks):
     task, data, model, _, trainer = _toy_trainer(runtime, l2=1.0, learning_rate=0.1)
     batch = next(iter(epoch_dataset(task, data, 16, 0, 0)))
     trainer.build(batch)
-    per_example = task.loss(model, batch, training=True)
+    per_example = task.loss(model, data, batch, training=True)
     expected = float(tf.reduce_sum(per_example)) / 32 + float(tf.add_n(model.losses)) / 2
     assert abs(float(trainer.train_step(batch)) - expected) < 1e-5
 
 
 def _din_step(runtime, batch, global_batch, initial=None):
     """One SGD step of DIN (Dice + mini-batch aware L2) through the loop's Trainer."""
-    from training.din_task import DINTask  # pylint: disable=import-outside-toplevel
+    from training.tasks.din import DINTask  # pylint: disable=import-outside-toplevel
 
     with runtime.strategy.scope():
         model = DIN(30, 5, embedding_dim=4, attention_units=(8,), mlp_units=(8, 4),
                     activation="dice", mba_l2=0.5)
         model.build()
         model.set_frequencies(np.arange(30) % 4 + 1, np.arange(5) + 1)
-        trainer = loop.Trainer(DINTask(), model, runtime.make_optimizer("sgd", 0.5), runtime,
-                               global_batch)
+        trainer = loop.Trainer(DINTask(), None, model, runtime.make_optimizer("sgd", 0.5),
+                               runtime, global_batch)
     trainer.build(batch)
     if initial is not None:
         model.set_weights(initial)

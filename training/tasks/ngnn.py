@@ -118,6 +118,15 @@ _GENERATORS = {
 }
 
 
+def _features(tables, items, cats, mask):
+    """Model inputs of item rows: their vectors gathered from the feature tables (inside the
+    compiled step, so the tables stay on the device)."""
+    return {"visual": tf.gather(tables["visual"], items),
+            "text_ids": tf.gather(tables["text_ids"], items),
+            "text_mask": tf.gather(tables["text_mask"], items),
+            "cats": cats, "mask": mask}
+
+
 class NGNNTask(Task):
     name = "ngnn"
     model_config_cls = NGNNModelConfig
@@ -129,12 +138,10 @@ class NGNNTask(Task):
     monitor = "fitb_mrr"
     monitor_mode = "max"
 
-    def __init__(self):
-        self.model_config = NGNNModelConfig()
-
     # -- data -----------------------------------------------------------------------------
-    def prepare(self, data_config, seed, log_=None):
+    def prepare(self, seed, log_=None):
         log_ = log_ or log
+        data_config = self.data_config
         generate, description = _GENERATORS[data_config.synthetic_kind]
         root, is_synthetic, cache = resolve_data_dir(
             data_config, lambda: generate(n_train=data_config.synthetic_outfits,
@@ -165,12 +172,11 @@ class NGNNTask(Task):
         module = tf.Module()
         module.model = model
         module.tables = dict(data.tables)
-        task = self
 
         @tf.function(input_signature=[spec])
         def serve(inputs):
             """Compatibility score of each outfit."""
-            features = task._features(module.tables, inputs["items"], inputs["cats"],
+            features = _features(module.tables, inputs["items"], inputs["cats"],
                                       inputs["mask"])
             return {"score": model(features, training=False)}
 
@@ -257,16 +263,10 @@ class NGNNTask(Task):
                                                                     drop_remainder=True)
         return TrainInput(batches, to_pairs)
 
-    def _features(self, data_tables, items, cats, mask):
-        return {"visual": tf.gather(data_tables["visual"], items),
-                "text_ids": tf.gather(data_tables["text_ids"], items),
-                "text_mask": tf.gather(data_tables["text_mask"], items),
-                "cats": cats, "mask": mask}
 
     # -- model ----------------------------------------------------------------------------
-    def build_model(self, model_config, data):
-        self.model_config = model_config
-        self._tables = data.tables
+    def build_model(self, data):
+        model_config = self.model_config
         model = NGNN(data.num_categories, visual_dim=data.store.visual_dim,
                      vocab_size=data.store.vocab_size, hidden=model_config.hidden,
                      steps=model_config.steps, beta=model_config.beta,
@@ -279,7 +279,7 @@ class NGNNTask(Task):
             model.set_edge_weights(edge_weights(data.cooc))
         return model
 
-    def loss(self, model, batch, training):
+    def loss(self, model, data, batch, training):
         """Per-pair loss: ranking(s_pos, s_neg) + w * consistency(h0_visual, h0_text).
 
         The positive and its negative (one slot swapped) share all other nodes, so the model
@@ -287,8 +287,8 @@ class NGNNTask(Task):
         """
         cfg = self.model_config
         items, cats, mask = batch["items"], batch["cats"], batch["mask"]
-        inputs = self._features(self._tables, items, cats, mask)
-        replacement = self._features(self._tables, batch["neg_item"], batch["neg_cat"], None)
+        inputs = _features(data.tables, items, cats, mask)
+        replacement = _features(data.tables, batch["neg_item"], batch["neg_cat"], None)
         pos, neg, h0_visual, h0_text = model.score_pairs(inputs, replacement, batch["slot"],
                                                          training=training)
         loss = ranking_loss(pos, neg, cfg.ranking_loss)
@@ -301,8 +301,13 @@ class NGNNTask(Task):
         fitb, compat = data.fitb[split], data.compat[split]
         return {k: np.concatenate([fitb[k], compat[k]]) for k in ("items", "cats", "mask")}
 
-    def score(self, model, batch):
-        inputs = self._features(self._tables, batch["items"], batch["cats"], batch["mask"])
+    def model_inputs(self, data, batch):
+        """The model's inputs for outfit rows (``items``, ``cats``, ``mask``): the items'
+        vectors gathered from ``data``'s feature tables."""
+        return _features(data.tables, batch["items"], batch["cats"], batch["mask"])
+
+    def score(self, model, data, batch):
+        inputs = self.model_inputs(data, batch)
         return model(inputs, training=False)
 
     def metrics(self, data, split, scores):

@@ -38,8 +38,8 @@ class TrainInput(collections.namedtuple("TrainInput", ["keys", "materialize"])):
 
 # Built-in tasks are imported on first use, so `--model din` never imports NGNN's code.
 _BUILTIN = {
-    "ngnn": "training.ngnn_task:NGNNTask",
-    "din": "training.din_task:DINTask",
+    "ngnn": "training.tasks.ngnn:NGNNTask",
+    "din": "training.tasks.din:DINTask",
 }
 
 
@@ -64,12 +64,22 @@ class Task(object):
     monitor = "loss"
     monitor_mode = "min"
 
-    def prepare(self, data_config, seed, log):
-        """Load or generate data; return an opaque object passed to the other methods."""
+    def __init__(self, model_config=None, data_config=None):
+        """A task is built ONCE from its ``model`` and ``data`` sections (frozen dataclasses;
+        default: the classes' defaults) and keeps nothing else: every hook below is a function
+        of its arguments and of these two configs."""
+        self.model_config = (model_config if model_config is not None
+                             else self.model_config_cls())
+        self.data_config = data_config if data_config is not None else self.data_config_cls()
+
+    def prepare(self, seed, log=None):
+        """Load or generate the data of ``self.data_config``; return an object passed to the
+        other hooks as ``data``."""
         raise NotImplementedError
 
-    def build_model(self, model_config, data):
-        """Return an (unbuilt or built) Keras model. Called under the strategy scope."""
+    def build_model(self, data):
+        """Return an (unbuilt or built) Keras model for ``data``. Called under the strategy
+        scope."""
         raise NotImplementedError
 
     def train_input(self, data, batch_size, epoch, seed):
@@ -87,15 +97,16 @@ class Task(object):
     def num_train_examples(self, data):
         raise NotImplementedError
 
-    def loss(self, model, batch, training):
-        """Per-example float32 loss, shape [B]. Regularisers go through ``model.losses``."""
+    def loss(self, model, data, batch, training):
+        """Per-example float32 loss, shape [B], of one (materialized) training batch.
+        Regularisers go through ``model.losses``."""
         raise NotImplementedError
 
     def eval_arrays(self, data, split):
         """The split's evaluation inputs as a dict of equally long numpy arrays."""
         raise NotImplementedError
 
-    def score(self, model, batch):
+    def score(self, model, data, batch):
         """Scores for one evaluation batch (compiled by the loop); a tensor of shape [B, ...]."""
         raise NotImplementedError
 
@@ -156,7 +167,8 @@ def resolve_data_dir(data_config, generate, description, log):
 
 
 def register_task(name, factory):
-    """Register a Task factory (class or zero-argument callable) under ``name``."""
+    """Register a Task subclass (or a callable taking ``model_config, data_config``) under
+    ``name``."""
     _REGISTRY[name] = factory
 
 
@@ -164,8 +176,9 @@ def available_tasks():
     return sorted(set(_REGISTRY) | set(_BUILTIN))
 
 
-def get_task(name):
-    """A new Task instance for ``name`` (a registered name or ``package.module:Class``).
+def task_class(name):
+    """The Task class registered as ``name`` (or named ``package.module:Class``): its class
+    attributes (config classes, defaults, presets) are read before the configs exist.
 
     An unknown name is a UsageError listing the valid ones.
     """
@@ -183,7 +196,12 @@ def get_task(name):
     if name not in _REGISTRY:
         raise UsageError("unknown --model {!r}; available: {}".format(
             name, ", ".join(available_tasks())))
-    return _REGISTRY[name]()
+    return _REGISTRY[name]
+
+
+def get_task(name, model_config=None, data_config=None):
+    """The Task ``name`` built from its ``model`` and ``data`` sections (default: defaults)."""
+    return task_class(name)(model_config, data_config)
 
 
 def pad_to_multiple(arrays, multiple):

@@ -115,22 +115,21 @@ _GENERATORS = {
 }
 
 
-class DINData(object):
-    def __init__(self, splits, sizes, report, synthetic_, root, vocab=None):
-        self.splits = splits
-        self.sizes = sizes
-        self.report = report
-        self.synthetic = synthetic_
-        self.root = root
-        self.vocab = vocab
-        self.item_index = ({str(k): i for i, k in enumerate(vocab["items"]) if i}
-                           if vocab is not None else {})
-        train = splits["train"]
-        positive = train["label"] > 0
-        self.item_counts = np.bincount(train["target_item"][positive],
-                                       minlength=sizes["items"]).astype(np.float32)
-        self.category_counts = np.bincount(train["target_cat"][positive],
-                                           minlength=sizes["categories"]).astype(np.float32)
+def _read_base_run(base_run):
+    """The metrics of the BaseModel run that ``rela_impr`` compares with (None: no base run);
+    a missing or unreadable file is a UsageError naming it."""
+    if not base_run:
+        return None
+    path = os.path.join(base_run, "metrics.json")
+    try:
+        with open(path) as handle:
+            metrics = json.load(handle)
+    except (OSError, ValueError) as err:
+        raise UsageError("model.base_run {}: cannot read {} ({}); name the run directory of "
+                         "a finished BaseModel run".format(base_run, path, err))
+    if not isinstance(metrics, dict):
+        raise UsageError("model.base_run {}: {} is not a run's metrics".format(base_run, path))
+    return metrics
 
 
 class DINTask(Task):
@@ -144,8 +143,14 @@ class DINTask(Task):
     monitor = "auc"
     monitor_mode = "max"
 
-    def prepare(self, data_config, seed, log_=None):
+    def __init__(self, model_config=None, data_config=None):
+        super(DINTask, self).__init__(model_config, data_config)
+        # a subclass on DIN's data may bring a model config without base_run
+        self.base_metrics = _read_base_run(getattr(self.model_config, "base_run", ""))
+
+    def prepare(self, seed, log_=None):
         log_ = log_ or log
+        data_config = self.data_config
         root, is_synthetic, cache = resolve_data_dir(
             data_config, lambda: _GENERATORS[data_config.synthetic_kind][0](
                 n_users=data_config.synthetic_users),
@@ -154,7 +159,7 @@ class DINTask(Task):
                                             maxlen=data_config.maxlen, seed=seed,
                                             on_bad_line=data_config.on_bad_line,
                                             trust_pickle=data_config.trust_pickle, log=log_)
-        return DINData(splits, sizes, report, is_synthetic, root, vocab)
+        return amazon.AmazonData(splits, sizes, report, is_synthetic, root, vocab)
 
     def export_module(self, model, data):
         maxlen = data.splits["train"]["hist_items"].shape[1]
@@ -250,11 +255,8 @@ class DINTask(Task):
 
         return TrainInput(index.batch(batch_size, drop_remainder=True), gather)
 
-    def build_model(self, model_config, data):
-        self._base_metrics = None
-        if model_config.base_run:
-            with open(os.path.join(model_config.base_run, "metrics.json")) as handle:
-                self._base_metrics = json.load(handle)
+    def build_model(self, data):
+        model_config = self.model_config
         model = DIN(data.sizes["items"], data.sizes["categories"],
                     embedding_dim=model_config.embedding_dim,
                     attention_units=model_config.attention_units,
@@ -267,21 +269,21 @@ class DINTask(Task):
         model.set_frequencies(data.item_counts, data.category_counts)
         return model
 
-    def loss(self, model, batch, training):
+    def loss(self, model, data, batch, training):
         logits = model({k: batch[k] for k in INPUT_KEYS}, training=training)
         return tf.nn.sigmoid_cross_entropy_with_logits(labels=batch["label"], logits=logits)
 
     def eval_arrays(self, data, split):
         return {k: data.splits[split][k] for k in INPUT_KEYS}
 
-    def score(self, model, batch):
+    def score(self, model, data, batch):
         return tf.sigmoid(model(batch, training=False))
 
     def metrics(self, data, split, scores):
         rows = data.splits[split]
         out = {"auc": M.auc(rows["label"], scores), "logloss": M.logloss(rows["label"], scores),
                "gauc": M.gauc(rows["user"], rows["label"], scores)}
-        base = getattr(self, "_base_metrics", None)
+        base = self.base_metrics
         if base and "auc" in base.get(split, {}):
             out["rela_impr"] = M.rela_impr(out["auc"], base[split]["auc"])
         return out
