@@ -124,7 +124,7 @@ def din(batch_size=4096, maxlen=20, device="cpu", precision="fp32", n_batches=12
              "users": realsize.AMAZON["users"], "events": rows}
     splits = {name: din_arrays(rows, maxlen, seed=i)
               for i, name in enumerate(("train", "validation", "test"))}
-    data = AmazonData(splits, sizes, {}, True, "memory")
+    data = AmazonData(splits=splits, sizes=sizes, report={}, synthetic=True, root="memory")
     task = DINTask(DINModelConfig())
     trainer, batches = _trainer(task, data, runtime, batch_size, "adam", n_batches)
     return Bench(task, data, trainer, batch_size, batches), runtime

@@ -71,7 +71,8 @@ def polyvore_in_memory(n_train=POLYVORE_TRAIN_OUTFITS, n_eval=500,
     cooc = pv.cooccurrence(splits["train"], num_categories)
     fitb = {n: pv.fitb_questions(splits[n], pools, rng) for n in ("validation", "test")}
     compat = {n: pv.compatibility_pairs(splits[n], pools, rng) for n in ("validation", "test")}
-    return pv.PolyvoreData(store, num_categories, splits, pools, cooc, fitb, compat, {},
+    return pv.PolyvoreData(store=store, num_categories=num_categories, splits=splits,
+                           pools=pools, cooc=cooc, fitb=fitb, compat=compat, report={},
                            synthetic=True, root="memory")
 
 

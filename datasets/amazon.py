@@ -364,7 +364,7 @@ class AmazonData(object):
         regulariser's frequencies).
     """
 
-    def __init__(self, splits, sizes, report, synthetic, root, vocab=None):
+    def __init__(self, *, splits, sizes, report, synthetic, root, vocab=None):
         self.splits = splits
         self.sizes = sizes
         self.report = report

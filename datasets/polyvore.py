@@ -269,9 +269,22 @@ def compatibility_pairs(packed, pools, rng, distinct_categories=False):
 
 
 class PolyvoreData(object):
-    """Everything NGNN needs, loaded and validated once."""
+    """Everything NGNN needs, loaded and validated once (keyword arguments = attributes).
 
-    def __init__(self, store, num_categories, splits, pools, cooc, fitb, compat, report,
+    Attributes:
+      store: the feature store (visual vectors, text word ids) of every item row.
+      num_categories: dense category count.
+      splits: {split: packed outfits} (items, cats, mask).
+      pools: training items by category (negatives and FITB candidates are drawn from them).
+      cooc: category co-occurrence counts of the training outfits.
+      fitb / compat: {split: questions} (fill in the blank; compatibility pairs).
+      report: what was skipped or converted while loading (counted).
+      synthetic: whether this is the embedded generated set; root: the data directory.
+      category_map: raw category id -> dense index.
+      distinct_categories: how the evaluation sets were drawn.
+    """
+
+    def __init__(self, *, store, num_categories, splits, pools, cooc, fitb, compat, report,
                  synthetic, root, category_map=None, distinct_categories=False):
         self.store = store
         self.num_categories = num_categories
@@ -364,8 +377,10 @@ def load(root, cache_dir, seed=0, on_bad="error", on_missing="error", visual_dim
               for name in ("validation", "test")}
     if log and report:
         log.info("polyvore: %s", dict(report))
-    return PolyvoreData(store, num_categories, splits, pools, cooc, fitb, compat, dict(report),
-                        synthetic, root, category_map, distinct_categories)
+    return PolyvoreData(store=store, num_categories=num_categories, splits=splits, pools=pools,
+                        cooc=cooc, fitb=fitb, compat=compat, report=dict(report),
+                        synthetic=synthetic, root=root, category_map=category_map,
+                        distinct_categories=distinct_categories)
 
 
 # -- the text vocabulary step (raw Maryland Polyvore schema) ---------------------------------

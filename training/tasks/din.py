@@ -159,7 +159,8 @@ class DINTask(Task):
                                             maxlen=data_config.maxlen, seed=seed,
                                             on_bad_line=data_config.on_bad_line,
                                             trust_pickle=data_config.trust_pickle, log=log_)
-        return amazon.AmazonData(splits, sizes, report, is_synthetic, root, vocab)
+        return amazon.AmazonData(splits=splits, sizes=sizes, report=report,
+                                 synthetic=is_synthetic, root=root, vocab=vocab)
 
     def export_module(self, model, data):
         maxlen = data.splits["train"]["hist_items"].shape[1]
