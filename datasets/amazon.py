@@ -361,7 +361,8 @@ class AmazonData(object):
       vocab: raw key of every id (see :func:`build_samples`), or None.
       item_index: raw asin -> item id (requests name items by asin).
       item_counts / category_counts: positive training events per id (the mini-batch aware
-        regulariser's frequencies).
+        regulariser's frequencies). Each split also gets ``target_count``: the candidate's
+        count (leave-one-out on training rows), the popularity feature's input.
     """
 
     def __init__(self, *, splits, sizes, report, synthetic, root, vocab=None):
@@ -379,6 +380,12 @@ class AmazonData(object):
                                        minlength=sizes["items"]).astype(np.float32)
         self.category_counts = np.bincount(train["target_cat"][positive],
                                            minlength=sizes["categories"]).astype(np.float32)
+        # the candidate's popularity as a feature: a training row's own event is not counted
+        # (leave-one-out), or "count >= 1" would tell positives apart only in training
+        for name, rows in splits.items():
+            own = rows["label"] if name == "train" else 0.0
+            rows["target_count"] = (self.item_counts[rows["target_item"]]
+                                    - own).astype(np.float32)
 
 
 def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pickle=False,

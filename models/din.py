@@ -42,11 +42,16 @@ class DIN(keras.Model):
         related items) but not its SHARE of the history, which is what a posterior over
         interests needs ((count + a) / (length + K a)); an MLP cannot divide by a length it
         is not given. Off in the paper.
+      popularity: also feed the MLP log(1 + ``inputs["target_count"]``), the candidate's
+        count of positive training events (leave-one-out on training rows: the task
+        excludes the row's own event). Learning an item's popularity through its embedding
+        alone needs many events per item and memorises the rest. Off in the paper.
     """
 
     def __init__(self, num_items, num_categories, embedding_dim=8, attention_units=(80, 40),
                  mlp_units=(200, 80), activation="dice", attention_softmax=False,
-                 pooling="attention", mba_l2=0.0, recency=0, history_stats=False, **kwargs):
+                 pooling="attention", mba_l2=0.0, recency=0, history_stats=False,
+                 popularity=False, **kwargs):
         super(DIN, self).__init__(**kwargs)
         if pooling not in ("attention", "sum"):
             raise ValueError("pooling ({!r}) must be 'attention' or 'sum'".format(pooling))
@@ -63,6 +68,7 @@ class DIN(keras.Model):
         self.mba_l2 = float(mba_l2)
         self.recency = int(recency)
         self.history_stats = bool(history_stats)
+        self.popularity = bool(popularity)
         if self.recency < 0:
             raise ValueError("recency ({!r}) must be >= 0".format(recency))
         self.attention = None
@@ -105,7 +111,7 @@ class DIN(keras.Model):
         # build every sublayer now (from the config alone), so saved weights load eagerly
         dummy = {"hist_items": tf.zeros([1, 1], tf.int32), "hist_cats": tf.zeros([1, 1], tf.int32),
                  "hist_len": tf.zeros([1], tf.int32), "target_item": tf.zeros([1], tf.int32),
-                 "target_cat": tf.zeros([1], tf.int32)}
+                 "target_cat": tf.zeros([1], tf.int32), "target_count": tf.zeros([1], tf.float32)}
         self.call(dummy, training=False)
 
     def set_frequencies(self, item_counts, category_counts):
@@ -166,6 +172,9 @@ class DIN(keras.Model):
             length = tf.cast(inputs["hist_len"], interest.dtype)[:, None]
             mean = interest / tf.maximum(length, 1.0)
             features += [tf.math.log1p(length), mean, mean * query]
+        if self.popularity:
+            count = tf.cast(inputs["target_count"], interest.dtype)[:, None]
+            features.append(tf.math.log1p(tf.maximum(count, 0.0)))
         x = tf.concat(features, axis=-1)
         for layer in self.mlp:
             x = layer(x, training=training) if isinstance(layer, Dice) else layer(x)
@@ -187,7 +196,8 @@ class DIN(keras.Model):
                 "mlp_units": list(self.mlp_units), "activation": self.activation,
                 "attention_softmax": self.attention_softmax, "pooling": self.pooling,
                 "mba_l2": self.mba_l2, "recency": self.recency,
-                "history_stats": self.history_stats, "name": self.name}
+                "history_stats": self.history_stats, "popularity": self.popularity,
+                "name": self.name}
 
     @classmethod
     def from_config(cls, config):

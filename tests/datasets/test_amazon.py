@@ -297,3 +297,19 @@ def test_remapped_pickle_columns_must_be_integer_ids(tmp_path):
     _reference_pickle(str(d / amazon.REMAP_PICKLE), frame, np.array([0, 1, 0]))
     with pytest.raises(DataError, match="column reviewerID must hold non-negative integer ids"):
         amazon.load(str(d), str(tmp_path / "c"))
+
+
+def test_the_popularity_feature_leaves_a_training_rows_own_event_out():
+    """target_count = positive training events of the candidate; a positive TRAINING row does
+    not count itself (else "count >= 1" would separate positives only in training)."""
+    def rows(items, labels):
+        n = len(items)
+        return {"target_item": np.asarray(items, np.int32), "target_cat": np.ones(n, np.int32),
+                "label": np.asarray(labels, np.float32)}
+
+    splits = {"train": rows([1, 1, 2, 3], [1, 1, 1, 0]), "test": rows([1, 3, 4], [1, 0, 0])}
+    data = amazon.AmazonData(splits=splits, sizes={"items": 5, "categories": 2}, report={},
+                             synthetic=True, root="memory")
+    np.testing.assert_array_equal(data.item_counts, [0, 2, 1, 0, 0])
+    np.testing.assert_array_equal(splits["train"]["target_count"], [1, 1, 0, 0])
+    np.testing.assert_array_equal(splits["test"]["target_count"], [2, 0, 0])

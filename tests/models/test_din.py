@@ -209,3 +209,16 @@ def test_sublayers_take_the_models_dtype_policy_not_the_global_one():
         assert layer.compute_dtype == want, layer.name
     logits = model(_batch(np.random.RandomState(0)), training=True)
     assert logits.dtype == tf.float32 and np.all(np.isfinite(logits.numpy()))
+
+
+def test_the_popularity_input_reaches_the_logit_only_when_asked():
+    batch = _batch(np.random.RandomState(0))
+    low = dict(batch, target_count=np.zeros(4, np.float32))
+    high = dict(batch, target_count=np.full(4, 50.0, np.float32))
+    with_feature = DIN(30, 5, embedding_dim=4, popularity=True)
+    with_feature.build()
+    assert not np.allclose(with_feature(low).numpy(), with_feature(high).numpy())
+    without = DIN(30, 5, embedding_dim=4)
+    without.build()
+    np.testing.assert_array_equal(without(low).numpy(), without(high).numpy())
+    assert DIN.from_config(with_feature.get_config()).popularity
