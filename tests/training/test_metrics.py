@@ -63,3 +63,15 @@ def test_pairwise_accuracy_and_rela_impr():
     # RelaImpr: (0.7 - 0.5) / (0.6 - 0.5) - 1 = 1.0 (twice as far above chance)
     assert M.rela_impr(0.7, 0.6) == pytest.approx(1.0)
     assert M.rela_impr(0.6, 0.6) == pytest.approx(0.0)
+
+
+def test_the_cooccurrence_rule_scores_by_hand():
+    """Outfit score = mean over ordered item pairs of log(1 + co-occurrence count)."""
+    from training.tasks.ngnn import cooccurrence_scores  # pylint: disable=import-outside-toplevel
+
+    cooc = np.array([[0, 3, 0], [3, 0, 1], [0, 1, 0]], np.float64)
+    cats = np.array([[0, 1, 2, 0], [0, 2, 0, 0]])
+    mask = np.array([[1, 1, 1, 0], [1, 1, 0, 0]], np.float32)  # padding slots are ignored
+    scores = cooccurrence_scores(cooc)(cats, mask)
+    first = (2 * np.log(4) + 2 * np.log(1) + 2 * np.log(2)) / 6  # pairs 01, 02, 12 each way
+    np.testing.assert_allclose(scores, [first, 0.0])

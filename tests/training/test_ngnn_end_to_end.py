@@ -33,7 +33,6 @@ def test_ngnn_learns_on_the_embedded_default(tmp_path, monkeypatch):
     assert os.path.basename(metrics["selected_checkpoint"]).startswith("ckpt-")
     assert metrics["best_value"] == max(h["validation"]["fitb_mrr"] for h in json.load(
         open(os.path.join(out, "history.json"))))
-    assert metrics["train_samples_per_sec"] > 0
 
 
 def test_ngnn_same_seed_same_numbers(tmp_path, monkeypatch):
