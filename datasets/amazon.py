@@ -392,7 +392,20 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pick
          log=None):
     """Samples from raw files or ``remap.pkl`` in ``data_dir``, cached by content and params.
 
-    Returns (splits, sizes, report, vocab); see :func:`build_samples`.
+    Args:
+      data_dir: ``reviews_Electronics_5.json[.gz]`` + ``meta_Electronics.json[.gz]``, or
+        ``remap.pkl`` (read by the restricted unpickler unless ``trust_pickle``).
+      cache_dir: where processed samples are kept, keyed by the inputs' full content.
+      maxlen: history length; seed: the negatives' seed.
+      on_bad_line: ``error`` (stop, naming file and line) or ``skip`` (count and go on).
+      log: a logger for what was dropped (WARNING) and where the cache is.
+
+    Returns:
+      (splits, sizes, report, vocab); see :func:`build_samples`.
+
+    Raises:
+      DataError: missing or ambiguous files (both ``.json`` and ``.json.gz`` with different
+        contents), a malformed line or field (file and line named), a refused pickle.
     """
     if on_bad_line not in ("error", "skip"):
         raise DataError("data.on_bad_line ({!r}) must be 'error' or 'skip'".format(on_bad_line))

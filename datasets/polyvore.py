@@ -305,8 +305,22 @@ def load(root, cache_dir, seed=0, on_bad="error", on_missing="error", visual_dim
     """Load outfits, category maps and features from ``root``; build the evaluation sets.
 
     Args:
+      root: the split files, category maps and item features (per-item files, zips, or a
+        packed ``features/`` store from ``datasets.featurize``).
+      cache_dir: where packed feature stores are kept, keyed by content.
+      seed: the seed of the evaluation questions' candidates.
       on_bad: ``error`` or ``skip-outfit`` for malformed outfits (bad size, unknown category).
       on_missing: ``error`` or ``skip-outfit`` for outfits with an item lacking feature files.
+      visual_dim / vocab_size: expected vector sizes (a packed store brings its own).
+      synthetic: whether ``root`` is the embedded generated set (recorded).
+      distinct_categories: wrong candidates avoid the outfit's categories (harder).
+      log: a logger for what was skipped.
+
+    Returns:
+      A :class:`PolyvoreData`.
+
+    Raises:
+      DataError: a missing or malformed file, outfit or vector, naming the file and item.
     """
     for option, value in (("on_bad", on_bad), ("on_missing", on_missing)):
         if value not in ("error", "skip-outfit"):

@@ -21,7 +21,20 @@ from training.errors import UsageError
 
 
 def export(run_dir, out=None, check_rows=256):
-    """Export the run's selected model; return (path, max abs difference on check rows)."""
+    """Export the run's selected model as a SavedModel and check it against the checkpoint.
+
+    Args:
+      run_dir: a finished run directory.
+      out: the SavedModel folder (default ``RUN/export``); must not exist.
+      check_rows: validation rows scored by both the reloaded SavedModel and the checkpoint.
+
+    Returns:
+      (the SavedModel's path, the largest absolute difference on the check rows).
+
+    Raises:
+      UsageError: ``out`` exists, the run cannot be loaded, or the reloaded model differs
+        from the checkpoint by more than 1e-5 (nothing is left behind then).
+    """
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
     from training import serving  # pylint: disable=import-outside-toplevel

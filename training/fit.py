@@ -151,7 +151,16 @@ class Run(object):
 
 
 def run(argv=None):
-    """Parse ``argv``, train and evaluate; return a :class:`Run` (raises UsageError)."""
+    """Parse ``argv`` (``python -m training.fit``'s arguments), train and evaluate.
+
+    Returns:
+      A :class:`Run`: the run directory, metrics (as in metrics.json), history and model.
+
+    Raises:
+      UsageError / DataError: bad arguments, config or data (the CLI exits 2), always
+        before the output directory is touched. DivergedError: the loss diverged (the last
+        finite checkpoint is kept). WorkerLostError: a worker of a cluster went away (exit 3).
+    """
     return run_args(build_parser().parse_args(argv))
 
 
@@ -325,6 +334,8 @@ def exit_code(err):
 
 
 def main(argv=None):
+    """The command line: :func:`run`, with clear messages and exit codes (2 bad input, 3 a
+    lost worker) instead of tracebacks for everything but bugs."""
     _check_datasets_package()
     try:
         run(argv)

@@ -25,7 +25,22 @@ from training.errors import UsageError
 
 
 def predict(run_dir, input_path, output_path, batch_rows=4096):
-    """Score ``input_path`` into ``output_path``; returns (lines scored, lines with errors)."""
+    """Score the JSON-lines requests of ``input_path`` into ``output_path``.
+
+    Args:
+      run_dir: a finished run (its config, vocabulary and selected checkpoint are used).
+      input_path: one JSON request per line (the task's request format; README).
+      output_path: one JSON answer per input line, in order; a bad line gets an ``error``
+        answer naming what is wrong, and the other lines are still scored.
+      batch_rows: rows scored per call of the serving function.
+
+    Returns:
+      (lines scored, lines answered with an error).
+
+    Raises:
+      UsageError: no such run or input, the output's folder is missing or the output is a
+        folder, or the data the run is pointed at no longer matches its vocabulary.
+    """
     from training import serving  # pylint: disable=import-outside-toplevel
 
     loaded = serving.load_run(run_dir)

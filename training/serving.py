@@ -30,7 +30,16 @@ class LoadedRun(object):
 
 
 def load_run(run_dir):
-    """Rebuild a run's model with its selected weights (raises UsageError when impossible)."""
+    """Rebuild a run's task, data and model with its selected weights, for predict/export.
+
+    Returns:
+      A :class:`LoadedRun` (run_dir, task, sections, data, model).
+
+    Raises:
+      UsageError: no or edited config.json, no checkpoint, a checkpoint that does not match
+        the model, or data whose ids no longer mean what they meant in training
+        (``RUN/vocab.json``).
+    """
     config = rundir.read_json(os.path.join(run_dir, "config.json"))
     if not config:
         raise UsageError("--run-dir {}: no config.json; is it a run directory?".format(run_dir))
