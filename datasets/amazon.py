@@ -31,18 +31,12 @@ import zlib
 import numpy as np
 import pandas as pd
 
-from datasets import DataError, safe_pickle
+from datasets import DataError, progress, safe_pickle
 
 REVIEWS = "reviews_Electronics_5.json"
 META = "meta_Electronics.json"
 REMAP_PICKLE = "remap.pkl"
 CACHE_VERSION = 4
-
-try:
-    from tqdm.auto import tqdm as _tqdm
-except ImportError:  # pragma: no cover
-    _tqdm = None
-
 
 def _find(data_dir, name):
     """``name`` or ``name.gz`` in ``data_dir`` (None when neither). When both are there they
@@ -73,8 +67,9 @@ def _lines(path):
     """(line number, text) of a plain or gzipped text file; a truncated gzip is a DataError."""
     opener = gzip.open if path.endswith(".gz") else open
     bar = None
-    if _tqdm is not None and os.path.getsize(path) > 50 * 2 ** 20:  # first processing of a big file
-        bar = _tqdm(desc=os.path.basename(path), unit=" lines", unit_scale=True, mininterval=1.0)
+    if os.path.getsize(path) > 50 * 2 ** 20:  # the first processing of a big file
+        bar = progress.bar(desc=os.path.basename(path), unit=" lines", unit_scale=True,
+                           mininterval=1.0)
     try:
         with opener(path, "rb") as handle:
             for number, raw in enumerate(handle, 1):

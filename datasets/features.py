@@ -31,17 +31,13 @@ import zipfile
 
 import numpy as np
 
-from datasets import DataError
+from datasets import DataError, progress
 
 PACKED_DIR = "features"
 VISUAL_DIR = "polyvore_image_vectors"
 TEXT_DIR = "polyvore_text_onehot_vectors"
 STORE_VERSION = 2
 
-try:
-    from tqdm.auto import tqdm as _tqdm
-except ImportError:  # pragma: no cover - tqdm is a dependency
-    _tqdm = None
 
 
 class _Source(object):
@@ -244,22 +240,26 @@ def _convert(visual, text, keys, out_dir, visual_dim, vocab_size):
     vis = np.lib.format.open_memmap(os.path.join(out_dir, "visual.npy"), mode="w+",
                                     dtype=np.float32, shape=(n, visual_dim))
     word_lists = []
-    iterator = range(n)
-    if _tqdm is not None:
-        iterator = _tqdm(iterator, desc="packing item features", unit="item",
-                         mininterval=1.0, disable=n < 2000)
-    for i in iterator:
-        key = keys[i]
-        for source in (visual, text):
-            if not source.has(key):
-                raise DataError("item {}: feature file {} is missing".format(
-                    key, source.describe(key) if source.zip is None else
-                    "{}:{}.json".format(source.path, key)))
-        vis[i] = _check_vector(visual.read(key), visual_dim,
-                               "item {} ({})".format(key, visual.describe(key)))
-        hot = _check_vector(text.read(key), vocab_size,
-                            "item {} ({})".format(key, text.describe(key)), binary=True)
-        word_lists.append(np.flatnonzero(hot > 0).astype(np.int32))
+    bar = progress.bar(total=n, desc="packing item features", unit="item", mininterval=1.0,
+                       disable=n < 2000)
+    try:
+        for i in range(n):
+            if bar is not None:
+                bar.update(1)
+            key = keys[i]
+            for source in (visual, text):
+                if not source.has(key):
+                    raise DataError("item {}: feature file {} is missing".format(
+                        key, source.describe(key) if source.zip is None else
+                        "{}:{}.json".format(source.path, key)))
+            vis[i] = _check_vector(visual.read(key), visual_dim,
+                                   "item {} ({})".format(key, visual.describe(key)))
+            hot = _check_vector(text.read(key), vocab_size,
+                                "item {} ({})".format(key, text.describe(key)), binary=True)
+            word_lists.append(np.flatnonzero(hot > 0).astype(np.int32))
+    finally:
+        if bar is not None:
+            bar.close()
     vis.flush()
     del vis
     width = max(1, max((len(w) for w in word_lists), default=1))

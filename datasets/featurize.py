@@ -44,6 +44,7 @@ import time
 import numpy as np
 
 from datasets import DataError, user_file_mode
+from datasets import progress as progress_bars
 from datasets import features as feature_store
 from datasets import polyvore as pv
 from datasets import polyvore_release as release_io
@@ -54,10 +55,6 @@ CACHE_DIR = ".featurize-cache"
 STORE_VERSION = 1
 log = logging.getLogger("npurec.featurize")
 
-try:
-    from tqdm.auto import tqdm as _tqdm
-except ImportError:  # pragma: no cover - tqdm is a dependency
-    _tqdm = None
 
 
 def featurize_polyvore(images, outfits, out, split=None, backbone="inception_v3",
@@ -219,9 +216,9 @@ def _encode(encoder, cache, todo, paths, stamps, chunk, progress, on_chunk, reje
     from datasets import images as image_io  # pylint: disable=import-outside-toplevel
 
     bar = None
-    if progress and _tqdm is not None and todo:
-        bar = _tqdm(total=len(todo), desc="encoding images", unit="img", mininterval=1.0,
-                    smoothing=0.1)
+    if progress and todo:
+        bar = progress_bars.bar(total=len(todo), desc="encoding images", unit="img",
+                                mininterval=1.0, smoothing=0.1)
     pending = {"keys": [], "stamps": [], "vectors": []}
     done = [0]
     formats = {1: "grayscale_jpeg", 4: "cmyk_jpeg", -1: "not_a_jpeg_decoded_by_content"}

@@ -25,13 +25,13 @@ import logging
 import math
 import os
 import shutil
-import sys
 import tempfile
 import time
 
 import numpy as np
 import tensorflow as tf
 
+from datasets import progress
 from training import compat, rundir
 from training.errors import DivergedError, UsageError, WorkerLostError
 from training.sharding import InputShard, epoch_dataset
@@ -39,10 +39,6 @@ from training.tasks import pad_to_multiple
 
 log = logging.getLogger("npurec.loop")
 
-try:
-    from tqdm.auto import tqdm
-except ImportError:  # tqdm is a dependency; fall back to plain logging if it is missing
-    tqdm = None
 
 
 class Trainer(object):
@@ -209,30 +205,13 @@ def _restore(checkpoint, path, what):
             "--output-dir, or --overwrite to move this run aside.".format(what, path, first_line))
 
 
-def _widgets_available():
-    try:
-        import ipywidgets  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
-    except ImportError:
-        return False
-    return True
-
-
 class _Progress(object):
-    """tqdm bar in a terminal, or a widget bar in a notebook; otherwise a log line per epoch.
-
-    In a notebook without ipywidgets, tqdm falls back to a text bar whose every redraw becomes
-    a fragment of the saved cell output (dozens per epoch): no bar there.
-    """
+    """A step bar where someone watches (:mod:`datasets.progress`); the epoch's log line
+    is written either way."""
 
     def __init__(self, total, initial, desc):
-        self.bar = None
-        if "ipykernel" in sys.modules:
-            interactive = _widgets_available()
-        else:
-            interactive = sys.stderr.isatty()
-        if tqdm is not None and interactive:
-            self.bar = tqdm(total=total, initial=initial, desc=desc, unit="step",
-                            dynamic_ncols=True, leave=False)
+        self.bar = progress.bar(total=total, initial=initial, desc=desc, unit="step",
+                                dynamic_ncols=True, leave=False)
 
     def update(self, loss, samples_per_sec):
         if self.bar is not None:
