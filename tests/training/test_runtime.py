@@ -494,6 +494,7 @@ def test_npu_ranks_train_dice_and_mba_on_the_global_batch(monkeypatch, two_npu_r
              "hist_cats": np.where(slots, rng.randint(1, 5, (8, 6)), 0).astype(np.int32),
              "hist_len": lens, "target_item": rng.randint(1, 30, 8).astype(np.int32),
              "target_cat": rng.randint(1, 5, 8).astype(np.int32),
+             "target_count": rng.randint(0, 9, 8).astype(np.float32),
              "label": (rng.uniform(size=8) < 0.5).astype(np.float32)}
     doubled = {k: np.concatenate([v, v]) for k, v in batch.items()}
     one = rt.configure("cpu", "fp32", cluster=Cluster())  # one process, whatever RANK_SIZE says
