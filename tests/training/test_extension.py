@@ -82,3 +82,26 @@ def test_a_registered_third_model_trains_exports_and_serves(registered, tmp_path
                            str(tmp_path / "out.jsonl")) == (1, 0)
     answer = json.loads((tmp_path / "out.jsonl").read_text())
     assert len(answer["probabilities"]) == 2 and sorted(answer["ranking"]) == [0, 1]
+
+
+def test_the_third_model_is_sharded_and_scaled_by_the_loop_alone(tmp_path):
+    """The same task on two mirrored replicas (a fresh process: logical CPUs must be set
+    before TensorFlow starts): its code does nothing for sharding or scaling, yet each replica
+    trains its half of every global batch and the result is the one-replica model's quality.
+    Named as ``module:Class``, the second way to plug a model in."""
+    import subprocess  # pylint: disable=import-outside-toplevel
+    import sys  # pylint: disable=import-outside-toplevel
+
+    from tests.conftest import ROOT  # pylint: disable=import-outside-toplevel
+
+    run_dir = str(tmp_path / "mirrored")
+    proc = subprocess.run(
+        [sys.executable, "-m", "training.fit", "--model", "tests.training.test_extension:BiasTask",
+         "--output-dir", run_dir, "--device", "cpu", "--epochs", "2", "--learning-rate", "0.05",
+         "--set", "runtime.cpu_replicas=2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env=dict(os.environ, NPUREC_CACHE=str(tmp_path / "cache")))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
+    assert metrics["runtime"]["replicas"] == 2
+    assert metrics["test"]["auc"] > metrics["baselines"]["test"]["item_popularity"]["auc"]
