@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from training import export, fit, predict, serving
 from training.errors import UsageError
+from training.tasks.din import INPUT_KEYS
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +65,8 @@ def test_din_predict_ranks_and_reports_bad_lines(runs, tmp_path):
     assert (scored, errors) == (2, 2)
     out = _read(str(tmp_path / "out.jsonl"))
     assert [o["line"] for o in out] == [1, 2, 3, 4]
-    want = run.task.score(run.model, run.data, {key: tf.constant(test[key][row:row + 1]) for key in
-                                      ("hist_items", "hist_cats", "hist_len", "target_item",
-                                       "target_cat")}).numpy()[0]
+    want = run.task.score(run.model, run.data, {key: tf.constant(test[key][row:row + 1])
+                                                for key in INPUT_KEYS}).numpy()[0]
     assert out[0]["probabilities"][0] == pytest.approx(float(want), abs=1e-6)  # padding kept
     assert sorted(out[0]["ranking"]) == [0, 1]
     assert "malformed JSON" in out[1]["error"]
