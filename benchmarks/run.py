@@ -27,14 +27,20 @@ from training.devices import DEVICES, PRECISIONS
 # TensorFlow quietly
 
 
-def _record(kind, params, bench, runtime, windows, steps):
+def _record(kind, params, bench, runtime, windows, steps, flops_per_sample, peak_gflops):
+    """One timed configuration; ``utilisation`` is the model's matmul GFLOP/s (see
+    :mod:`benchmarks.flops`) over this machine's own fp32 matmul GFLOP/s."""
     from benchmarks import common  # pylint: disable=import-outside-toplevel
 
     timing = common.time_calls(bench.trainer.train_step, bench.batches, bench.batch_size,
                                warmup=3, windows=windows, steps=steps)
+    model_gflops = timing["samples_per_sec"] * flops_per_sample / 1e9
     record = {"benchmark": kind, "params": params, "train_samples_per_sec":
               timing["samples_per_sec"], "window_rates": timing["window_rates"],
-              "compile_seconds": timing["compile_seconds"], "peak_rss_mb": common.peak_rss_mb()}
+              "compile_seconds": timing["compile_seconds"], "peak_rss_mb": common.peak_rss_mb(),
+              "train_mflops_per_sample": flops_per_sample / 1e6,
+              "model_gflops_per_sec": model_gflops, "matmul_peak_gflops": peak_gflops,
+              "utilisation": model_gflops / peak_gflops}
     record.update(common.environment(runtime))
     print(json.dumps({k: v for k, v in record.items() if k != "window_rates"}), flush=True)
     return record
@@ -48,18 +54,21 @@ SMOKE = {"ngnn_batches": (16,), "ngnn_sizes": (3,), "polyvore": {"n_train": 120,
 
 
 def run_ngnn(args):
-    from benchmarks import common, realsize  # pylint: disable=import-outside-toplevel
+    from benchmarks import common, flops, realsize  # pylint: disable=import-outside-toplevel
     from training.sharding import epoch_dataset  # pylint: disable=import-outside-toplevel
 
     records = []
     smoke = getattr(args, "smoke", False)
+    peak = _peak(args)
     data = realsize.polyvore_in_memory(**(SMOKE["polyvore"] if smoke else {}))
     for batch in SMOKE["ngnn_batches"] if smoke else (16, 64, 256, 1024):
         bench, runtime = common.ngnn(batch, device=args.device, precision=args.precision,
                                      data=data, n_batches=4 if smoke else 20)
         records.append(_record("ngnn_train", {"batch_size": batch, "outfit_size": "3-8"},
                                bench, runtime, args.windows,
-                               2 if smoke else max(4, 2048 // batch)))
+                               2 if smoke else max(4, 2048 // batch),
+                               flops.ngnn_train_flops(bench.trainer.model,
+                                                      flops.mean_nodes(data)), peak))
         if batch == 16:
             arrays = bench.task.eval_arrays(data, "test")
             start = time.time()
@@ -77,49 +86,71 @@ def run_ngnn(args):
         bench, runtime = common.ngnn(batch, device=args.device, precision=args.precision,
                                      data=sized, n_batches=4 if smoke else 12)
         records.append(_record("ngnn_train", {"batch_size": batch, "outfit_size": size}, bench,
-                               runtime, args.windows, 2 if smoke else 8))
+                               runtime, args.windows, 2 if smoke else 8,
+                               flops.ngnn_train_flops(bench.trainer.model, size), peak))
     return records
 
 
 def run_din(args):
-    from benchmarks import common, realsize  # pylint: disable=import-outside-toplevel
+    from benchmarks import common, flops, realsize  # pylint: disable=import-outside-toplevel
 
     records = []
     smoke = getattr(args, "smoke", False)
+    if args.preprocess:  # first: its peak memory is then its own
+        records.append(_preprocess(smoke))
+    peak = _peak(args)
     big = SMOKE["din_batches"][0] if smoke else 4096
     for maxlen in SMOKE["din_maxlens"] if smoke else (10, 20, 50, 100, 200):
         bench, runtime = common.din(big, maxlen, device=args.device, precision=args.precision,
                                     n_batches=SMOKE["din_rows_batches"] if smoke else 6)
         records.append(_record("din_train", {"batch_size": big, "maxlen": maxlen}, bench,
-                               runtime, args.windows, 2 if smoke else 6))
+                               runtime, args.windows, 2 if smoke else 6,
+                               flops.din_train_flops(bench.trainer.model, maxlen), peak))
     for batch in SMOKE["din_batches"] if smoke else (256, 1024):
         steps = 2 if smoke else max(6, 16384 // batch)
         bench, runtime = common.din(batch, 20, device=args.device, precision=args.precision,
                                     n_batches=SMOKE["din_rows_batches"] if smoke else steps)
         records.append(_record("din_train", {"batch_size": batch, "maxlen": 20}, bench,
-                               runtime, args.windows, steps))
-    if args.preprocess:
-        from datasets import amazon  # pylint: disable=import-outside-toplevel
-
-        work = tempfile.mkdtemp(prefix="npurec-bench-")
-        try:
-            start = time.time()
-            raw = realsize.amazon_files(os.path.join(work, "raw"),
-                                        **(SMOKE["amazon"] if smoke else {}))
-            generated = time.time() - start
-            start = time.time()
-            _, sizes, _, _ = amazon.load(raw, os.path.join(work, "cache"))
-            first = time.time() - start
-            start = time.time()
-            amazon.load(raw, os.path.join(work, "cache"))
-            cached = time.time() - start
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        records.append({"benchmark": "din_preprocessing", "sizes": sizes,
-                        "generate_seconds": generated, "first_run_seconds": first,
-                        "cache_hit_seconds": cached, "peak_rss_mb": common.peak_rss_mb()})
-        print(json.dumps(records[-1]), flush=True)
+                               runtime, args.windows, steps,
+                               flops.din_train_flops(bench.trainer.model, 20), peak))
     return records
+
+
+def _peak(args):
+    from benchmarks import flops  # pylint: disable=import-outside-toplevel
+
+    peak = flops.matmul_peak_gflops(args.device, size=256 if getattr(args, "smoke", False) else 2048)
+    print(json.dumps({"matmul_peak_gflops": peak, "device": args.device}), flush=True)
+    return peak
+
+
+def _preprocess(smoke):
+    """Seconds to preprocess real-size raw Amazon files, first run and cache hit, and the
+    peak memory of doing so (the runner does this before building any model)."""
+    from benchmarks import common, realsize  # pylint: disable=import-outside-toplevel
+    from datasets import amazon  # pylint: disable=import-outside-toplevel
+
+    work = tempfile.mkdtemp(prefix="npurec-bench-")
+    try:
+        start = time.time()
+        raw = realsize.amazon_files(os.path.join(work, "raw"),
+                                    **(SMOKE["amazon"] if smoke else {}))
+        generated = time.time() - start
+        before = common.peak_rss_mb()
+        start = time.time()
+        _, sizes, _, _ = amazon.load(raw, os.path.join(work, "cache"))
+        first = time.time() - start
+        start = time.time()
+        amazon.load(raw, os.path.join(work, "cache"))
+        cached = time.time() - start
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    record = {"benchmark": "din_preprocessing", "sizes": sizes,
+              "generate_seconds": generated, "first_run_seconds": first,
+              "cache_hit_seconds": cached, "peak_rss_mb_before": before,
+              "peak_rss_mb": common.peak_rss_mb()}
+    print(json.dumps(record), flush=True)
+    return record
 
 
 RELEASE_IMAGES = 164379  # item images of the public Polyvore release (train+valid+test)

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from models import replicas
 from models.layers import Dice, LocalActivationUnit, make_activation
-from training.compat import add_weight, keras, policy_of, register_serializable
+from training.compat import add_weight, gather, keras, policy_of, register_serializable
 
 
 @register_serializable()
@@ -123,8 +123,8 @@ class DIN(keras.Model):
 
     def _embed(self, items, cats):
         dt = self.compute_dtype
-        return tf.concat([tf.cast(tf.gather(self.item_embedding, items), dt),
-                          tf.cast(tf.gather(self.category_embedding, cats), dt)], axis=-1)
+        return tf.concat([tf.cast(gather(self.item_embedding, items), dt),
+                          tf.cast(gather(self.category_embedding, cats), dt)], axis=-1)
 
     def _with_recency(self, keys, hist_len):
         """keys + the embedding of each slot's distance from the candidate (left-aligned
@@ -134,7 +134,7 @@ class DIN(keras.Model):
         length = keys.shape[1] or tf.shape(keys)[1]
         back = tf.cast(hist_len, tf.int32)[:, None] - 1 - tf.range(length)[None, :]
         back = tf.clip_by_value(back, 0, self.recency - 1)
-        return keys + tf.cast(tf.gather(self.recency_embedding, back), keys.dtype)
+        return keys + tf.cast(gather(self.recency_embedding, back), keys.dtype)
 
     def _mba_penalty(self, table, frequency, ids, size):
         """sum over DISTINCT ids in the batch of ||e_id||^2 / freq_id, with static shapes:
@@ -148,8 +148,8 @@ class DIN(keras.Model):
         count = replicas.total(
             tf.math.unsorted_segment_sum(tf.ones_like(flat, tf.float32), flat, size))
         used = tf.cast(flat > 0, tf.float32)  # padding id 0 is not a real row
-        weight = used / (tf.gather(count, flat) * tf.gather(frequency, flat))
-        norms = tf.reduce_sum(tf.square(tf.gather(table, flat)), axis=-1)
+        weight = used / (tf.gather(count, flat) * gather(frequency, flat))
+        norms = tf.reduce_sum(tf.square(gather(table, flat)), axis=-1)
         return replicas.total(tf.reduce_sum(weight * norms))
 
     def call(self, inputs, training=False):

@@ -31,3 +31,7 @@ def test_every_runner_mode_writes_its_records(tmp_path, mode):
             record.get("samples_per_sec") or record.get("first_run_seconds") or \
             record.get("seconds_first_call")
         assert rate and rate > 0, record
+        if record["benchmark"].endswith("_train"):  # the utilisation column's parts
+            assert record["train_mflops_per_sample"] > 0 and record["matmul_peak_gflops"] > 0
+            assert record["utilisation"] == pytest.approx(
+                rate * record["train_mflops_per_sample"] / 1e3 / record["matmul_peak_gflops"])

@@ -36,13 +36,26 @@ def verbose_requested(verbose=False):
     return bool(verbose) or os.environ.get("NPUREC_VERBOSE", "") not in ("", "0")
 
 
+def allocator_defaults():
+    """Host (CPU) tensors from TensorFlow's BFC allocator, unless the user set
+    ``TF_CPU_ALLOCATOR_USE_BFC``. Read when TensorFlow first allocates, so set before that.
+
+    Why: the default host allocator hands large buffers back to the system on free, so every
+    step pays page faults again for its big activations. Measured in one A/B run (DIN, batch
+    4096): 1.06x at history 20, 1.9x at 50, 2.2x at 100; NGNN batch 256: 1.17x. The price:
+    freed memory stays with the process for reuse (peak resident memory, not growth).
+    """
+    os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
+
+
 def start_tensorflow(verbose=False):
     """Import TensorFlow and initialise its devices, dropping the known start-up notices.
 
     Idempotent: a second call (or TensorFlow already imported) does nothing. Also lowers
     TensorFlow's later C++ logging to warnings and errors (``TF_CPP_MIN_LOG_LEVEL=1``) unless
-    the user set that variable.
+    the user set that variable, and picks the host allocator (:func:`allocator_defaults`).
     """
+    allocator_defaults()
     if "tensorflow" in sys.modules or verbose_requested(verbose):
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")

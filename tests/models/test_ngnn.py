@@ -267,3 +267,30 @@ def test_sublayers_take_the_models_dtype_policy_not_the_global_one():
     assert all(v.dtype == tf.float32 for v in model.trainable_variables)
     scores = model(_inputs(np.random.RandomState(0)))
     assert np.all(np.isfinite(np.asarray(scores, np.float32)))
+
+
+@pytest.mark.parametrize("rows_per_batch", [3, 40])  # both kernel-gradient paths (<= and >
+def test_category_projection_gradients_match_per_node_einsum(rows_per_batch):  # OUTER_SUM_ROWS)
+    """Values and gradients (kernel, bias, inputs) of the partitioned projection, whose kernel
+    gradient is a custom one, equal the per-node einsum's autodiff; padding nodes get none."""
+    from models import layers
+
+    batch = rows_per_batch * layers.OUTER_SUM_ROWS // 32  # 24 or 320 rows of 8 nodes
+    rng = np.random.RandomState(5)
+    x = tf.constant(rng.normal(size=(batch // 8, 8, 6)).astype(np.float32))
+    cats = rng.randint(C, size=(batch // 8, 8)).astype(np.int32)
+    mask = (rng.rand(batch // 8, 8) > 0.25).astype(np.float32)
+    results = []
+    for static_shapes in (False, True):
+        layer = CategoryProjection(C, 6, H, static_shapes=static_shapes)
+        layer.build()
+        _random_weights(layer, 2)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, cats, mask)
+            loss = tf.reduce_sum(tf.sin(y))
+        grads = tape.gradient(loss, [layer.kernel, layer.bias, x])
+        results.append([y.numpy()] + [tf.convert_to_tensor(g).numpy() for g in grads])
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert np.all(results[0][3][mask == 0] == 0.0)  # no gradient reaches padding nodes

@@ -79,3 +79,18 @@ def test_verbose_shows_everything(tmp_path):
                                env=_env(PYTHONPATH=fake + os.pathsep + ROOT, **env),
                                stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
         assert "cudart_stub" in shown.stderr and "failed call to cuInit" in shown.stderr
+
+
+def test_host_allocator_is_bfc_unless_the_user_chose(tmp_path):
+    """TensorFlow's BFC host allocator is picked before TensorFlow starts; a user's own
+    TF_CPU_ALLOCATOR_USE_BFC is kept."""
+    fake = _fake_tensorflow(tmp_path)
+    code = ("import os; from training import quiet; quiet.start_tensorflow(); "
+            "print(os.environ['TF_CPU_ALLOCATOR_USE_BFC'])")
+    for env, want in (({}, "true"), ({"TF_CPU_ALLOCATOR_USE_BFC": "false"}, "false")):
+        full = _env(PYTHONPATH=fake + os.pathsep + ROOT, **env)
+        if not env:  # this process may have set it (training.api starts TensorFlow)
+            full.pop("TF_CPU_ALLOCATOR_USE_BFC", None)
+        result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=full,
+                                stdout=subprocess.PIPE, universal_newlines=True, timeout=60)
+        assert result.stdout.strip() == want
