@@ -158,17 +158,11 @@ def _dedupe(gradient):
     return unique, values
 
 
-# An IndexedSlices gradient of a variable up to this many weights is densified and joins the
-# one compiled dense update: for NGNN's per-category [120, 12(, 12)] tables a dense pass is
-# cheaper than the ~10 ops of a row update.
-SMALL_VARIABLE = 1 << 16
-
-
 @tf.function(jit_compile=True)
 def _dense_rmsprop(variables, velocities, gradients, learning_rate, rho, epsilon):
     """Keras 3's dense RMSprop step (same formula) for a list of variables, compiled by XLA
     into one call: no full-size temporaries between the velocity and the weight update, and
-    one dispatch for all of them instead of one per variable (NGNN has ~20 small ones)."""
+    one dispatch for all of them instead of one per variable (NGNN has ~15 dense ones)."""
     for variable, velocity, gradient in zip(variables, velocities, gradients):
         new_velocity = rho * velocity + (1.0 - rho) * tf.square(gradient)
         velocity.assign(new_velocity)
@@ -177,35 +171,55 @@ def _dense_rmsprop(variables, velocities, gradients, learning_rate, rho, epsilon
 
 @tf.function(jit_compile=True)
 def _dense_adam(variables, momentums, velocities, gradients, alpha, beta_1, beta_2, epsilon):
-    """Keras 3's Adam step (same formula; ``alpha`` = lr * sqrt(1 - b2^t) / (1 - b1^t)) for a
-    list of variables in one XLA call: one pass over each table instead of ~10 unfused ops."""
+    """Keras 3's Adam step (same formulas; ``alpha`` = lr * sqrt(1 - b2^t) / (1 - b1^t)) for a
+    list of variables in one XLA call: one pass over each table instead of ~10 unfused ops.
+
+    Same results as Keras 3 also for a sparse gradient with repeated rows: Keras 3 squares
+    its values BEFORE summing the repeats (v moves by sum(g_i^2), not (sum g_i)^2; Keras 2
+    and TF's dense Adam square the sum), and this keeps that behaviour (:func:`_densify`).
+    """
     for variable, m, v, gradient in zip(variables, momentums, velocities, gradients):
-        gradient = _densify(gradient, variable.shape[0])
+        gradient, squared = _densify(gradient, variable)
         new_m = m + (gradient - m) * (1.0 - beta_1)
-        new_v = v + (tf.square(gradient) - v) * (1.0 - beta_2)
+        new_v = v + (squared - v) * (1.0 - beta_2)
         m.assign(new_m)
         v.assign(new_v)
         variable.assign_sub((new_m * alpha) / (tf.sqrt(new_v) + epsilon))
 
 
 def _sparse_parts(gradient, dtype):
-    """An IndexedSlices gradient of static shape as (indices, values), summed into a dense
-    tensor inside the compiled update (:func:`_densify`): XLA's scatter-add is several times
-    faster than TF's single-threaded unsorted segment sum on CPU. Anything else: dense."""
-    if isinstance(gradient, tf.IndexedSlices) and gradient.values.shape.is_fully_defined():
-        return (gradient.indices, tf.cast(gradient.values, dtype))
-    return tf.cast(tf.convert_to_tensor(gradient), dtype)
+    """A gradient for :func:`_dense_adam`: an IndexedSlices of static shape as ("rows",
+    indices, values), summed inside the compiled update (XLA's scatter-add is several times
+    faster on CPU than TF's single-threaded unsorted segment sum, which Keras 3 runs at each
+    use of the gradient); anything else as ("dense", gradient, its square as Keras 3 takes
+    it)."""
+    if isinstance(gradient, tf.IndexedSlices):
+        values = tf.cast(gradient.values, dtype)
+        if values.shape.is_fully_defined():
+            return ("rows", gradient.indices, values)
+        return ("dense", tf.convert_to_tensor(tf.IndexedSlices(values, gradient.indices,
+                                                               gradient.dense_shape)),
+                tf.convert_to_tensor(tf.IndexedSlices(tf.square(values), gradient.indices,
+                                                      gradient.dense_shape)))
+    gradient = tf.cast(gradient, dtype)
+    return ("dense", gradient, tf.square(gradient))
 
 
-def _densify(gradient, rows):
-    if isinstance(gradient, tuple):
-        indices, values = gradient
-        return tf.math.unsorted_segment_sum(values, indices, rows)
-    return gradient
+def _densify(gradient, variable):
+    """(gradient, squared gradient) as dense tensors, from :func:`_sparse_parts`."""
+    kind, first, second = gradient
+    if kind == "rows":
+        rows = variable.shape[0]
+        return (tf.math.unsorted_segment_sum(second, first, rows),
+                tf.math.unsorted_segment_sum(tf.square(second), first, rows))
+    return first, second
 
 
-def _single_replica():
-    return tf.distribute.get_strategy().num_replicas_in_sync == 1
+def _plain_variables(variables):
+    """True when every variable is a plain (not distributed) one: the compiled updates write
+    variables directly, which is only right without tf.distribute's mirroring."""
+    return tf.distribute.get_strategy().num_replicas_in_sync == 1 and not any(
+        isinstance(_tf_variable(v), tf.distribute.DistributedValues) for v in variables)
 
 
 def gather(variable, indices, axis=0):
@@ -236,31 +250,31 @@ def _lazy_optimizers():
 
     Keras 3 densifies an IndexedSlices gradient (e.g. of an embedding-like table gathered by
     id) and then updates every row: for NGNN's 4M-weight text table that is most of a batch-16
-    step. These subclasses update the touched rows only ("lazy", like TF1's sparse apply and
-    TF Addons' LazyAdam): rows absent from a batch keep their slots unchanged instead of
+    step. The RMSprop subclass updates the touched rows only ("lazy", like TF1's sparse apply
+    and TF Addons' LazyAdam): rows absent from a batch keep their slots unchanged instead of
     decaying; with RMSprop (no momentum) an absent row's weights do not move either way.
-    Dense gradients take one XLA-compiled update (:func:`_dense_rmsprop`) on one replica.
-    Adam stays dense: a lazy Adam measurably hurt DIN (embedded default test AUC 0.938 ->
-    0.915), since momentum keeps moving absent rows.
-    Keras 2 optimizers apply IndexedSlices sparsely themselves.
+    All dense gradients take ONE XLA-compiled update (:func:`_dense_rmsprop`).
+    Adam stays dense (a lazy Adam measurably hurt DIN: embedded default test AUC 0.938 ->
+    0.915, since momentum keeps moving absent rows) but fused (:func:`_dense_adam`).
+    Both apply only to plain variables on one replica; under tf.distribute Keras' own update
+    runs. Keras 2 optimizers apply IndexedSlices sparsely themselves, with TF's fused kernels.
     """
 
     class LazyRMSprop(keras.optimizers.RMSprop):
         def _backend_update_step(self, grads, trainable_variables, learning_rate):
-            if self.momentum > 0 or self.centered or not _single_replica():
+            if self.momentum > 0 or self.centered or not _plain_variables(trainable_variables):
                 return super(LazyRMSprop, self)._backend_update_step(
                     grads, trainable_variables, learning_rate)
             dense = ([], [], [])
             for gradient, variable in zip(grads, trainable_variables):
                 variable = _tf_variable(variable)
-                if (isinstance(gradient, tf.IndexedSlices)
-                        and variable.shape.num_elements() > SMALL_VARIABLE):
+                if isinstance(gradient, tf.IndexedSlices):
                     self._update_rows(gradient, variable, learning_rate)
                     continue
                 velocity = self._velocities[self._get_variable_index(variable)]
                 dense[0].append(variable)
                 dense[1].append(_tf_variable(velocity))
-                dense[2].append(tf.cast(tf.convert_to_tensor(gradient), variable.dtype))
+                dense[2].append(tf.cast(gradient, variable.dtype))
             if dense[0]:
                 dtype = dense[0][0].dtype
                 _dense_rmsprop(list(dense[0]), list(dense[1]), list(dense[2]),
@@ -284,7 +298,7 @@ def _lazy_optimizers():
         time per batch-4096 step) and runs ~10 separate full-table ops per variable."""
 
         def _backend_update_step(self, grads, trainable_variables, learning_rate):
-            if self.amsgrad or not _single_replica():
+            if self.amsgrad or not _plain_variables(trainable_variables):
                 return super(FusedAdam, self)._backend_update_step(
                     grads, trainable_variables, learning_rate)
             variables = [_tf_variable(v) for v in trainable_variables]

@@ -82,32 +82,47 @@ def _steps(optimizer, variables, grads_per_step):
     return [v.numpy() for v in variables]
 
 
-@pytest.mark.parametrize("name", ["adam", "rmsprop"])
-def test_fused_updates_match_keras_own_optimizer(name):
-    """compat's optimizers (Keras 3: one compiled update for all dense variables; Adam sums
-    sparse gradients inside it) take the same steps as Keras' stock optimizer: a dense
-    variable, a small table with a sparse gradient (densified) and, for Adam, a large one."""
-    rng = np.random.RandomState(2)
-    shapes = [(4, 3), (6, 2), (compat.SMALL_VARIABLE // 2 + 7, 2)]
-    inits = [rng.normal(size=s).astype(np.float32) for s in shapes]
-    if name == "rmsprop":  # large sparse RMSprop tables take the lazy path (tested above)
-        inits = inits[:2]
-    grads_per_step = []
-    for step in range(4):
-        rows = tf.constant(rng.randint(len(inits[-1]), size=5).tolist() + [1, 1])
+def _gradients(rng, inits, steps=4):
+    """Per step: a dense gradient for the first variable, sparse ones with repeated rows for
+    the others (a table gathered by id)."""
+    out = []
+    for _ in range(steps):
         grads = [tf.constant(rng.normal(size=inits[0].shape).astype(np.float32))]
         for init in inits[1:]:
-            r = rows % len(init)
-            grads.append(tf.IndexedSlices(tf.constant(rng.normal(size=(7, init.shape[1]))
-                                                      .astype(np.float32)), r,
-                                          tf.constant(init.shape, tf.int64)))
-        grads_per_step.append(grads)
-    stock = {"adam": compat.keras.optimizers.Adam,
-             "rmsprop": compat.keras.optimizers.RMSprop}[name](0.01)
-    ours = _steps(compat.make_optimizer(name, 0.01), [tf.Variable(i) for i in inits],
+            rows = tf.constant((rng.randint(len(init), size=5).tolist() + [1, 1]))
+            grads.append(tf.IndexedSlices(
+                tf.constant(rng.normal(size=(7, init.shape[1])).astype(np.float32)), rows,
+                tf.constant(init.shape, tf.int64)))
+        out.append(grads)
+    return out
+
+
+def test_fused_adam_matches_keras_own_adam():
+    """compat's Adam (Keras 3: one compiled update for all variables, sparse gradients summed
+    inside it) takes the same steps as the Keras in use's own Adam, given the same dense and
+    sparse gradients, repeated rows included."""
+    rng = np.random.RandomState(2)
+    inits = [rng.normal(size=s).astype(np.float32) for s in ((4, 3), (6, 2), (70000, 2))]
+    grads_per_step = _gradients(rng, inits)
+    ours = _steps(compat.make_optimizer("adam", 0.01), [tf.Variable(i) for i in inits],
                   grads_per_step)
-    theirs = _steps(stock, [tf.Variable(i) for i in inits],
-                    [[tf.convert_to_tensor(g) for g in grads] for grads in grads_per_step])
+    theirs = _steps(compat.keras.optimizers.Adam(0.01), [tf.Variable(i) for i in inits],
+                    grads_per_step)
     for got, want, init in zip(ours, theirs, inits):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
         assert not np.allclose(got, init)
+
+
+def test_rmsprop_groups_dense_variables_like_keras():
+    """Several dense variables (of any rank) updated in one compiled call equal Keras' own
+    RMSprop."""
+    rng = np.random.RandomState(3)
+    inits = [rng.normal(size=s).astype(np.float32) for s in ((4, 3), (5,), (2, 2, 2))]
+    grads_per_step = [[tf.constant(rng.normal(size=i.shape).astype(np.float32)) for i in inits]
+                      for _ in range(3)]
+    ours = _steps(compat.make_optimizer("rmsprop", 0.01), [tf.Variable(i) for i in inits],
+                  grads_per_step)
+    theirs = _steps(compat.keras.optimizers.RMSprop(0.01), [tf.Variable(i) for i in inits],
+                    grads_per_step)
+    for got, want in zip(ours, theirs):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
