@@ -118,6 +118,44 @@ _GENERATORS = {
 }
 
 
+def device_table(array, name, rows_per_chunk=4096):
+    """A non-trainable variable holding ``array``, filled in chunks of rows.
+
+    Why: ``tf.Variable(array)`` first converts the whole array into a temporary tensor that
+    the variable then copies, and for the store's memory-mapped ``visual.npy`` it also
+    touches every page of the mapping (file pages count as this process's resident memory):
+    ~3x the table at the peak, ~2.3 GB for the real 760 MB one. Here the variable starts as
+    zeros and takes one chunk at a time; a memory-mapped array's chunks are read from its
+    file with plain reads (the page cache is not this process's memory).
+    """
+    shape, dtype = tuple(array.shape), np.dtype(array.dtype)
+    # numpy's zeros are pages never touched (calloc): only the variable's own copy is resident
+    table = tf.Variable(np.zeros(shape, dtype), trainable=False, name=name)
+    mapped = isinstance(array, np.memmap) and array.flags["C_CONTIGUOUS"] and isinstance(
+        getattr(array, "filename", None), str) and array.base is not None and not isinstance(
+            array.base, np.ndarray)  # the whole mapping, not a view of one
+    row = int(np.prod(shape[1:], dtype=np.int64))
+    with open(array.filename, "rb") if mapped else _no_file() as handle:
+        for start in range(0, shape[0], rows_per_chunk):
+            stop = min(start + rows_per_chunk, shape[0])
+            if mapped:
+                handle.seek(array.offset + start * row * dtype.itemsize)
+                chunk = np.fromfile(handle, dtype, (stop - start) * row).reshape(
+                    (stop - start,) + shape[1:])
+            else:
+                chunk = np.asarray(array[start:stop])
+            table[start:stop].assign(chunk)
+    return table
+
+
+class _no_file(object):  # pylint: disable=invalid-name
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
 def _features(tables, items, cats, mask):
     """Model inputs of item rows: their vectors gathered from the feature tables (inside the
     compiled step, so the tables stay on the device)."""
@@ -158,7 +196,7 @@ class NGNNTask(Task):
         # Device-resident feature tables (variables, not graph constants: the real visual
         # table is ~1.3 GB, past the 2 GB graph-proto limit once captured as a constant).
         data.tables = {
-            "visual": tf.Variable(np.asarray(store.visual), trainable=False, name="visual_table"),
+            "visual": device_table(store.visual, "visual_table"),
             "text_ids": tf.Variable(store.text_ids, trainable=False, name="text_ids_table"),
             "text_mask": tf.Variable(store.text_mask(), trainable=False, name="text_mask_table"),
         }
