@@ -41,9 +41,10 @@ def allocator_defaults():
     ``TF_CPU_ALLOCATOR_USE_BFC``. Read when TensorFlow first allocates, so set before that.
 
     Why: the default host allocator hands large buffers back to the system on free, so every
-    step pays page faults again for its big activations. Measured in one A/B run (DIN, batch
-    4096): 1.06x at history 20, 1.9x at 50, 2.2x at 100; NGNN batch 256: 1.17x. The price:
-    freed memory stays with the process for reuse (peak resident memory, not growth).
+    step pays page faults again for its big activations. Measured in one back-to-back run
+    (DIN, batch 4096, current code, with vs without): 1.46x at history 20, 2.1x at 50, 2.3x
+    at 100 (BENCHMARKS.md). The price: freed memory stays with the process for reuse (it
+    raises peak resident memory, not its growth).
     """
     os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
