@@ -87,10 +87,6 @@ def ngnn(batch_size=16, outfit_size=None, device="cpu", precision="fp32", n_batc
 
     runtime = rt.configure(device, precision)
     data = data or realsize.polyvore_in_memory(outfit_size=outfit_size)
-    data.tables = {
-        "visual": tf.Variable(np.asarray(data.store.visual), trainable=False),
-        "text_ids": tf.Variable(data.store.text_ids, trainable=False),
-        "text_mask": tf.Variable(data.store.text_mask(), trainable=False)}
     task = NGNNTask(NGNNModelConfig())
     trainer, batches = _trainer(task, data, runtime, batch_size, "rmsprop", n_batches)
     return Bench(task, data, trainer, batch_size, batches), runtime

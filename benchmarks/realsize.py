@@ -40,10 +40,6 @@ class MemoryStore(object):
     def __len__(self):
         return len(self.visual)
 
-    def text_mask(self):
-        width = self.text_ids.shape[1]
-        return (np.arange(width)[None, :] < self.text_len[:, None]).astype(np.float32)
-
 
 def polyvore_in_memory(n_train=POLYVORE_TRAIN_OUTFITS, n_eval=500,
                        num_categories=POLYVORE_CATEGORIES, visual_dim=2048, vocab_size=2757,

@@ -50,7 +50,7 @@ def export(run_dir, out=None, check_rows=256):
         tf.saved_model.save(module, tmp, signatures={"serving_default": module.serve})
         arrays = loaded.task.eval_arrays(loaded.data, "validation")
         sample = {k: tf.constant(v[:check_rows]) for k, v in arrays.items()}
-        want = np.asarray(loaded.task.score(loaded.model, loaded.data, sample))
+        want = np.asarray(loaded.task.score_rows(loaded.model, loaded.data, sample))
         restored = tf.saved_model.load(tmp)
         got = list(restored.signatures["serving_default"](**sample).values())[0].numpy()
         diff = float(np.max(np.abs(got - want)))

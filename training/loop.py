@@ -123,8 +123,11 @@ class Trainer(object):
         """Score a dict of equally long numpy arrays with static-shape batches; numpy out.
 
         The replicas (of all workers) share each batch of ``batch_size`` (rounded down to a
-        multiple of the replica count) and every worker gets all the scores back.
+        multiple of the replica count) and every worker gets all the scores back. The task's
+        :meth:`~training.tasks.Task.eval_materialize` turns each replica's rows into the
+        batch it scores, in the input pipeline.
         """
+        materialize = self.task.eval_materialize(self.data)
         strategy = self.runtime.strategy
         replicas = strategy.num_replicas_in_sync
         batch_size = max(replicas, batch_size - batch_size % replicas)
@@ -134,7 +137,10 @@ class Trainer(object):
             shard = InputShard.from_context(context)
             batches = tf.data.Dataset.from_tensor_slices(padded).batch(
                 batch_size // replicas, drop_remainder=True)
-            return shard.select(batches).prefetch(2)
+            batches = shard.select(batches)
+            if materialize is not None:
+                batches = batches.map(materialize, num_parallel_calls=tf.data.AUTOTUNE)
+            return batches.prefetch(2)
 
         dataset = strategy.distribute_datasets_from_function(dataset_fn)
         outputs = [self._score_step(batch).numpy() for batch in dataset]

@@ -65,7 +65,7 @@ def test_din_predict_ranks_and_reports_bad_lines(runs, tmp_path):
     assert (scored, errors) == (2, 2)
     out = _read(str(tmp_path / "out.jsonl"))
     assert [o["line"] for o in out] == [1, 2, 3, 4]
-    want = run.task.score(run.model, run.data, {key: tf.constant(test[key][row:row + 1])
+    want = run.task.score_rows(run.model, run.data, {key: tf.constant(test[key][row:row + 1])
                                                 for key in INPUT_KEYS}).numpy()[0]
     assert out[0]["probabilities"][0] == pytest.approx(float(want), abs=1e-6)  # padding kept
     assert sorted(out[0]["ranking"]) == [0, 1]
@@ -94,7 +94,7 @@ def test_ngnn_predict_scores_outfits_and_fitb(runs, tmp_path):
     assert (scored, errors) == (2, 3)
     out = _read(str(tmp_path / "out.jsonl"))
     rows = {k: tf.constant(v[:1]) for k, v in test.items()}
-    want = float(run.task.score(run.model, run.data, rows).numpy()[0])
+    want = float(run.task.score_rows(run.model, run.data, rows).numpy()[0])
     assert out[0]["score"] == pytest.approx(want, abs=1e-5)
     assert out[1]["candidate_scores"][0] == pytest.approx(want, abs=1e-5)
     assert out[1]["answer"] in (0, 1)

@@ -27,8 +27,8 @@ def test_hooks_do_not_depend_on_state_left_by_build_model(tmp_path, monkeypatch)
     other = cls(data_config=data_config)
     arrays = other.eval_arrays(data, "test")
     batch = {k: tf.constant(v[:8]) for k, v in arrays.items()}
-    np.testing.assert_allclose(other.score(model, data, batch).numpy(),
-                               builder.score(model, data, batch).numpy())
+    np.testing.assert_allclose(other.score_rows(model, data, batch).numpy(),
+                               builder.score_rows(model, data, batch).numpy())
 
 
 def test_an_unreadable_base_run_is_named_when_the_task_is_built(tmp_path):

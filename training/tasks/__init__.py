@@ -106,9 +106,24 @@ class Task(object):
         """The split's evaluation inputs as a dict of equally long numpy arrays."""
         raise NotImplementedError
 
+    def eval_materialize(self, data):
+        """A function from a batch of :meth:`eval_arrays` rows to the batch :meth:`score`
+        reads, run in ``tf.data.Dataset.map`` on the host (e.g. gathering item features from
+        a store that stays a file), or None (the default) when the rows are the batch."""
+        return None
+
     def score(self, model, data, batch):
         """Scores for one evaluation batch (compiled by the loop); a tensor of shape [B, ...]."""
         raise NotImplementedError
+
+    def score_rows(self, model, data, rows):
+        """:meth:`score` of rows as :meth:`eval_arrays` gives them (a dict of arrays or
+        tensors), materialized first: for eager use (notebooks, checks, tests)."""
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+        materialize = self.eval_materialize(data)
+        rows = {key: tf.convert_to_tensor(value) for key, value in rows.items()}
+        return self.score(model, data, materialize(rows) if materialize is not None else rows)
 
     def metrics(self, data, split, scores):
         """Turn the split's concatenated scores (numpy) into a flat {name: float}."""

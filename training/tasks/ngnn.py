@@ -8,8 +8,10 @@ sum's scores grow with the outfit's size, which compatibility AUC over outfits o
 then ranks by). ``--preset paper`` restores the published configuration. Model selection uses
 validation FITB mean reciprocal rank (smoother than FITB accuracy on a few hundred questions).
 
-Item features live in device-resident, non-trainable variables (not in the model, so a saved
-model stays small and takes features as input); each step gathers the rows of its batch.
+Item features are not in the model (a checkpoint stays small and the model takes features as
+input): training and evaluation batches gather them from the feature store on the host, in the
+input pipeline (:func:`datasets.tables.host_lookup`); a serving export carries them as
+variables.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -21,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from datasets import polyvore as pv
-from datasets import synthetic
+from datasets import synthetic, tables
 from models.ngnn import NGNN, consistency_loss, ranking_loss
 from training import metrics as M
 from training.errors import UsageError
@@ -118,51 +120,11 @@ _GENERATORS = {
 }
 
 
-def device_table(array, name, rows_per_chunk=4096):
-    """A non-trainable variable holding ``array``, filled in chunks of rows.
-
-    Why: ``tf.Variable(array)`` first converts the whole array into a temporary tensor that
-    the variable then copies, and for the store's memory-mapped ``visual.npy`` it also
-    touches every page of the mapping (file pages count as this process's resident memory):
-    ~3x the table at the peak, ~2.3 GB for the real 760 MB one. Here the variable starts as
-    zeros and takes one chunk at a time; a memory-mapped array's chunks are read from its
-    file with plain reads (the page cache is not this process's memory).
-    """
-    shape, dtype = tuple(array.shape), np.dtype(array.dtype)
-    # numpy's zeros are pages never touched (calloc): only the variable's own copy is resident
-    table = tf.Variable(np.zeros(shape, dtype), trainable=False, name=name)
-    mapped = isinstance(array, np.memmap) and array.flags["C_CONTIGUOUS"] and isinstance(
-        getattr(array, "filename", None), str) and array.base is not None and not isinstance(
-            array.base, np.ndarray)  # the whole mapping, not a view of one
-    row = int(np.prod(shape[1:], dtype=np.int64))
-    with open(array.filename, "rb") if mapped else _no_file() as handle:
-        for start in range(0, shape[0], rows_per_chunk):
-            stop = min(start + rows_per_chunk, shape[0])
-            if mapped:
-                handle.seek(array.offset + start * row * dtype.itemsize)
-                chunk = np.fromfile(handle, dtype, (stop - start) * row).reshape(
-                    (stop - start,) + shape[1:])
-            else:
-                chunk = np.asarray(array[start:stop])
-            table[start:stop].assign(chunk)
-    return table
-
-
-class _no_file(object):  # pylint: disable=invalid-name
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _features(tables, items, cats, mask):
-    """Model inputs of item rows: their vectors gathered from the feature tables (inside the
-    compiled step, so the tables stay on the device)."""
-    return {"visual": tf.gather(tables["visual"], items),
-            "text_ids": tf.gather(tables["text_ids"], items),
-            "text_mask": tf.gather(tables["text_mask"], items),
-            "cats": cats, "mask": mask}
+def _model_inputs(features, cats, mask):
+    """The model's input dict from gathered item features and the outfits' categories/mask."""
+    out = {key: features[key] for key in tables.FEATURE_KEYS}
+    out.update(cats=cats, mask=mask)
+    return out
 
 
 class NGNNTask(Task):
@@ -192,31 +154,24 @@ class NGNNTask(Task):
                        visual_dim=data_config.visual_dim, vocab_size=data_config.vocab_size,
                        synthetic=is_synthetic,
                        distinct_categories=data_config.distinct_categories, log=log_)
-        store = data.store
-        # Device-resident feature tables (variables, not graph constants: the real visual
-        # table is ~1.3 GB, past the 2 GB graph-proto limit once captured as a constant).
-        data.tables = {
-            "visual": device_table(store.visual, "visual_table"),
-            "text_ids": tf.Variable(store.text_ids, trainable=False, name="text_ids_table"),
-            "text_mask": tf.Variable(store.text_mask(), trainable=False, name="text_mask_table"),
-        }
         return data
 
     def export_module(self, model, data):
         """Serving: store rows, dense categories and a mask [B, 8] -> outfit score. The feature
-        tables travel inside the SavedModel as variables."""
+        tables travel inside the SavedModel as variables (not graph constants: the real visual
+        table is ~0.8 GB, and a graph proto is limited to 2 GB)."""
         spec = {name: tf.TensorSpec([None, pv.MAX_ITEMS], dtype, name) for name, dtype in
                 (("items", tf.int32), ("cats", tf.int32), ("mask", tf.float32))}
         module = tf.Module()
         module.model = model
-        module.tables = dict(data.tables)
+        module.tables = tables.device_tables(data.store)
 
         @tf.function(input_signature=[spec])
         def serve(inputs):
             """Compatibility score of each outfit."""
-            features = _features(module.tables, inputs["items"], inputs["cats"],
-                                      inputs["mask"])
-            return {"score": model(features, training=False)}
+            features = tables.gather_tables(module.tables, inputs["items"])
+            return {"score": model(_model_inputs(features, inputs["cats"], inputs["mask"]),
+                                   training=False)}
 
         module.serve = serve
         return module
@@ -290,11 +245,14 @@ class NGNNTask(Task):
         order = rng.permutation(len(samples["outfit"]))
         samples = {k: v[order] for k, v in samples.items()}
         outfits = {k: tf.constant(v) for k, v in data.splits["train"].items()}
+        lookup = tables.host_lookup(data.store)
 
         def to_pairs(batch):
             rows = batch["outfit"]
             out = {k: tf.gather(v, rows) for k, v in outfits.items()}
-            out.update(slot=batch["slot"], neg_item=batch["neg_item"], neg_cat=batch["neg_cat"])
+            out.update(lookup(out["items"]))
+            out.update({"neg_" + k: v for k, v in lookup(batch["neg_item"]).items()})
+            out.update(slot=batch["slot"], neg_cat=batch["neg_cat"])
             return out
 
         batches = tf.data.Dataset.from_tensor_slices(samples).batch(batch_size,
@@ -324,9 +282,10 @@ class NGNNTask(Task):
         scores both in one pass (:meth:`models.ngnn.NGNN.score_pairs`).
         """
         cfg = self.model_config
-        items, cats, mask = batch["items"], batch["cats"], batch["mask"]
-        inputs = _features(data.tables, items, cats, mask)
-        replacement = _features(data.tables, batch["neg_item"], batch["neg_cat"], None)
+        mask = batch["mask"]
+        inputs = _model_inputs(batch, batch["cats"], mask)
+        replacement = {key: batch["neg_" + key] for key in tables.FEATURE_KEYS}
+        replacement["cats"] = batch["neg_cat"]
         pos, neg, h0_visual, h0_text = model.score_pairs(inputs, replacement, batch["slot"],
                                                          training=training)
         loss = ranking_loss(pos, neg, cfg.ranking_loss)
@@ -339,14 +298,24 @@ class NGNNTask(Task):
         fitb, compat = data.fitb[split], data.compat[split]
         return {k: np.concatenate([fitb[k], compat[k]]) for k in ("items", "cats", "mask")}
 
+    def eval_materialize(self, data):
+        lookup = tables.host_lookup(data.store)
+
+        def with_features(batch):
+            out = dict(batch)
+            out.update(lookup(batch["items"]))
+            return out
+
+        return with_features
+
     def model_inputs(self, data, batch):
-        """The model's inputs for outfit rows (``items``, ``cats``, ``mask``): the items'
-        vectors gathered from ``data``'s feature tables."""
-        return _features(data.tables, batch["items"], batch["cats"], batch["mask"])
+        """The model's inputs for outfit rows (``items``, ``cats``, ``mask``; eagerly, e.g.
+        in a notebook): the items' vectors read from ``data``'s feature store."""
+        features = tables.host_lookup(data.store)(batch["items"])
+        return _model_inputs(features, batch["cats"], batch["mask"])
 
     def score(self, model, data, batch):
-        inputs = self.model_inputs(data, batch)
-        return model(inputs, training=False)
+        return model(_model_inputs(batch, batch["cats"], batch["mask"]), training=False)
 
     def metrics(self, data, split, scores):
         n_fitb = len(data.fitb[split]["items"])
