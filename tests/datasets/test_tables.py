@@ -103,3 +103,18 @@ def test_read_rows_of_views_and_arrays(tmp_path):
     np.testing.assert_array_equal(read_rows(np.load(path, mmap_mode="r")[5:], rows[1:]),
                                   values[5:][rows[1:]])
     np.testing.assert_array_equal(read_rows(values, rows), values[rows])
+
+
+def test_a_store_file_truncated_after_opening_is_named(tmp_path):
+    """A visual.npy cut short after the store was opened: the read names the file and rows
+    instead of returning garbage."""
+    from datasets import DataError
+
+    path = str(tmp_path / "visual.npy")
+    np.save(path, np.ones((10, 4), np.float32))
+    mapped = np.load(path, mmap_mode="r")
+    with open(path, "r+b") as handle:
+        handle.truncate(os.path.getsize(path) - 3 * 16)
+    with pytest.raises(DataError, match=r"visual\.npy: shorter than its header says"):
+        read_rows(mapped, [0, 9])
+    np.testing.assert_array_equal(read_rows(mapped, [6, 0]), np.ones((2, 4), np.float32))
