@@ -25,10 +25,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 
+from benchmarks import common
 from datasets import features as feature_store
 from datasets import polyvore as pv
 
@@ -111,23 +111,17 @@ def measure(data_dir, source, steps, work):
     command = [sys.executable, "-m", "training.fit", "--model", "ngnn", "--data-dir", data_dir,
                "--epochs", "1", "--set", "train.steps_per_epoch={}".format(steps),
                "--output-dir", run_dir, "--overwrite"]
-    start = time.time()
-    with open(os.path.join(work, "fit.log"), "w+b") as log:
-        child = subprocess.Popen(command, cwd=os.path.abspath(source), env=env, stdout=log,
-                                 stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
-        seconds = time.time() - start
-        if child.returncode:
-            log.seek(0)
-            raise RuntimeError("fit of {} failed:\n{}".format(
-                source, log.read().decode("utf-8", "replace")[-3000:]))
-        log.seek(0)
-        rate = re.findall(r"steps in [0-9.]+s \([0-9.]+ steps/s, ([0-9.]+) samples/s\)",
-                          log.read().decode("utf-8", "replace"))
+    log_path = os.path.join(work, "fit.log")
+    code, seconds, peak = common.run_child(command, log_path, cwd=os.path.abspath(source),
+                                           env=env)
+    with open(log_path, "rb") as log:
+        output = log.read().decode("utf-8", "replace")
+    if code:
+        raise RuntimeError("fit of {} failed:\n{}".format(source, output[-3000:]))
+    rate = re.findall(r"steps in [0-9.]+s \([0-9.]+ steps/s, ([0-9.]+) samples/s\)", output)
     with open(os.path.join(run_dir, "metrics.json")) as handle:
         test = json.load(handle).get("test", {})
-    return {"peak_rss_mib": round(usage.ru_maxrss / 1024.0, 1), "seconds": round(seconds, 1),
+    return {"peak_rss_mib": round(peak, 1), "seconds": round(seconds, 1),
             "train_steps": steps, "train_pairs_per_sec": float(rate[-1]) if rate else None,
             "source": os.path.abspath(source), "commit": _commit(source),
             "test_metrics": test}

@@ -124,31 +124,47 @@ def _peak(args):
     return peak
 
 
+_PREPROCESS = """
+import json, sys, time
+from datasets import amazon
+start = time.time()
+_, sizes, _, _ = amazon.load(sys.argv[1], sys.argv[2])
+first = time.time() - start
+start = time.time()
+amazon.load(sys.argv[1], sys.argv[2])
+print(json.dumps({"sizes": sizes, "first": first, "cached": time.time() - start}))
+"""
+
+
 def _preprocess(smoke):
     """Seconds to preprocess real-size raw Amazon files, first run and cache hit, and the
-    peak memory of doing so (the runner does this before building any model)."""
+    peak memory of doing so: the two loads run in a fresh child process (``python -c``), so
+    its peak is preprocessing's alone, not the file generator's or the benchmarks'."""
     from benchmarks import common, realsize  # pylint: disable=import-outside-toplevel
-    from datasets import amazon  # pylint: disable=import-outside-toplevel
 
     work = tempfile.mkdtemp(prefix="npurec-bench-")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     try:
         start = time.time()
         raw = realsize.amazon_files(os.path.join(work, "raw"),
                                     **(SMOKE["amazon"] if smoke else {}))
         generated = time.time() - start
-        before = common.peak_rss_mb()
-        start = time.time()
-        _, sizes, _, _ = amazon.load(raw, os.path.join(work, "cache"))
-        first = time.time() - start
-        start = time.time()
-        amazon.load(raw, os.path.join(work, "cache"))
-        cached = time.time() - start
+        log_path = os.path.join(work, "preprocess.log")
+        env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        code, _, peak = common.run_child(
+            [sys.executable, "-c", _PREPROCESS, raw, os.path.join(work, "cache")], log_path,
+            cwd=root, env=env)
+        with open(log_path) as handle:
+            output = handle.read()
+        if code:
+            raise RuntimeError("preprocessing failed:\n" + output[-3000:])
+        result = json.loads(output.strip().splitlines()[-1])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    record = {"benchmark": "din_preprocessing", "sizes": sizes,
-              "generate_seconds": generated, "first_run_seconds": first,
-              "cache_hit_seconds": cached, "peak_rss_mb_before": before,
-              "peak_rss_mb": common.peak_rss_mb()}
+    record = {"benchmark": "din_preprocessing", "sizes": result["sizes"],
+              "generate_seconds": generated, "first_run_seconds": result["first"],
+              "cache_hit_seconds": result["cached"], "peak_rss_mb": peak,
+              "peak_rss_of": "the preprocessing process alone (a fresh child)"}
     print(json.dumps(record), flush=True)
     return record
 
