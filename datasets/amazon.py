@@ -361,6 +361,9 @@ class AmazonData(object):
     """
 
     def __init__(self, *, splits, sizes, report, synthetic, root, vocab=None):
+        # copies of the split dicts (not of their arrays): ``target_count`` is added below,
+        # and the caller's dicts (e.g. a loaded cache's) must not change under it
+        splits = {name: dict(rows) for name, rows in splits.items()}
         self.splits = splits
         self.sizes = sizes
         self.report = report
