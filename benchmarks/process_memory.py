@@ -38,17 +38,19 @@ SPLIT_SIZES = {"train": 16983, "test": 2697}  # the paper's split (NGNN's *_new_
 CATEGORIES = 120
 
 
-def _structure(directory, rng):
-    """Copy the real split files when available, else write generated ones of real size."""
+def _structure(directory, rng, split_sizes):
+    """Copy the real split files when available (and the real sizes are asked for), else
+    write generated ones of ``split_sizes``."""
     names = (pv.TRAIN_FILE, pv.TEST_FILE, pv.CATEGORY_MAP_FILE, pv.CATEGORY_POOL_FILE)
-    if all(os.path.isfile(os.path.join(SHARED, n)) for n in names):
+    if split_sizes == SPLIT_SIZES and all(os.path.isfile(os.path.join(SHARED, n))
+                                          for n in names):
         for name in names:
             shutil.copy(os.path.join(SHARED, name), os.path.join(directory, name))
         return "real structure ({})".format(os.path.normpath(SHARED))
     category_ids = [int(c) for c in sorted(rng.choice(np.arange(2, 5000), CATEGORIES, False))]
     pools = {c: [] for c in range(CATEGORIES)}
     set_id = 100000000
-    for split, count in sorted(SPLIT_SIZES.items()):
+    for split, count in sorted(split_sizes.items()):
         outfits = []
         for _ in range(count):
             set_id += 1
@@ -65,14 +67,17 @@ def _structure(directory, rng):
     with open(os.path.join(directory, pv.CATEGORY_POOL_FILE), "w") as handle:
         json.dump([{"id": category_ids[c], "name": str(c), "frequency": len(pools[c]),
                     "items": pools[c]} for c in range(CATEGORIES)], handle)
-    return "generated structure of the real size"
+    return "generated structure ({})".format(
+        "the real size" if split_sizes == SPLIT_SIZES else "smoke size")
 
 
-def write_data(directory, visual_dim=2048, vocab_size=2757, words=12, seed=0):
-    """A real-size Polyvore directory with a packed feature store; returns a description."""
+def write_data(directory, split_sizes=None, visual_dim=2048, vocab_size=2757, words=12,
+               seed=0):
+    """A Polyvore directory (default: real size) with a packed feature store; returns a
+    description."""
     rng = np.random.RandomState(seed)
     os.makedirs(directory)
-    source = _structure(directory, rng)
+    source = _structure(directory, rng, split_sizes or SPLIT_SIZES)
     keys = set()
     for name in (pv.TRAIN_FILE, pv.TEST_FILE):
         with open(os.path.join(directory, name)) as handle:
@@ -146,12 +151,18 @@ def main(argv=None):
                              "on the same data, e.g. before/after); default: this one")
     parser.add_argument("--steps", type=int, default=300, help="training steps (batch 16)")
     parser.add_argument("--out", default=None, help="JSON file to write")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny data and 2 steps, to check the script (numbers mean nothing)")
     args = parser.parse_args(argv)
     work = tempfile.mkdtemp(prefix="npurec-memory-")
     try:
         data_dir = os.path.join(work, "polyvore")
-        record = {"data": write_data(data_dir), "runs": [
-            measure(data_dir, source, args.steps, work) for source in args.source or ["."]]}
+        smoke = {"train": 40, "test": 12} if args.smoke else None
+        steps = 2 if args.smoke else args.steps
+        record = {"smoke": bool(args.smoke), "data": write_data(
+            data_dir, smoke, visual_dim=32 if smoke else 2048, vocab_size=50 if smoke else 2757),
+            "runs": [
+            measure(data_dir, source, steps, work) for source in args.source or ["."]]}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     text = json.dumps(record, indent=2, sort_keys=True)

@@ -35,3 +35,21 @@ def test_every_runner_mode_writes_its_records(tmp_path, mode):
             assert record["train_mflops_per_sample"] > 0 and record["matmul_peak_gflops"] > 0
             assert record["utilisation"] == pytest.approx(
                 rate * record["train_mflops_per_sample"] / 1e3 / record["matmul_peak_gflops"])
+
+
+def test_process_memory_measures_a_fit_in_its_own_child(tmp_path):
+    """``python -m benchmarks.process_memory --smoke`` (tiny data, 2 steps): one record per
+    ``--source``, with the child's own peak, its training rate and its test metrics."""
+    out = str(tmp_path / "memory.json")
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    result = subprocess.run([sys.executable, "-m", "benchmarks.process_memory", "--smoke",
+                             "--source", ROOT, "--out", out], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    payload = json.load(open(out))
+    assert payload["smoke"] is True and payload["data"]["items"] > 40 * 3
+    (run,) = payload["runs"]
+    assert run["train_steps"] == 2 and run["train_pairs_per_sec"] > 0
+    assert run["peak_rss_mib"] > 100  # TensorFlow alone is more: the child's, not 0
+    assert set(run["test_metrics"]) >= {"fitb_accuracy", "compat_auc"}
