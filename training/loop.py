@@ -139,8 +139,10 @@ class Trainer(object):
                 batch_size // replicas, drop_remainder=True)
             batches = shard.select(batches)
             if materialize is not None:
-                batches = batches.map(materialize, num_parallel_calls=tf.data.AUTOTUNE)
-            return batches.prefetch(2)
+                # one batch at a time: evaluation batches are large (NGNN: 512 outfits of
+                # 2048-d items, 34 MB) and parallel calls would hold several at once
+                batches = batches.map(materialize)
+            return batches.prefetch(1)
 
         dataset = strategy.distribute_datasets_from_function(dataset_fn)
         outputs = [self._score_step(batch).numpy() for batch in dataset]

@@ -250,8 +250,10 @@ class NGNNTask(Task):
         def to_pairs(batch):
             rows = batch["outfit"]
             out = {k: tf.gather(v, rows) for k, v in outfits.items()}
-            out.update(lookup(out["items"]))
-            out.update({"neg_" + k: v for k, v in lookup(batch["neg_item"]).items()})
+            # the outfits' items and their replacements in ONE host read (one Python call)
+            features = lookup(tf.concat([out["items"], batch["neg_item"][:, None]], axis=1))
+            out.update({k: v[:, :-1] for k, v in features.items()})
+            out.update({"neg_" + k: v[:, -1] for k, v in features.items()})
             out.update(slot=batch["slot"], neg_cat=batch["neg_cat"])
             return out
 
