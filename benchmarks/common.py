@@ -11,7 +11,6 @@ import os
 import platform
 import resource
 import statistics
-import subprocess
 import time
 
 import numpy as np
@@ -21,19 +20,6 @@ from benchmarks import realsize
 from training import compat, loop
 from training import runtime as rt
 from training.sharding import epoch_dataset
-
-
-def run_child(command, log_path, cwd=None, env=None):
-    """Run ``command`` in a fresh process, its output to ``log_path``: (exit code, seconds,
-    the child's OWN peak resident memory in MiB, from ``wait4``; a fresh process, not a fork,
-    so nothing of this one's memory is counted)."""
-    start = time.time()
-    with open(log_path, "wb") as log:
-        child = subprocess.Popen(command, cwd=cwd, env=env, stdout=log,
-                                 stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
-    return child.returncode, time.time() - start, usage.ru_maxrss / 1024.0
 
 
 def peak_rss_mb():

@@ -6,8 +6,8 @@ and negative pools of ``../shared/data/polyvore`` when present (the paper's real
 plus a packed ``features/`` store (``datasets.featurize``'s format) of random 2048-d image and
 word-id text features (the bytes' values do not change memory). Then runs a fit of one short
 epoch on it (training steps, a validation and a test evaluation of every question) in a CHILD
-process and reports the child's own peak resident memory (``wait4``), so the figure is the
-training process's, not this script's, plus its training rate (pairs/s of the epoch, the first
+process and reports the child's own peak resident memory (:mod:`benchmarks.child`), so the
+figure is the training process's, not this script's, plus its training rate (pairs/s of the epoch, the first
 step's tracing included: the real input pipeline, unlike ``benchmarks.run``'s step timing) and
 test metrics (same data and seed: two trees must agree when a change is meant not to move
 results).
@@ -28,7 +28,7 @@ import tempfile
 
 import numpy as np
 
-from benchmarks import common
+from benchmarks import child
 from datasets import features as feature_store
 from datasets import polyvore as pv
 
@@ -109,16 +109,16 @@ def write_data(directory, split_sizes=None, visual_dim=2048, vocab_size=2757, wo
 
 def measure(data_dir, source, steps, work):
     """Run a short real-size fit of ``source`` in a child process: its own peak RSS (MiB,
-    from ``wait4``, so several children are measured apart), its seconds and test metrics."""
+    :func:`benchmarks.child.run_python`), its seconds, training rate and test metrics."""
     env = dict(os.environ, PYTHONPATH=os.path.abspath(source), TF_CPP_MIN_LOG_LEVEL="2",
                NPUREC_CACHE=os.path.join(work, "cache"))
     run_dir = os.path.join(work, "run")
-    command = [sys.executable, "-m", "training.fit", "--model", "ngnn", "--data-dir", data_dir,
-               "--epochs", "1", "--set", "train.steps_per_epoch={}".format(steps),
-               "--output-dir", run_dir, "--overwrite"]
+    args = ["--model", "ngnn", "--data-dir", data_dir, "--epochs", "1",
+            "--set", "train.steps_per_epoch={}".format(steps),
+            "--output-dir", run_dir, "--overwrite"]
     log_path = os.path.join(work, "fit.log")
-    code, seconds, peak = common.run_child(command, log_path, cwd=os.path.abspath(source),
-                                           env=env)
+    code, seconds, peak = child.run_python("-m", "training.fit", args, log_path,
+                                           cwd=os.path.abspath(source), env=env)
     with open(log_path, "rb") as log:
         output = log.read().decode("utf-8", "replace")
     if code:

@@ -140,7 +140,7 @@ def _preprocess(smoke):
     """Seconds to preprocess real-size raw Amazon files, first run and cache hit, and the
     peak memory of doing so: the two loads run in a fresh child process (``python -c``), so
     its peak is preprocessing's alone, not the file generator's or the benchmarks'."""
-    from benchmarks import common, realsize  # pylint: disable=import-outside-toplevel
+    from benchmarks import child, realsize  # pylint: disable=import-outside-toplevel
 
     work = tempfile.mkdtemp(prefix="npurec-bench-")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -151,9 +151,8 @@ def _preprocess(smoke):
         generated = time.time() - start
         log_path = os.path.join(work, "preprocess.log")
         env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        code, _, peak = common.run_child(
-            [sys.executable, "-c", _PREPROCESS, raw, os.path.join(work, "cache")], log_path,
-            cwd=root, env=env)
+        code, _, peak = child.run_python("-c", _PREPROCESS, [raw, os.path.join(work, "cache")],
+                                         log_path, cwd=root, env=env)
         with open(log_path) as handle:
             output = handle.read()
         if code:
