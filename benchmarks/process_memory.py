@@ -31,6 +31,7 @@ import numpy as np
 from benchmarks import child
 from datasets import features as feature_store
 from datasets import polyvore as pv
+from datasets import synthetic
 
 SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..",
                       "shared", "data", "polyvore")
@@ -49,24 +50,18 @@ def _structure(directory, rng, split_sizes):
         return "real structure ({})".format(os.path.normpath(SHARED))
     category_ids = [int(c) for c in sorted(rng.choice(np.arange(2, 5000), CATEGORIES, False))]
     pools = {c: [] for c in range(CATEGORIES)}
-    set_id = 100000000
+    splits, set_id = {}, 100000000
     for split, count in sorted(split_sizes.items()):
-        outfits = []
+        splits[split] = []
         for _ in range(count):
             set_id += 1
             cats = rng.choice(CATEGORIES, size=rng.randint(3, pv.MAX_ITEMS + 1), replace=False)
             for index, c in enumerate(cats, 1):
                 pools[int(c)].append("{}_{}".format(set_id, index))
-            outfits.append({"set_id": str(set_id), "items_index": list(range(1, len(cats) + 1)),
-                            "items_category": [category_ids[c] for c in cats]})
-        name = pv.TRAIN_FILE if split == "train" else pv.TEST_FILE
-        with open(os.path.join(directory, name), "w") as handle:
-            json.dump(outfits, handle)
-    with open(os.path.join(directory, pv.CATEGORY_MAP_FILE), "w") as handle:
-        json.dump({str(c): i for i, c in enumerate(category_ids)}, handle)
-    with open(os.path.join(directory, pv.CATEGORY_POOL_FILE), "w") as handle:
-        json.dump([{"id": category_ids[c], "name": str(c), "frequency": len(pools[c]),
-                    "items": pools[c]} for c in range(CATEGORIES)], handle)
+            splits[split].append({"set_id": str(set_id),
+                                  "items_index": list(range(1, len(cats) + 1)),
+                                  "items_category": [category_ids[c] for c in cats]})
+    synthetic.write_split_files(directory, splits, pools, category_ids)
     return "generated structure ({})".format(
         "the real size" if split_sizes == SPLIT_SIZES else "smoke size")
 

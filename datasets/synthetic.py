@@ -133,19 +133,29 @@ def _write_polyvore(out, n_train, n_valid, n_test, num_categories, num_styles, v
              num_styles=np.asarray(num_styles))
 
 
-def _write_polyvore_files(out, splits, pools, category_ids, visual, text, layout, version):
-    """The NGNN split files, per-item vectors (zip or folders) and the SYNTHETIC.txt marker."""
+def write_split_files(out, splits, pools, category_ids):
+    """The NGNN split files of ``splits`` (any of ``train``, ``valid``, ``test``: outfit lists
+    in the original schema), the category map and the category pools (``pools[c]``: item keys
+    of dense category c), as the real release names them. Shared by the generators here and
+    by ``benchmarks.process_memory`` (which writes no validation file, like the paper's
+    release)."""
+    names = {"train": pv.TRAIN_FILE, "valid": pv.VALID_FILE, "test": pv.TEST_FILE}
+
     def dump(path, payload):
         with open(os.path.join(out, path), "w") as handle:
             json.dump(payload, handle)
 
-    dump(pv.TRAIN_FILE, splits["train"])
-    dump(pv.VALID_FILE, splits["valid"])
-    dump(pv.TEST_FILE, splits["test"])
+    for split, outfits in sorted(splits.items()):
+        dump(names[split], outfits)
     dump(pv.CATEGORY_MAP_FILE, {str(int(c)): i for i, c in enumerate(category_ids)})
     dump(pv.CATEGORY_POOL_FILE, [
         {"id": int(category_ids[c]), "name": "category {}".format(c),
          "frequency": len(pools[c]), "items": pools[c]} for c in range(len(category_ids))])
+
+
+def _write_polyvore_files(out, splits, pools, category_ids, visual, text, layout, version):
+    """The NGNN split files, per-item vectors (zip or folders) and the SYNTHETIC.txt marker."""
+    write_split_files(out, splits, pools, category_ids)
     write_item_vectors(out, feature_store.VISUAL_DIR, visual, layout, decimals=3)
     write_item_vectors(out, feature_store.TEXT_DIR, text, layout, decimals=None)
     with open(os.path.join(out, "SYNTHETIC.txt"), "w") as handle:

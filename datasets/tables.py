@@ -2,7 +2,7 @@
 
 Training and evaluation gather each batch's item vectors from the feature store on the host,
 in the input pipeline (:func:`host_lookup`): the store stays a file, so a real-size NGNN process
-does not hold the 760 MB visual table a second time (measured in BENCHMARKS.md, Memory), and
+does not hold the 931 MB visual table a second time (measured in BENCHMARKS.md, Memory), and
 the gather overlaps the previous step. A serving export has to carry the features with it, so
 it holds them in variables (:func:`device_table`) that its compiled function gathers from.
 """
@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 import numpy as np
 import tensorflow as tf
 
-from datasets.features import mapped_file, read_rows
+from datasets.features import read_rows
 
 FEATURE_KEYS = ("visual", "text_ids", "text_mask")
 
@@ -63,18 +63,15 @@ def device_table(array, name, rows_per_chunk=4096):
     Why: ``tf.Variable(array)`` first converts the whole array into a temporary tensor that
     the variable then copies, and for the store's memory-mapped ``visual.npy`` it also
     touches every page of the mapping (file pages count as this process's resident memory):
-    ~3x the table at the peak, ~2.3 GB for the real 760 MB one. Here the variable starts as
+    ~3x the table at the peak (2,883 MiB measured for a 727 MiB one). Here the variable starts as
     zeros and takes one chunk at a time, read with :func:`datasets.features.read_rows`.
     """
     shape, dtype = tuple(array.shape), np.dtype(array.dtype)
     # numpy's zeros are pages never touched (calloc): only the variable's own copy is resident
     table = tf.Variable(np.zeros(shape, dtype), trainable=False, name=name)
-    whole = mapped_file(array) is not None
     for start in range(0, shape[0], rows_per_chunk):
         stop = min(start + rows_per_chunk, shape[0])
-        chunk = read_rows(array, np.arange(start, stop)) if whole else np.asarray(
-            array[start:stop])
-        table[start:stop].assign(chunk)
+        table[start:stop].assign(read_rows(array, np.arange(start, stop)))
     return table
 
 
