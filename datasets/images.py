@@ -115,6 +115,8 @@ class ImageEncoder(object):
 
     def _dataset(self, paths):
         import tensorflow as tf  # pylint: disable=import-outside-toplevel
+        from datasets.pipeline import (  # pylint: disable=import-outside-toplevel
+            without_autotune_model)
 
         size, scaling = self.image_size, self.scaling
 
@@ -132,7 +134,7 @@ class ImageEncoder(object):
                    .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True))
         decoded = (decoded.ignore_errors() if hasattr(decoded, "ignore_errors")  # TF >= 2.12
                    else decoded.apply(tf.data.experimental.ignore_errors()))
-        return decoded.batch(self.batch_size).prefetch(2)
+        return without_autotune_model(decoded.batch(self.batch_size).prefetch(2))
 
     def encode_files(self, paths, progress=None):
         """Yield ``(rows, vectors [k, dim] float32, channels [k])`` batch by batch.

@@ -32,6 +32,7 @@ import numpy as np
 import tensorflow as tf
 
 from datasets import progress
+from datasets.pipeline import without_autotune_model
 from training import compat, rundir
 from training.errors import DivergedError, UsageError, WorkerLostError
 from training.sharding import InputShard, epoch_dataset
@@ -142,7 +143,7 @@ class Trainer(object):
                 # one batch at a time: evaluation batches are large (NGNN: 512 outfits of
                 # 2048-d items, 34 MB) and parallel calls would hold several at once
                 batches = batches.map(materialize)
-            return batches.prefetch(1)
+            return without_autotune_model(batches.prefetch(1))
 
         dataset = strategy.distribute_datasets_from_function(dataset_fn)
         outputs = [self._score_step(batch).numpy() for batch in dataset]

@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 import tensorflow as tf
 
+from datasets.pipeline import without_autotune_model
 from training.errors import UsageError
 
 
@@ -94,4 +95,4 @@ def epoch_dataset(task, data, batch_size, epoch, seed, shard=None):
     batches = (shard or InputShard()).select(keys)
     if epoch_input.materialize is not None:
         batches = batches.map(epoch_input.materialize, num_parallel_calls=tf.data.AUTOTUNE)
-    return batches.prefetch(tf.data.AUTOTUNE)
+    return without_autotune_model(batches.prefetch(tf.data.AUTOTUNE))

@@ -361,3 +361,11 @@ def test_cli_writes_a_store(release, tmp_path, weights_file, capsys):
     assert "training.fit --model ngnn --data-dir" in capsys.readouterr().out
     store = _store(out)
     assert store.text_len.max() == 1 and store.meta["text_mode"] == "last-word"
+
+
+def test_image_pipeline_runs_without_the_autotune_model(tmp_path):
+    """Featurizing ends one image iterator per chunk; with tf.data's autotuning model on, the
+    end of an iterator could wait for the optimiser's next interval (``datasets.pipeline``)."""
+    encoder = image_io.ImageEncoder("mobilenet_v2", "none", 96)
+    dataset = encoder._dataset([str(tmp_path / "a.jpg")])  # pylint: disable=protected-access
+    assert dataset.options().autotune.enabled is False

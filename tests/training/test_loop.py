@@ -149,3 +149,22 @@ def test_untracked_sublayers_are_detected():
     good = compat.keras.Sequential([compat.keras.layers.Dense(2)])
     good(tf.zeros([1, 3]))
     loop.check_tracked(good)
+
+
+def test_evaluation_pipeline_runs_without_the_autotune_model(monkeypatch):
+    """Evaluation ends an iterator per call (every epoch's validation), so it must have the
+    autotuning model off like training (``datasets.pipeline``); the scores are unchanged."""
+    trainer, _ = _toy_trainer(rt.configure("cpu", "fp32"))
+    arrays = trainer.task.eval_arrays(trainer.data, "test")
+    expected = trainer.score_arrays(arrays, 16)
+    seen = []
+
+    def recording(dataset):
+        dataset = real(dataset)
+        seen.append(dataset.options().autotune.enabled)
+        return dataset
+
+    real = loop.without_autotune_model
+    monkeypatch.setattr(loop, "without_autotune_model", recording)
+    np.testing.assert_array_equal(trainer.score_arrays(arrays, 16), expected)
+    assert seen == [False]

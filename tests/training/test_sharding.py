@@ -91,3 +91,15 @@ def test_the_loop_shards_before_materializing_and_workers_add_up_to_the_epoch():
 def test_keys_without_drop_remainder_are_refused_with_the_task_named():
     with pytest.raises(UsageError, match="task 'index'.*drop_remainder=True"):
         epoch_dataset(_IndexTask(n=10, drop_remainder=False), None, 3, 0, 0)
+
+
+def test_epochs_run_without_the_autotune_model():
+    """Each epoch's pipeline (one worker's or the whole job's) has tf.data's autotuning
+    model off: its background optimiser made the end of an epoch wait for its next interval
+    (up to tens of seconds; ``datasets.pipeline``). Must hold for every shard, since each
+    worker ends its own iterator."""
+    for shard in (None, InputShard(2, 1, 1)):
+        dataset = epoch_dataset(_IndexTask(), None, 3, 0, 0, shard)
+        assert dataset.options().autotune.enabled is False
+    plain = tf.data.Dataset.range(3)
+    assert plain.options().autotune.enabled is not False  # the control: TF's default is on
