@@ -53,3 +53,15 @@ def test_process_memory_measures_a_fit_in_its_own_child(tmp_path):
     assert run["train_steps"] == 2 and run["train_pairs_per_sec"] > 0
     assert run["peak_rss_mib"] > 100  # TensorFlow alone is more: the child's, not 0
     assert set(run["test_metrics"]) >= {"fitb_accuracy", "compat_auc"}
+
+
+def test_iterator_end_measures_both_settings():
+    """``benchmarks.iterator_end`` on a tiny epoch: every trial of both settings is timed
+    (the figures are the script's job, not this test's: a timed assertion would be noise)."""
+    from benchmarks import iterator_end  # pylint: disable=import-outside-toplevel
+
+    steps, results = iterator_end.measure(0.2, 2, matmul=32)
+    assert steps >= 2 and set(results) == {"autotune_model", "without_model"}
+    for runs in results.values():
+        assert len(runs) == 2
+        assert all(0 <= r["end_seconds"] <= r["epoch_seconds"] for r in runs)
