@@ -7,7 +7,7 @@ sat idle ~15 s at the end of some real-size NGNN epochs). npurec turns the model
 (:func:`datasets.pipeline.without_autotune_model`). This reproduces it on a pipeline shaped
 like training's: a parallel map through a Python function, prefetch, the default
 distribution strategy, and a compiled CPU-bound step per batch (the wait needs a busy CPU:
-with a sleeping consumer it did not show in 8 trials). Run it after a TensorFlow upgrade to
+with a sleeping consumer it did not show in 13 trials). Run it after a TensorFlow upgrade to
 see whether the setting is still needed.
 
     python -m benchmarks.iterator_end --trials 6 --seconds 11 --out end.json

@@ -11,9 +11,10 @@ def without_autotune_model(dataset):
     intervals (10 ms, 20 ms, ... 10.24 s, 20.48 s, ... up to a minute), and reaching the END
     of an iterator sometimes waits until that thread's current interval has run out. Every
     training epoch, evaluation and featurizing chunk ends an iterator, so the step loop sat
-    idle for the rest of an interval: ~15 s after some real-size NGNN epochs, and 7-10 s
-    after 7 of 12 ten-second test epochs, always ending on an interval boundary (0 of 11
-    without the model; BENCHMARKS.md, "End-of-epoch stall"). Nothing else changes meaning:
+    idle for the rest of an interval: ~15-20 s after some real-size NGNN epochs, and 7-10 s
+    after 7 of 12 thirteen-second epochs of the real NGNN pipeline, always to an interval
+    boundary (none of 12 without the model; BENCHMARKS.md, "End-of-epoch stall"). Nothing
+    else changes meaning:
     ``AUTOTUNE`` parallelism becomes the value autotuning starts from (the host's cores, at
     most 16) and ``prefetch(AUTOTUNE)`` buffers still grow when the consumer waits (TF's
     prefetch autotuner works without the model). npurec's pipelines cost a small part of a
