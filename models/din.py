@@ -8,7 +8,8 @@ the candidate and their product go through an MLP (200, 80) with Dice to one flo
 
 Mini-batch aware L2 (``mba_l2`` > 0, paper eq. 4-5): only the embedding rows used in the
 batch are penalised, each scaled by 1 / its frequency in the training data; the frequencies
-are set with :meth:`DIN.set_frequencies`. Static shapes throughout (no tf.unique).
+are set with :meth:`DIN.set_frequencies`. Static shapes throughout (no tf.unique), except the
+attention unit's packing of real history positions, which ``static_shapes=True`` turns off.
 
 Inputs (dict): hist_items, hist_cats [B, L] int (0 = padding), hist_len [B] int,
 target_item, target_cat [B] int.
@@ -46,12 +47,15 @@ class DIN(keras.Model):
         count of positive training events (leave-one-out on training rows: the task
         excludes the row's own event). Learning an item's popularity through its embedding
         alone needs many events per item and memorises the rest. Off in the paper.
+      static_shapes: score every history slot in the attention unit (NPU); False (default)
+        packs the real positions (see :class:`models.layers.LocalActivationUnit`; same
+        weights, about half the unit's work when histories are half full).
     """
 
     def __init__(self, num_items, num_categories, embedding_dim=8, attention_units=(80, 40),
                  mlp_units=(200, 80), activation="dice", attention_softmax=False,
                  pooling="attention", mba_l2=0.0, recency=0, history_stats=False,
-                 popularity=False, **kwargs):
+                 popularity=False, static_shapes=False, **kwargs):
         super(DIN, self).__init__(**kwargs)
         if pooling not in ("attention", "sum"):
             raise ValueError("pooling ({!r}) must be 'attention' or 'sum'".format(pooling))
@@ -69,12 +73,14 @@ class DIN(keras.Model):
         self.recency = int(recency)
         self.history_stats = bool(history_stats)
         self.popularity = bool(popularity)
+        self.static_shapes = bool(static_shapes)
         if self.recency < 0:
             raise ValueError("recency ({!r}) must be >= 0".format(recency))
         self.attention = None
         policy = policy_of(self)  # sublayers compute like the model, not like the global policy
         if pooling == "attention":
             self.attention = LocalActivationUnit(self.attention_units, softmax=attention_softmax,
+                                                 packed=not self.static_shapes,
                                                  name="attention", dtype=policy)
         # Sublayers are attributes, not a list: Keras 3 keeps lists in its own tracker, which
         # tf.train.Checkpoint does not see (their weights would silently not be saved).
@@ -197,7 +203,7 @@ class DIN(keras.Model):
                 "attention_softmax": self.attention_softmax, "pooling": self.pooling,
                 "mba_l2": self.mba_l2, "recency": self.recency,
                 "history_stats": self.history_stats, "popularity": self.popularity,
-                "name": self.name}
+                "static_shapes": self.static_shapes, "name": self.name}
 
     @classmethod
     def from_config(cls, config):

@@ -60,6 +60,67 @@ def test_activation_unit_golden_values_and_masking():
     assert np.all(empty == 0.0)
 
 
+def _unit_pair(softmax, activation="sigmoid"):
+    """The same attention unit twice, packed and scoring every slot, with equal weights."""
+    rng = np.random.RandomState(5)
+    q = rng.normal(size=(5, 4)).astype(np.float32)
+    k = rng.normal(size=(5, 7, 4)).astype(np.float32)
+    mask = (np.arange(7)[None, :] < np.array([7, 3, 0, 1, 5])[:, None]).astype(np.float32)
+    static = LocalActivationUnit((6, 3), activation=activation, softmax=softmax)
+    packed = LocalActivationUnit((6, 3), activation=activation, softmax=softmax, packed=True)
+    static(q, k, mask)
+    packed(q, k, mask)
+    packed.set_weights([rng.normal(size=w.shape) for w in static.get_weights()])
+    static.set_weights(packed.get_weights())
+    return static, packed, q, k, mask
+
+
+@pytest.mark.parametrize("softmax", [False, True])
+def test_packed_attention_equals_scoring_every_slot(softmax):
+    """Packing the real positions (CPU/GPU) must give the same weights and gradients as the
+    static-shape unit (NPU), an empty history (row 2) included, eagerly and compiled."""
+    static, packed, q, k, mask = _unit_pair(softmax)
+    assert packed.packed and not static.packed
+
+    def run(unit):
+        keys = tf.constant(k)
+        with tf.GradientTape() as tape:
+            tape.watch(keys)
+            weights = unit(q, keys, mask)
+            loss = tf.reduce_sum(weights * np.arange(35, dtype=np.float32).reshape(5, 7))
+        grads = tape.gradient(loss, [keys] + unit.trainable_weights)
+        return [weights] + [tf.convert_to_tensor(g) for g in grads]
+
+    for call in (run, tf.function(run)):
+        want, got = call(static), call(packed)
+        for a, b in zip(want, got):
+            np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-5, atol=1e-6)
+    assert np.all(got[0].numpy()[mask == 0] == 0.0)  # padding weighs exactly 0
+
+
+@pytest.mark.parametrize("activation", ["dice", "prelu"])
+def test_units_that_are_not_position_wise_are_never_packed(activation):
+    """Dice's batch statistics include the padding and Keras' PReLU has a slope per slot, so
+    packing would change them: the unit scores every slot whatever ``packed`` says."""
+    unit = LocalActivationUnit((6, 3), activation=activation, packed=True)
+    assert unit.packed is False
+
+
+def test_din_static_shapes_only_changes_how_the_attention_runs():
+    """DIN(static_shapes=True) (the NPU's) and the default packed DIN give the same logits
+    from the same weights."""
+    packed = DIN(30, 5, embedding_dim=4)
+    static = DIN(30, 5, embedding_dim=4, static_shapes=True)
+    packed.build()
+    static.build()
+    static.set_weights(packed.get_weights())
+    assert packed.attention.packed and not static.attention.packed
+    batch = _batch(np.random.RandomState(2))
+    np.testing.assert_allclose(packed(batch).numpy(), static(batch).numpy(), rtol=1e-5,
+                               atol=1e-6)
+    assert DIN.from_config(static.get_config()).static_shapes is True
+
+
 def _batch(rng, batch=4, length=6, items=30, cats=5):
     lens = np.array([6, 3, 0, 1][:batch], np.int32)
     hist = rng.randint(1, items, size=(batch, length)).astype(np.int32)

@@ -271,8 +271,9 @@ def test_npu_runtime_with_a_test_double(monkeypatch, two_npu_ranks):
 
 
 def test_the_runtime_gives_a_model_on_the_npu_static_shapes(monkeypatch):
-    """NGNN's static_shapes need not be set by hand for NPUs: the runtime switches it on there
-    and leaves it alone elsewhere. Mock: npu_device double (no Ascend hardware here)."""
+    """NGNN's and DIN's static_shapes need not be set by hand for NPUs: the runtime switches it
+    on there and leaves it alone elsewhere. Mock: npu_device double (no Ascend hardware here)."""
+    from training.tasks.din import DINModelConfig  # pylint: disable=import-outside-toplevel
     from training.tasks.ngnn import NGNNModelConfig  # pylint: disable=import-outside-toplevel
 
     default = NGNNModelConfig()
@@ -284,6 +285,8 @@ def test_the_runtime_gives_a_model_on_the_npu_static_shapes(monkeypatch):
     adapted = npu.adapt_model_config(default)
     assert adapted.static_shapes is True and adapted.hidden == default.hidden
     assert npu.adapt_model_config(ToyModelConfig()) == ToyModelConfig()  # no such option
+    din = DINModelConfig()  # DIN's packed attention is data-dependent too
+    assert din.static_shapes is False and npu.adapt_model_config(din).static_shapes is True
 
 
 def test_npu_fp32_keeps_dtype(monkeypatch):

@@ -57,6 +57,9 @@ class DINModelConfig(object):
         preset); see :class:`models.din.DIN`.
       base_run: run directory of a finished BaseModel run (pooling=sum) on the same data;
         when set, validation and test metrics include ``rela_impr`` against its AUC.
+      static_shapes: the attention unit scores every history slot, padding included (static
+        shapes); False runs it on the real positions only (faster). The runtime switches it
+        on for NPUs (whole-graph compilation), so it need not be set by hand.
     """
 
     embedding_dim: int = 32
@@ -70,6 +73,7 @@ class DINModelConfig(object):
     history_stats: bool = True
     popularity: bool = True
     base_run: str = ""
+    static_shapes: bool = False
 
     def __post_init__(self):
         if self.activation not in ("dice", "prelu"):
@@ -277,7 +281,8 @@ class DINTask(Task):
                     pooling=model_config.pooling, mba_l2=model_config.mba_l2,
                     recency=model_config.recency,
                     history_stats=model_config.history_stats,
-                    popularity=model_config.popularity)
+                    popularity=model_config.popularity,
+                    static_shapes=model_config.static_shapes)
         model.build()
         model.set_frequencies(data.item_counts, data.category_counts)
         return model
