@@ -20,6 +20,17 @@ def test_din_flops_by_hand():
     assert flops.din_train_flops(model, 20) > flops.din_train_flops(model, 10)
 
 
+def test_a_packed_attention_counts_the_real_positions_only():
+    """The packed unit (default) computes the real history positions, the static one (NPU)
+    every slot; the utilisation column must count what is computed."""
+    hist_len = np.array([1, 4, 20, 25])  # a length over maxlen is capped (left-aligned)
+    packed = DIN(50, 5, embedding_dim=4)
+    static = DIN(50, 5, embedding_dim=4, static_shapes=True)
+    assert flops.scored_positions(packed, hist_len, 20) == pytest.approx((1 + 4 + 20 + 20) / 4)
+    assert flops.scored_positions(static, hist_len, 20) == 20
+    assert flops.scored_positions(DIN(50, 5, pooling="sum"), hist_len, 20) == 20  # no unit
+
+
 def test_ngnn_flops_by_hand():
     """Hidden 2, 16-d images, 3 steps, 4 nodes: the visual projection on 5 distinct nodes
     (forward + weight gradient); per node and step 2 H x H + 2 H x 3H products on 2 outfits
