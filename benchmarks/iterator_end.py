@@ -15,11 +15,12 @@ see whether the setting is still needed.
 from __future__ import absolute_import, division, print_function
 
 import argparse
-import json
 import sys
 import time
 
 import numpy as np
+
+from benchmarks import report
 
 
 def _epoch(tf, steps, autotune_model):
@@ -82,11 +83,7 @@ def main(argv=None):
               "summary": {name: {"ends_over_1s": sum(r["end_seconds"] > 1 for r in runs),
                                  "longest_end_seconds": max(r["end_seconds"] for r in runs)}
                           for name, runs in results.items()}}
-    text = json.dumps(record, indent=2, sort_keys=True)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as handle:
-            handle.write(text + "\n")
+    report.emit(record, args.out)
     return 0
 
 

@@ -28,7 +28,7 @@ import tempfile
 
 import numpy as np
 
-from benchmarks import child
+from benchmarks import child, report
 from datasets import features as feature_store
 from datasets import polyvore as pv
 from datasets import synthetic
@@ -160,11 +160,7 @@ def main(argv=None):
             measure(data_dir, source, steps, work) for source in args.source or ["."]]}
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    text = json.dumps(record, indent=2, sort_keys=True)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as handle:
-            handle.write(text + "\n")
+    report.emit(record, args.out)
     return 0
 
 
