@@ -39,10 +39,11 @@ def _dense_macs(layer):
     return int(kernel.shape[0]) * int(kernel.shape[1])
 
 
-def din_train_flops(model, positions):
-    """FLOPs of one DIN training sample whose attention unit scores ``positions`` history
-    positions: the history length L when the unit scores every slot (``static_shapes``), the
-    mean real history length when it is packed (:func:`scored_positions`).
+def din_train_flops(model, maxlen, hist_len=None):
+    """FLOPs of one DIN training sample with histories of ``maxlen`` slots, counting the
+    attention positions that are computed (:func:`scored_positions`): every slot when the unit
+    scores them all (``static_shapes``) or ``hist_len`` is not given, else the mean real
+    history length of ``hist_len``.
 
     The activation unit's first layer is computed as in
     :meth:`models.layers.LocalActivationUnit._first_layer`: the query term once per row
@@ -60,14 +61,14 @@ def din_train_flops(model, positions):
         per_row += dim * units
         per_position = 2 * dim * units + _dense_macs(unit.out) + sum(
             _dense_macs(layer) for layer in unit.hidden[1:] if hasattr(layer, "kernel"))
-    forward = 2 * (per_row + positions * per_position)
+    forward = 2 * (per_row + scored_positions(model, hist_len, maxlen) * per_position)
     return 3 * forward  # forward, weight gradients, input gradients (embeddings are trained)
 
 
 def scored_positions(model, hist_len, maxlen):
     """History positions per sample that ``model``'s attention unit computes: ``maxlen``, or
     the mean of ``hist_len`` (capped at ``maxlen``) when the unit is packed."""
-    if model.attention is not None and model.attention.packed:
+    if model.attention is not None and model.attention.packed and hist_len is not None:
         return float(np.minimum(np.asarray(hist_len), maxlen).mean())
     return float(maxlen)
 

@@ -7,10 +7,10 @@ plus a packed ``features/`` store (``datasets.featurize``'s format) of random 20
 word-id text features (the bytes' values do not change memory). Then runs a fit of one short
 epoch on it (training steps, a validation and a test evaluation of every question) in a CHILD
 process and reports the child's own peak resident memory (:mod:`benchmarks.child`), so the
-figure is the training process's, not this script's, plus its training rate (pairs/s of the epoch, the first
-step's tracing included: the real input pipeline, unlike ``benchmarks.run``'s step timing) and
-test metrics (same data and seed: two trees must agree when a change is meant not to move
-results).
+figure is the training process's, not this script's, plus its training rate (pairs/s of the
+epoch, the first step's tracing included: the real input pipeline, unlike
+``benchmarks.run``'s step timing) and test metrics (same data and seed: two trees must agree
+when a change is meant not to move results).
 
     python -m benchmarks.process_memory --out benchmarks/results/ngnn_memory.json
     python -m benchmarks.process_memory --source ../before --source .   # trees, same data

@@ -105,22 +105,23 @@ def run_din(args):
                                     n_batches=SMOKE["din_rows_batches"] if smoke else 6)
         records.append(_record("din_train", {"batch_size": big, "maxlen": maxlen}, bench,
                                runtime, args.windows, 2 if smoke else 6,
-                               _din_flops(flops, bench, maxlen), peak))
+                               _din_flops(bench, maxlen), peak))
     for batch in SMOKE["din_batches"] if smoke else (256, 1024):
         steps = 2 if smoke else max(6, 16384 // batch)
         bench, runtime = common.din(batch, 20, device=args.device, precision=args.precision,
                                     n_batches=SMOKE["din_rows_batches"] if smoke else steps)
         records.append(_record("din_train", {"batch_size": batch, "maxlen": 20}, bench,
                                runtime, args.windows, steps,
-                               _din_flops(flops, bench, 20), peak))
+                               _din_flops(bench, 20), peak))
     return records
 
 
-def _din_flops(flops, bench, maxlen):
+def _din_flops(bench, maxlen):
     """FLOPs per DIN sample of the positions the attention really computes."""
-    model = bench.trainer.model
-    hist_len = bench.data.splits["train"]["hist_len"]
-    return flops.din_train_flops(model, flops.scored_positions(model, hist_len, maxlen))
+    from benchmarks import flops  # pylint: disable=import-outside-toplevel
+
+    return flops.din_train_flops(bench.trainer.model, maxlen,
+                                 bench.data.splits["train"]["hist_len"])
 
 
 def _peak(args):

@@ -14,11 +14,10 @@ def without_autotune_model(dataset):
     idle for the rest of an interval: ~15-20 s after some real-size NGNN epochs, and 7-10 s
     after 7 of 12 thirteen-second epochs of the real NGNN pipeline, always to an interval
     boundary (none of 12 without the model; BENCHMARKS.md, "End-of-epoch stall"). Nothing
-    else changes meaning:
-    ``AUTOTUNE`` parallelism becomes the value autotuning starts from (the host's cores, at
-    most 16) and ``prefetch(AUTOTUNE)`` buffers still grow when the consumer waits (TF's
-    prefetch autotuner works without the model). npurec's pipelines cost a small part of a
-    step, so they have nothing to gain from the optimiser.
+    else changes meaning: ``AUTOTUNE`` parallelism becomes the value autotuning starts from
+    (the host's cores, at most 16) and ``prefetch(AUTOTUNE)`` buffers still grow when the
+    consumer waits (TF's prefetch autotuner works without the model). npurec's pipelines cost
+    a small part of a step, so they have nothing to gain from the optimiser.
     """
     options = tf.data.Options()
     options.autotune.enabled = False

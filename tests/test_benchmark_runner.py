@@ -60,6 +60,11 @@ def test_iterator_end_measures_both_settings():
     (the figures are the script's job, not this test's: a timed assertion would be noise)."""
     from benchmarks import iterator_end  # pylint: disable=import-outside-toplevel
 
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    # the settings are not swapped: only the second has the autotuning model off
+    assert iterator_end._epoch(tf, 3, True).options().autotune.enabled is not False
+    assert iterator_end._epoch(tf, 3, False).options().autotune.enabled is False
     steps, results = iterator_end.measure(0.2, 2, matmul=32)
     assert steps >= 2 and set(results) == {"autotune_model", "without_model"}
     for runs in results.values():

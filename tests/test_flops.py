@@ -29,6 +29,11 @@ def test_a_packed_attention_counts_the_real_positions_only():
     assert flops.scored_positions(packed, hist_len, 20) == pytest.approx((1 + 4 + 20 + 20) / 4)
     assert flops.scored_positions(static, hist_len, 20) == 20
     assert flops.scored_positions(DIN(50, 5, pooling="sum"), hist_len, 20) == 20  # no unit
+    packed.build()
+    static.build()
+    full, packed_flops = flops.din_train_flops(static, 20, hist_len), flops.din_train_flops(
+        packed, 20, hist_len)
+    assert packed_flops < full == flops.din_train_flops(packed, 20)  # no lengths: every slot
 
 
 def test_ngnn_flops_by_hand():
