@@ -42,7 +42,7 @@ def cache_root():
         os.path.expanduser("~"), ".cache", "npurec")
 
 
-def _atomic_build(target, build):
+def atomic_build(target, build):
     """Run ``build(tmp_dir)`` and rename the result to ``target`` (nothing half-written)."""
     if os.path.isdir(target):
         return target
@@ -61,7 +61,8 @@ def _atomic_build(target, build):
     return target
 
 
-def _key(params):
+def params_key(params):
+    """A short content key of a generator's parameters (its cache folder's name)."""
     text = json.dumps(params, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -80,8 +81,8 @@ def polyvore(n_train=1000, n_valid=500, n_test=500, num_categories=12, num_style
                   num_categories=num_categories, num_styles=num_styles, visual_dim=visual_dim,
                   vocab_size=vocab_size, layout=layout, seed=seed, version=GENERATOR_VERSION)
     target = directory or os.path.join(cache_root(), "synthetic",
-                                       "polyvore-" + _key(params))
-    return _atomic_build(target, lambda tmp: _write_polyvore(tmp, **params))
+                                       "polyvore-" + params_key(params))
+    return atomic_build(target, lambda tmp: _write_polyvore(tmp, **params))
 
 
 def _write_polyvore(out, n_train, n_valid, n_test, num_categories, num_styles, visual_dim,
@@ -126,7 +127,7 @@ def _write_polyvore(out, n_train, n_valid, n_test, num_categories, num_styles, v
             outfits.append(entry)
         splits[name] = outfits
 
-    _write_polyvore_files(out, splits, pools, category_ids, visual, text, layout, version)
+    write_polyvore_files(out, splits, pools, category_ids, visual, text, layout, version)
     keys = sorted(styles)
     np.savez(os.path.join(out, ORACLE_FILE), kind=np.asarray("polyvore-style"),
              keys=np.asarray(keys), style=np.asarray([styles[k] for k in keys], np.int64),
@@ -153,7 +154,7 @@ def write_split_files(out, splits, pools, category_ids):
          "frequency": len(pools[c]), "items": pools[c]} for c in range(len(category_ids))])
 
 
-def _write_polyvore_files(out, splits, pools, category_ids, visual, text, layout, version):
+def write_polyvore_files(out, splits, pools, category_ids, visual, text, layout, version):
     """The NGNN split files, per-item vectors (zip or folders) and the SYNTHETIC.txt marker."""
     write_split_files(out, splits, pools, category_ids)
     write_item_vectors(out, feature_store.VISUAL_DIR, visual, layout, decimals=3)
@@ -182,8 +183,8 @@ def polyvore_compatibility(n_train=4000, n_valid=300, n_test=600, groups=8, per_
                   style_strength=style_strength, noise=noise, visual_dim=visual_dim,
                   vocab_size=vocab_size, layout=layout, seed=seed, version=GENERATOR_VERSION)
     target = directory or os.path.join(cache_root(), "synthetic",
-                                       "polyvore-compat-" + _key(params))
-    return _atomic_build(target, lambda tmp: _write_polyvore_compatibility(tmp, **params))
+                                       "polyvore-compat-" + params_key(params))
+    return atomic_build(target, lambda tmp: _write_polyvore_compatibility(tmp, **params))
 
 
 def _write_polyvore_compatibility(out, n_train, n_valid, n_test, groups, per_group, num_styles,
@@ -231,7 +232,7 @@ def _write_polyvore_compatibility(out, n_train, n_valid, n_test, groups, per_gro
                     pools[c].append(key)
             outfits.append(entry)
         splits[name] = outfits
-    _write_polyvore_files(out, splits, pools, category_ids, visual, text, layout, version)
+    write_polyvore_files(out, splits, pools, category_ids, visual, text, layout, version)
     keys = sorted(styles)
     np.savez(os.path.join(out, ORACLE_FILE), kind=np.asarray("polyvore-compatibility"),
              keys=np.asarray(keys), style=np.asarray([styles[k] for k in keys], np.int64),
@@ -275,8 +276,8 @@ def amazon(n_users=6000, n_items=2000, n_categories=40, interests=3, gzip_review
     params = dict(n_users=n_users, n_items=n_items, n_categories=n_categories,
                   interests=interests, gzip_reviews=gzip_reviews, seed=seed,
                   version=GENERATOR_VERSION)
-    target = directory or os.path.join(cache_root(), "synthetic", "amazon-" + _key(params))
-    return _atomic_build(target, lambda tmp: _write_amazon(tmp, **params))
+    target = directory or os.path.join(cache_root(), "synthetic", "amazon-" + params_key(params))
+    return atomic_build(target, lambda tmp: _write_amazon(tmp, **params))
 
 
 def _write_amazon(out, n_users, n_items, n_categories, interests, gzip_reviews, seed, version):
@@ -363,8 +364,8 @@ def amazon_transitions(n_users=6000, n_items=1000, n_categories=40, successors=3
                   successors=successors, jump=jump, gzip_reviews=gzip_reviews, seed=seed,
                   version=GENERATOR_VERSION)
     target = directory or os.path.join(cache_root(), "synthetic",
-                                       "amazon-transitions-" + _key(params))
-    return _atomic_build(target, lambda tmp: _write_amazon_transitions(tmp, **params))
+                                       "amazon-transitions-" + params_key(params))
+    return atomic_build(target, lambda tmp: _write_amazon_transitions(tmp, **params))
 
 
 def _write_amazon_transitions(out, n_users, n_items, n_categories, successors, jump,
@@ -423,9 +424,17 @@ def polyvore_oracle(root, store_keys, num_categories, distinct_categories=False)
       ``-log S - log G!/(G-n)! + n log C + sum_i log sum_s pref[s, c_i]`` (0 for a repeated
       group); the style's own preferences cancel against the random item's style odds.
 
+    * :mod:`datasets.real_outfits` (the real outfit structure): see
+      :func:`datasets.real_outfits.oracle` (near-Bayes on the categories).
+
     Ties are by design: score the metrics with ``ties="share"``. With
     ``distinct_categories`` negatives the random-outfit side is approximate (near-Bayes).
     """
+    from datasets import real_outfits  # pylint: disable=import-outside-toplevel
+
+    outfits = _oracle(root, real_outfits.KIND)
+    if outfits is not None:
+        return real_outfits.oracle(outfits, store_keys, num_categories)
     saved = _oracle(root, "polyvore-style") or _oracle(root, "polyvore-compatibility")
     if saved is None:
         return None

@@ -22,7 +22,7 @@ from __future__ import absolute_import, division, print_function
 import tensorflow as tf
 
 from models.layers import (CategoryBagProjection, CategoryPairs, CategoryProjection,
-                           NodeWiseGGNN, OutfitReadout)
+                           CooccurrencePrior, NodeWiseGGNN, OutfitReadout, category_counts)
 from training.compat import keras, policy_of, register_serializable
 
 MODALITIES = ("visual", "textual", "both")
@@ -42,11 +42,18 @@ class NGNN(keras.Model):
         (:class:`models.layers.CategoryPairs`; not in the paper).
       readout: ``sum`` over nodes (the paper) or ``mean`` (comparable across outfit sizes;
         see :class:`models.layers.OutfitReadout`).
+      cooccurrence_prior: add the category co-occurrence rule as a score term with a learned
+        weight (:class:`models.layers.CooccurrencePrior`; counts set with
+        :meth:`set_cooccurrence`; not in the paper).
+      shared_projection: both input projections add a map shared by every category and start
+        their per-category part at zero (see :class:`models.layers.CategoryProjection`;
+        :meth:`projection_penalty` is the per-category part's L2; not in the paper).
     """
 
     def __init__(self, num_categories, visual_dim=2048, vocab_size=2757, hidden=12, steps=3,
                  beta=0.2, modalities="both", edges="binary", static_shapes=False,
-                 category_pairs=False, readout="sum", **kwargs):
+                 category_pairs=False, readout="sum", cooccurrence_prior=False, shared_projection=False,
+                 **kwargs):
         super(NGNN, self).__init__(**kwargs)
         if modalities not in MODALITIES:
             raise ValueError("modalities ({!r}) must be one of {}".format(
@@ -64,19 +71,22 @@ class NGNN(keras.Model):
         self.static_shapes = bool(static_shapes)
         self.category_pairs = bool(category_pairs)
         self.readout = readout
+        self.cooccurrence_prior = bool(cooccurrence_prior)
+        self.shared_projection = bool(shared_projection)
         self.use_visual = modalities in ("visual", "both")
         self.use_text = modalities in ("textual", "both")
         policy = policy_of(self)  # sublayers compute like the model, not like the global policy
         if self.use_visual:
             self.visual_projection = CategoryProjection(
                 num_categories, visual_dim, hidden, static_shapes=static_shapes,
-                name="visual_projection", dtype=policy)
+                shared=shared_projection, name="visual_projection", dtype=policy)
             self.visual_ggnn = NodeWiseGGNN(num_categories, hidden, steps, edges,
                                             name="visual_ggnn", dtype=policy)
             self.visual_readout = OutfitReadout(hidden, readout, name="visual_readout",
                                                 dtype=policy)
         if self.use_text:
             self.text_projection = CategoryBagProjection(num_categories, vocab_size, hidden,
+                                                         shared=shared_projection,
                                                          name="text_projection", dtype=policy)
             self.text_ggnn = NodeWiseGGNN(num_categories, hidden, steps, edges, name="text_ggnn",
                                           dtype=policy)
@@ -85,6 +95,8 @@ class NGNN(keras.Model):
         # created last, so the paper's weights keep their order in get_weights()
         self.pairs = CategoryPairs(num_categories, name="category_pairs", dtype=policy) \
             if category_pairs else None
+        self.prior = CooccurrencePrior(num_categories, name="cooccurrence_prior", dtype=policy) \
+            if cooccurrence_prior else None
 
     def build(self, input_shape=None):
         """All weights depend on the config only, so build needs no example input."""
@@ -101,6 +113,8 @@ class NGNN(keras.Model):
             layers += [self.text_projection, self.text_ggnn, self.text_readout]
         if self.pairs is not None:
             layers.append(self.pairs)
+        if self.prior is not None:
+            layers.append(self.prior)
         return layers
 
     def set_edge_weights(self, matrix):
@@ -110,6 +124,23 @@ class NGNN(keras.Model):
         for ggnn in ([self.visual_ggnn] if self.use_visual else []) + (
                 [self.text_ggnn] if self.use_text else []):
             ggnn.set_edge_weights(matrix)
+
+    def projection_penalty(self):
+        """Sum of squares of the per-category input projections of both branches."""
+        total = 0.0
+        if self.use_visual:
+            total += self.visual_projection.category_penalty()
+        if self.use_text:
+            total += self.text_projection.category_penalty()
+        return total
+
+    def set_cooccurrence(self, counts):
+        """The training outfits' category co-occurrence counts [C, C] (cooccurrence_prior)."""
+        if self.prior is None:
+            raise ValueError("set_cooccurrence needs cooccurrence_prior=True")
+        if not self.built:
+            self.build()
+        self.prior.set_counts(counts)
 
     def _project(self, inputs, cats, mask):
         """Initial node states (h0) of each branch, padding nodes 0 and not computed."""
@@ -122,7 +153,7 @@ class NGNN(keras.Model):
                                                    cats)) * node_mask
         return h0_visual, h0_text
 
-    def _propagate(self, h0_visual, h0_text, cats, mask):
+    def _propagate(self, h0_visual, h0_text, cats, mask, own=None):
         score = 0.0
         if self.use_visual:
             hv = self.visual_ggnn(h0_visual, cats, mask)
@@ -132,6 +163,8 @@ class NGNN(keras.Model):
             score += ((1.0 - self.beta) if self.use_visual else 1.0) * self.text_readout(ht, mask)
         if self.pairs is not None:
             score += self.pairs(cats, mask)
+        if self.prior is not None:
+            score += self.prior(cats, mask, own)
         return score
 
     def score_with_states(self, inputs, training=False):
@@ -140,7 +173,7 @@ class NGNN(keras.Model):
         h0_visual, h0_text = self._project(inputs, cats, mask)
         return self._propagate(h0_visual, h0_text, cats, mask), h0_visual, h0_text
 
-    def score_pairs(self, inputs, replacement, slot, training=False):
+    def score_pairs(self, inputs, replacement, slot, training=False, leave_one_out=False):
         """Scores of outfits and of the same outfits with one item replaced, in one pass.
 
         The two outfits share every node but ``slot``, so each input projection (the bulk
@@ -151,6 +184,8 @@ class NGNN(keras.Model):
           replacement: the replacement items' ``visual`` [B, F], ``text_ids``/``text_mask``
             [B, W] and ``cats`` [B].
           slot: [B] int, the position that is replaced.
+          leave_one_out: the positives are TRAINING outfits: the co-occurrence prior leaves
+            each one's own pairs out of its counts, for the positive and its negative.
         Returns:
           (positive scores [B], negative scores [B], h0_visual, h0_text of the positives).
         """
@@ -173,9 +208,13 @@ class NGNN(keras.Model):
         h0v_pos, h0v_neg = split(h0v_all)
         h0t_pos, h0t_neg = split(h0t_all)
         both = lambda a, b: None if a is None else tf.concat([a, b], axis=0)  # noqa: E731
+        own = None
+        if leave_one_out and self.prior is not None:
+            own = category_counts(cats, mask, self.num_categories)
+            own = tf.concat([own, own], axis=0)
         score = self._propagate(both(h0v_pos, h0v_neg), both(h0t_pos, h0t_neg),
                                 tf.concat([cats, neg_cats], axis=0),
-                                tf.concat([mask, mask], axis=0))
+                                tf.concat([mask, mask], axis=0), own)
         pos_score, neg_score = tf.split(score, 2)
         return pos_score, neg_score, h0v_pos, h0t_pos
 
@@ -187,7 +226,8 @@ class NGNN(keras.Model):
                 "vocab_size": self.vocab_size, "hidden": self.hidden, "steps": self.steps,
                 "beta": self.beta, "modalities": self.modalities, "edges": self.edges,
                 "static_shapes": self.static_shapes, "category_pairs": self.category_pairs,
-                "readout": self.readout, "name": self.name}
+                "readout": self.readout, "cooccurrence_prior": self.cooccurrence_prior,
+                "shared_projection": self.shared_projection, "name": self.name}
 
     @classmethod
     def from_config(cls, config):

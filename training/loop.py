@@ -34,6 +34,7 @@ import tensorflow as tf
 from datasets import progress
 from datasets.pipeline import without_autotune_model
 from training import compat, rundir
+from training import metrics as metrics_lib
 from training.errors import DivergedError, UsageError, WorkerLostError
 from training.sharding import InputShard, epoch_dataset
 from training.tasks import pad_to_multiple
@@ -597,6 +598,13 @@ class Controller(object):
         final = {"validation": self.evaluate("validation"), "test": self.evaluate("test")}
         final["baselines"] = {"validation": self.task.baselines(self.data, "validation"),
                               "test": self.task.baselines(self.data, "test")}
+        # said on VALIDATION (what selection sees), never hidden: a model below a rule is a bug
+        final["below_rules"] = metrics_lib.below_rules(final["validation"],
+                                                       final["baselines"]["validation"])
+        for entry in final["below_rules"]:
+            log.warning("the selected checkpoint is BELOW the rule %s on validation %s: "
+                        "%.4f vs %.4f", entry["rule"], entry["metric"], entry["model"],
+                        entry["rule_value"])
         final["best_step"] = int(stopping.best_step.numpy())
         final["steps"] = int(self.trainer.step.numpy())
         final["early_stopped"] = bool(stopping.stopped.numpy())

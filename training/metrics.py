@@ -107,3 +107,30 @@ def pairwise_accuracy(true_scores, partner_scores, ties="wrong"):
 def rela_impr(model_auc, base_auc):
     """RelaImpr (DIN paper, eq. 11), as a fraction: 0.1 means 10% relative improvement."""
     return float((model_auc - 0.5) / (base_auc - 0.5) - 1.0)
+
+
+CEILING = "oracle"  # the baseline that is a ceiling, not a rule to beat
+LOWER_IS_BETTER = ("logloss",)
+
+
+def below_rules(model_metrics, rules):
+    """Where a model is below the best rule: ``[{metric, model, rule, rule_value}]``.
+
+    ``model_metrics``: {metric: value} of one split; ``rules``: {rule name: {metric: value}}
+    of the same split (the ceiling, ``oracle``, is not a rule and is left out). Each metric
+    both report is compared with the best rule on it (``logloss``: lower is better); NaN
+    values (undefined metrics) are not compared.
+    """
+    out = []
+    for metric in sorted(model_metrics):
+        sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+        model_value = model_metrics[metric]
+        candidates = [(sign * values[metric], name) for name, values in sorted(rules.items())
+                      if name != CEILING and metric in values and np.isfinite(values[metric])]
+        if not candidates or not np.isfinite(model_value):
+            continue
+        best, name = max(candidates)
+        if sign * model_value < best:
+            out.append({"metric": metric, "model": float(model_value), "rule": name,
+                        "rule_value": float(sign * best)})
+    return out

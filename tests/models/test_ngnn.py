@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from models.layers import (CategoryBagProjection, CategoryPairs, CategoryProjection,
-                           NodeWiseGGNN, OutfitReadout)
+                           CooccurrencePrior, NodeWiseGGNN, OutfitReadout, category_counts)
 from models.ngnn import NGNN, consistency_loss, ranking_loss
 from training import compat
 
@@ -294,3 +294,88 @@ def test_category_projection_gradients_match_per_node_einsum(rows_per_batch):  #
     for got, want in zip(*results):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
     assert np.all(results[0][3][mask == 0] == 0.0)  # no gradient reaches padding nodes
+
+
+def test_cooccurrence_prior_is_the_rule_and_leaves_the_own_outfit_out():
+    """Weight 1: the prior scores exactly as the co-occurrence rule (training.tasks.ngnn); with
+    ``own`` the outfit's own pairs come off the counts (leave one out)."""
+    from training.tasks.ngnn import cooccurrence_scores  # pylint: disable=import-outside-toplevel
+
+    cooc = np.array([[0, 3, 0], [3, 0, 1], [0, 1, 0]], np.float32)
+    layer = CooccurrencePrior(3)
+    layer.set_counts(cooc)
+    cats = np.array([[0, 1, 2, 0], [0, 2, 0, 0]], np.int32)
+    mask = np.array([[1, 1, 1, 0], [1, 1, 0, 0]], np.float32)
+    np.testing.assert_allclose(layer(cats, mask).numpy(),
+                               cooccurrence_scores(cooc)(cats, mask), rtol=1e-6)
+    own = category_counts(cats, mask, 3).numpy()
+    np.testing.assert_allclose(own, [[1, 1, 1], [1, 0, 1]])
+    # outfit 0 without its own pairs: counts 01 -> 2, 02 -> 0 (clipped from -1), 12 -> 0
+    want0 = (2 * np.log(3) + 0 + 0) / 6
+    np.testing.assert_allclose(layer(cats, mask, own).numpy(), [want0, 0.0], atol=1e-6)
+    layer.weight.assign(2.5)
+    np.testing.assert_allclose(layer(cats, mask, own).numpy(), [2.5 * want0, 0.0], atol=1e-6)
+
+
+def test_score_pairs_leave_one_out_subtracts_the_positive_outfits_pairs():
+    rng = np.random.RandomState(11)
+    model = _model(cooccurrence_prior=True, readout="mean")
+    counts = rng.randint(0, 6, size=(C, C)).astype(np.float32)
+    counts = counts + counts.T
+    model.set_cooccurrence(counts)
+    inputs = _inputs(rng)
+    replacement = {"visual": rng.normal(size=(3, 16)).astype(np.float32),
+                   "text_ids": rng.randint(11, size=(3, 4)).astype(np.int32),
+                   "text_mask": np.ones((3, 4), np.float32),
+                   "cats": rng.randint(C, size=3).astype(np.int32)}
+    slot = np.array([1, 0, 2], np.int32)
+    pos, neg, _, _ = model.score_pairs(inputs, replacement, slot)
+    pos_loo, neg_loo, _, _ = model.score_pairs(inputs, replacement, slot, leave_one_out=True)
+    prior = model.prior
+    for b in range(3):
+        own = np.zeros(C, np.float32)
+        np.add.at(own, inputs["cats"][b][inputs["mask"][b] > 0], 1.0)
+        negative_cats = inputs["cats"][b:b + 1].copy()
+        negative_cats[0, slot[b]] = replacement["cats"][b]
+        for full, loo, cats in ((pos, pos_loo, inputs["cats"][b:b + 1]),
+                                (neg, neg_loo, negative_cats)):
+            m = inputs["mask"][b:b + 1]
+            change = (prior(cats, m, own[None]) - prior(cats, m)).numpy()[0]
+            assert change <= 1e-6
+            np.testing.assert_allclose(loo.numpy()[b] - full.numpy()[b], change, atol=1e-5)
+    assert float(np.abs(pos_loo.numpy() - pos.numpy()).max()) > 1e-3  # the option reaches it
+
+
+@pytest.mark.parametrize("static_shapes", [False, True])
+def test_shared_projection_starts_as_one_map_for_every_category(static_shapes):
+    layer = CategoryProjection(C, 6, H, static_shapes=static_shapes, shared=True)
+    layer.build()
+    rng = np.random.RandomState(12)
+    x = rng.normal(size=(2, 4, 6)).astype(np.float32)
+    cats = rng.randint(C, size=(2, 4)).astype(np.int32)
+    mask = np.array([[1, 1, 1, 0], [1, 1, 1, 1]], np.float32)
+    # per-category part at zero: every category maps x the same way
+    want = x.dot(layer.shared_kernel.numpy()) * mask[..., None]
+    np.testing.assert_allclose(layer(x, cats, mask).numpy(), want, rtol=1e-5, atol=1e-6)
+    assert float(layer.category_penalty()) == 0.0
+    kernel = rng.normal(size=(C, 6, H)).astype(np.float32)
+    layer.kernel.assign(kernel)
+    per_node = np.einsum("bnf,bnfh->bnh", x, kernel[cats])
+    np.testing.assert_allclose(layer(x, cats, mask).numpy(), want + per_node * mask[..., None],
+                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(float(layer.category_penalty()), (kernel ** 2).sum(), rtol=1e-5)
+    bag = CategoryBagProjection(C, 11, H, shared=True)
+    bag.build()
+    ids = rng.randint(11, size=(2, 4, 3)).astype(np.int32)
+    word_mask = np.ones((2, 4, 3), np.float32)
+    np.testing.assert_allclose(bag(ids, word_mask, cats).numpy(),
+                               bag.shared_table.numpy()[ids].sum(axis=2), rtol=1e-5, atol=1e-6)
+
+
+def test_prior_and_shared_options_round_trip():
+    model = _model(cooccurrence_prior=True, shared_projection=True)
+    clone = NGNN.from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+    assert clone.get_config()["cooccurrence_prior"] and clone.get_config()["shared_projection"]
+    with pytest.raises(ValueError, match="cooccurrence_prior"):
+        _model().set_cooccurrence(np.zeros((C, C)))

@@ -75,3 +75,16 @@ def test_the_cooccurrence_rule_scores_by_hand():
     scores = cooccurrence_scores(cooc)(cats, mask)
     first = (2 * np.log(4) + 2 * np.log(1) + 2 * np.log(2)) / 6  # pairs 01, 02, 12 each way
     np.testing.assert_allclose(scores, [first, 0.0])
+
+
+def test_below_rules_names_each_metric_under_the_best_rule_and_skips_the_ceiling():
+    model = {"auc": 0.80, "gauc": 0.90, "logloss": 0.50, "fitb_mrr": float("nan")}
+    rules = {"popularity": {"auc": 0.70, "gauc": 0.92, "logloss": 0.40},
+             "in_history": {"auc": 0.85, "gauc": 0.91},
+             "oracle": {"auc": 0.99, "gauc": 0.99, "logloss": 0.1}}
+    got = M.below_rules(model, rules)
+    assert got == [
+        {"metric": "auc", "model": 0.80, "rule": "in_history", "rule_value": 0.85},
+        {"metric": "gauc", "model": 0.90, "rule": "popularity", "rule_value": 0.92},
+        {"metric": "logloss", "model": 0.50, "rule": "popularity", "rule_value": 0.40}]
+    assert M.below_rules({"auc": 0.86, "gauc": 0.95, "logloss": 0.3}, rules) == []

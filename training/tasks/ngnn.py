@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from datasets import polyvore as pv
-from datasets import synthetic, tables
+from datasets import real_outfits, synthetic, tables
 from models.ngnn import NGNN, consistency_loss, ranking_loss
 from training import metrics as M
 from training.errors import UsageError
@@ -45,6 +45,11 @@ class NGNNModelConfig(object):
         on for NPUs (whole-graph compilation), so it need not be set by hand.
       category_pairs: add a learned category-compatibility term (not in the paper).
       readout: mean over nodes (default: comparable across outfit sizes) or sum (the paper).
+      cooccurrence_prior: the co-occurrence rule of the training outfits as a score term with
+        a learned weight, leave-one-out in training (default: on; the paper: off).
+      shared_projection: input projections shared by every category plus a per-category
+        part that starts at zero (the paper: per-category only).
+      category_l2: L2 weight on the per-category input projections (0 = none).
     The paper's configuration is the preset ``paper`` (``--preset paper``).
     """
 
@@ -58,6 +63,9 @@ class NGNNModelConfig(object):
     static_shapes: bool = False
     category_pairs: bool = False
     readout: str = "mean"
+    cooccurrence_prior: bool = True
+    shared_projection: bool = False
+    category_l2: float = 0.0
 
     def __post_init__(self):
         if self.hidden < 1 or self.steps < 1:
@@ -76,6 +84,9 @@ class NGNNModelConfig(object):
             raise UsageError("model.readout ({!r}) must be sum or mean".format(self.readout))
         if not 0.0 <= self.beta <= 1.0:
             raise UsageError("model.beta ({}) must be in [0, 1]".format(self.beta))
+        if not 0.0 <= self.category_l2 < float("inf"):
+            raise UsageError("model.category_l2 ({}) must be a finite number >= 0".format(
+                self.category_l2))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,9 +99,13 @@ class NGNNDataConfig(object):
       visual_dim / vocab_size: lengths of the per-item JSON image and text vectors (2048 /
         2757); a packed store (``datasets.featurize`` output) brings its own.
       synthetic_outfits: training outfits of the synthetic default.
-      synthetic_kind: style (the default: outfits share a latent style, categories at random)
-        or compatibility (one category per group chosen by the style, like real outfits;
-        :func:`datasets.synthetic.polyvore_compatibility`).
+      synthetic_kind: style (the default: outfits share a latent style, categories at random),
+        compatibility (one category per group chosen by the style, like real outfits;
+        :func:`datasets.synthetic.polyvore_compatibility`) or outfits (the REAL outfit lists
+        and categories of the paper's split, generated item vectors;
+        :mod:`datasets.real_outfits`).
+      structure_dir: the real outfit lists for ``synthetic_kind=outfits`` ('' =
+        $NPUREC_POLYVORE_STRUCTURE, else ../shared/data/polyvore beside the repository).
       synthetic_layout: zip | dir, how the synthetic default stores per-item files.
       distinct_categories: wrong FITB candidates / random outfits avoid categories already in
         the outfit (harder; default False = the original protocol).
@@ -104,6 +119,7 @@ class NGNNDataConfig(object):
     vocab_size: int = 2757
     synthetic_outfits: int = 1000
     synthetic_kind: str = "style"
+    structure_dir: str = ""
     synthetic_layout: str = "zip"
     distinct_categories: bool = False
 
@@ -117,6 +133,8 @@ _GENERATORS = {
     "style": (synthetic.polyvore, "Polyvore-format data (outfits share a latent style)"),
     "compatibility": (synthetic.polyvore_compatibility,
                       "Polyvore-format data (style-dependent category compatibility)"),
+    "outfits": (real_outfits.generate,
+                "Polyvore-format data (the real outfit structure, generated item vectors)"),
 }
 
 
@@ -134,7 +152,9 @@ class NGNNTask(Task):
     train_defaults = {"epochs": 15, "batch_size": 16, "learning_rate": 1e-3,
                       "optimizer": "rmsprop", "eval_batch_size": 512}
     presets = {"paper": {"model": {"ranking_loss": "sigmoid", "consistency_weight": 5.0,
-                                   "readout": "sum", "category_pairs": False}}}
+                                   "readout": "sum", "category_pairs": False,
+                                   "cooccurrence_prior": False, "shared_projection": False,
+                                   "category_l2": 0.0}}}
     monitor = "fitb_mrr"
     monitor_mode = "max"
 
@@ -143,11 +163,14 @@ class NGNNTask(Task):
         log_ = log_ or log
         data_config = self.data_config
         generate, description = _GENERATORS[data_config.synthetic_kind]
+        extra = {"structure": data_config.structure_dir} \
+            if data_config.synthetic_kind == "outfits" else {}
         root, is_synthetic, cache = resolve_data_dir(
             data_config, lambda: generate(n_train=data_config.synthetic_outfits,
                                           visual_dim=data_config.visual_dim,
                                           vocab_size=data_config.vocab_size,
-                                          layout=data_config.synthetic_layout),
+                                          layout=data_config.synthetic_layout,
+                                          **extra),
             description, log_)
         data = pv.load(root, os.path.join(cache, "stores"), seed=seed,
                        on_bad=data_config.on_bad, on_missing=data_config.on_missing,
@@ -271,8 +294,12 @@ class NGNNTask(Task):
                      modalities=model_config.modalities, edges=model_config.edges,
                      static_shapes=model_config.static_shapes,
                      category_pairs=model_config.category_pairs,
-                     readout=model_config.readout)
+                     readout=model_config.readout,
+                     cooccurrence_prior=model_config.cooccurrence_prior,
+                     shared_projection=model_config.shared_projection)
         model.build()
+        if model_config.cooccurrence_prior:
+            model.set_cooccurrence(data.cooc)
         if model_config.edges == "cooccurrence":
             model.set_edge_weights(edge_weights(data.cooc))
         return model
@@ -289,10 +316,12 @@ class NGNNTask(Task):
         replacement = {key: batch["neg_" + key] for key in tables.FEATURE_KEYS}
         replacement["cats"] = batch["neg_cat"]
         pos, neg, h0_visual, h0_text = model.score_pairs(inputs, replacement, batch["slot"],
-                                                         training=training)
+                                                         training=training, leave_one_out=True)
         loss = ranking_loss(pos, neg, cfg.ranking_loss)
         if cfg.consistency_weight and h0_visual is not None and h0_text is not None:
             loss += cfg.consistency_weight * consistency_loss(h0_visual, h0_text, mask)
+        if cfg.category_l2:  # once in the mean over the batch
+            loss += cfg.category_l2 * tf.cast(model.projection_penalty(), tf.float32)
         return loss
 
     # -- evaluation -----------------------------------------------------------------------
