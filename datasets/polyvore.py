@@ -212,6 +212,14 @@ def cooccurrence(packed, num_categories):
     return counts
 
 
+def category_frequency(packed, num_categories):
+    """How many of the packed outfits hold each category [C] (a repeat counts once)."""
+    present = np.zeros((len(packed["cats"]), num_categories), dtype=bool)
+    rows = np.repeat(np.arange(len(packed["cats"])), MAX_ITEMS)[packed["mask"].ravel() > 0]
+    present[rows, packed["cats"].ravel()[packed["mask"].ravel() > 0]] = True
+    return present.sum(axis=0).astype(np.float64)
+
+
 def training_samples(packed, pools, rng):
     """One epoch of training pairs: (outfit, slot) for every real item, plus its negative.
 

@@ -401,22 +401,34 @@ class CategoryPairs(keras.layers.Layer):
 
 
 class CooccurrencePrior(keras.layers.Layer):
-    """Outfit score term that IS the category co-occurrence rule, with a learned weight.
+    """Outfit score term that starts as the category co-occurrence rule and learns to refine it.
 
-    ``weight * mean over item pairs of log(1 + count[c_i, c_j])``, where ``count`` is the
-    [C, C] co-occurrence table of the TRAINING outfits (a non-trainable weight, set with
-    :meth:`set_counts`; saved with the model, so serving scores as training did).
+    Three statistics of the TRAINING outfits' categories, each with a learned weight:
 
-    Why: on real outfit lists which categories go together is a strong signal that this
-    count table captures better than NGNN's per-category weights learn it from a few thousand
-    outfits (the rule beat the model on compat AUC). Starting from the rule (weight 1) and
-    learning only what the item features add keeps the model from falling below it when data
-    is scarce, the way DIN's popularity input did for DIN.
+    * the rule itself: mean over item pairs of ``log(1 + count[c_i, c_j])`` (weight 1 at first,
+      so the model starts exactly as the rule scores);
+    * the mean over pairs of the smoothed pointwise mutual information
+      ``log(p(c_i, c_j) / (p(c_i) p(c_j)))`` (weight 0 at first);
+    * the mean over items of ``log(1 + frequency[c_i])`` (weight 0 at first).
 
-    Leave one out: a training outfit's own pairs are in the table, so scoring it with the
-    table says "seen" for every pair of every positive, which no test outfit gets; the weight
-    would learn to trust the rule too much. ``own`` ([B, C] counts of the categories of the
-    training outfit a row comes from) is subtracted pair by pair (``own[c_i] * own[c_j]``).
+    The rule's log-count mixes "these categories are common" with "these two go together"; a
+    learned mix of the last two separates them (on the real outfit lists, PMI + frequency
+    alone reaches FITB 0.70 where the rule reaches 0.66). ``counts`` [C, C], ``frequency`` [C]
+    (training outfits with the category) and ``outfits`` (their number) are non-trainable
+    weights set with :meth:`set_counts` and saved with the model, so serving scores as
+    training did.
+
+    Why: on real outfit lists which categories go together is a strong signal that a count
+    table captures better than NGNN's per-category weights learn it from a few thousand
+    outfits (the rule beat the model on compat AUC). Starting from the rule and learning only
+    what the item features add keeps the model from falling below it when data is scarce, the
+    way DIN's popularity input did for DIN.
+
+    Leave one out: a training outfit's own pairs are in the tables, so scoring it with them
+    says "seen" for every pair of every positive, which no test outfit gets; the weights would
+    learn to trust the tables too much. ``own`` ([B, C] counts of the categories of the
+    training outfit a row comes from) is taken off every statistic (``own[c_i] * own[c_j]``
+    from a pair's count, ``own[c_i]`` from a frequency, one from ``outfits``).
 
     Shapes: cats [B, N] int, mask [B, N], own [B, C] or None -> float32 [B].
     """
@@ -429,27 +441,45 @@ class CooccurrencePrior(keras.layers.Layer):
         c = self.num_categories
         self.counts = add_weight(self, "counts", (c, c), "zeros", trainable=False,
                                  autocast=False)
-        self.weight = add_weight(self, "weight", (), "ones", autocast=False)
+        self.frequency = add_weight(self, "frequency", (c,), "zeros", trainable=False,
+                                    autocast=False)
+        self.outfits = add_weight(self, "outfits", (), "ones", trainable=False, autocast=False)
+        self.mix = add_weight(self, "mix", (3,), keras.initializers.Constant([1.0, 0.0, 0.0]),
+                              autocast=False)
         self.built = True
 
-    def set_counts(self, counts):
-        """The training outfits' co-occurrence counts [C, C] (diagonal: a repeated category)."""
+    def set_counts(self, counts, frequency, outfits):
+        """The training outfits' co-occurrence counts [C, C] (diagonal: a repeated category),
+        how many contain each category [C], and how many there are."""
         if not self.built:
             self.build()
         self.counts.assign(tf.cast(counts, tf.float32))
+        self.frequency.assign(tf.cast(frequency, tf.float32))
+        self.outfits.assign(tf.cast(max(float(outfits), 1.0), tf.float32))
 
     def call(self, cats, mask, own=None):
         cats = tf.cast(cats, tf.int32)
         rows = tf.gather(self.counts, cats)  # [B, N, C]
         pair = tf.gather(rows, cats, axis=2, batch_dims=1)  # [B, N, N]
+        freq = tf.gather(self.frequency, cats)  # [B, N]
+        total = self.outfits
         if own is not None:
             own_node = tf.gather(tf.cast(own, tf.float32), cats, axis=1, batch_dims=1)
             pair = tf.maximum(pair - own_node[:, :, None] * own_node[:, None, :], 0.0)
+            freq = tf.maximum(freq - tf.minimum(own_node, 1.0), 0.0)  # outfits holding c
+            total = tf.maximum(total - 1.0, 1.0)
         mask = tf.cast(mask, tf.float32)
         n = tf.shape(cats)[1]
         valid = mask[:, :, None] * mask[:, None, :] * (1.0 - tf.eye(n, dtype=tf.float32))
-        count = tf.maximum(tf.reduce_sum(valid, axis=[1, 2]), 1.0)
-        return self.weight * tf.reduce_sum(tf.math.log1p(pair) * valid, axis=[1, 2]) / count
+        pairs = tf.maximum(tf.reduce_sum(valid, axis=[1, 2]), 1.0)
+        p = (freq + 1.0) / (total + float(self.num_categories))  # smoothed p(c)
+        joint = (pair + p[:, :, None] * p[:, None, :]) / total
+        pmi = tf.math.log(joint) - tf.math.log(p)[:, :, None] - tf.math.log(p)[:, None, :]
+        rule = tf.reduce_sum(tf.math.log1p(pair) * valid, axis=[1, 2]) / pairs
+        association = tf.reduce_sum(pmi * valid, axis=[1, 2]) / pairs
+        common = tf.reduce_sum(tf.math.log1p(freq) * mask, axis=1) / tf.maximum(
+            tf.reduce_sum(mask, axis=1), 1.0)
+        return self.mix[0] * rule + self.mix[1] * association + self.mix[2] * common
 
     def get_config(self):
         config = super(CooccurrencePrior, self).get_config()

@@ -48,12 +48,14 @@ class NGNN(keras.Model):
       shared_projection: both input projections add a map shared by every category and start
         their per-category part at zero (see :class:`models.layers.CategoryProjection`;
         :meth:`projection_penalty` is the per-category part's L2; not in the paper).
+      input_dropout: in training, drop this share of the image vector's coordinates and of an
+        item's words before the projections (scaled; not in the paper).
     """
 
     def __init__(self, num_categories, visual_dim=2048, vocab_size=2757, hidden=12, steps=3,
                  beta=0.2, modalities="both", edges="binary", static_shapes=False,
                  category_pairs=False, readout="sum", cooccurrence_prior=False, shared_projection=False,
-                 **kwargs):
+                 input_dropout=0.0, **kwargs):
         super(NGNN, self).__init__(**kwargs)
         if modalities not in MODALITIES:
             raise ValueError("modalities ({!r}) must be one of {}".format(
@@ -73,6 +75,9 @@ class NGNN(keras.Model):
         self.readout = readout
         self.cooccurrence_prior = bool(cooccurrence_prior)
         self.shared_projection = bool(shared_projection)
+        if not 0.0 <= input_dropout < 1.0:
+            raise ValueError("input_dropout ({}) must be in [0, 1)".format(input_dropout))
+        self.input_dropout = float(input_dropout)
         self.use_visual = modalities in ("visual", "both")
         self.use_text = modalities in ("textual", "both")
         policy = policy_of(self)  # sublayers compute like the model, not like the global policy
@@ -134,22 +139,30 @@ class NGNN(keras.Model):
             total += self.text_projection.category_penalty()
         return total
 
-    def set_cooccurrence(self, counts):
-        """The training outfits' category co-occurrence counts [C, C] (cooccurrence_prior)."""
+    def set_cooccurrence(self, counts, frequency, outfits):
+        """The training outfits' category co-occurrence counts [C, C], how many contain each
+        category [C] and how many there are (cooccurrence_prior)."""
         if self.prior is None:
             raise ValueError("set_cooccurrence needs cooccurrence_prior=True")
         if not self.built:
             self.build()
-        self.prior.set_counts(counts)
+        self.prior.set_counts(counts, frequency, outfits)
 
-    def _project(self, inputs, cats, mask):
+    def _project(self, inputs, cats, mask, training=False):
         """Initial node states (h0) of each branch, padding nodes 0 and not computed."""
         node_mask = tf.cast(mask, self.compute_dtype)[..., None]
         h0_visual = h0_text = None
+        rate = self.input_dropout if training else 0.0
         if self.use_visual:
-            h0_visual = tf.tanh(self.visual_projection(inputs["visual"], cats, mask)) * node_mask
+            visual = inputs["visual"]
+            if rate:
+                visual = tf.nn.dropout(tf.cast(visual, self.compute_dtype), rate)
+            h0_visual = tf.tanh(self.visual_projection(visual, cats, mask)) * node_mask
         if self.use_text:
-            h0_text = tf.tanh(self.text_projection(inputs["text_ids"], inputs["text_mask"],
+            words = inputs["text_mask"]
+            if rate:
+                words = tf.nn.dropout(tf.cast(words, tf.float32), rate)
+            h0_text = tf.tanh(self.text_projection(inputs["text_ids"], words,
                                                    cats)) * node_mask
         return h0_visual, h0_text
 
@@ -170,7 +183,7 @@ class NGNN(keras.Model):
     def score_with_states(self, inputs, training=False):
         """(score [B] float32, h0_visual or None, h0_text or None)."""
         cats, mask = inputs["cats"], inputs["mask"]
-        h0_visual, h0_text = self._project(inputs, cats, mask)
+        h0_visual, h0_text = self._project(inputs, cats, mask, training)
         return self._propagate(h0_visual, h0_text, cats, mask), h0_visual, h0_text
 
     def score_pairs(self, inputs, replacement, slot, training=False, leave_one_out=False):
@@ -195,7 +208,7 @@ class NGNN(keras.Model):
                   for key in ("visual", "text_ids", "text_mask", "cats") if key in replacement}
         joined_mask = tf.concat([tf.cast(mask, tf.float32),
                                  tf.ones_like(tf.cast(slot, tf.float32))[:, None]], axis=1)
-        h0v_all, h0t_all = self._project(joined, joined["cats"], joined_mask)
+        h0v_all, h0t_all = self._project(joined, joined["cats"], joined_mask, training)
         swap = tf.equal(tf.range(n)[None, :], tf.cast(slot, tf.int32)[:, None])
         neg_cats = tf.where(swap, tf.cast(replacement["cats"], cats.dtype)[:, None], cats)
 
@@ -227,7 +240,8 @@ class NGNN(keras.Model):
                 "beta": self.beta, "modalities": self.modalities, "edges": self.edges,
                 "static_shapes": self.static_shapes, "category_pairs": self.category_pairs,
                 "readout": self.readout, "cooccurrence_prior": self.cooccurrence_prior,
-                "shared_projection": self.shared_projection, "name": self.name}
+                "shared_projection": self.shared_projection,
+                "input_dropout": self.input_dropout, "name": self.name}
 
     @classmethod
     def from_config(cls, config):

@@ -25,10 +25,12 @@ class ToyModelConfig(object):
 
 @dataclasses.dataclass(frozen=True)
 class ToyDataConfig(object):
-    """Attributes: n: examples per split; data_dir: unused (the toy has no files)."""
+    """Attributes: n: examples per split; data_dir: unused (the toy has no files);
+    label_rule: also report a "rule" that reads the labels (AUC 1: no model can reach it)."""
 
     n: int = 512
     data_dir: str = ""
+    label_rule: bool = False
 
 
 class ToyData(object):
@@ -91,4 +93,7 @@ class ToyTask(Task):
 
     def baselines(self, data, split):
         y = data.splits[split]["y"]
-        return {"constant": {"auc": M.auc(y, np.zeros_like(y))}}
+        out = {"constant": {"auc": M.auc(y, np.zeros_like(y))}}
+        if self.data_config.label_rule:
+            out["labels"] = {"auc": M.auc(y, y)}
+        return out

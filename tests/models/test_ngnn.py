@@ -296,14 +296,37 @@ def test_category_projection_gradients_match_per_node_einsum(rows_per_batch):  #
     assert np.all(results[0][3][mask == 0] == 0.0)  # no gradient reaches padding nodes
 
 
-def test_cooccurrence_prior_is_the_rule_and_leaves_the_own_outfit_out():
-    """Weight 1: the prior scores exactly as the co-occurrence rule (training.tasks.ngnn); with
-    ``own`` the outfit's own pairs come off the counts (leave one out)."""
+def _slow_prior(counts, frequency, outfits, mix, cats, mask, own=None):
+    """The prior of one outfit written out pair by pair."""
+    real = [c for c, m in zip(cats, mask) if m]
+    counts = counts.astype(np.float64).copy()
+    frequency = frequency.astype(np.float64).copy()
+    if own is not None:
+        counts -= np.outer(own, own)
+        frequency -= np.minimum(own, 1)
+        outfits -= 1
+    counts, frequency = np.maximum(counts, 0), np.maximum(frequency, 0)
+    p = (frequency + 1) / (outfits + len(frequency))
+    rule, pmi = [], []
+    for i, a in enumerate(real):
+        for j, b in enumerate(real):
+            if i != j:
+                rule.append(np.log1p(counts[a, b]))
+                pmi.append(np.log((counts[a, b] + p[a] * p[b]) / outfits / (p[a] * p[b])))
+    common = np.mean([np.log1p(frequency[c]) for c in real])
+    rule, pmi = (np.mean(rule), np.mean(pmi)) if rule else (0.0, 0.0)
+    return mix[0] * rule + mix[1] * pmi + mix[2] * common
+
+
+def test_cooccurrence_prior_starts_as_the_rule_and_leaves_the_own_outfit_out():
+    """Mix (1, 0, 0): the prior scores exactly as the co-occurrence rule (training.tasks.ngnn);
+    every statistic matches a pair-by-pair reference, with and without the own outfit."""
     from training.tasks.ngnn import cooccurrence_scores  # pylint: disable=import-outside-toplevel
 
     cooc = np.array([[0, 3, 0], [3, 0, 1], [0, 1, 0]], np.float32)
+    frequency, outfits = np.array([4, 5, 1], np.float32), 6
     layer = CooccurrencePrior(3)
-    layer.set_counts(cooc)
+    layer.set_counts(cooc, frequency, outfits)
     cats = np.array([[0, 1, 2, 0], [0, 2, 0, 0]], np.int32)
     mask = np.array([[1, 1, 1, 0], [1, 1, 0, 0]], np.float32)
     np.testing.assert_allclose(layer(cats, mask).numpy(),
@@ -311,10 +334,14 @@ def test_cooccurrence_prior_is_the_rule_and_leaves_the_own_outfit_out():
     own = category_counts(cats, mask, 3).numpy()
     np.testing.assert_allclose(own, [[1, 1, 1], [1, 0, 1]])
     # outfit 0 without its own pairs: counts 01 -> 2, 02 -> 0 (clipped from -1), 12 -> 0
-    want0 = (2 * np.log(3) + 0 + 0) / 6
-    np.testing.assert_allclose(layer(cats, mask, own).numpy(), [want0, 0.0], atol=1e-6)
-    layer.weight.assign(2.5)
-    np.testing.assert_allclose(layer(cats, mask, own).numpy(), [2.5 * want0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(layer(cats, mask, own).numpy()[0], 2 * np.log(3) / 6, atol=1e-6)
+    mix = np.array([0.5, 1.5, -2.0], np.float32)
+    layer.mix.assign(mix)
+    for leave_out in (None, own):
+        got = layer(cats, mask, leave_out).numpy()
+        want = [_slow_prior(cooc, frequency, outfits, mix, cats[b], mask[b],
+                            None if leave_out is None else leave_out[b]) for b in range(2)]
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
 def test_score_pairs_leave_one_out_subtracts_the_positive_outfits_pairs():
@@ -322,7 +349,8 @@ def test_score_pairs_leave_one_out_subtracts_the_positive_outfits_pairs():
     model = _model(cooccurrence_prior=True, readout="mean")
     counts = rng.randint(0, 6, size=(C, C)).astype(np.float32)
     counts = counts + counts.T
-    model.set_cooccurrence(counts)
+    model.set_cooccurrence(counts, rng.randint(5, 9, size=C).astype(np.float32), 10)
+    model.prior.mix.assign([1.0, 0.5, 0.3])
     inputs = _inputs(rng)
     replacement = {"visual": rng.normal(size=(3, 16)).astype(np.float32),
                    "text_ids": rng.randint(11, size=(3, 4)).astype(np.int32),
@@ -341,7 +369,6 @@ def test_score_pairs_leave_one_out_subtracts_the_positive_outfits_pairs():
                                 (neg, neg_loo, negative_cats)):
             m = inputs["mask"][b:b + 1]
             change = (prior(cats, m, own[None]) - prior(cats, m)).numpy()[0]
-            assert change <= 1e-6
             np.testing.assert_allclose(loo.numpy()[b] - full.numpy()[b], change, atol=1e-5)
     assert float(np.abs(pos_loo.numpy() - pos.numpy()).max()) > 1e-3  # the option reaches it
 
@@ -378,4 +405,18 @@ def test_prior_and_shared_options_round_trip():
     assert clone.get_config() == model.get_config()
     assert clone.get_config()["cooccurrence_prior"] and clone.get_config()["shared_projection"]
     with pytest.raises(ValueError, match="cooccurrence_prior"):
-        _model().set_cooccurrence(np.zeros((C, C)))
+        _model().set_cooccurrence(np.zeros((C, C)), np.zeros(C), 1)
+
+
+def test_input_dropout_acts_in_training_only():
+    inputs = _inputs(np.random.RandomState(13))
+    plain = _model(shared_projection=True)
+    dropped = _model(shared_projection=True, input_dropout=0.5)
+    dropped.set_weights(plain.get_weights())
+    np.testing.assert_allclose(dropped(inputs, training=False).numpy(), plain(inputs).numpy(),
+                               rtol=1e-6)
+    tf.random.set_seed(0)
+    noisy = dropped.score_with_states(inputs, training=True)[0].numpy()
+    assert float(np.abs(noisy - plain(inputs).numpy()).max()) > 1e-4
+    with pytest.raises(ValueError, match="input_dropout"):
+        _model(input_dropout=1.0)

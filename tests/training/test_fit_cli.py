@@ -302,3 +302,19 @@ def test_divergence_is_named_and_the_last_good_checkpoint_kept(tmp_path, capsys)
         value = reader.get_tensor(name)
         if name.startswith("model/") and getattr(value, "dtype", np.int8).kind == "f":
             assert np.isfinite(value).all(), name
+
+
+def test_a_model_below_a_rule_on_validation_is_said_and_recorded(tmp_path, caplog):
+    """The toy's ``labels`` rule reads the labels (AUC 1), so the model is below it; the
+    always-0.5 ``constant`` rule is beaten and not named."""
+    caplog.set_level("WARNING")
+    code, out = _run(tmp_path, "--epochs", "1", "--set", "data.label_rule=true")
+    assert code == 0
+    metrics = json.load(open(os.path.join(out, "metrics.json")))
+    below = metrics["below_rules"]
+    assert [(b["metric"], b["rule"], b["rule_value"]) for b in below] == [("auc", "labels", 1.0)]
+    assert below[0]["model"] == metrics["validation"]["auc"]
+    assert any("BELOW the rule labels on validation auc" in r.getMessage()
+               for r in caplog.records if r.levelname == "WARNING")
+    code, out = _run(tmp_path, "--epochs", "1", name="plain")
+    assert json.load(open(os.path.join(out, "metrics.json")))["below_rules"] == []

@@ -50,6 +50,7 @@ class NGNNModelConfig(object):
       shared_projection: input projections shared by every category plus a per-category
         part that starts at zero (the paper: per-category only).
       category_l2: L2 weight on the per-category input projections (0 = none).
+      input_dropout: share of image coordinates and words dropped in training (0 = none).
     The paper's configuration is the preset ``paper`` (``--preset paper``).
     """
 
@@ -66,6 +67,7 @@ class NGNNModelConfig(object):
     cooccurrence_prior: bool = True
     shared_projection: bool = False
     category_l2: float = 0.0
+    input_dropout: float = 0.0
 
     def __post_init__(self):
         if self.hidden < 1 or self.steps < 1:
@@ -84,6 +86,9 @@ class NGNNModelConfig(object):
             raise UsageError("model.readout ({!r}) must be sum or mean".format(self.readout))
         if not 0.0 <= self.beta <= 1.0:
             raise UsageError("model.beta ({}) must be in [0, 1]".format(self.beta))
+        if not 0.0 <= self.input_dropout < 1.0:
+            raise UsageError("model.input_dropout ({}) must be in [0, 1)".format(
+                self.input_dropout))
         if not 0.0 <= self.category_l2 < float("inf"):
             raise UsageError("model.category_l2 ({}) must be a finite number >= 0".format(
                 self.category_l2))
@@ -154,7 +159,7 @@ class NGNNTask(Task):
     presets = {"paper": {"model": {"ranking_loss": "sigmoid", "consistency_weight": 5.0,
                                    "readout": "sum", "category_pairs": False,
                                    "cooccurrence_prior": False, "shared_projection": False,
-                                   "category_l2": 0.0}}}
+                                   "category_l2": 0.0, "input_dropout": 0.0}}}
     monitor = "fitb_mrr"
     monitor_mode = "max"
 
@@ -296,10 +301,13 @@ class NGNNTask(Task):
                      category_pairs=model_config.category_pairs,
                      readout=model_config.readout,
                      cooccurrence_prior=model_config.cooccurrence_prior,
-                     shared_projection=model_config.shared_projection)
+                     shared_projection=model_config.shared_projection,
+                     input_dropout=model_config.input_dropout)
         model.build()
         if model_config.cooccurrence_prior:
-            model.set_cooccurrence(data.cooc)
+            train = data.splits["train"]
+            model.set_cooccurrence(data.cooc, pv.category_frequency(train, data.num_categories),
+                                   len(train["cats"]))
         if model_config.edges == "cooccurrence":
             model.set_edge_weights(edge_weights(data.cooc))
         return model
