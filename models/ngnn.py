@@ -49,13 +49,15 @@ class NGNN(keras.Model):
         their per-category part at zero (see :class:`models.layers.CategoryProjection`;
         :meth:`projection_penalty` is the per-category part's L2; not in the paper).
       input_dropout: in training, drop this share of the image vector's coordinates and of an
-        item's words before the projections (scaled; not in the paper).
+        item's words before the projections (scaled; not in the paper). With a ``seed`` ([2]
+        int) the masks are stateless functions of it, so a resumed run draws what an
+        uninterrupted one would.
     """
 
     def __init__(self, num_categories, visual_dim=2048, vocab_size=2757, hidden=12, steps=3,
                  beta=0.2, modalities="both", edges="binary", static_shapes=False,
-                 category_pairs=False, readout="sum", cooccurrence_prior=False, shared_projection=False,
-                 input_dropout=0.0, **kwargs):
+                 category_pairs=False, readout="sum", cooccurrence_prior=False,
+                 shared_projection=False, input_dropout=0.0, **kwargs):
         super(NGNN, self).__init__(**kwargs)
         if modalities not in MODALITIES:
             raise ValueError("modalities ({!r}) must be one of {}".format(
@@ -148,7 +150,16 @@ class NGNN(keras.Model):
             self.build()
         self.prior.set_counts(counts, frequency, outfits)
 
-    def _project(self, inputs, cats, mask, training=False):
+    def _dropout(self, x, seed, stream):
+        """Inverted dropout of ``x`` at ``input_dropout``; stateless when ``seed`` is given."""
+        rate = self.input_dropout
+        if seed is None:
+            return tf.nn.dropout(x, rate)
+        seed = tf.cast(seed, tf.int64) + tf.constant([0, stream], tf.int64)
+        keep = tf.random.stateless_uniform(tf.shape(x), seed) >= rate
+        return x * tf.cast(keep, x.dtype) / (1.0 - rate)
+
+    def _project(self, inputs, cats, mask, training=False, seed=None):
         """Initial node states (h0) of each branch, padding nodes 0 and not computed."""
         node_mask = tf.cast(mask, self.compute_dtype)[..., None]
         h0_visual = h0_text = None
@@ -156,12 +167,12 @@ class NGNN(keras.Model):
         if self.use_visual:
             visual = inputs["visual"]
             if rate:
-                visual = tf.nn.dropout(tf.cast(visual, self.compute_dtype), rate)
+                visual = self._dropout(tf.cast(visual, self.compute_dtype), seed, 1)
             h0_visual = tf.tanh(self.visual_projection(visual, cats, mask)) * node_mask
         if self.use_text:
             words = inputs["text_mask"]
             if rate:
-                words = tf.nn.dropout(tf.cast(words, tf.float32), rate)
+                words = self._dropout(tf.cast(words, tf.float32), seed, 2)
             h0_text = tf.tanh(self.text_projection(inputs["text_ids"], words,
                                                    cats)) * node_mask
         return h0_visual, h0_text
@@ -186,7 +197,8 @@ class NGNN(keras.Model):
         h0_visual, h0_text = self._project(inputs, cats, mask, training)
         return self._propagate(h0_visual, h0_text, cats, mask), h0_visual, h0_text
 
-    def score_pairs(self, inputs, replacement, slot, training=False, leave_one_out=False):
+    def score_pairs(self, inputs, replacement, slot, training=False, leave_one_out=False,
+                    seed=None):
         """Scores of outfits and of the same outfits with one item replaced, in one pass.
 
         The two outfits share every node but ``slot``, so each input projection (the bulk
@@ -199,6 +211,8 @@ class NGNN(keras.Model):
           slot: [B] int, the position that is replaced.
           leave_one_out: the positives are TRAINING outfits: the co-occurrence prior leaves
             each one's own pairs out of its counts, for the positive and its negative.
+          seed: [2] int, the input dropout's seed in training (None: TensorFlow's stateful
+            random ops).
         Returns:
           (positive scores [B], negative scores [B], h0_visual, h0_text of the positives).
         """
@@ -208,7 +222,7 @@ class NGNN(keras.Model):
                   for key in ("visual", "text_ids", "text_mask", "cats") if key in replacement}
         joined_mask = tf.concat([tf.cast(mask, tf.float32),
                                  tf.ones_like(tf.cast(slot, tf.float32))[:, None]], axis=1)
-        h0v_all, h0t_all = self._project(joined, joined["cats"], joined_mask, training)
+        h0v_all, h0t_all = self._project(joined, joined["cats"], joined_mask, training, seed)
         swap = tf.equal(tf.range(n)[None, :], tf.cast(slot, tf.int32)[:, None])
         neg_cats = tf.where(swap, tf.cast(replacement["cats"], cats.dtype)[:, None], cats)
 

@@ -17,24 +17,25 @@ def test_ngnn_learns_on_the_embedded_default(tmp_path, monkeypatch):
     metrics = json.load(open(os.path.join(out, "metrics.json")))
     assert metrics["data"]["synthetic"] is True
     test = metrics["test"]
-    assert set(test) == {"fitb_accuracy", "fitb_mrr", "compat_auc", "pairwise_accuracy"}
+    assert set(test) == {"fitb_accuracy", "fitb_mrr", "compat_auc", "pairwise_accuracy",
+                         "mrr_auc"}
+    assert test["mrr_auc"] == 0.5 * (test["fitb_mrr"] + test["compat_auc"])
     assert test["fitb_accuracy"] > 0.33  # chance: 0.25
     assert test["compat_auc"] > 0.62  # chance: 0.5
     rule = metrics["baselines"]["test"]["category_cooccurrence"]
     ceiling = metrics["baselines"]["test"]["oracle"]  # the generator's own scorer
-    # the default model beats the co-occurrence rule (a regression that stops it learning the
-    # planted style fails here) and stays below the generator's ceiling. After 6 of the 15
-    # epochs pairwise accuracy is level with the rule (0.836-0.84 vs 0.838 in Keras 2 and 3
-    # runs; 500 pairs give a sampling error of ~0.016), so it gets that tolerance; README's
-    # full run is above it (0.884)
-    assert test["fitb_accuracy"] > rule["fitb_accuracy"] + 0.1
-    assert test["compat_auc"] > rule["compat_auc"]
-    assert test["pairwise_accuracy"] > rule["pairwise_accuracy"] - 0.03
+    # the default model beats the co-occurrence rule by a wide margin (a regression that stops
+    # it learning the planted style fails here) and stays below the generator's ceiling. After
+    # 6 epochs the default measured FITB 0.58 / AUC 0.967 / pairwise 0.952 on validation
+    # against the rule's 0.364 / 0.810 / 0.810; 500 questions give a sampling error of ~0.02
+    assert test["fitb_accuracy"] > rule["fitb_accuracy"] + 0.15
+    assert test["compat_auc"] > rule["compat_auc"] + 0.05
+    assert test["pairwise_accuracy"] > rule["pairwise_accuracy"] + 0.05
     assert ceiling["fitb_accuracy"] > test["fitb_accuracy"]
     assert ceiling["compat_auc"] > test["compat_auc"]
-    assert (metrics["monitor"], metrics["monitor_mode"]) == ("fitb_mrr", "max")
+    assert (metrics["monitor"], metrics["monitor_mode"]) == ("mrr_auc", "max")
     assert os.path.basename(metrics["selected_checkpoint"]).startswith("ckpt-")
-    assert metrics["best_value"] == max(h["validation"]["fitb_mrr"] for h in json.load(
+    assert metrics["best_value"] == max(h["validation"]["mrr_auc"] for h in json.load(
         open(os.path.join(out, "history.json"))))
 
 
@@ -80,7 +81,7 @@ def test_ngnn_is_not_below_the_rule_on_real_outfit_structure(tmp_path, monkeypat
     metrics = json.load(open(os.path.join(out, "metrics.json")))
     validation = metrics["validation"]
     rule = metrics["baselines"]["validation"]["category_cooccurrence"]
-    for metric in ("fitb_accuracy", "fitb_mrr", "compat_auc", "pairwise_accuracy"):
+    for metric in ("fitb_accuracy", "fitb_mrr", "compat_auc", "pairwise_accuracy", "mrr_auc"):
         assert validation[metric] >= rule[metric], (metric, validation, rule)
     assert metrics["below_rules"] == []
     assert metrics["baselines"]["test"]["oracle"]["compat_auc"] > 0.95  # the ceiling is there
