@@ -143,7 +143,7 @@ def test_featurize_then_train_ngnn(release, tmp_path, weights_file):
     run = train("ngnn", data_dir=out, output_dir=str(tmp_path / "run"), epochs=1,
                 batch_size=4, device="cpu", cache_dir=str(tmp_path / "cache"))
     assert set(run.metrics["test"]) == {"fitb_accuracy", "fitb_mrr", "compat_auc",
-                                        "pairwise_accuracy"}
+                                        "pairwise_accuracy", "mrr_auc"}
     assert run.model.visual_dim == 1280  # the model takes the store's dimension
 
 
