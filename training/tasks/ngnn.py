@@ -52,8 +52,9 @@ class NGNNModelConfig(object):
         on for NPUs (whole-graph compilation), so it need not be set by hand.
       category_pairs: add a learned category-compatibility term (not in the paper).
       readout: mean over nodes (default: comparable across outfit sizes) or sum (the paper).
-      cooccurrence_prior: the co-occurrence rule of the training outfits as a score term with
-        a learned weight, leave-one-out in training (default: on; the paper: off).
+      cooccurrence_prior: the co-occurrence rule of the training outfits inside the score, as
+        a learned mix of the rule, PMI and category frequency that starts as the rule,
+        leave-one-out in training (default: on; the paper: off).
       shared_projection: input projections shared by every category plus a per-category
         part that starts at zero (the paper: per-category only).
       category_l2: L2 weight on the per-category input projections (0 = none).
