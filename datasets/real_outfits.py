@@ -136,13 +136,12 @@ def _write(out, folder, n_train, n_valid, n_test, latent_dim, spread, strength, 
                                  "items_category": [int(category_ids[c]) for c in cats]})
     synthetic.write_polyvore_files(out, splits, pools, category_ids, visual, text, layout,
                                    version)
-    every = pv.pack([o for o in lists["train"]], lambda ks: np.zeros(len(ks), np.int32))
+    every = pv.pack(lists["train"], lambda ks: np.zeros(len(ks), np.int32))
     keys = sorted(latent)
     np.savez(os.path.join(out, synthetic.ORACLE_FILE), kind=np.asarray(KIND),
              keys=np.asarray(keys), latent=np.asarray([latent[k] for k in keys], np.float32),
              spread=np.asarray(spread), cooc=pv.cooccurrence(every, num_categories),
-             frequency=np.bincount(every["cats"][every["mask"] > 0],
-                                   minlength=num_categories).astype(np.float64),
+             frequency=pv.category_frequency(every, num_categories),
              outfits=np.asarray(len(lists["train"])))
 
 

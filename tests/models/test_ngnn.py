@@ -186,14 +186,19 @@ def test_config_round_trip_and_save_load(tmp_path):
     np.testing.assert_allclose(loaded(inputs).numpy(), want, rtol=1e-6, atol=1e-6)
 
 
+def _replacement(rng, batch=3):
+    """One replacement item per outfit of :func:`_inputs` (for ``score_pairs``)."""
+    return {"visual": rng.normal(size=(batch, 16)).astype(np.float32),
+            "text_ids": rng.randint(11, size=(batch, 4)).astype(np.int32),
+            "text_mask": np.ones((batch, 4), np.float32),
+            "cats": rng.randint(C, size=batch).astype(np.int32)}
+
+
 def test_score_pairs_equals_scoring_both_outfits():
     model = _model(edges="binary")
     rng = np.random.RandomState(6)
     inputs = _inputs(rng)
-    replacement = {"visual": rng.normal(size=(3, 16)).astype(np.float32),
-                   "text_ids": rng.randint(11, size=(3, 4)).astype(np.int32),
-                   "text_mask": np.ones((3, 4), np.float32),
-                   "cats": rng.randint(C, size=3).astype(np.int32)}
+    replacement = _replacement(rng)
     slot = np.array([1, 0, 7], np.int32)
     pos, neg, h0v, h0t = model.score_pairs(inputs, replacement, slot)
     negative = {k: v.copy() for k, v in inputs.items()}
@@ -352,10 +357,7 @@ def test_score_pairs_leave_one_out_subtracts_the_positive_outfits_pairs():
     model.set_cooccurrence(counts, rng.randint(5, 9, size=C).astype(np.float32), 10)
     model.prior.mix.assign([1.0, 0.5, 0.3])
     inputs = _inputs(rng)
-    replacement = {"visual": rng.normal(size=(3, 16)).astype(np.float32),
-                   "text_ids": rng.randint(11, size=(3, 4)).astype(np.int32),
-                   "text_mask": np.ones((3, 4), np.float32),
-                   "cats": rng.randint(C, size=3).astype(np.int32)}
+    replacement = _replacement(rng)
     slot = np.array([1, 0, 2], np.int32)
     pos, neg, _, _ = model.score_pairs(inputs, replacement, slot)
     pos_loo, neg_loo, _, _ = model.score_pairs(inputs, replacement, slot, leave_one_out=True)
