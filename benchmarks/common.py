@@ -17,7 +17,8 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks import realsize
-from training import compat, loop
+from models import compat
+from training.trainer import Trainer
 from training import runtime as rt
 from training.sharding import epoch_dataset
 
@@ -72,7 +73,7 @@ def _trainer(task, data, runtime, batch_size, optimizer, n_batches, seed=0):
     with runtime.strategy.scope():
         model = task.build_model(data)
         opt = runtime.make_optimizer(optimizer, 1e-3)
-        trainer = loop.Trainer(task, data, model, opt, runtime, batch_size)
+        trainer = Trainer(task, data, model, opt, runtime, batch_size)
     dataset = epoch_dataset(task, data, batch_size, 0, seed)
     batches = list(dataset.take(n_batches))
     with runtime.strategy.scope():

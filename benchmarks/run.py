@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from training.devices import DEVICES, PRECISIONS
+from models.precision import DEVICES, PRECISIONS
 
 # benchmarks.common imports TensorFlow: imported in the functions, after main() has started
 # TensorFlow quietly

@@ -25,13 +25,14 @@ import hashlib
 import json
 import os
 import pickle
-import tempfile
 import zlib
 
 import numpy as np
 import pandas as pd
 
-from datasets import DataError, progress, safe_pickle
+from models import files
+from models.errors import DataError
+from datasets import progress, safe_pickle
 
 REVIEWS = "reviews_Electronics_5.json"
 META = "meta_Electronics.json"
@@ -443,14 +444,8 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pick
     arrays = {"{}/{}".format(s, k): v for s, d in splits.items() for k, v in d.items()}
     arrays.update({"vocab/" + k: v for k, v in vocab.items()})
     arrays["meta"] = np.asarray(json.dumps({"sizes": sizes, "report": report}))
-    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=cache_dir)
-    os.close(fd)
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, cache_path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with files.atomic_file(cache_path, "wb") as handle:
+        np.savez(handle, **arrays)
     if log:
         log.info("amazon: %s; %s", sizes, report)
     _warn_report(report, log)

@@ -25,13 +25,13 @@ from __future__ import absolute_import, division, print_function
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import zipfile
 
 import numpy as np
 
-from datasets import DataError, progress
+from models import files
+from models.errors import DataError
+from datasets import progress
 
 PACKED_DIR = "features"
 VISUAL_DIR = "polyvore_image_vectors"
@@ -263,21 +263,13 @@ def build_or_open(root, keys, cache_dir, visual_dim=2048, vocab_size=2757, log=N
     if log:
         log.info("feature store: converting %d items from %s and %s (once)", len(keys),
                  visual.path, text.path)
-    os.makedirs(cache_dir, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".building-", dir=cache_dir)
-    try:
+    # KEEP: a concurrent build of the same content that finished first is used as it is
+    with files.atomic_directory(store_dir, exists=files.KEEP) as tmp:
         _convert(visual, text, keys, tmp, visual_dim, vocab_size)
         with open(os.path.join(tmp, "meta.json"), "w") as handle:
             json.dump({"keys": keys, "visual_dim": visual_dim, "vocab_size": vocab_size,
                        "version": STORE_VERSION, "visual_source": visual.path,
                        "text_source": text.path}, handle)
-        try:
-            os.rename(tmp, store_dir)
-        except OSError:  # a concurrent build won the race: use its result
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return FeatureStore(store_dir)
 
 

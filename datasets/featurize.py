@@ -36,14 +36,13 @@ import collections
 import json
 import logging
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 import numpy as np
 
-from datasets import DataError, user_file_mode
+from models.errors import DataError
+from models import files
 from datasets import progress as progress_bars
 from datasets import features as feature_store
 from datasets import polyvore as pv
@@ -207,7 +206,7 @@ def featurize_polyvore(images, outfits, out, split=None, backbone="inception_v3"
               "vocabulary_size": len(words), "split_source": split or "rebuilt",
               "min_category_items": None if split else min_category_items,
               "seconds": round(time.time() - start, 2)}
-    _atomic_json(os.path.join(out, REPORT_FILE), result)  # last: marks a complete output
+    files.write_json(os.path.join(out, REPORT_FILE), result, indent=1, sort_keys=False)  # last: marks a complete output
     return result
 
 
@@ -275,41 +274,30 @@ def _check_output(out, inputs):
     os.makedirs(out, exist_ok=True)
 
 
-def _atomic_json(path, value):
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path) or ".")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(value, handle, indent=1)
-        os.chmod(tmp, user_file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def _write_output(out, result):
     """Split files, the feature store (built aside, then swapped in) and the vocabulary."""
     outfits = result["outfits"]
     for split, name in release_io.SPLIT_FILES:
         path = os.path.join(out, name)
         if split in outfits:
-            _atomic_json(path, [{"set_id": o.set_id, "items_index": list(o.indices),
-                                 "items_category": list(o.categories)}
-                                for o in outfits[split]])
+            files.write_json(path, [{"set_id": o.set_id, "items_index": list(o.indices),
+                                     "items_category": list(o.categories)}
+                                    for o in outfits[split]], indent=1, sort_keys=False)
         elif os.path.isfile(path):  # left by an earlier run with another split
             os.remove(path)
-    _atomic_json(os.path.join(out, pv.CATEGORY_MAP_FILE),
-                 {str(k): v for k, v in sorted(result["cid2rcid"].items())})
-    _atomic_json(os.path.join(out, pv.CATEGORY_POOL_FILE), result["summary"])
-    with open(os.path.join(out, VOCAB_FILE) + ".tmp", "w", encoding="utf-8") as handle:
+    files.write_json(os.path.join(out, pv.CATEGORY_MAP_FILE),
+                     {str(k): v for k, v in sorted(result["cid2rcid"].items())},
+                     indent=1, sort_keys=False)
+    files.write_json(os.path.join(out, pv.CATEGORY_POOL_FILE), result["summary"], indent=1,
+                     sort_keys=False)
+    with files.atomic_file(os.path.join(out, VOCAB_FILE), encoding="utf-8") as handle:
         for word, count in zip(result["words"], result["counts"]):
             handle.write("{}\t{}\n".format(word, count))
-    os.replace(os.path.join(out, VOCAB_FILE) + ".tmp", os.path.join(out, VOCAB_FILE))
 
     keys = result["keys"]
-    tmp = tempfile.mkdtemp(prefix=".features-", dir=out)
-    try:
+    # REPLACE: an earlier run's store is swapped out only once the new one is complete
+    with files.atomic_directory(os.path.join(out, feature_store.PACKED_DIR),
+                                exists=files.REPLACE) as tmp:
         visual = np.lib.format.open_memmap(os.path.join(tmp, "visual.npy"), mode="w+",
                                            dtype=np.float32, shape=(len(keys), result["dim"]))
         cached = result["cached"]
@@ -326,18 +314,6 @@ def _write_output(out, result):
             _write_json_layout(out, keys, visual, result["text_ids"], result["text_len"],
                                len(result["words"]))
         del visual
-        for name in os.listdir(tmp):
-            os.chmod(os.path.join(tmp, name), user_file_mode())
-        os.chmod(tmp, user_file_mode(directory=True))  # mkdtemp gives 0700
-        final = os.path.join(out, feature_store.PACKED_DIR)
-        old = final + ".old"
-        if os.path.isdir(final):
-            os.rename(final, old)
-        os.rename(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _write_json_layout(out, keys, visual, text_ids, text_len, vocab_size):
@@ -349,7 +325,7 @@ def _write_json_layout(out, keys, visual, text_ids, text_len, vocab_size):
         hot[text_ids[row, :text_len[row]]] = 1
         for folder, values in ((feature_store.VISUAL_DIR, visual[row].tolist()),
                                (feature_store.TEXT_DIR, hot.tolist())):
-            _atomic_json(os.path.join(out, folder, key + ".json"), values)
+            files.write_json(os.path.join(out, folder, key + ".json"), values, indent=1)
 
 
 def main(argv=None):

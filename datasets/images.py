@@ -16,8 +16,8 @@ under a folder named by the encoder's settings (:attr:`ImageEncoder.tag`); an it
 when its key, file size and modification time match. An interrupted run loses at most the
 chunk it was filling.
 
-This is the only module of ``datasets`` that uses Keras; ``tf.keras.applications`` is the same
-API in Keras 2 (``tf_keras``) and Keras 3.
+This is the only module of ``datasets`` that uses Keras, through :mod:`models.compat` (the one
+module that knows Keras 2 from Keras 3) and :mod:`models.precision` (the one precision table).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -26,12 +26,13 @@ import glob
 import hashlib
 import json
 import os
-import tempfile
 import time
 
 import numpy as np
 
-from datasets import DataError
+from models import files
+from models.errors import DataError
+from models.precision import KERAS_POLICY, PRECISIONS
 
 #: name -> (keras.applications constructor, input scaling, native size). Scalings are Keras'
 #: ``imagenet_utils`` modes, written out so they run inside tf.data on Keras 2 and 3 alike.
@@ -67,11 +68,13 @@ class ImageEncoder(object):
                  precision="fp32", batch_size=32):
         import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
+        from models import compat  # pylint: disable=import-outside-toplevel
+
         if backbone not in BACKBONES:
             raise DataError("--backbone {!r}: choose one of {}".format(
                 backbone, ", ".join(BACKBONES)))
-        if precision not in ("fp32", "mixed", "bf16"):
-            raise DataError("--precision {!r}: choose fp32, mixed or bf16".format(precision))
+        if precision not in PRECISIONS:
+            raise DataError("--precision {!r}: choose {}".format(precision, ", ".join(PRECISIONS)))
         constructor, self.scaling, native = BACKBONES[backbone]
         self.backbone = backbone
         self.image_size = int(image_size or native)
@@ -83,14 +86,10 @@ class ImageEncoder(object):
         self.weights_id = _weights_identity(weights)
         if weights == "none":  # each random init differs: its vectors are never reused
             self.weights_id = "none-" + os.urandom(6).hex()
-        policy = {"fp32": "float32", "mixed": "mixed_float16", "bf16": "mixed_bfloat16"}
-        previous = tf.keras.mixed_precision.global_policy()
-        tf.keras.mixed_precision.set_global_policy(policy[precision])
-        try:  # the global policy is restored at once: the caller's models are not affected
-            self.model = _build(getattr(tf.keras.applications, constructor), backbone,
+        # the global policy is restored at once: the caller's models are not affected
+        with compat.global_policy(KERAS_POLICY[precision]):
+            self.model = _build(getattr(compat.keras.applications, constructor), backbone,
                                 weights, self.image_size)
-        finally:
-            tf.keras.mixed_precision.set_global_policy(previous)
         self.dim = int(self.model.output_shape[-1])
         model = self.model
 
@@ -240,17 +239,10 @@ class PartCache(object):
         if not len(keys):
             return
         name = "part-{:.6f}-{}.npz".format(time.time(), os.getpid())
-        fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=".npz", dir=self.folder)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, keys=np.asarray(keys, dtype=str),
-                         stamps=np.asarray(stamps, dtype=np.int64).reshape(-1, 2),
-                         vectors=np.asarray(vectors, dtype=np.float32))
-            os.replace(tmp, os.path.join(self.folder, name))
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        with files.atomic_file(os.path.join(self.folder, name), "wb") as handle:
+            np.savez(handle, keys=np.asarray(keys, dtype=str),
+                     stamps=np.asarray(stamps, dtype=np.int64).reshape(-1, 2),
+                     vectors=np.asarray(vectors, dtype=np.float32))
 
     def gather(self, wanted, out):
         """Fill ``out[row]`` for ``{key: (row, entry)}`` (``entry`` from :meth:`index`),

@@ -37,7 +37,7 @@ import re
 
 import numpy as np
 
-from datasets import DataError
+from models.errors import DataError
 from datasets import features as feature_store
 
 MAX_ITEMS = 8

@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-from datasets import DataError
+from models.errors import DataError
 from datasets import polyvore as pv
 
 RELEASE_FILES = (("train", "train_no_dup.json"), ("validation", "valid_no_dup.json"),

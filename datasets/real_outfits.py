@@ -29,7 +29,7 @@ import os
 
 import numpy as np
 
-from datasets import DataError
+from models.errors import DataError
 from datasets import polyvore as pv
 
 KIND = "polyvore-outfits"

@@ -23,13 +23,12 @@ from __future__ import absolute_import, division, print_function
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import zipfile
 
 import numpy as np
 
 from datasets import features as feature_store
+from models import files
 from datasets import polyvore as pv
 
 GENERATOR_VERSION = 4  # 4: ORACLE.npz beside the data (same data as 3)
@@ -46,18 +45,8 @@ def atomic_build(target, build):
     """Run ``build(tmp_dir)`` and rename the result to ``target`` (nothing half-written)."""
     if os.path.isdir(target):
         return target
-    parent = os.path.dirname(target)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".generating-", dir=parent)
-    try:
+    with files.atomic_directory(target, exists=files.KEEP) as tmp:  # KEEP: a concurrent build
         build(tmp)
-        try:
-            os.rename(tmp, target)
-        except OSError:  # built concurrently by another process
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 

@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from models import replicas
 from models.layers import Dice, LocalActivationUnit, make_activation
-from training.compat import add_weight, gather, keras, policy_of, register_serializable
+from models.compat import add_weight, gather, keras, policy_of, register_serializable
 
 
 @register_serializable()

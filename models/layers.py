@@ -14,14 +14,14 @@ DIN (Zhou et al., KDD 2018): :class:`Dice`, :class:`LocalActivationUnit`.
 
 All layers are policy-correct: variables are float32, computation runs in ``compute_dtype``
 and scores leave in float32. ``models`` imports nothing from ``training`` except
-``training.compat`` (the single place that knows Keras 2 vs Keras 3).
+``models.compat`` (the single place that knows Keras 2 vs Keras 3).
 """
 from __future__ import absolute_import, division, print_function
 
 import tensorflow as tf
 
 from models import replicas as replicas_lib
-from training.compat import add_weight, gather, keras, policy_of, register_serializable
+from models.compat import add_weight, gather, keras, policy_of, register_serializable
 
 
 def _gather_cast(table, indices, dtype):

@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from models.layers import (CategoryBagProjection, CategoryPairs, CategoryProjection,
                            CooccurrencePrior, NodeWiseGGNN, OutfitReadout, category_counts)
-from training.compat import keras, policy_of, register_serializable
+from models.compat import keras, policy_of, register_serializable
 
 MODALITIES = ("visual", "textual", "both")
 

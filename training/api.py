@@ -1,4 +1,4 @@
-"""Python API for notebooks and scripts: the CLI's behaviour, as one function call.
+"""Python API for notebooks and scripts: typed values in, the driver's :class:`Run` out.
 
 Example::
 
@@ -7,13 +7,13 @@ Example::
     run.metrics["test"]["auc"], run.history, run.model
 
 Keyword arguments are the CLI's (``data_dir``, ``epochs``, ``batch_size``, ``learning_rate``,
-``device``, ``precision``, ``seed``, ``output_dir``, ``resume``, ``overwrite``, ``config``,
-``preset``) or
-any option of the run's sections by name (``hidden=16`` for ``model.hidden``, ``maxlen=50`` for
-``data.maxlen``, ``patience=2`` for ``train.patience``); ``sets=["model.hidden=16"]`` is the
-explicit form. The float32 dtype policy is restored afterwards, so runs in one kernel do not
-leak state into each other. Bad input raises :class:`training.errors.UsageError` or
-:class:`datasets.DataError`.
+``device``, ``precision``, ``seed``, ``deterministic``, ``output_dir``, ``resume``,
+``overwrite``, ``distributed``, ``config``, ``preset``, ``verbose``) or any option of the run's
+sections by name (``hidden=16`` for ``model.hidden``, ``maxlen=50`` for ``data.maxlen``,
+``patience=2`` for ``train.patience``); ``sets=["model.hidden=16"]`` is the explicit form. The
+values reach the config typed (no command-line strings) through the same
+:func:`training.config.resolve` as the CLI. The float32 dtype policy is restored afterwards,
+so runs in one kernel do not leak state into each other.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -23,42 +23,54 @@ from training import quiet
 
 quiet.start_tensorflow()  # before TensorFlow is imported below: no start-up notices in notebooks
 
+from models.errors import UsageError  # noqa: E402  pylint: disable=wrong-import-position
 from training import config as cfg  # noqa: E402  pylint: disable=wrong-import-position
-from training import fit  # noqa: E402  pylint: disable=wrong-import-position
+from training import experiment  # noqa: E402  pylint: disable=wrong-import-position
 from training import runtime as rt  # noqa: E402  pylint: disable=wrong-import-position
 from training import tasks  # noqa: E402  pylint: disable=wrong-import-position
-from training.errors import UsageError  # noqa: E402  pylint: disable=wrong-import-position
 
-_FLAGS = ("data_dir", "epochs", "batch_size", "learning_rate", "device", "precision", "seed",
-          "output_dir", "config", "preset")
-_SWITCHES = ("resume", "overwrite", "verbose")
+# keyword -> the (section, key) it sets, as the CLI's dedicated flags do
+_FLAGS = {"data_dir": ("data", "data_dir"), "epochs": ("train", "epochs"),
+          "batch_size": ("train", "batch_size"), "learning_rate": ("train", "learning_rate"),
+          "seed": ("train", "seed"), "device": ("runtime", "device"),
+          "precision": ("runtime", "precision"), "deterministic": ("runtime", "deterministic")}
+_RUN = ("output_dir", "resume", "overwrite", "distributed")
 
 
-def train(model, sets=(), **options):
-    """Train and evaluate ``model`` (a task name); return a :class:`training.fit.Run`.
+def train(model, sets=(), preset=None, config=None, verbose=False, **options):
+    """Train and evaluate ``model`` (a task name).
 
-    The values go to the run's config as they are (typed), not through command-line strings;
-    they are validated like the CLI's (:class:`training.errors.UsageError` naming the option).
+    Args:
+      model: the task name (``ngnn``, ``din``, ``package.module:Class``).
+      sets: ``section.key=value`` strings, as ``--set``.
+      preset: a named configuration of the task (``--preset``).
+      config: a JSON or YAML config file (``--config``).
+      verbose: debug logging and TensorFlow's notices.
+      **options: the CLI's values by name, or any section option by its key.
+
+    Returns:
+      A :class:`training.experiment.Run`.
+
+    Raises:
+      UsageError: an unknown option (named), or as :func:`training.experiment.run`;
+        DataError: bad data.
     """
+    experiment.start(verbose)
     task = tasks.task_class(model)
-    args = fit.build_parser().parse_args(["--model", model])
-    for name in _FLAGS:
-        value = options.pop(name, None)
-        if value is not None:
-            setattr(args, name, value)
-    for name in _SWITCHES:
-        setattr(args, name, bool(options.pop(name, False)))
+    run_args = {name: options.pop(name) for name in _RUN if name in options}
+    flags = {_FLAGS[name]: options.pop(name) for name in list(options) if name in _FLAGS}
     classes = cfg.section_classes(task)
-    args.options = {}
+    values = {}
     for name, value in sorted(options.items()):
         owners = [s for s, cls in classes.items()
                   if name in {f.name for f in dataclasses.fields(cls)}]
         if not owners:
             raise UsageError("train(): unknown option {!r}; see the train/model/data/runtime "
                              "sections of the config".format(name))
-        args.options[(owners[0], name)] = value
-    args.set = list(sets)
+        values[(owners[0], name)] = value
     try:
-        return fit.run_args(args)
+        sections = cfg.resolve(task, preset=preset, config_file=config, flags=flags,
+                               sets=list(sets), values=values)
+        return experiment.run(model, sections, **run_args)
     finally:
         rt.reset()

@@ -21,7 +21,7 @@ from __future__ import absolute_import, division, print_function
 import json
 import os
 
-from training.errors import UsageError
+from models.errors import UsageError
 
 ENGINES = ("single", "tf", "npu")
 _TF_CONFIG_EXAMPLE = ('{"cluster": {"worker": ["host1:port", "host2:port"]}, '

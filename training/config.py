@@ -13,8 +13,8 @@ import json
 import os
 import typing
 
-from training.devices import DEVICES, PRECISIONS
-from training.errors import UsageError
+from models.precision import DEVICES, PRECISIONS
+from models.errors import UsageError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,13 +169,63 @@ def section_classes(task):
     """{section name: its dataclass} for ``task``: the one mapping the CLI, the Python API and
     serving use to build (and name) a run's four sections."""
     return {"train": TrainConfig, "model": task.model_config_cls,
-            "data": task.data_config_cls, "runtime": RuntimeConfig}
+            "data": task.data_config_cls, "eval": task.eval_config_cls,
+            "runtime": RuntimeConfig}
 
 
-def build_sections(task, raw, names=("train", "model", "data", "runtime")):
+def build_sections(task, raw, names=("train", "model", "data", "eval", "runtime")):
     """The typed sections ``names`` of ``task`` from the nested dict ``raw``."""
     classes = section_classes(task)
     return {name: build_section(classes[name], raw.get(name), name) for name in names}
+
+
+SECTIONS = ("train", "model", "data", "eval", "runtime")
+
+
+def resolve(task, preset=None, config_file=None, flags=None, sets=(), values=None):
+    """A run's typed sections from every source, in precedence order (later wins).
+
+    task defaults < ``preset`` < ``config_file`` < ``flags`` < ``sets`` < ``values``. The one
+    place that layers them: the command line and the Python API both call it.
+
+    Args:
+      task: the Task class (its defaults, presets and section classes).
+      preset: the name of one of ``task.presets``, or None.
+      config_file: a JSON or YAML file of sections, or None.
+      flags: ``{(section, key): value}`` from dedicated command-line flags (None: not given).
+      sets: ``section.key=value`` strings (``--set``).
+      values: ``{(section, key): value}`` typed values (the Python API), applied last.
+
+    Returns:
+      ``{section name: frozen dataclass}`` for :data:`SECTIONS`, every field validated.
+
+    Raises:
+      UsageError: an unknown preset, section or key, a bad file or a badly typed value.
+    """
+    raw = {name: {} for name in SECTIONS}
+    raw["train"].update(task.train_defaults)
+    if preset:
+        if preset not in task.presets:
+            raise UsageError("--preset {!r}: {} has {}".format(
+                preset, task.name, "the presets " + ", ".join(sorted(task.presets))
+                if task.presets else "no presets"))
+        for section, entries in task.presets[preset].items():
+            raw[section].update(entries)
+    if config_file:
+        loaded = load_config_file(config_file)
+        unknown = sorted(set(loaded) - set(SECTIONS) - {"task"})
+        if unknown:
+            raise UsageError("--config {}: unknown section(s) {}; sections are {}".format(
+                config_file, ", ".join(unknown), ", ".join(SECTIONS)))
+        for section in SECTIONS:
+            raw[section].update(loaded.get(section) or {})
+    for (section, key), value in sorted((flags or {}).items()):
+        if value is not None:
+            raw[section][key] = value
+    apply_overrides(raw, sets, SECTIONS)
+    for (section, key), value in sorted((values or {}).items()):
+        raw[section][key] = value
+    return build_sections(task, raw, SECTIONS)
 
 
 def to_dict(section):

@@ -10,14 +10,13 @@ from __future__ import absolute_import, division, print_function
 import argparse
 import logging
 import os
-import shutil
 import sys
-import tempfile
 
 import numpy as np
 
+from models import files
 from training import quiet
-from training.errors import UsageError
+from models.errors import UsageError
 
 
 def export(run_dir, out=None, check_rows=256):
@@ -44,9 +43,7 @@ def export(run_dir, out=None, check_rows=256):
     out = out or os.path.join(run_dir, "export")
     if os.path.exists(out):
         raise UsageError("{} exists; remove it or pass another --out".format(out))
-    parent = os.path.dirname(os.path.abspath(out))
-    tmp = tempfile.mkdtemp(prefix=".export-", dir=parent)
-    try:
+    with files.atomic_directory(out, exists=files.REFUSE) as tmp:
         tf.saved_model.save(module, tmp, signatures={"serving_default": module.serve})
         arrays = loaded.task.eval_arrays(loaded.data, "validation")
         sample = {k: tf.constant(v[:check_rows]) for k, v in arrays.items()}
@@ -57,10 +54,6 @@ def export(run_dir, out=None, check_rows=256):
         if not diff <= 1e-5:
             raise RuntimeError("exported model disagrees with the checkpoint (max abs "
                                "difference {})".format(diff))
-        os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out, diff
 
 
@@ -73,7 +66,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     quiet.start_tensorflow(args.verbose)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    from datasets import DataError  # pylint: disable=import-outside-toplevel
+    from models.errors import DataError  # pylint: disable=import-outside-toplevel
 
     try:
         path, diff = export(args.run_dir, args.out)

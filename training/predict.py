@@ -15,13 +15,12 @@ import json
 import logging
 import os
 import sys
-import tempfile
 
 import numpy as np
 
-from datasets import user_file_mode
+from models import files
+from models.errors import UsageError
 from training import quiet
-from training.errors import UsageError
 
 
 def predict(run_dir, input_path, output_path, batch_rows=4096):
@@ -98,21 +97,9 @@ def predict(run_dir, input_path, output_path, batch_rows=4096):
             if sum(len(next(iter(p[2].values()))) for p in pending) >= batch_rows:
                 flush()
     flush()
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".predict-", dir=directory)
-    except OSError as err:
-        raise UsageError("--output {}: cannot write there ({})".format(output_path,
-                                                                      err.strerror or err))
-    try:
-        with os.fdopen(fd, "w") as out:
-            for number in sorted(results):
-                out.write(json.dumps(results[number]) + "\n")
-        os.chmod(tmp, user_file_mode())  # mkstemp's 0600 would hide the answers from others
-        os.replace(tmp, output_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with files.atomic_file(output_path) as out:
+        for number in sorted(results):
+            out.write(json.dumps(results[number]) + "\n")
     return len(results) - errors, errors
 
 
@@ -127,7 +114,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     quiet.start_tensorflow(args.verbose)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    from datasets import DataError  # pylint: disable=import-outside-toplevel
+    from models.errors import DataError  # pylint: disable=import-outside-toplevel
 
     try:
         scored, errors = predict(args.run_dir, args.input, args.output, args.batch_rows)

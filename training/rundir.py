@@ -16,40 +16,37 @@ import os
 import tempfile
 import time
 
-from datasets import user_file_mode
-from training.errors import UsageError
+from models import files
+from models.errors import UsageError
 
 RUN_MARKERS = ("config.json", "metrics.json", "history.json", "checkpoints")
+CONFIG_FILE, METRICS_FILE, HISTORY_FILE, VOCAB_FILE = (
+    "config.json", "metrics.json", "history.json", "vocab.json")
 
 
-def write_json_atomic(path, payload):
-    """Write JSON to a temporary file in the same directory, then rename over ``path``.
-
-    A crash mid-write leaves the previous file intact, never a truncated one.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
-    except OSError as err:
-        raise UsageError("cannot write {}: {}".format(path, err.strerror or err))
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(payload, handle, indent=2, sort_keys=True, default=_json_default)
-            handle.write("\n")
-        os.chmod(tmp, user_file_mode())  # readable like any file the user creates
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+def default_path(model):
+    """Where a run goes without ``--output-dir``: ``runs/MODEL-YYYYmmdd-HHMMSS``."""
+    return os.path.join("runs", "{}-{}".format(model, time.strftime("%Y%m%d-%H%M%S")))
 
 
-def _json_default(value):
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError("not JSON serialisable: {!r}".format(value))
+def write_config(run_dir, resolved):
+    """``RUN/config.json``: the resolved configuration, every default filled in."""
+    files.write_json(os.path.join(run_dir, CONFIG_FILE), resolved)
+
+
+def write_metrics(run_dir, metrics):
+    """``RUN/metrics.json``: the final record of a finished run."""
+    files.write_json(os.path.join(run_dir, METRICS_FILE), metrics)
+
+
+def write_history(run_dir, history):
+    """``RUN/history.json``: one record per evaluation (rewritten whole after each)."""
+    files.write_json(os.path.join(run_dir, HISTORY_FILE), history)
+
+
+def write_vocabulary(run_dir, vocabulary):
+    """``RUN/vocab.json``: what the model's ids mean (see :func:`check_vocabulary`)."""
+    files.write_json(os.path.join(run_dir, VOCAB_FILE), vocabulary)
 
 
 def read_json(path, default=None):
@@ -114,7 +111,6 @@ def prepare(path, resume=False, overwrite=False):
     return path, resuming
 
 
-VOCAB_FILE = "vocab.json"
 
 
 def vocabulary_difference(saved, current):
@@ -159,3 +155,57 @@ def check_vocabulary(run_dir, current, log=None):
             "the data is not what the run in {} was trained on: {} (the run's ids are in {}). "
             "Point the run at its own data, or train a new run on this data.".format(
                 run_dir, difference, path))
+
+
+# train settings that change the data order, the negatives or the meaning of a step: a
+# resumed run must keep them (epochs, patience, evaluation cadence may change)
+RESUME_FIXED_TRAIN = ("seed", "batch_size", "optimizer", "steps_per_epoch")
+
+
+def check_resumable(output_dir, resolved):
+    """Refuse ``--resume`` when the run it continues was trained on other settings.
+
+    Args:
+      output_dir: the run directory being resumed (its ``config.json`` is read).
+      resolved: the new run's resolved config (task, sections, cluster).
+
+    Raises:
+      UsageError: no config.json, a changed task/model/data section, a changed train
+        setting of :data:`RESUME_FIXED_TRAIN`, or another worker count; nothing is changed.
+    """
+    previous = read_json(os.path.join(output_dir, CONFIG_FILE), {}) or {}
+    if not previous:
+        raise UsageError(
+            "--resume: {} holds checkpoints but no config.json, so what it was trained with is "
+            "unknown. Start a new --output-dir (or --overwrite to move it aside).".format(
+                output_dir))
+    changed = []
+    for key in ("task", "model", "data"):
+        if key in previous and previous[key] != resolved[key]:
+            if isinstance(previous[key], dict):
+                changed += ["{}.{} (was {!r}, now {!r})".format(
+                    key, k, previous[key].get(k), resolved[key].get(k))
+                    for k in sorted(set(previous[key]) | set(resolved[key]))
+                    if previous[key].get(k) != resolved[key].get(k)]
+            else:
+                changed.append("{} (was {!r}, now {!r})".format(key, previous[key],
+                                                                resolved[key]))
+    before = previous.get("train") or {}
+    changed += ["train.{} (was {!r}, now {!r})".format(k, before[k], resolved["train"][k])
+                for k in RESUME_FIXED_TRAIN if k in before and before[k] != resolved["train"][k]]
+    if changed:
+        raise UsageError(
+            "--resume: settings that change the data or the model differ from the run in {}: "
+            "{}. Resume with the same settings, or start a new --output-dir. Nothing was "
+            "changed.".format(output_dir, "; ".join(changed)))
+    workers = (previous.get("cluster") or {}).get("workers", 1)
+    if workers != resolved["cluster"]["workers"]:
+        raise UsageError(
+            "--resume: the checkpoints in {} were written by {} worker(s), this job has {}. "
+            "Relaunch with {} worker(s), or start a new --output-dir. Nothing was "
+            "changed.".format(output_dir, workers, resolved["cluster"]["workers"], workers))
+
+
+def read_history(run_dir):
+    """``RUN/history.json`` as a list (empty when there is none yet)."""
+    return read_json(os.path.join(run_dir, HISTORY_FILE), [])

@@ -3,7 +3,7 @@
 Call :func:`configure` once at the entry point, BEFORE any model or optimizer exists. It returns
 a :class:`Runtime` holding the strategy, the compute dtype and an optimizer factory; the loop
 uses it for the three mixed-precision touch points (policy here, optimizer wrapping in
-:meth:`Runtime.make_optimizer`, loss scaling in the step through :mod:`training.compat`).
+:meth:`Runtime.make_optimizer`, loss scaling in the step through :mod:`models.compat`).
 
 Devices:
 
@@ -25,17 +25,16 @@ hands each input pipeline its own share of every global batch (see
 """
 from __future__ import absolute_import, division, print_function
 
-import dataclasses
 import logging
 import re
 
 import tensorflow as tf
 
-from models import replicas
-from training import compat
+from models import compat, replicas
+from models.precision import DEVICES, KERAS_POLICY, NPU_PRECISION_MODE, PRECISIONS
+from training import optimizers
 from training.cluster import Cluster, detect
-from training.devices import DEVICES, KERAS_POLICY, NPU_PRECISION_MODE, PRECISIONS
-from training.errors import UsageError
+from models.errors import UsageError
 from training.sharding import InputShard
 
 log = logging.getLogger("npurec.runtime")
@@ -89,25 +88,12 @@ class Runtime(object):
         """Replicas whose batches form one global batch (strategy replicas x NPU ranks)."""
         return self.strategy.num_replicas_in_sync * self.npu_rank_size
 
-    def adapt_model_config(self, model_config, log=None):
-        """The ``model`` section with what this device needs of the model.
-
-        NPUs compile whole graphs and want static shapes: a model whose config has a
-        ``static_shapes`` option gets it switched on (said in the log). Returns the frozen
-        dataclass, replaced only when something changed.
-        """
-        if self.device == "npu" and getattr(model_config, "static_shapes", True) is False:
-            if log is not None:
-                log.info("runtime: the NPU compiles whole graphs: model.static_shapes=true")
-            return dataclasses.replace(model_config, static_shapes=True)
-        return model_config
-
     def make_optimizer(self, name, learning_rate, clipnorm=None):
         """Build the optimizer, wrapped for loss scaling when this runtime needs it.
 
         Must be called under ``strategy.scope()`` (the loop does) so slots are mirrored.
         """
-        optimizer = compat.make_optimizer(name, learning_rate, clipnorm=clipnorm)
+        optimizer = optimizers.make_optimizer(name, learning_rate, clipnorm=clipnorm)
         if not self.loss_scaling:
             return optimizer
         if self.device == "npu":

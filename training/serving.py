@@ -8,6 +8,7 @@ restored from
 """
 from __future__ import absolute_import, division, print_function
 
+import dataclasses
 import logging
 import os
 
@@ -15,25 +16,43 @@ import tensorflow as tf
 
 from training import config as cfg
 from training import rundir, tasks
-from training.errors import UsageError
+from models.errors import UsageError
 
 log = logging.getLogger("npurec.serving")
 
 
 class LoadedRun(object):
-    def __init__(self, run_dir, task, sections, data, model):
+    """A run back in memory.
+
+    Attributes:
+      run_dir: the run directory.
+      task: the task, built from the run's sections.
+      sections: ``{"train", "model", "data": dataclass}`` as the run was configured (``data``
+        pointed at another directory when one was asked for).
+      data: the task's prepared data.
+      model: the model with the selected weights.
+      checkpoint: the checkpoint those weights came from.
+    """
+
+    def __init__(self, run_dir, task, sections, data, model, checkpoint):
         self.run_dir = run_dir
         self.task = task
         self.sections = sections
         self.data = data
         self.model = model
+        self.checkpoint = checkpoint
 
 
-def load_run(run_dir):
+def load_run(run_dir, data_dir=None):
     """Rebuild a run's task, data and model with its selected weights, for predict/export.
 
+    Args:
+      run_dir: a finished (or checkpointed) run directory.
+      data_dir: load this data directory instead of the run's own (evaluation on another
+        data set); its ids must mean what they meant in training (``RUN/vocab.json``).
+
     Returns:
-      A :class:`LoadedRun` (run_dir, task, sections, data, model).
+      A :class:`LoadedRun`.
 
     Raises:
       UsageError: no or edited config.json, no checkpoint, a checkpoint that does not match
@@ -50,8 +69,14 @@ def load_run(run_dir):
                          "restore the file".format(os.path.join(run_dir, "config.json"),
                                                    ", ".join(missing)))
     task_cls = tasks.task_class(config["task"])
-    sections = cfg.build_sections(task_cls, config, ("train", "model", "data"))
-    task = task_cls(sections["model"], sections["data"])
+    if "base_run" in config["model"]:  # runs written before the eval section existed
+        config = dict(config, model=dict(config["model"]),
+                      eval=dict(config.get("eval") or {}, base_run=config["model"]["base_run"]))
+        del config["model"]["base_run"]
+    sections = cfg.build_sections(task_cls, config, ("train", "model", "data", "eval"))
+    if data_dir is not None:
+        sections["data"] = dataclasses.replace(sections["data"], data_dir=data_dir)
+    task = task_cls(sections["model"], sections["data"], sections["eval"])
     data = task.prepare(sections["train"].seed, log)
     rundir.check_vocabulary(run_dir, task.vocabulary(data), log)
     model = task.build_model(data)
@@ -68,4 +93,4 @@ def load_run(run_dir):
             path, str(err).splitlines()[0]))
     status.expect_partial()
     log.info("loaded %s from %s", config["task"], path)
-    return LoadedRun(run_dir, task, sections, data, model)
+    return LoadedRun(run_dir, task, sections, data, model, path)

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from datasets import DataError, amazon, synthetic
+from models.errors import DataError
+from datasets import amazon, synthetic
 
 
 def _write_reviews(path, rows, gz=False):

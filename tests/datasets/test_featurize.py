@@ -11,7 +11,8 @@ import os
 import numpy as np
 import pytest
 
-from datasets import DataError, featurize
+from models.errors import DataError
+from datasets import featurize
 from datasets import features as feature_store
 from datasets import images as image_io
 from datasets import polyvore as pv

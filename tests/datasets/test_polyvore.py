@@ -7,7 +7,8 @@ import shutil
 import numpy as np
 import pytest
 
-from datasets import DataError, features, polyvore, synthetic
+from models.errors import DataError
+from datasets import features, polyvore, synthetic
 from tests.conftest import SHARED, SHARED_REASON
 
 POLYVORE = os.path.join(SHARED, "data", "polyvore")

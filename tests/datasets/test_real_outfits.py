@@ -6,7 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from datasets import DataError, real_outfits, synthetic
+from models.errors import DataError
+from datasets import real_outfits, synthetic
 from datasets import polyvore as pv
 from tests.conftest import SHARED, SHARED_REASON
 

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from datasets import DataError, amazon, safe_pickle
+from models.errors import DataError
+from datasets import amazon, safe_pickle
 
 
 def _unicode(text):

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from models.din import DIN
 from models.layers import Dice, LocalActivationUnit
-from training import compat
+from models import compat
 from training import metrics as M
 
 

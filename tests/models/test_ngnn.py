@@ -7,7 +7,7 @@ import tensorflow as tf
 from models.layers import (CategoryBagProjection, CategoryPairs, CategoryProjection,
                            CooccurrencePrior, NodeWiseGGNN, OutfitReadout, category_counts)
 from models.ngnn import NGNN, consistency_loss, ranking_loss
-from training import compat
+from models import compat
 
 C, H = 5, 3
 

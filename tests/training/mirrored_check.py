@@ -11,7 +11,7 @@ import sys
 import numpy as np
 
 from tests.toy_task import ToyModelConfig, ToyTask
-from training import loop
+from training.trainer import Trainer
 from training import runtime as rt
 from training.sharding import epoch_dataset
 
@@ -24,7 +24,7 @@ def train(runtime, initial, data):
     with runtime.strategy.scope():
         model = task.build_model(data)
         optimizer = runtime.make_optimizer("adam", 0.05)
-        trainer = loop.Trainer(task, data, model, optimizer, runtime, GLOBAL_BATCH)
+        trainer = Trainer(task, data, model, optimizer, runtime, GLOBAL_BATCH)
         trainer.build(next(iter(epoch_dataset(task, data, per_replica, 0, 0))))
     if initial is not None:
         model.set_weights(initial)

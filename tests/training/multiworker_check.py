@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 
+from models.errors import exit_code
 from training import fit
 
 
@@ -18,7 +19,7 @@ def main(argv):
     try:
         result = fit.run(args)
     except Exception as err:  # pylint: disable=broad-except
-        code = fit.exit_code(err)
+        code = exit_code(err)
         if code is None:
             raise
         print("npurec: error: {}".format(err), file=sys.stderr)

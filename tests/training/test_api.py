@@ -3,9 +3,9 @@ import os
 
 import pytest
 
-from training import compat
+from models import compat
 from training.api import train
-from training.errors import UsageError
+from models.errors import UsageError
 
 TOY = "tests.toy_task:ToyTask"
 

@@ -6,7 +6,7 @@ import pytest
 
 from training import config as cfg
 from training import rundir
-from training.errors import UsageError
+from models.errors import UsageError
 
 
 @pytest.mark.parametrize("value, want", [("true", True), ("0", False), (False, False)])
@@ -59,15 +59,6 @@ def test_config_files_json_and_errors(tmp_path):
         cfg.load_config_file(str(tmp_path / "missing.json"))
 
 
-def test_atomic_json_keeps_the_old_file_when_writing_fails(tmp_path):
-    path = str(tmp_path / "metrics.json")
-    rundir.write_json_atomic(path, {"a": 1})
-    with pytest.raises(TypeError):
-        rundir.write_json_atomic(path, {"a": object()})  # not serialisable, mid-write
-    assert json.load(open(path)) == {"a": 1}
-    assert [f for f in os.listdir(str(tmp_path)) if f.startswith(".tmp-")] == []
-
-
 def test_read_json_names_a_corrupt_file(tmp_path):
     path = tmp_path / "history.json"
     path.write_text("[{")
@@ -81,7 +72,7 @@ def test_check_and_prepare(tmp_path):
     assert rundir.check(run) is False  # nothing there: a new run
     rundir.prepare(run)
     assert sorted(os.listdir(run)) == ["checkpoints", "logs"]
-    rundir.write_json_atomic(os.path.join(run, "config.json"), {})
+    rundir.write_config(run, {})
     with pytest.raises(UsageError, match="already holds a run"):
         rundir.check(run)
     assert rundir.check(run, resume=True) is True

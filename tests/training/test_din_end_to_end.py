@@ -23,7 +23,7 @@ def test_din_beats_base_model_at_the_papers_embedding_size(tmp_path, monkeypatch
     monkeypatch.setenv("NPUREC_CACHE", str(tmp_path / "cache"))
     small = ("--set", "model.embedding_dim=8")
     base = _run(tmp_path, "base", "--set", "model.pooling=sum", *small)
-    din = _run(tmp_path, "din", "--set", "model.base_run=" + str(tmp_path / "base"), *small)
+    din = _run(tmp_path, "din", "--set", "eval.base_run=" + str(tmp_path / "base"), *small)
     assert din["data"]["synthetic"] is True
     assert set(din["test"]) == {"auc", "logloss", "gauc", "rela_impr"}
     # RelaImpr = (AUC(model) - 0.5) / (AUC(base) - 0.5) - 1 (the paper's eq. 11), by hand

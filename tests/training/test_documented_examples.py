@@ -18,7 +18,7 @@ PLACEHOLDERS = ("...", "RUN", "N", "M")
 
 def _set_examples():
     found = set(re.findall(r"--set\s+([a-z_]+\.[a-z_0-9]+=[^\s`,)]+)", README + HELP))
-    found |= set(re.findall(r"`((?:train|model|data|runtime)\.[a-z_0-9]+=[^\s`]+)`", README))
+    found |= set(re.findall(r"`((?:train|model|data|eval|runtime)\.[a-z_0-9]+=[^\s`]+)`", README))
     return sorted(e for e in found if e.split("=", 1)[1] not in PLACEHOLDERS
                   and not e.startswith("section."))
 
@@ -39,26 +39,36 @@ def test_the_documentation_has_examples():
 
 @pytest.mark.parametrize("example", _set_examples())
 def test_every_documented_set_option_resolves(example):
+    """Through the driver's own resolution (training.config.resolve, the function the CLI
+    and the API call), so a value that a section refuses, or a key no section has, fails."""
     errors = []
+    section, key = example.split("=", 1)[0].split(".", 1)
     for model in ("ngnn", "din"):
-        task = tasks.get_task(model)
-        raw = {"train": dict(task.train_defaults), "model": {}, "data": {}, "runtime": {}}
+        task = tasks.task_class(model)
         try:
-            cfg.apply_overrides(raw, [example], fit.SECTIONS)
-            cfg.build_section(task.model_config_cls, raw["model"], "model")
-            cfg.build_section(task.data_config_cls, raw["data"], "data")
-            cfg.build_section(cfg.TrainConfig, raw["train"], "train")
-            cfg.build_section(cfg.RuntimeConfig, raw["runtime"], "runtime")
-            return
+            sections = cfg.resolve(task, sets=[example])
         except cfg.UsageError as err:
             errors.append("{}: {}".format(model, err))
+            continue
+        resolved = cfg.to_dict(sections[section])
+        top = key.split(".", 1)[0]
+        assert top in resolved, (model, example)  # the value landed where it says
+        return
     pytest.fail("documented --set {} is refused by every model: {}".format(example, errors))
 
 
 @pytest.mark.parametrize("name", sorted(set(re.findall(r"--preset[ =]+([a-z_]+)",
                                                          README + HELP))))
-def test_every_documented_preset_exists(name):
-    assert any(name in tasks.get_task(m).presets for m in ("ngnn", "din")), name
+def test_every_documented_preset_resolves(name):
+    """Each documented preset resolves for a model that has it, through the same layering
+    as the CLI, and changes that model's resolved config (an empty preset would not)."""
+    owners = [m for m in ("ngnn", "din") if name in tasks.task_class(m).presets]
+    assert owners, name
+    for model in owners:
+        task = tasks.task_class(model)
+        plain = {s: cfg.to_dict(v) for s, v in cfg.resolve(task).items()}
+        preset = {s: cfg.to_dict(v) for s, v in cfg.resolve(task, preset=name).items()}
+        assert preset != plain, (model, name)
 
 
 @pytest.mark.parametrize("line", _fit_lines())

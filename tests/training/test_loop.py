@@ -7,9 +7,11 @@ import pytest
 import tensorflow as tf
 
 from tests.toy_task import ToyModelConfig, ToyTask
-from training import compat, fit, loop
+from models import compat
+from training import fit, trainer as trainer_lib
+from training import checkpoints
 from training import runtime as rt
-from training.errors import UsageError
+from models.errors import UsageError
 from training.sharding import epoch_dataset
 
 TOY = "tests.toy_task:ToyTask"
@@ -33,7 +35,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, monkeypatch):
     assert fit.main(_args(straight, "--epochs", "3")) == 0
 
     resumed = str(tmp_path / "resumed")
-    real_step = loop.Trainer.train_step
+    real_step = trainer_lib.Trainer.train_step
     calls = {"n": 0}
 
     def crashing_step(self, batch):
@@ -42,10 +44,10 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, monkeypatch):
             raise KeyboardInterrupt("simulated crash")
         return real_step(self, batch)
 
-    monkeypatch.setattr(loop.Trainer, "train_step", crashing_step)
+    monkeypatch.setattr(trainer_lib.Trainer, "train_step", crashing_step)
     with pytest.raises(KeyboardInterrupt):
         fit.main(_args(resumed, "--epochs", "3"))
-    monkeypatch.setattr(loop.Trainer, "train_step", real_step)
+    monkeypatch.setattr(trainer_lib.Trainer, "train_step", real_step)
     assert fit.main(_args(resumed, "--epochs", "3", "--resume")) == 0
 
     a, b = _checkpoint_values(straight), _checkpoint_values(resumed)
@@ -81,7 +83,7 @@ def _toy_trainer(runtime, hidden=8):
     with runtime.strategy.scope():
         model = task.build_model(data)
         optimizer = runtime.make_optimizer("sgd", 0.1)
-        trainer = loop.Trainer(task, data, model, optimizer, runtime, 32)
+        trainer = trainer_lib.Trainer(task, data, model, optimizer, runtime, 32)
     batch = next(iter(epoch_dataset(task, data, 32, 0, 0)))
     with runtime.strategy.scope():
         trainer.build(batch)
@@ -125,7 +127,7 @@ def test_batch_not_divisible_by_replicas_is_refused():
         strategy = tf.distribute.get_strategy()
 
     with pytest.raises(UsageError, match=r"batch_size \(32\) must be divisible"):
-        loop.Trainer(ToyTask(), None, None, None, FakeRuntime(), 32)
+        trainer_lib.Trainer(ToyTask(), None, None, None, FakeRuntime(), 32)
 
 
 @pytest.mark.skipif(not compat.IS_KERAS3, reason="Keras 2 tracks layers kept in lists")
@@ -145,10 +147,10 @@ def test_untracked_sublayers_are_detected():
     model = Hidden()
     model(tf.zeros([1, 3]))
     with pytest.raises(RuntimeError, match="not tracked"):
-        loop.check_tracked(model)
+        checkpoints.check_tracked(model)
     good = compat.keras.Sequential([compat.keras.layers.Dense(2)])
     good(tf.zeros([1, 3]))
-    loop.check_tracked(good)
+    checkpoints.check_tracked(good)
 
 
 def test_evaluation_pipeline_runs_without_the_autotune_model(monkeypatch):
@@ -164,7 +166,7 @@ def test_evaluation_pipeline_runs_without_the_autotune_model(monkeypatch):
         seen.append(dataset.options().autotune.enabled)
         return dataset
 
-    real = loop.without_autotune_model
-    monkeypatch.setattr(loop, "without_autotune_model", recording)
+    real = trainer_lib.without_autotune_model
+    monkeypatch.setattr(trainer_lib, "without_autotune_model", recording)
     np.testing.assert_array_equal(trainer.score_arrays(arrays, 16), expected)
     assert seen == [False]

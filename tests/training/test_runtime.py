@@ -3,7 +3,6 @@ import json
 import os
 import subprocess
 import sys
-import types
 
 import numpy as np
 import pytest
@@ -13,10 +12,12 @@ from tests.conftest import ROOT
 from models import replicas
 from models.din import DIN
 from tests.toy_task import ToyModelConfig, ToyTask
-from training import compat, loop
+from models import compat
+from training.trainer import Trainer
 from training.cluster import Cluster
 from training import runtime as rt
 from training.sharding import epoch_dataset
+from tests.fakes.npu_device import FakeNpuDevice
 
 
 def test_cpu_policies():
@@ -54,167 +55,6 @@ def test_mirrored_two_cpus_equals_one_device():
     assert result["steps"] == [3, 3]
 
 
-class FakeNpuLossScaleOptimizer(tf.Module):
-    """Double of ``npu_device.train.optimizer.NpuLossScaleOptimizer`` as read in Ascend's
-    tf_adapter_2.x source: overflow is NOT inferred from the gradients but read from the
-    device's float-status flag, which any overflowing fp16 op sets; ``get_scaled_loss`` clears
-    it at the start of a step, and ``apply_gradients`` all-reduces it over the ranks (so every
-    rank skips together) before applying or skipping and halving the scale.
-
-    It speaks the Keras 2 loss-scale API the real one has (``get_scaled_loss``,
-    ``get_unscaled_gradients``, ``loss_scale``) and the Keras 3 spelling that
-    :mod:`training.compat` uses under Keras 3 (``scale_loss``, unscaling inside apply).
-    """
-
-    def __init__(self, inner, fake, initial_scale=2.0 ** 15):
-        super(FakeNpuLossScaleOptimizer, self).__init__()
-        self.inner = inner
-        self._fake = fake
-        self.scale = tf.Variable(initial_scale, trainable=False, name="loss_scale")
-        self._unscale_in_apply = False
-
-    def get_scaled_loss(self, loss):
-        self._fake.clear_float_status()
-        return loss * self.scale
-
-    def scale_loss(self, loss):  # Keras 3 spelling: gradients arrive scaled in apply
-        self._unscale_in_apply = True
-        return self.get_scaled_loss(loss)
-
-    def get_unscaled_gradients(self, grads):
-        return [g / self.scale for g in grads]
-
-    @property
-    def loss_scale(self):
-        return self.scale
-
-    @property
-    def dynamic_scale(self):
-        return self.scale
-
-    @property
-    def iterations(self):
-        return self.inner.iterations
-
-    def build(self, variables):
-        compat.build_optimizer(self.inner, variables)
-
-    def apply_gradients(self, pairs):
-        pairs = list(pairs)
-        grads = [g for g, _ in pairs]
-        if self._unscale_in_apply:
-            grads = self.get_unscaled_gradients(grads)
-        overflow = self._fake.reduced_float_status() > 0
-
-        def skip():
-            self.scale.assign(self.scale / 2.0)
-            return tf.constant(False)
-
-        def apply():
-            self.inner.apply_gradients(zip(grads, [v for _, v in pairs]))
-            return tf.constant(True)
-
-        return tf.cond(overflow, skip, apply)
-
-
-class FakeNpuDevice(types.ModuleType):
-    """A test double of the npu_device API (no Ascend hardware is available here).
-
-    It records the order of calls, refuses options set after ``open()`` and unknown option
-    names (as npu_device does), and its ``all_reduce`` returns NEW tensors (zeros), so a loop
-    that ignored the returned tensors would still change the weights. Options are typed like
-    npu_device's ``OptionValue``s (a value and the values allowed) with a ``dump_config``
-    sub-config. The float-status flag (``float_status``, this rank; ``other_rank_status``,
-    what the other rank's flag holds) is what the loss-scale double reads.
-    """
-
-    def __init__(self):
-        super(FakeNpuDevice, self).__init__("npu_device")
-        self.calls = []
-        # None: all_reduce returns zeros; a scalar tf.Variable f: it returns g + f * g, i.e. the
-        # other rank contributed f times this rank's gradient (a variable, because the
-        # compiled step bakes in whatever Python the double runs while tracing)
-        self.other_rank_factor = None
-        self.float_status = tf.Variable(0.0, trainable=False, name="float_status")
-        self.other_rank_status = tf.Variable(0.0, trainable=False, name="other_rank_status")
-        fake = self
-
-        class OptionValue(object):
-            def __init__(self, value, optional):
-                self.value, self.optional = value, optional
-
-        class Config(object):
-            """npu_device's NpuBaseConfig: assigning validates against ``optional``."""
-
-            def __init__(self, **fields):
-                object.__setattr__(self, "_fields", fields)
-
-            def __getattr__(self, name):
-                try:
-                    return self._fields[name]
-                except KeyError:
-                    raise AttributeError(name)
-
-            def __setattr__(self, name, value):
-                if name not in self._fields:
-                    raise AttributeError("unknown npu option " + name)
-                if "open" in fake.calls:
-                    raise AssertionError("option set after open()")
-                current = self._fields[name]
-                if current.optional is not None and value not in current.optional:
-                    raise ValueError("{} not in {}".format(value, current.optional))
-                fake.calls.append("option:{}={}".format(name, value))
-                current.value = value
-
-        self._options = Config(
-            precision_mode=OptionValue(None, ["allow_mix_precision", "must_keep_origin_dtype",
-                                              "allow_fp32_to_fp16"]),
-            op_debug_level=OptionValue(0, [0, 1, 2, 3, 4]),
-            graph_run_mode=OptionValue(1, [0, 1]))
-        object.__setattr__(self._options, "_fields", dict(
-            self._options._fields,  # pylint: disable=protected-access
-            dump_config=Config(enable_dump=OptionValue(False, [True, False]),
-                               dump_path=OptionValue(None, None))))
-
-        class Device(object):
-            def as_default(self):
-                fake.calls.append("as_default")
-
-        def npu_open():
-            fake.calls.append("open")
-            return Device()
-
-        def loss_scale_optimizer(optimizer, dynamic=True):
-            fake.calls.append("NpuLossScaleOptimizer")
-            return FakeNpuLossScaleOptimizer(optimizer, fake)
-
-        def all_reduce(values, reduction="mean"):
-            fake.calls.append("all_reduce:" + reduction)
-            values = [tf.convert_to_tensor(v) for v in values]
-            if fake.other_rank_factor is None:
-                return [tf.zeros_like(v) for v in values]
-            return [v + fake.other_rank_factor * v for v in values]
-
-        def broadcast(variables, root_rank=0):
-            fake.calls.append("broadcast:{}".format(len(variables)))
-
-        self.open = npu_open
-        self.train = types.SimpleNamespace(
-            optimizer=types.SimpleNamespace(NpuLossScaleOptimizer=loss_scale_optimizer))
-        self.distribute = types.SimpleNamespace(all_reduce=all_reduce, broadcast=broadcast)
-
-    def clear_float_status(self):
-        self.float_status.assign(0.0)
-
-    def reduced_float_status(self):
-        """The flag summed over both ranks (the optimizer's own all_reduce of the status)."""
-        return self.float_status + self.other_rank_status
-
-    def global_options(self):
-        self.calls.append("global_options")
-        return self._options
-
-
 def _toy_trainer(runtime, l2=0.0, learning_rate=0.5):
     """The toy task's model and a Trainer for a global batch of 32 on ``runtime`` (SGD)."""
     task = ToyTask(ToyModelConfig(hidden=4, l2=l2), ToyTask.data_config_cls(n=64))
@@ -222,7 +62,7 @@ def _toy_trainer(runtime, l2=0.0, learning_rate=0.5):
     with runtime.strategy.scope():
         model = task.build_model(data)
         optimizer = runtime.make_optimizer("sgd", learning_rate)
-        trainer = loop.Trainer(task, data, model, optimizer, runtime, 32)
+        trainer = Trainer(task, data, model, optimizer, runtime, 32)
     return task, data, model, optimizer, trainer
 
 
@@ -270,23 +110,23 @@ def test_npu_runtime_with_a_test_double(monkeypatch, two_npu_ranks):
         np.testing.assert_array_equal(b, v.numpy())
 
 
-def test_the_runtime_gives_a_model_on_the_npu_static_shapes(monkeypatch):
-    """NGNN's and DIN's static_shapes need not be set by hand for NPUs: the runtime switches it
-    on there and leaves it alone elsewhere. Mock: npu_device double (no Ascend hardware here)."""
-    from training.tasks.din import DINModelConfig  # pylint: disable=import-outside-toplevel
-    from training.tasks.ngnn import NGNNModelConfig  # pylint: disable=import-outside-toplevel
+def test_tasks_declare_what_the_npu_needs_of_their_models():
+    """NGNN's and DIN's static_shapes need not be set by hand for NPUs: each task declares it
+    (``device_model_options``) and the driver applies it for the device the run got; other
+    devices and tasks that declare nothing keep their config as it is."""
+    from training.tasks.din import DINModelConfig, DINTask  # pylint: disable=C0415
+    from training.tasks.ngnn import NGNNModelConfig, NGNNTask  # pylint: disable=C0415
 
     default = NGNNModelConfig()
     assert default.static_shapes is False
-    assert rt.configure("cpu", "fp32").adapt_model_config(default) is default
-    monkeypatch.setitem(sys.modules, "npu_device", FakeNpuDevice())
-    monkeypatch.delenv("RANK_SIZE", raising=False)
-    npu = rt.configure("npu", "fp32")
-    adapted = npu.adapt_model_config(default)
+    assert NGNNTask.model_config_for(default, "cpu") is default
+    adapted = NGNNTask.model_config_for(default, "npu")
     assert adapted.static_shapes is True and adapted.hidden == default.hidden
-    assert npu.adapt_model_config(ToyModelConfig()) == ToyModelConfig()  # no such option
+    assert ToyTask.model_config_for(ToyModelConfig(), "npu") == ToyModelConfig()
     din = DINModelConfig()  # DIN's packed attention is data-dependent too
-    assert din.static_shapes is False and npu.adapt_model_config(din).static_shapes is True
+    assert din.static_shapes is False
+    assert DINTask.model_config_for(din, "npu").static_shapes is True
+    assert DINTask.model_config_for(din, "gpu") is din
 
 
 def test_npu_fp32_keeps_dtype(monkeypatch):
@@ -474,7 +314,7 @@ def _din_step(runtime, batch, global_batch, initial=None):
                     activation="dice", mba_l2=0.5)
         model.build()
         model.set_frequencies(np.arange(30) % 4 + 1, np.arange(5) + 1)
-        trainer = loop.Trainer(DINTask(), None, model, runtime.make_optimizer("sgd", 0.5),
+        trainer = Trainer(DINTask(), None, model, runtime.make_optimizer("sgd", 0.5),
                                runtime, global_batch)
     trainer.build(batch)
     if initial is not None:

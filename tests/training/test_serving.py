@@ -7,14 +7,15 @@ import pytest
 import tensorflow as tf
 
 from training import export, fit, predict, serving
-from training.errors import UsageError
+from models.errors import UsageError
 from training.tasks.din import INPUT_KEYS
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("serving")
-    os.environ["NPUREC_CACHE"] = str(base / "cache")
+    saved = os.environ.get("NPUREC_CACHE")
+    os.environ["NPUREC_CACHE"] = str(base / "cache")  # monkeypatch is function-scoped
     out = {}
     for model, extra in (("din", ["--epochs", "1"]),
                          ("ngnn", ["--epochs", "1", "--set", "train.steps_per_epoch=30"])):
@@ -22,8 +23,13 @@ def runs(tmp_path_factory):
         assert fit.main(["--model", model, "--output-dir", run_dir, "--device", "cpu"]
                         + extra) == 0
         out[model] = run_dir
-    yield out
-    os.environ.pop("NPUREC_CACHE", None)
+    try:
+        yield out
+    finally:  # put back what the user (or an outer fixture) had, not just remove it
+        if saved is None:
+            os.environ.pop("NPUREC_CACHE", None)
+        else:
+            os.environ["NPUREC_CACHE"] = saved
 
 
 @pytest.mark.parametrize("model", ["din", "ngnn"])

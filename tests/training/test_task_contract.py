@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from training.errors import UsageError
+from models.errors import UsageError
 from training.tasks import get_task, task_class
 
 
@@ -33,5 +33,5 @@ def test_hooks_do_not_depend_on_state_left_by_build_model(tmp_path, monkeypatch)
 
 def test_an_unreadable_base_run_is_named_when_the_task_is_built(tmp_path):
     cls = task_class("din")
-    with pytest.raises(UsageError, match="model.base_run .*metrics.json"):
-        cls(cls.model_config_cls(base_run=str(tmp_path / "nowhere")))
+    with pytest.raises(UsageError, match="eval.base_run .*metrics.json"):
+        cls(eval_config=cls.eval_config_cls(base_run=str(tmp_path / "nowhere")))

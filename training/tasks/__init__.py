@@ -9,12 +9,12 @@ looks them up here.
 from __future__ import absolute_import, division, print_function
 
 import collections
+import dataclasses
 import importlib
+import json
 import os
 
-import numpy as np
-
-from training.errors import UsageError
+from models.errors import UsageError
 
 _REGISTRY = {}
 
@@ -43,34 +43,68 @@ _BUILTIN = {
 }
 
 
+@dataclasses.dataclass(frozen=True)
+class EvalConfig(object):
+    """The ``eval`` section of a task without evaluation settings (none)."""
+
+
 class Task(object):
     """Base class: override the methods; keep the class attributes' meaning.
 
     Attributes:
       name: registry name.
-      model_config_cls / data_config_cls: frozen dataclasses of the ``model`` / ``data``
-        sections of the run config.
+      model_config_cls / data_config_cls / eval_config_cls: frozen dataclasses of the
+        ``model`` / ``data`` / ``eval`` sections of the run config. ``eval`` holds what only
+        changes how a run is scored (e.g. DIN's BaseModel run for RelaImpr): a resumed run
+        may change it.
       train_defaults: defaults of :class:`training.config.TrainConfig` for this model.
       monitor / monitor_mode: the validation metric that selects the model.
       presets: named configurations (``--preset NAME``): ``{name: {section: {key: value}}}``,
         applied over the defaults and under ``--config``, flags and ``--set``.
+      device_model_options: what a device needs of the model, declared:
+        ``{device: {model option: value}}`` (NGNN and DIN: ``{"npu": {"static_shapes":
+        True}}``, since NPUs compile whole graphs); applied by :meth:`model_config_for`.
     """
 
     name = None
     model_config_cls = None
     data_config_cls = None
+    eval_config_cls = EvalConfig
     train_defaults = {}
     presets = {}
     monitor = "loss"
     monitor_mode = "min"
+    device_model_options = {}
 
-    def __init__(self, model_config=None, data_config=None):
-        """A task is built ONCE from its ``model`` and ``data`` sections (frozen dataclasses;
-        default: the classes' defaults) and keeps nothing else: every hook below is a function
-        of its arguments and of these two configs."""
+    @classmethod
+    def model_config_for(cls, model_config, device, log=None):
+        """The ``model`` section with what ``device`` needs of it
+        (:attr:`device_model_options`), each change said in the log.
+
+        Args:
+          model_config: the resolved ``model`` section (a frozen dataclass).
+          device: the device the run got (``npu``, ``gpu``, ``cpu``).
+          log: a logger for the changes, or None.
+
+        Returns:
+          ``model_config``, replaced only where an option differs.
+        """
+        changes = {k: v for k, v in cls.device_model_options.get(device, {}).items()
+                   if getattr(model_config, k) != v}
+        for key, value in sorted(changes.items()):
+            if log is not None:
+                log.info("runtime: the %s needs model.%s=%s", device.upper(), key,
+                         json.dumps(value))
+        return dataclasses.replace(model_config, **changes) if changes else model_config
+
+    def __init__(self, model_config=None, data_config=None, eval_config=None):
+        """A task is built ONCE from its ``model``, ``data`` and ``eval`` sections (frozen
+        dataclasses; default: the classes' defaults) and keeps nothing else: every hook below
+        is a function of its arguments and of these configs."""
         self.model_config = (model_config if model_config is not None
                              else self.model_config_cls())
         self.data_config = data_config if data_config is not None else self.data_config_cls()
+        self.eval_config = eval_config if eval_config is not None else self.eval_config_cls()
 
     def prepare(self, seed, log=None):
         """Load or generate the data of ``self.data_config``; return an object passed to the
@@ -88,7 +122,7 @@ class Task(object):
         The keys must be batched into ``batch_size`` with ``drop_remainder=True`` (static
         shapes for compiled steps and NPUs) in an order that is a deterministic function of
         (epoch, seed), so a resumed run sees the same batches. The task does NOT shard: the
-        loop (:func:`training.loop.epoch_dataset`) keeps each worker's share of the key
+        loop (:func:`training.sharding.epoch_dataset`) keeps each worker's share of the key
         batches before ``materialize`` runs, so a task cannot train duplicated data on every
         worker by forgetting to.
         """
@@ -217,26 +251,3 @@ def task_class(name):
 def get_task(name, model_config=None, data_config=None):
     """The Task ``name`` built from its ``model`` and ``data`` sections (default: defaults)."""
     return task_class(name)(model_config, data_config)
-
-
-def pad_to_multiple(arrays, multiple):
-    """Pad every array (by repeating its last row) to a multiple of ``multiple`` rows.
-
-    Evaluation keeps static shapes too: the padded rows are scored and then dropped.
-    Returns (padded arrays, original length).
-    """
-    lengths = {len(v) for v in arrays.values()}
-    if len(lengths) != 1:
-        raise ValueError("evaluation arrays differ in length: {}".format(
-            {k: len(v) for k, v in arrays.items()}))
-    n = lengths.pop()
-    if n == 0:
-        raise ValueError("evaluation split is empty")
-    pad = (-n) % multiple
-    if not pad:
-        return dict(arrays), n
-    out = {}
-    for key, value in arrays.items():
-        filler = np.repeat(value[-1:], pad, axis=0)
-        out[key] = np.concatenate([value, filler], axis=0)
-    return out, n

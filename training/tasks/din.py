@@ -31,7 +31,7 @@ import tensorflow as tf
 from datasets import amazon, synthetic
 from models.din import DIN
 from training import metrics as M
-from training.errors import UsageError
+from models.errors import UsageError
 from training.tasks import Task, TrainInput, resolve_data_dir
 
 log = logging.getLogger("npurec.din")
@@ -55,8 +55,6 @@ class DINModelConfig(object):
       popularity: the MLP also sees log(1 + the candidate's count of positive training
         events), leave-one-out on training rows (True; False = the paper and the card
         preset); see :class:`models.din.DIN`.
-      base_run: run directory of a finished BaseModel run (pooling=sum) on the same data;
-        when set, validation and test metrics include ``rela_impr`` against its AUC.
       static_shapes: the attention unit scores every history slot, padding included (static
         shapes); False runs it on the real positions only (faster). The runtime switches it
         on for NPUs (whole-graph compilation), so it need not be set by hand.
@@ -72,7 +70,6 @@ class DINModelConfig(object):
     recency: int = 20
     history_stats: bool = True
     popularity: bool = True
-    base_run: str = ""
     static_shapes: bool = False
 
     def __post_init__(self):
@@ -81,14 +78,24 @@ class DINModelConfig(object):
                 self.activation))
         if self.pooling not in ("attention", "sum"):
             raise UsageError("model.pooling ({!r}) must be attention or sum".format(self.pooling))
-        if self.base_run and not os.path.isfile(os.path.join(self.base_run, "metrics.json")):
-            raise UsageError("model.base_run ({}) holds no metrics.json of a finished "
-                             "run".format(self.base_run))
         if self.recency < 0:
             raise UsageError("model.recency ({}) must be >= 0".format(self.recency))
         if self.embedding_dim < 1 or self.mba_l2 < 0:
             raise UsageError("model.embedding_dim ({}) must be >= 1 and model.mba_l2 ({}) "
                              ">= 0".format(self.embedding_dim, self.mba_l2))
+
+
+@dataclasses.dataclass(frozen=True)
+class DINEvalConfig(object):
+    """How DIN runs are scored (the ``eval`` section: a resumed run may change it).
+
+    Attributes:
+      base_run: run directory of a finished BaseModel run (pooling=sum) on the same data;
+        when set, validation and test metrics include ``rela_impr`` against its AUC. Read
+        when the task is built (before any data), not when the config is.
+    """
+
+    base_run: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,10 +144,10 @@ def _read_base_run(base_run):
         with open(path) as handle:
             metrics = json.load(handle)
     except (OSError, ValueError) as err:
-        raise UsageError("model.base_run {}: cannot read {} ({}); name the run directory of "
+        raise UsageError("eval.base_run {}: cannot read {} ({}); name the run directory of "
                          "a finished BaseModel run".format(base_run, path, err))
     if not isinstance(metrics, dict):
-        raise UsageError("model.base_run {}: {} is not a run's metrics".format(base_run, path))
+        raise UsageError("eval.base_run {}: {} is not a run's metrics".format(base_run, path))
     return metrics
 
 
@@ -148,6 +155,7 @@ class DINTask(Task):
     name = "din"
     model_config_cls = DINModelConfig
     data_config_cls = DINDataConfig
+    eval_config_cls = DINEvalConfig
     train_defaults = {"epochs": 10, "patience": 3, "batch_size": 4096, "learning_rate": 1e-2,
                       "optimizer": "adam", "eval_batch_size": 8192}
     presets = {"card": {"model": {"embedding_dim": 8, "recency": 0, "history_stats": False,
@@ -155,11 +163,12 @@ class DINTask(Task):
                         "train": {"learning_rate": 1e-3, "epochs": 5, "patience": 0}}}
     monitor = "auc"
     monitor_mode = "max"
+    device_model_options = {"npu": {"static_shapes": True}}  # whole-graph compilation
 
-    def __init__(self, model_config=None, data_config=None):
-        super(DINTask, self).__init__(model_config, data_config)
-        # a subclass on DIN's data may bring a model config without base_run
-        self.base_metrics = _read_base_run(getattr(self.model_config, "base_run", ""))
+    def __init__(self, model_config=None, data_config=None, eval_config=None):
+        super(DINTask, self).__init__(model_config, data_config, eval_config)
+        # a subclass on DIN's data may bring an eval config without base_run
+        self.base_metrics = _read_base_run(getattr(self.eval_config, "base_run", ""))
 
     def prepare(self, seed, log_=None):
         log_ = log_ or log

@@ -33,7 +33,7 @@ from datasets import polyvore as pv
 from datasets import real_outfits, synthetic, tables
 from models.ngnn import NGNN, consistency_loss, ranking_loss
 from training import metrics as M
-from training.errors import UsageError
+from models.errors import UsageError
 from training.tasks import Task, TrainInput, resolve_data_dir
 
 log = logging.getLogger("npurec.ngnn")
@@ -171,6 +171,7 @@ class NGNNTask(Task):
                          "train": {"patience": 0}}}
     monitor = "mrr_auc"
     monitor_mode = "max"
+    device_model_options = {"npu": {"static_shapes": True}}  # whole-graph compilation
 
     # -- data -----------------------------------------------------------------------------
     def prepare(self, seed, log_=None):

@@ -1,0 +1,225 @@
+"""The ONLY module that knows the differences between Keras 2 and Keras 3.
+
+Why this exists: Huawei's ``npu_device`` is built for TensorFlow 2.6.5 with Keras 2.6 on
+Python 3.7-3.9, while current TensorFlow ships Keras 3 (and Keras 2 as ``tf_keras`` when
+``TF_USE_LEGACY_KERAS=1``). Everything else in npurec imports ``keras`` from here and calls the
+helpers below, so a Keras difference is fixed in one place.
+
+The differences handled here:
+
+* loss scaling: Keras 2 ``LossScaleOptimizer.get_scaled_loss`` / ``get_unscaled_gradients``,
+  then ``apply_gradients`` skips non-finite steps; Keras 3 ``scale_loss`` only, and ``apply``
+  unscales and skips non-finite steps itself (unscaling twice would be a silent bug);
+* the current loss scale variable (``loss_scale`` vs ``dynamic_scale``);
+* building optimizer slots before a checkpoint restore (``build`` vs ``_create_all_weights``);
+* the global dtype policy and serialisation registration;
+* gathering rows of a variable (:func:`gather`): Keras 3 variables are not TF resource
+  variables, so ``tf.gather`` on one reads the whole variable first.
+"""
+from __future__ import absolute_import, division, print_function
+
+import contextlib
+
+import tensorflow as tf
+
+IS_KERAS3 = hasattr(tf.keras, "ops")
+
+if IS_KERAS3:
+    # tf.keras is a compatibility namespace of Keras 3; use the package itself.
+    import keras  # pylint: disable=wrong-import-position
+else:
+    keras = tf.keras  # tf_keras (TF_USE_LEGACY_KERAS=1) or TF <= 2.15's Keras 2
+
+
+def keras_version():
+    """Version string of the Keras in use (``keras.version()`` / ``__version__``)."""
+    if IS_KERAS3:
+        return keras.version()
+    try:  # tf_keras (TF >= 2.16 with TF_USE_LEGACY_KERAS=1)
+        import tf_keras
+
+        return tf_keras.__version__
+    except ImportError:  # TF 2.6-2.15: Keras 2 bundled as tensorflow.keras / keras
+        import keras as _k
+
+        return getattr(_k, "__version__", "unknown")
+
+
+def set_global_policy(name):
+    """Set the global dtype policy (``float32``, ``mixed_float16``, ``mixed_bfloat16``)."""
+    keras.mixed_precision.set_global_policy(name)
+
+
+def policy_of(layer):
+    """``layer``'s dtype policy, to hand to the sublayers it creates: otherwise they take the
+    GLOBAL policy, and a model built with ``dtype="mixed_float16"`` under a float32 global
+    policy would compute only its own ops in float16."""
+    policy = getattr(layer, "dtype_policy", None)
+    return policy if policy is not None else layer._dtype_policy  # pylint: disable=protected-access
+
+
+@contextlib.contextmanager
+def global_policy(name):
+    """Set the global dtype policy for the ``with`` block only, then put the previous one back
+    (even on an error): for models built for a side job, such as the featurizer's backbone.
+
+    Args:
+      name: a Keras policy name (``float32``, ``mixed_float16``, ``mixed_bfloat16``).
+    """
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def global_policy_name():
+    return keras.mixed_precision.global_policy().name
+
+
+def register_serializable(package="npurec"):
+    """Decorator registering a layer/model class for ``get_config``/``from_config`` loading."""
+    if IS_KERAS3:
+        return keras.saving.register_keras_serializable(package=package)
+    return keras.utils.register_keras_serializable(package=package)
+
+
+def loss_scale_optimizer(optimizer, dynamic=True, initial_scale=2.0 ** 15):
+    """Wrap ``optimizer`` in Keras' dynamic loss-scale optimizer."""
+    if IS_KERAS3:
+        return keras.mixed_precision.LossScaleOptimizer(optimizer, initial_scale=initial_scale)
+    return keras.mixed_precision.LossScaleOptimizer(
+        optimizer, dynamic=dynamic, initial_scale=initial_scale
+    )
+
+
+def is_loss_scale_optimizer(optimizer):
+    """True for Keras' (or NPU's, a subclass in Keras 2) loss-scale optimizer."""
+    return isinstance(optimizer, keras.mixed_precision.LossScaleOptimizer) or hasattr(
+        optimizer, "get_scaled_loss"
+    )
+
+
+def scale_loss(optimizer, loss):
+    """Multiply ``loss`` by the current loss scale (identity without loss scaling)."""
+    if not is_loss_scale_optimizer(optimizer):
+        return loss
+    if IS_KERAS3:
+        return optimizer.scale_loss(loss)
+    return optimizer.get_scaled_loss(loss)
+
+
+def apply_gradients(optimizer, grads, variables):
+    """Apply ``grads`` (of a loss that went through :func:`scale_loss`).
+
+    Keras 2 needs the gradients unscaled here; Keras 3's ``apply`` unscales and skips a
+    non-finite step itself. In both, a step whose gradients are not finite is skipped and the
+    dynamic loss scale halves.
+    """
+    if is_loss_scale_optimizer(optimizer) and not IS_KERAS3:
+        grads = optimizer.get_unscaled_gradients(grads)
+    optimizer.apply_gradients(zip(grads, variables))
+
+
+def current_loss_scale(optimizer):
+    """The current dynamic loss scale as a float32 tensor, or None without loss scaling."""
+    if not is_loss_scale_optimizer(optimizer):
+        return None
+    if IS_KERAS3:
+        return tf.convert_to_tensor(optimizer.dynamic_scale)
+    return tf.convert_to_tensor(optimizer.loss_scale)
+
+
+def build_optimizer(optimizer, variables):
+    """Create the optimizer's slot variables now, so that a checkpoint restores them eagerly.
+
+    Keras 3 and the Keras 2.11+ optimizer have ``build``; TF 2.6's OptimizerV2 has
+    ``_create_all_weights`` (and restores deferred slots on first use anyway).
+    """
+    variables = list(variables)
+    if hasattr(optimizer, "build") and not hasattr(optimizer, "_create_all_weights"):
+        optimizer.build(variables)
+    elif hasattr(optimizer, "_create_all_weights"):
+        optimizer._create_all_weights(variables)  # pylint: disable=protected-access
+
+
+def gather(variable, indices, axis=0):
+    """Rows of a variable, read by TF's resource gather (``ResourceGather``) op.
+
+    Why: ``tf.gather`` on a Keras 3 variable first converts the WHOLE variable to a tensor
+    (``ReadVariableOp``), and once a variable has been updated sparsely (the lazy RMSprop's
+    scatter updates) TF copies it on every such read to keep the read safe from later
+    scatters: for NGNN's 4M-weight text table that copy was 14 ms of a 43 ms batch-16 step
+    (profiled).
+    The resource gather reads only the rows asked for, and its gradient is the same
+    IndexedSlices. Keras 2 variables are resource variables already (``tf.gather`` calls
+    their ``sparse_read``); Keras 2's AutoCastVariable casts after the gather.
+    """
+    if IS_KERAS3 and isinstance(variable, keras.Variable):
+        inner = getattr(variable, "_value", None)  # `.value` may be an autocast copy
+        if isinstance(inner, tf.Variable):
+            return tf.gather(inner, indices, axis=axis)
+    return tf.gather(variable, indices, axis=axis)
+
+
+def tf_variable(variable):
+    """The tf.Variable behind a Keras 3 variable (Keras 3 also accepts plain tf.Variables)."""
+    return variable.value if isinstance(variable, keras.Variable) else variable
+
+
+def save_model(model, path):
+    """Save a whole model in the native format of the Keras in use.
+
+    Keras 3: a ``.keras`` archive. Keras 2: a TensorFlow SavedModel directory (HDF5 cannot
+    hold subclassed models); registered classes are revived through ``from_config``, and the
+    model must have been called once (Keras 2 saves the traced call signature).
+    """
+    if IS_KERAS3:
+        model.save(path)
+    else:
+        model.save(path, save_format="tf")
+
+
+def load_model(path, custom_objects=None):
+    return keras.models.load_model(path, custom_objects=custom_objects, compile=False)
+
+
+def model_file_suffix():
+    """``.keras`` for Keras 3; a SavedModel directory (no suffix) for Keras 2."""
+    return ".keras" if IS_KERAS3 else "_savedmodel"
+
+
+def set_seed(seed):
+    """Seed Python, NumPy, TensorFlow (and Keras 3's own generator) in one call."""
+    import random  # pylint: disable=import-outside-toplevel
+
+    import numpy as np  # pylint: disable=import-outside-toplevel
+
+    if hasattr(keras.utils, "set_random_seed"):
+        keras.utils.set_random_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    tf.random.set_seed(seed)
+
+
+def enable_determinism():
+    """Deterministic kernels where TensorFlow offers them (TF >= 2.9); a no-op before."""
+    experimental = getattr(tf.config, "experimental", None)
+    if experimental is not None and hasattr(experimental, "enable_op_determinism"):
+        experimental.enable_op_determinism()
+
+
+def add_weight(layer, name, shape, initializer, trainable=True, autocast=True):
+    """``layer.add_weight`` with one spelling for both Keras versions.
+
+    ``autocast=False`` keeps a float32 variable from being cast whole to the compute dtype
+    under a mixed policy: a gather from it then stays a sparse (IndexedSlices) gradient.
+    """
+    kwargs = dict(name=name, shape=tuple(shape), initializer=initializer, trainable=trainable,
+                  dtype="float32")
+    if IS_KERAS3:
+        kwargs["autocast"] = autocast
+    else:
+        kwargs["experimental_autocast"] = autocast
+    return layer.add_weight(**kwargs)

@@ -1,0 +1,150 @@
+"""Writing files and folders atomically: a reader sees the old version or the new, never half.
+
+The one writer every package uses (run directories, the featurizer, predict, export, the data
+caches). Each write goes to a temporary name in the target's own folder (so the final rename
+is atomic on that file system), gets the mode a plain ``open()`` would have given it under the
+user's umask, and is renamed into place only when complete; on any error the temporary is
+removed and the target is as it was.
+"""
+from __future__ import absolute_import, division, print_function
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+
+from models.errors import UsageError
+
+
+def user_file_mode(directory=False):
+    """The mode ``open()``/``mkdir`` would give a new file (directory) under the current umask.
+
+    Args:
+      directory: the mode of a directory rather than a file.
+
+    Returns:
+      The permission bits (``mkstemp`` and ``mkdtemp`` would give 0600 / 0700).
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    return (0o777 if directory else 0o666) & ~mask
+
+
+def _temporary(path, make):
+    """A temporary file or folder beside ``path``, made by ``make(dir=...)``.
+
+    Raises:
+      UsageError: the folder cannot be written (it names the path and the reason).
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        return make(prefix=".tmp-" + os.path.basename(path)[:40] + "-", dir=directory)
+    except OSError as err:
+        raise UsageError("cannot write {}: {}".format(path, err.strerror or err))
+
+
+@contextlib.contextmanager
+def atomic_file(path, mode="w", encoding=None):
+    """Open a temporary file beside ``path`` for writing; rename it over ``path`` on success.
+
+    Args:
+      path: the file to (re)place.
+      mode: ``"w"`` (text) or ``"wb"`` (bytes).
+      encoding: the text encoding (text mode only).
+
+    Yields:
+      The open file object.
+
+    Raises:
+      UsageError: the folder of ``path`` cannot be written.
+    """
+    fd, tmp = _temporary(path, tempfile.mkstemp)
+    try:
+        with os.fdopen(fd, mode, encoding=encoding) as handle:
+            yield handle
+        os.chmod(tmp, user_file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _json_default(value):
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError("not JSON serialisable: {!r}".format(value))
+
+
+def write_json(path, payload, indent=2, sort_keys=True):
+    """Write ``payload`` as JSON to ``path`` atomically (numpy values become plain numbers).
+
+    Args:
+      path: the file to (re)place.
+      payload: JSON-serialisable data (numpy scalars and arrays allowed).
+      indent, sort_keys: as for ``json.dump``.
+
+    Raises:
+      UsageError: the folder cannot be written.
+    """
+    with atomic_file(path) as handle:
+        json.dump(payload, handle, indent=indent, sort_keys=sort_keys, default=_json_default)
+        handle.write("\n")
+
+
+#: what :func:`atomic_directory` does when ``target`` exists once the new folder is complete
+KEEP, REPLACE, REFUSE = "keep", "replace", "refuse"
+
+
+@contextlib.contextmanager
+def atomic_directory(target, exists=KEEP):
+    """Build a folder under a temporary name beside ``target``; rename it into place at the end.
+
+    Args:
+      target: the folder to create.
+      exists: when ``target`` exists by the end: ``"keep"`` (another process built the same
+        content first: the new copy is dropped), ``"replace"`` (the old one is moved aside,
+        the new one renamed in, then the old one removed) or ``"refuse"`` (UsageError, the
+        existing folder untouched).
+
+    Yields:
+      The temporary folder to fill.
+
+    Raises:
+      UsageError: the parent cannot be written, or ``target`` exists with ``exists="refuse"``.
+    """
+    parent = os.path.dirname(os.path.abspath(target))
+    try:
+        os.makedirs(parent, exist_ok=True)
+    except OSError as err:
+        raise UsageError("cannot write {}: {}".format(target, err.strerror or err))
+    tmp = _temporary(target, tempfile.mkdtemp)
+    try:
+        yield tmp
+        for name in os.listdir(tmp):
+            entry = os.path.join(tmp, name)
+            os.chmod(entry, user_file_mode(directory=os.path.isdir(entry)))
+        os.chmod(tmp, user_file_mode(directory=True))  # mkdtemp gives 0700
+        if os.path.exists(target):
+            if exists == REFUSE:
+                raise UsageError("{} exists; nothing there was changed".format(target))
+            if exists == KEEP:
+                shutil.rmtree(tmp, ignore_errors=True)
+                return
+            old = _temporary(target + ".old", tempfile.mkdtemp)
+            os.rename(target, os.path.join(old, "previous"))
+            os.rename(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+            return
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not (exists == KEEP and os.path.isdir(target)):  # lost a race: theirs is fine
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -1,0 +1,1 @@
+"""Test doubles of things that cannot exist on the test machines (Ascend hardware)."""

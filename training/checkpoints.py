@@ -1,0 +1,143 @@
+"""Checkpoint files of a run, and the checks that every worker restores the same state.
+
+Why a module of its own: what is saved (tracked variables), where (the chief's run directory,
+other workers' private folders), how a damaged index is recovered, and whether the restored
+state fits this job (replica count, the same step on every worker) are one job, separate
+from the compiled steps (:mod:`training.trainer`) and the calendar (:mod:`training.controller`).
+"""
+from __future__ import absolute_import, division, print_function
+
+import logging
+import os
+import shutil
+import tempfile
+
+import tensorflow as tf
+
+from models.errors import UsageError
+
+log = logging.getLogger("npurec.checkpoints")
+
+
+def check_tracked(model):
+    """Fail loudly if checkpoints would miss some of the model's variables.
+
+    tf.train.Checkpoint only sees what TensorFlow's tracking sees; e.g. Keras 3 layers kept in
+    a Python list are invisible to it, and their weights would silently not be saved/restored.
+    Costs one model-only checkpoint written to a temporary directory.
+    """
+    directory = tempfile.mkdtemp(prefix="npurec-track-")
+    try:
+        path = tf.train.Checkpoint(model=model).write(os.path.join(directory, "ckpt"))
+        saved = [k for k in tf.train.load_checkpoint(path).get_variable_to_shape_map()
+                 if k.startswith("model/")]
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    if len(saved) < len(model.variables):
+        raise RuntimeError(
+            "checkpoints would hold {} of the model's {} variables: some sublayers are not "
+            "tracked (keep Keras 3 sublayers as attributes, not in lists)".format(
+                len(saved), len(model.variables)))
+
+
+def restore(checkpoint, path, what):
+    """Restore ``path`` or raise a UsageError that says the checkpoint is unusable."""
+    try:
+        status = checkpoint.restore(path)
+        status.assert_existing_objects_matched()
+    except (tf.errors.OpError, ValueError, AssertionError, KeyError, IndexError,
+            TypeError) as err:
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UsageError(
+            "cannot restore {} checkpoint {}: it is corrupt or was written by a different "
+            "model/config ({}). Nothing was changed; start a new run with another "
+            "--output-dir, or --overwrite to move this run aside.".format(what, path, first_line))
+
+
+class CheckpointFiles(object):
+    """Checkpoint files of one worker: the chief's in the run directory, others' in a private
+    temporary directory (every worker must take part in a tf.distribute save, only one may
+    write the run). Restores read the chief's files (a shared file system)."""
+
+    def __init__(self, checkpoint, best_checkpoint, run_dir, runtime, keep):
+        self.run_ckpt_dir = os.path.join(run_dir, "checkpoints")
+        self.private_dir = None
+        save_dir = self.run_ckpt_dir
+        if not runtime.is_chief:
+            self.private_dir = tempfile.mkdtemp(
+                prefix="npurec-worker{}-".format(runtime.cluster.worker_id))
+            save_dir = self.private_dir
+        self.manager = tf.train.CheckpointManager(checkpoint, save_dir, max_to_keep=keep)
+        self.best_manager = tf.train.CheckpointManager(
+            best_checkpoint, os.path.join(save_dir, "best"), max_to_keep=1)
+
+    def save(self, step):
+        return self.manager.save(checkpoint_number=step)
+
+    def save_best(self, step):
+        return self.best_manager.save(checkpoint_number=step)
+
+    def latest(self):
+        """The chief's latest checkpoint (what every worker resumes from)."""
+        return tf.train.latest_checkpoint(self.run_ckpt_dir)
+
+    def latest_for_resume(self):
+        """:meth:`latest`, or, when the ``checkpoint`` index file is unreadable, the newest
+        complete ``ckpt-N`` on disk (said at WARNING level); files but none usable: refused
+        rather than silently starting again from step 0."""
+        latest = self.latest()
+        if latest or not os.path.isdir(self.run_ckpt_dir):
+            return latest
+        steps = []
+        for name in os.listdir(self.run_ckpt_dir):
+            stem, ext = os.path.splitext(name)
+            if ext == ".index" and stem.startswith("ckpt-") and stem[5:].isdigit():
+                steps.append(int(stem[5:]))
+        index = os.path.join(self.run_ckpt_dir, "checkpoint")
+        if steps:
+            found = os.path.join(self.run_ckpt_dir, "ckpt-{}".format(max(steps)))
+            log.warning("--resume: %s does not name a checkpoint (unreadable or edited); "
+                        "resuming from the newest one on disk, %s", index, found)
+            return found
+        if os.path.exists(index):
+            raise UsageError(
+                "--resume: {} exists but names no readable checkpoint and no ckpt-N files are "
+                "there: nothing to resume from. Start a new --output-dir (or --overwrite to move "
+                "this run aside).".format(index))
+        return None
+
+    def best(self):
+        """This worker's best checkpoint of this session, else the chief's (earlier sessions)."""
+        return (self.best_manager.latest_checkpoint
+                or tf.train.latest_checkpoint(os.path.join(self.run_ckpt_dir, "best")))
+
+    def close(self):
+        if self.private_dir:
+            shutil.rmtree(self.private_dir, ignore_errors=True)
+
+
+def check_replicas(trainer, runtime, path):
+    """Refuse a checkpoint written with another replica count (the step means something else).
+
+    Raises:
+      UsageError: naming both counts and what to do.
+    """
+    saved = int(trainer.replicas.numpy())
+    if saved != runtime.num_replicas:
+        raise UsageError(
+            "--resume: checkpoint {} was written by a job with {} replica(s), this job has {} "
+            "({} worker(s)). The global step and data position depend on the layout: relaunch "
+            "with the same number of workers and devices, or start a new --output-dir. Nothing "
+            "was changed.".format(path, saved, runtime.num_replicas,
+                                  runtime.cluster.num_workers))
+
+
+def check_same_start(runtime, step, ckpt_dir):
+    """Every worker must start from the same step, or the first collective step would hang."""
+    steps = runtime.gather_from_workers(step)
+    if len(set(steps)) > 1:
+        raise UsageError(
+            "the workers start from different steps ({}, by worker): they do not see the same "
+            "checkpoints in {}. --output-dir must be one directory on a file system that every "
+            "worker shares. Nothing was changed.".format(
+                ", ".join(str(int(s)) for s in steps), ckpt_dir))
