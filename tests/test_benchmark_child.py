@@ -6,6 +6,9 @@ import pytest
 
 from benchmarks import child
 
+# slow tier (setup.cfg markers): a measured subprocess; `.ci/run` runs it
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux /proc")
 def test_a_childs_peak_is_its_own_not_its_parents(tmp_path):

@@ -5,6 +5,9 @@ import pytest
 
 from tests.conftest import ROOT
 
+# slow tier (setup.cfg markers): notebooks executed by a kernel; `.ci/run` runs it
+pytestmark = pytest.mark.slow
+
 nbformat = pytest.importorskip("nbformat", reason="the test extra installs nbformat")
 nbclient = pytest.importorskip("nbclient", reason="the test extra installs nbclient")
 

@@ -66,13 +66,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     quiet.start_tensorflow(args.verbose)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    from models.errors import DataError  # pylint: disable=import-outside-toplevel
+    from models.errors import NpurecError  # pylint: disable=import-outside-toplevel
 
     try:
         path, diff = export(args.run_dir, args.out)
-    except (UsageError, DataError) as err:
+    except NpurecError as err:
         print("npurec: error: {}".format(err), file=sys.stderr)
-        return 2
+        return err.exit_code
     print("exported {} (max abs difference vs checkpoint: {:.2e})".format(path, diff))
     return 0
 

@@ -109,6 +109,7 @@ def test_the_shared_word_dict_reads_as_the_papers_vocabulary():
 
 
 # -- end to end -----------------------------------------------------------------------------
+@pytest.mark.slow
 @needs_images
 def test_featurize_then_train_ngnn(release, tmp_path, weights_file):
     images, outfits, written = release
@@ -148,6 +149,7 @@ def test_featurize_then_train_ngnn(release, tmp_path, weights_file):
     assert run.model.visual_dim == 1280  # the model takes the store's dimension
 
 
+@pytest.mark.slow
 @needs_images
 def test_same_input_same_vectors_and_resume_after_interrupt(release, tmp_path, weights_file):
     images, outfits, _ = release

@@ -145,6 +145,7 @@ def test_resume_with_another_worker_count_is_refused(tmp_path, monkeypatch, caps
     assert _snapshot(out) == before
 
 
+@pytest.mark.slow
 def test_checkpoint_of_another_replica_count_is_refused(tmp_path, monkeypatch, capsys):
     """A checkpoint written by 2 replicas (MirroredStrategy over 2 logical CPUs, in its own
     process) is not resumed by 1; the run directory is left byte for byte as it was."""

@@ -13,6 +13,9 @@ import tensorflow as tf
 
 from tests.conftest import ROOT
 
+# slow tier (setup.cfg markers): trainings in fresh processes; `.ci/run` runs it
+pytestmark = pytest.mark.slow
+
 
 def _fit(tmp_path, name, model, extra):
     out = str(tmp_path / name)

@@ -7,6 +7,9 @@ import pytest
 
 from training import fit
 
+# slow tier (setup.cfg markers): end-to-end trainings; `.ci/run` runs it
+pytestmark = pytest.mark.slow
+
 
 def _run(tmp_path, name, *extra):
     out = str(tmp_path / name)
@@ -26,9 +29,8 @@ def test_din_beats_base_model_at_the_papers_embedding_size(tmp_path, monkeypatch
     din = _run(tmp_path, "din", "--set", "eval.base_run=" + str(tmp_path / "base"), *small)
     assert din["data"]["synthetic"] is True
     assert set(din["test"]) == {"auc", "logloss", "gauc", "rela_impr"}
-    # RelaImpr = (AUC(model) - 0.5) / (AUC(base) - 0.5) - 1 (the paper's eq. 11), by hand
-    by_hand = (din["test"]["auc"] - 0.5) / (base["test"]["auc"] - 0.5) - 1.0
-    assert din["test"]["rela_impr"] == pytest.approx(by_hand, rel=1e-9)
+    # the RelaImpr formula and its split wiring are checked with literal numbers in
+    # test_task_contract; here: the paper's claim, attention above sum pooling
     assert din["test"]["auc"] > base["test"]["auc"] + 0.02
     assert din["test"]["rela_impr"] > 0.05
     assert din["test"]["gauc"] > base["test"]["gauc"]

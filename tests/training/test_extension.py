@@ -84,6 +84,7 @@ def test_a_registered_third_model_trains_exports_and_serves(registered, tmp_path
     assert len(answer["probabilities"]) == 2 and sorted(answer["ranking"]) == [0, 1]
 
 
+@pytest.mark.slow
 def test_the_third_model_is_sharded_and_scaled_by_the_loop_alone(tmp_path):
     """The same task on two mirrored replicas (a fresh process: logical CPUs must be set
     before TensorFlow starts): its code does nothing for sharding or scaling, yet each replica

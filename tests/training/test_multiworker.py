@@ -18,6 +18,9 @@ import pytest
 
 from tests.conftest import ROOT
 
+# slow tier (setup.cfg markers): multi-worker jobs of several processes; `.ci/run` runs it
+pytestmark = pytest.mark.slow
+
 DEADLINE_S = 240
 FIT_ARGS = ["--model", "din", "--epochs", "3", "--batch-size", "256",
             "--set", "train.steps_per_epoch=12", "--set", "train.checkpoint_every_steps=3",

@@ -5,6 +5,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from tests.conftest import ROOT
 
 NOISE_PREFIXES = ("I0000", "W0000", "E0000", "WARNING: All log messages before absl")
@@ -19,6 +21,7 @@ def _env(**extra):
     return env
 
 
+@pytest.mark.slow
 def test_a_run_prints_no_tensorflow_start_up_notices(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "training.fit", "--model", "tests.toy_task:ToyTask",
@@ -69,6 +72,7 @@ def test_known_notices_are_dropped_and_anything_else_kept(tmp_path):
         "E0000 00:00:1 123 some_kernel.cc:9] a REAL error the user must see"]
 
 
+@pytest.mark.slow
 def test_verbose_shows_everything(tmp_path):
     """verbose: nothing is captured; the caller's own import prints as TensorFlow does."""
     code = ("from training import quiet; quiet.start_tensorflow(verbose={}); "
@@ -81,6 +85,7 @@ def test_verbose_shows_everything(tmp_path):
         assert "cudart_stub" in shown.stderr and "failed call to cuInit" in shown.stderr
 
 
+@pytest.mark.slow
 def test_host_allocator_is_bfc_unless_the_user_chose(tmp_path):
     """TensorFlow's BFC host allocator is picked before TensorFlow starts; a user's own
     TF_CPU_ALLOCATOR_USE_BFC is kept."""

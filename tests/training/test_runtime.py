@@ -43,6 +43,7 @@ def test_npu_requested_without_npu_device(monkeypatch):
         rt.configure("npu")
 
 
+@pytest.mark.slow
 def test_mirrored_two_cpus_equals_one_device():
     """Same global batch on 1 replica and on MirroredStrategy over 2 logical CPUs."""
     proc = subprocess.run([sys.executable, "-m", "tests.training.mirrored_check"], cwd=ROOT,

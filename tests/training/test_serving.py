@@ -212,3 +212,27 @@ def test_an_edited_config_is_named_not_a_traceback(tmp_path, content):
     (tmp_path / "config.json").write_text(content)
     with pytest.raises(UsageError, match="not a run's config"):
         serving.load_run(str(tmp_path))
+
+
+@pytest.mark.parametrize("model", ["din", "ngnn"])
+def test_evaluate_reproduces_the_runs_own_final_metrics(runs, model, tmp_path, capsys):
+    """``python -m training.evaluate`` on a finished run scores the selected checkpoint on the
+    run's data: its numbers are the ones the run wrote into metrics.json (an evaluation that
+    restored other weights, scored other rows or dropped the rules would differ)."""
+    from training import evaluate  # pylint: disable=import-outside-toplevel
+
+    out = str(tmp_path / "eval.json")
+    assert evaluate.main(["--run-dir", runs[model], "--output", out]) == 0
+    got = json.load(open(out))
+    assert json.loads(capsys.readouterr().out) == got
+    written = json.load(open(os.path.join(runs[model], "metrics.json")))
+    for split in ("validation", "test"):
+        assert set(got[split]) == set(written[split])
+        for key, value in written[split].items():
+            assert got[split][key] == pytest.approx(value, abs=1e-6), (split, key)
+        assert set(got["baselines"][split]) == set(written["baselines"][split])
+        for rule, values in written["baselines"][split].items():
+            assert got["baselines"][split][rule] == pytest.approx(values), (split, rule)
+    assert got["checkpoint"] == written["selected_checkpoint"]
+    assert evaluate.main(["--run-dir", runs[model], "--split", "train2"]) == 2
+    assert "--split train2" in capsys.readouterr().err

@@ -35,3 +35,26 @@ def test_an_unreadable_base_run_is_named_when_the_task_is_built(tmp_path):
     cls = task_class("din")
     with pytest.raises(UsageError, match="eval.base_run .*metrics.json"):
         cls(eval_config=cls.eval_config_cls(base_run=str(tmp_path / "nowhere")))
+
+
+def test_rela_impr_compares_each_split_with_the_base_runs_same_split(tmp_path):
+    """DIN's RelaImpr against a BaseModel run, with literal numbers: the base run's test AUC
+    0.75 and validation AUC 0.6; a model that ranks perfectly (AUC 1.0) is (1 - 0.5) /
+    (0.75 - 0.5) - 1 = 1.0 on test and (1 - 0.5) / (0.6 - 0.5) - 1 = 4.0 on validation. Reading
+    the other split's AUC, or the wrong file, gives other numbers."""
+    import json  # pylint: disable=import-outside-toplevel
+    import types  # pylint: disable=import-outside-toplevel
+
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "metrics.json").write_text(json.dumps(
+        {"validation": {"auc": 0.6}, "test": {"auc": 0.75}}))
+    cls = task_class("din")
+    task = cls(eval_config=cls.eval_config_cls(base_run=str(base)))
+    rows = {"label": np.array([0, 1, 0, 1, 1, 0], np.float32),
+            "user": np.array([0, 0, 1, 1, 2, 2])}
+    data = types.SimpleNamespace(splits={"validation": rows, "test": rows})
+    perfect = rows["label"] * 0.8 + 0.1
+    assert task.metrics(data, "test", perfect)["rela_impr"] == pytest.approx(1.0)
+    assert task.metrics(data, "validation", perfect)["rela_impr"] == pytest.approx(4.0)
+    assert "rela_impr" not in cls().metrics(data, "test", perfect)  # no base run, no field
