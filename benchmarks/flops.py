@@ -46,7 +46,7 @@ def din_train_flops(model, maxlen, hist_len=None):
     history length of ``hist_len``.
 
     The activation unit's first layer is computed as in
-    :meth:`models.layers.LocalActivationUnit._first_layer`: the query term once per row
+    :meth:`models.din_layers.LocalActivationUnit._first_layer`: the query term once per row
     (D x U1), [k, q * k] once per position (2D x U1); the unit's later layers once per
     position; the MLP once per row. Embedding gathers are not arithmetic.
     """

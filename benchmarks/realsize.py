@@ -9,7 +9,7 @@ Sizes of the real data sets:
 :func:`polyvore_in_memory` builds a :class:`datasets.polyvore.PolyvoreData` directly from random
 arrays of the real shapes (the train step does not care where the bytes came from);
 :func:`amazon_files` writes real-format Amazon files of the real size (for preprocessing
-timings); :func:`datasets.synthetic.polyvore` writes real-format Polyvore files at any size.
+timings); :func:`datasets.generators.polyvore_style.generate` writes real-format Polyvore files at any size.
 """
 from __future__ import absolute_import, division, print_function
 

@@ -2,7 +2,7 @@
 import pytest
 
 from benchmarks import common, realsize
-from datasets import synthetic
+from datasets.generators import polyvore_style
 from datasets import polyvore as pv
 from training.sharding import epoch_dataset
 
@@ -42,7 +42,7 @@ def test_ngnn_input_pipeline(benchmark, data):
 
 
 def test_feature_store_packing(benchmark, tmp_path):
-    root = synthetic.polyvore(n_train=300, n_valid=30, n_test=30, layout="zip",
+    root = polyvore_style.generate(n_train=300, n_valid=30, n_test=30, layout="zip",
                               directory=str(tmp_path / "data"))
     counter = iter(range(10 ** 6))
 

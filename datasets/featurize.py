@@ -206,7 +206,8 @@ def featurize_polyvore(images, outfits, out, split=None, backbone="inception_v3"
               "vocabulary_size": len(words), "split_source": split or "rebuilt",
               "min_category_items": None if split else min_category_items,
               "seconds": round(time.time() - start, 2)}
-    files.write_json(os.path.join(out, REPORT_FILE), result, indent=1, sort_keys=False)  # last: marks a complete output
+    # last: the report marks a complete output
+    files.write_json(os.path.join(out, REPORT_FILE), result, indent=1, sort_keys=False)
     return result
 
 

@@ -1,7 +1,7 @@
 """DIN: Deep Interest Network for click-through prediction (Zhou et al., KDD 2018).
 
 Items are represented by [item embedding, category embedding] (shared between the history and
-the candidate). A :class:`~models.layers.LocalActivationUnit` weighs each history item by its
+the candidate). A :class:`~models.din_layers.LocalActivationUnit` weighs each history item by its
 relevance to the candidate; the weighted sum (the user's interest w.r.t. this candidate),
 the candidate and their product go through an MLP (200, 80) with Dice to one float32 logit.
 ``pooling="sum"`` replaces attention by plain sum pooling: the paper's BaseModel.
@@ -19,7 +19,7 @@ from __future__ import absolute_import, division, print_function
 import tensorflow as tf
 
 from models import replicas
-from models.layers import Dice, LocalActivationUnit, make_activation
+from models.din_layers import Dice, LocalActivationUnit, make_activation
 from models.compat import add_weight, gather, keras, policy_of, register_serializable
 
 
@@ -48,7 +48,7 @@ class DIN(keras.Model):
         excludes the row's own event). Learning an item's popularity through its embedding
         alone needs many events per item and memorises the rest. Off in the paper.
       static_shapes: score every history slot in the attention unit (NPU); False (default)
-        packs the real positions (see :class:`models.layers.LocalActivationUnit`; same
+        packs the real positions (see :class:`models.din_layers.LocalActivationUnit`; same
         weights, about half the unit's work when histories are half full).
     """
 

@@ -21,7 +21,7 @@ from __future__ import absolute_import, division, print_function
 
 import tensorflow as tf
 
-from models.layers import (CategoryBagProjection, CategoryPairs, CategoryProjection,
+from models.ngnn_layers import (CategoryBagProjection, CategoryPairs, CategoryProjection,
                            CooccurrencePrior, NodeWiseGGNN, OutfitReadout, category_counts)
 from models.compat import keras, policy_of, register_serializable
 
@@ -36,17 +36,17 @@ class NGNN(keras.Model):
       hidden: node state size H (12 in the paper). steps: message-passing rounds (3).
       beta: weight of the visual score. modalities: ``both``, ``visual`` or ``textual``.
       edges: ``binary`` (the original code, default) or ``cooccurrence`` (the paper's text);
-        see :class:`models.layers.NodeWiseGGNN`.
+        see :class:`models.ngnn_layers.NodeWiseGGNN`.
       static_shapes: use the static-shape input projection (for NPUs).
       category_pairs: add a learned category-compatibility term to the score
-        (:class:`models.layers.CategoryPairs`; not in the paper).
+        (:class:`models.ngnn_layers.CategoryPairs`; not in the paper).
       readout: ``sum`` over nodes (the paper) or ``mean`` (comparable across outfit sizes;
-        see :class:`models.layers.OutfitReadout`).
+        see :class:`models.ngnn_layers.OutfitReadout`).
       cooccurrence_prior: add the category co-occurrence rule as a score term with a learned
-        weight (:class:`models.layers.CooccurrencePrior`; counts set with
+        weight (:class:`models.ngnn_layers.CooccurrencePrior`; counts set with
         :meth:`set_cooccurrence`; not in the paper).
       shared_projection: both input projections add a map shared by every category and start
-        their per-category part at zero (see :class:`models.layers.CategoryProjection`;
+        their per-category part at zero (see :class:`models.ngnn_layers.CategoryProjection`;
         :meth:`projection_penalty` is the per-category part's L2; not in the paper).
       input_dropout: in training, drop this share of the image vector's coordinates and of an
         item's words before the projections (scaled; not in the paper). With a ``seed`` ([2]

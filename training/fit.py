@@ -1,4 +1,5 @@
-"""Command line: ``python -m training.fit --model {ngnn,din} [options]``: parse, then call the driver.
+"""Command line: ``python -m training.fit --model {ngnn,din} [options]``, a thin caller of the
+driver.
 
 Without ``--data-dir`` the model's embedded default data is generated (deterministically, once)
 and used; the run says that it is synthetic. Every run writes a run directory (see

@@ -91,7 +91,8 @@ def train_and_evaluate(task, data, model, runtime, *, train_config, run_dir, res
         stopped=stopping.stopped)
     ckpt.check_tracked(model)
     best_checkpoint = tf.train.Checkpoint(model=model)
-    files = ckpt.CheckpointFiles(checkpoint, best_checkpoint, run_dir, runtime, cfg.keep_checkpoints)
+    files = ckpt.CheckpointFiles(checkpoint, best_checkpoint, run_dir, runtime,
+                                 cfg.keep_checkpoints)
     try:
         history = []
         latest = files.latest_for_resume() if resuming else None

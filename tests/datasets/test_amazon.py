@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from models.errors import DataError
-from datasets import amazon, synthetic
+from datasets import amazon
+from datasets.generators import amazon_interests
 
 
 def _write_reviews(path, rows, gz=False):
@@ -201,7 +202,8 @@ def test_cache_hit_returns_the_same_arrays(raw_dir, tmp_path):
 
 
 def test_synthetic_amazon_is_in_the_real_format(tmp_path):
-    d = synthetic.amazon(n_users=50, n_items=40, n_categories=5, directory=str(tmp_path / "s"))
+    d = amazon_interests.generate(n_users=50, n_items=40, n_categories=5,
+                                  directory=str(tmp_path / "s"))
     assert os.path.isfile(os.path.join(d, amazon.REVIEWS + ".gz"))
     first = open(os.path.join(d, amazon.META)).readline()
     assert first.startswith("{'asin'")  # a Python literal, not JSON

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from models.errors import DataError
-from datasets import features, polyvore, synthetic
+from datasets import features, polyvore
+from datasets.generators import polyvore_style
 from tests.conftest import SHARED, SHARED_REASON
 
 POLYVORE = os.path.join(SHARED, "data", "polyvore")
@@ -21,7 +22,7 @@ SMALL = dict(n_train=30, n_valid=6, n_test=6, num_categories=6, num_styles=3, vi
 @pytest.fixture
 def small_root(tmp_path):
     def make(layout="zip"):
-        return synthetic.polyvore(layout=layout, directory=str(tmp_path / ("data-" + layout)),
+        return polyvore_style.generate(layout=layout, directory=str(tmp_path / ("data-" + layout)),
                                   **SMALL)
     return make
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from models.errors import DataError
-from datasets import real_outfits, synthetic
+from datasets.generators import common, real_outfits
 from datasets import polyvore as pv
 from tests.conftest import SHARED, SHARED_REASON
 
@@ -44,12 +44,12 @@ def test_outfits_are_real_and_the_rule_is_strong(tmp_path):
     # the same parameters give the same directory content (content-keyed, deterministic)
     again = real_outfits.generate(POLYVORE, n_train=600, n_valid=100, n_test=200,
                                   visual_dim=32, vocab_size=800, directory=str(tmp_path / "e"))
-    for name in (pv.TRAIN_FILE, synthetic.ORACLE_FILE):
+    for name in (pv.TRAIN_FILE, common.ORACLE_FILE):
         assert open(os.path.join(root, name), "rb").read() == \
             open(os.path.join(again, name), "rb").read()
 
 
-def test_oracle_scores_one_palette_above_independent_items():
+def test_oracle_scores_one_palette_above_independent_items(tmp_path):
     """The exact Gaussian ratio: items sharing a palette score above independent items, an
     unknown item or a repeated category scores -1e9."""
     rng = np.random.RandomState(0)
@@ -60,7 +60,8 @@ def test_oracle_scores_one_palette_above_independent_items():
              "latent": np.concatenate([shared, independent]).astype(np.float32),
              "spread": np.asarray(0.3), "cooc": np.ones((3, 3)), "outfits": np.asarray(10),
              "frequency": np.full(3, 5.0)}
-    scorer = real_outfits.oracle(saved, ["a", "b", "c", "x", "y", "z", "new"], 3)
+    np.savez(str(tmp_path / common.ORACLE_FILE), kind=np.asarray(real_outfits.KIND), **saved)
+    scorer = real_outfits.oracle(str(tmp_path), ["a", "b", "c", "x", "y", "z", "new"], 3)
     cats = np.array([[0, 1, 2], [0, 1, 2], [0, 0, 2], [0, 1, 2]])
     items = np.array([[0, 1, 2], [3, 4, 5], [0, 1, 2], [0, 1, 6]])
     scores = scorer(items, cats, np.ones((4, 3)))

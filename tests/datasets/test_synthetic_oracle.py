@@ -2,13 +2,14 @@
 hand-made rows, and on small generated sets the ceiling sits above the trivial rules."""
 import numpy as np
 
-from datasets import synthetic
+from datasets.generators import common
+from datasets import generators
 from training import metrics as M
 
 
 def _polyvore_root(tmp_path, styles, num_styles=4):
     keys = sorted(styles)
-    np.savez(str(tmp_path / synthetic.ORACLE_FILE), kind=np.asarray("polyvore-style"),
+    np.savez(str(tmp_path / common.ORACLE_FILE), kind=np.asarray("polyvore-style"),
              keys=np.asarray(keys), style=np.asarray([styles[k] for k in keys]),
              num_styles=np.asarray(num_styles))
     return str(tmp_path), keys
@@ -22,20 +23,20 @@ def test_polyvore_oracle_golden_values(tmp_path):
                       [rows["a"], rows["b"], rows["c"], 0]])   # one style, a category twice
     cats = np.array([[0, 1, 2, 0], [0, 1, 2, 0], [0, 1, 1, 0]])
     mask = np.array([[1, 1, 1, 0]] * 3, dtype=np.float32)
-    original = synthetic.polyvore_oracle(root, keys, num_categories=10)
+    original = generators.polyvore_oracle(root, keys, num_categories=10)
     scores = original(items, cats, mask)
     # (n-1) log S + n log C - log(C (C-1) (C-2)) for n=3, S=4, C=10
     expected = 2 * np.log(4) + 3 * np.log(10) - np.log(10 * 9 * 8)
     np.testing.assert_allclose(scores[0], expected)
     assert scores[1] == scores[2] == -1e9
-    distinct = synthetic.polyvore_oracle(root, keys, 10, distinct_categories=True)
+    distinct = generators.polyvore_oracle(root, keys, 10, distinct_categories=True)
     np.testing.assert_allclose(distinct(items, cats, mask), [2 * np.log(4), -1e9,
                                                              2 * np.log(4)])
 
 
 def test_no_oracle_file_means_no_ceiling(tmp_path):
-    assert synthetic.polyvore_oracle(str(tmp_path), ["a"], 3) is None
-    assert synthetic.amazon_oracle(str(tmp_path), {"items": np.asarray(["", "B1"])}) is None
+    assert generators.polyvore_oracle(str(tmp_path), ["a"], 3) is None
+    assert generators.amazon_oracle(str(tmp_path), {"items": np.asarray(["", "B1"])}) is None
 
 
 def test_tie_aware_metrics():
@@ -80,10 +81,10 @@ def test_compatibility_oracle_golden_values(tmp_path):
     # 2 groups x 2 categories (0,1 | 2,3), 2 styles; pref[s, c] within each group
     pref = np.array([[0.9, 0.1, 0.5, 0.5], [0.2, 0.8, 0.3, 0.7]])
     keys = ["a", "b", "c", "d"]
-    np.savez(str(tmp_path / synthetic.ORACLE_FILE), kind=np.asarray("polyvore-compatibility"),
+    np.savez(str(tmp_path / common.ORACLE_FILE), kind=np.asarray("polyvore-compatibility"),
              keys=np.asarray(keys), style=np.asarray([1, 1, 1, 0]), num_styles=np.asarray(2),
              groups=np.asarray(2), group_of=np.asarray([0, 0, 1, 1]), pref=pref)
-    scorer = synthetic.polyvore_oracle(str(tmp_path), keys, num_categories=4)
+    scorer = generators.polyvore_oracle(str(tmp_path), keys, num_categories=4)
     items = np.array([[0, 1], [0, 3], [0, 1]])       # a+b one style; a+d two styles
     cats = np.array([[1, 2], [1, 2], [0, 1]])        # last: both from group 0
     mask = np.ones((3, 2), np.float32)

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from models.din import DIN
-from models.layers import Dice, LocalActivationUnit
+from models.din_layers import Dice, LocalActivationUnit
 from models import compat
 from training import metrics as M
 

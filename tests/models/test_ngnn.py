@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.layers import (CategoryBagProjection, CategoryPairs, CategoryProjection,
+from models.ngnn_layers import (CategoryBagProjection, CategoryPairs, CategoryProjection,
                            CooccurrencePrior, NodeWiseGGNN, OutfitReadout, category_counts)
 from models.ngnn import NGNN, consistency_loss, ranking_loss
 from models import compat
@@ -278,7 +278,7 @@ def test_sublayers_take_the_models_dtype_policy_not_the_global_one():
 def test_category_projection_gradients_match_per_node_einsum(rows_per_batch):  # OUTER_SUM_ROWS)
     """Values and gradients (kernel, bias, inputs) of the partitioned projection, whose kernel
     gradient is a custom one, equal the per-node einsum's autodiff; padding nodes get none."""
-    from models import layers
+    from models import ngnn_layers as layers
 
     batch = rows_per_batch * layers.OUTER_SUM_ROWS // 32  # 24 or 320 rows of 8 nodes
     rng = np.random.RandomState(5)

@@ -17,8 +17,15 @@ def runs(tmp_path_factory):
     saved = os.environ.get("NPUREC_CACHE")
     os.environ["NPUREC_CACHE"] = str(base / "cache")  # monkeypatch is function-scoped
     out = {}
-    for model, extra in (("din", ["--epochs", "1"]),
-                         ("ngnn", ["--epochs", "1", "--set", "train.steps_per_epoch=30"])):
+    # small data sets and few steps: these tests are about export, predict and evaluate, not
+    # about what the models learn (the end-to-end tests are)
+    for model, extra in (("din", ["--epochs", "1", "--batch-size", "256",
+                                  "--set", "data.synthetic_users=600",
+                                  "--set", "train.steps_per_epoch=20"]),
+                         ("ngnn", ["--epochs", "1", "--set", "train.steps_per_epoch=30",
+                                   "--set", "data.synthetic_outfits=240",
+                                   "--set", "data.visual_dim=64",
+                                   "--set", "data.vocab_size=300"])):
         run_dir = str(base / model)
         assert fit.main(["--model", model, "--output-dir", run_dir, "--device", "cpu"]
                         + extra) == 0
@@ -178,10 +185,11 @@ def test_predict_output_into_a_missing_folder_exits_2(runs, tmp_path, capsys):
 def test_a_run_carries_its_vocabulary_and_refuses_changed_data(tmp_path):
     """Renaming one asin (same counts) changed the ids' meaning: predict and --resume must
     refuse rather than score the same requests differently."""
-    from datasets import amazon, synthetic  # pylint: disable=import-outside-toplevel
+    from datasets import amazon  # pylint: disable=import-outside-toplevel
+    from datasets.generators import amazon_interests  # pylint: disable=import-outside-toplevel
 
-    data_dir = synthetic.amazon(n_users=120, n_items=60, n_categories=4,
-                                directory=str(tmp_path / "data"))
+    data_dir = amazon_interests.generate(n_users=120, n_items=60, n_categories=4,
+                                         directory=str(tmp_path / "data"))
     run_dir = str(tmp_path / "run")
     common = ["--model", "din", "--data-dir", data_dir, "--output-dir", run_dir,
               "--batch-size", "64", "--set", "model.embedding_dim=4"]

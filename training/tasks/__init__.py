@@ -201,9 +201,9 @@ def resolve_data_dir(data_config, generate, description, log):
     ``data_config.data_dir`` empty: ``generate()`` makes (once) the embedded synthetic data in
     the real formats, and the run says so loudly. Otherwise the directory must exist.
     """
-    from datasets import synthetic  # pylint: disable=import-outside-toplevel
+    from datasets.generators import common  # pylint: disable=import-outside-toplevel
 
-    cache = data_config.cache_dir or synthetic.cache_root()
+    cache = data_config.cache_dir or common.cache_root()
     root = data_config.data_dir
     if not root:
         root = generate()

@@ -28,7 +28,9 @@ import typing
 import numpy as np
 import tensorflow as tf
 
-from datasets import amazon, synthetic
+from datasets import amazon
+from datasets.generators import amazon_interests, amazon_transitions
+from datasets import generators
 from models.din import DIN
 from training import metrics as M
 from models.errors import UsageError
@@ -128,8 +130,8 @@ class DINDataConfig(object):
 
 
 _GENERATORS = {
-    "interests": (synthetic.amazon, "Amazon-format data (multi-interest users)"),
-    "transitions": (synthetic.amazon_transitions,
+    "interests": (amazon_interests.generate, "Amazon-format data (multi-interest users)"),
+    "transitions": (amazon_transitions.generate,
                     "Amazon-format data (item-to-item transitions)"),
 }
 
@@ -323,7 +325,7 @@ class DINTask(Task):
         out = {}
         scorers = [("item_popularity", popularity),
                    ("category_in_history", in_history.astype(np.float64))]
-        oracle = synthetic.amazon_oracle(data.root, data.vocab) if data.vocab else None
+        oracle = generators.amazon_oracle(data.root, data.vocab) if data.vocab else None
         if oracle is not None:  # generated data: the generator's own scorer, the ceiling
             scorers.append(("oracle", oracle(rows)))
         for name, scores in scorers:

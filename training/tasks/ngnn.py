@@ -30,7 +30,9 @@ import numpy as np
 import tensorflow as tf
 
 from datasets import polyvore as pv
-from datasets import real_outfits, synthetic, tables
+from datasets import tables
+from datasets.generators import polyvore_compatibility, polyvore_style, real_outfits
+from datasets import generators
 from models.ngnn import NGNN, consistency_loss, ranking_loss
 from training import metrics as M
 from models.errors import UsageError
@@ -114,9 +116,9 @@ class NGNNDataConfig(object):
       synthetic_outfits: training outfits of the synthetic default.
       synthetic_kind: style (the default: outfits share a latent style, categories at random),
         compatibility (one category per group chosen by the style, like real outfits;
-        :func:`datasets.synthetic.polyvore_compatibility`) or outfits (the REAL outfit lists
+        :func:`datasets.generators.polyvore_compatibility.generate`) or outfits (the REAL outfit lists
         and categories of the paper's split, generated item vectors;
-        :mod:`datasets.real_outfits`).
+        :mod:`datasets.generators.real_outfits`).
       structure_dir: the real outfit lists for ``synthetic_kind=outfits`` ('' =
         $NPUREC_POLYVORE_STRUCTURE, else ../shared/data/polyvore beside the repository).
       synthetic_layout: zip | dir, how the synthetic default stores per-item files.
@@ -143,8 +145,8 @@ class NGNNDataConfig(object):
 
 
 _GENERATORS = {
-    "style": (synthetic.polyvore, "Polyvore-format data (outfits share a latent style)"),
-    "compatibility": (synthetic.polyvore_compatibility,
+    "style": (polyvore_style.generate, "Polyvore-format data (outfits share a latent style)"),
+    "compatibility": (polyvore_compatibility.generate,
                       "Polyvore-format data (style-dependent category compatibility)"),
     "outfits": (real_outfits.generate,
                 "Polyvore-format data (the real outfit structure, generated item vectors)"),
@@ -382,7 +384,7 @@ class NGNNTask(Task):
         out = {"category_cooccurrence": question_metrics(
             scorer(fitb["cats"], fitb["mask"]), scorer(compat["cats"], compat["mask"]),
             compat["label"])}
-        oracle = synthetic.polyvore_oracle(data.root, data.store.keys, data.num_categories,
+        oracle = generators.polyvore_oracle(data.root, data.store.keys, data.num_categories,
                                            data.distinct_categories)
         if oracle is not None:
             out["oracle"] = question_metrics(

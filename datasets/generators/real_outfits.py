@@ -31,10 +31,12 @@ import numpy as np
 
 from models.errors import DataError
 from datasets import polyvore as pv
+from datasets.generators import common
 
 KIND = "polyvore-outfits"
-SHARED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                          os.pardir, "shared", "data", "polyvore")
+SHARED_DIR = os.path.join(  # datasets/generators/ -> the repository -> ../shared
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), os.pardir,
+    "shared", "data", "polyvore")
 
 
 def structure_dir(path=""):
@@ -72,25 +74,21 @@ def generate(structure="", n_train=4000, n_valid=400, n_test=600, latent_dim=8, 
         larger, the weaker the feature signal). strength / noise: the palette's weight in the
         image vector against per-coordinate noise. palette_words: palette words per item.
     """
-    from datasets import synthetic  # pylint: disable=import-outside-toplevel
-
     folder = structure_dir(structure)
     params = dict(n_train=n_train, n_valid=n_valid, n_test=n_test, latent_dim=latent_dim,
                   spread=spread, strength=strength, noise=noise, palette_words=palette_words,
                   visual_dim=visual_dim, vocab_size=vocab_size, layout=layout, seed=seed,
-                  version=synthetic.GENERATOR_VERSION)
+                  version=common.GENERATOR_VERSION)
     with open(os.path.join(folder, pv.TRAIN_FILE), "rb") as handle:  # content, not the path
         params["lists"] = hashlib.sha256(handle.read()).hexdigest()[:16]
-    target = directory or os.path.join(synthetic.cache_root(), "synthetic",
-                                       "polyvore-outfits-" + synthetic.params_key(params))
+    target = directory or os.path.join(common.cache_root(), "synthetic",
+                                       "polyvore-outfits-" + common.params_key(params))
     params.pop("lists")
-    return synthetic.atomic_build(target, lambda tmp: _write(tmp, folder, **params))
+    return common.atomic_build(target, lambda tmp: _write(tmp, folder, **params))
 
 
 def _write(out, folder, n_train, n_valid, n_test, latent_dim, spread, strength, noise,
            palette_words, visual_dim, vocab_size, layout, seed, version):
-    from datasets import synthetic  # pylint: disable=import-outside-toplevel
-
     rng = np.random.RandomState(seed)
     category_map, lists = _read_lists(folder)
     if n_train + n_valid > len(lists["train"]) or n_test > len(lists["test"]):
@@ -134,20 +132,28 @@ def _write(out, folder, n_train, n_valid, n_test, latent_dim, spread, strength, 
             splits[name].append({"set_id": set_id,
                                  "items_index": [int(k.rsplit("_", 1)[1]) for k in keys],
                                  "items_category": [int(category_ids[c]) for c in cats]})
-    synthetic.write_polyvore_files(out, splits, pools, category_ids, visual, text, layout,
-                                   version)
+    common.write_polyvore_files(out, splits, pools, category_ids, visual, text, layout,
+                                version)
     every = pv.pack(lists["train"], lambda ks: np.zeros(len(ks), np.int32))
     keys = sorted(latent)
-    np.savez(os.path.join(out, synthetic.ORACLE_FILE), kind=np.asarray(KIND),
+    np.savez(os.path.join(out, common.ORACLE_FILE), kind=np.asarray(KIND),
              keys=np.asarray(keys), latent=np.asarray([latent[k] for k in keys], np.float32),
              spread=np.asarray(spread), cooc=pv.cooccurrence(every, num_categories),
              frequency=pv.category_frequency(every, num_categories),
              outfits=np.asarray(len(lists["train"])))
 
 
-def oracle(saved, store_keys, num_categories):
-    """The scorer ``(items, cats, mask) -> scores`` of a generated directory's ``ORACLE.npz``
-    contents ``saved`` (see the module docstring).
+def oracle(root, store_keys, num_categories, distinct_categories=False):
+    """The generator's own outfit scorer, or None when ``root`` was not made by :func:`generate`.
+
+    Args:
+      root: the data directory.
+      store_keys: the item key of each feature-store row.
+      num_categories: categories of the data.
+      distinct_categories: unused (real outfits repeat no category).
+
+    Returns:
+      ``scorer(items, cats, mask) -> scores`` (see the module docstring).
 
     Features: per latent dimension, the log-likelihood ratio of the items' ``z`` under "one
     palette" (covariance ``spread^2 I + 1 1^T``) against "independent items" (each
@@ -156,6 +162,10 @@ def oracle(saved, store_keys, num_categories):
     the uniform categories of random items; a repeated category (never seen in a real outfit)
     scores -1e9.
     """
+    del distinct_categories
+    saved = common.read_oracle(root, KIND)
+    if saved is None:
+        return None
     lookup = dict(zip(saved["keys"].tolist(), range(len(saved["keys"]))))
     rows = np.asarray([lookup.get(k, -1) for k in store_keys], np.int64)
     latent = np.concatenate([saved["latent"], np.full((1, saved["latent"].shape[1]), np.nan,

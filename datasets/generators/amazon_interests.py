@@ -1,0 +1,97 @@
+"""The embedded DIN default: users with a few favourite categories, and its oracle.
+"""
+from __future__ import absolute_import, division, print_function
+
+import os
+
+import numpy as np
+
+from datasets.generators import common
+
+KIND = "amazon-interests"  # what ORACLE.npz says made the data
+
+
+def generate(n_users=6000, n_items=2000, n_categories=40, interests=3, gzip_reviews=True,
+             seed=0, directory=None):
+    """Generate (once) Amazon-format files with a planted multi-interest signal; return the dir.
+
+    Each user has ``interests`` favourite categories; every event is an item of one of them, so
+    the part of the history in the target's category predicts the target (attention should beat
+    sum pooling). Items have a popularity skew inside their category. Files:
+    ``reviews_Electronics_5.json.gz`` (JSON lines) and ``meta_Electronics.json`` (Python-literal
+    dicts, single-quoted, as the real dump).
+    """
+    params = dict(n_users=n_users, n_items=n_items, n_categories=n_categories,
+                  interests=interests, gzip_reviews=gzip_reviews, seed=seed,
+                  version=common.GENERATOR_VERSION)
+    target = directory or os.path.join(common.cache_root(), "synthetic",
+                                       "amazon-" + common.params_key(params))
+    return common.atomic_build(target, lambda tmp: _write_amazon(tmp, **params))
+
+
+def _write_amazon(out, n_users, n_items, n_categories, interests, gzip_reviews, seed, version):
+    rng = np.random.RandomState(seed)
+    item_cat = rng.randint(n_categories, size=n_items)
+    asins = common.asins(rng, n_items)
+    by_cat = [np.flatnonzero(item_cat == c) for c in range(n_categories)]
+    weights = [rng.pareto(1.5, size=len(items)) + 1.0 for items in by_cat]
+    weights = [w / w.sum() for w in weights]
+    lines = []
+    for u in range(n_users):
+        favourite = rng.choice(n_categories, size=interests, replace=False)
+        share = rng.dirichlet(np.ones(interests))
+        n_events = rng.randint(4, 16)
+        time = 1300000000 + rng.randint(0, 10 ** 8)
+        seen = set()
+        for _ in range(n_events):
+            c = favourite[rng.choice(interests, p=share)]
+            if not len(by_cat[c]):
+                continue
+            item = int(by_cat[c][rng.choice(len(by_cat[c]), p=weights[c])])
+            if item in seen:
+                continue
+            seen.add(item)
+            time += int(rng.randint(3600, 30 * 86400))
+            lines.append(common.review(u, asins[item], time))
+    common.write_amazon_files(out, lines, asins, item_cat, gzip_reviews, version)
+    within = np.zeros(n_items, np.float64)  # an item's probability inside its category
+    for c in range(n_categories):
+        within[by_cat[c]] = weights[c]
+    np.savez(os.path.join(out, common.ORACLE_FILE), kind=np.asarray(KIND),
+             interests=np.asarray(interests), n_categories=np.asarray(n_categories),
+             asins=np.asarray(asins), within=within)
+
+
+def oracle(root, vocab):
+    """The Bayes click scorer of :func:`amazon` given what a model sees: the history.
+
+    The generator gives each user ``I`` favourite categories (uniform among ``C``) with
+    Dirichlet(1) shares, and every event is an item of a favourite category, drawn by the
+    item's weight inside its category. Given a history of ``k`` events over ``d`` distinct
+    categories, the next event's category is ``c`` with probability ``(1 + n_c) / (I + k)``
+    for a category seen ``n_c`` times, and ``(I - d) / (C - d) / (I + k)`` for an unseen one
+    (one of the ``I - d`` favourites not yet seen, each any unseen category). The score is that
+    times the item's weight in its category; negatives are uniform over items, so this ranks
+    rows as the Bayes rule does (up to the generator's skipping of repeated items).
+    """
+    saved = common.read_oracle(root, KIND)
+    if saved is None:
+        return None
+    item_row = common.item_rows(saved, vocab)
+    interests, n_categories = int(saved["interests"]), int(saved["n_categories"])
+    within = saved["within"]
+
+    def scorer(rows):
+        hist_cats, length = np.asarray(rows["hist_cats"]), np.asarray(rows["hist_len"])
+        target_cat = np.asarray(rows["target_cat"])
+        valid = np.arange(hist_cats.shape[1])[None, :] < length[:, None]
+        seen = ((hist_cats == target_cat[:, None]) & valid).sum(axis=1)
+        ordered = np.sort(np.where(valid, hist_cats, -1), axis=1)
+        distinct = ((ordered[:, 1:] != ordered[:, :-1]) & (ordered[:, 1:] >= 0)).sum(axis=1) \
+            + (ordered[:, 0] >= 0)
+        unseen = np.maximum(interests - distinct, 0) / np.maximum(n_categories - distinct, 1)
+        p_cat = np.where(seen > 0, 1.0 + seen, unseen) / (interests + length)
+        target = item_row[np.asarray(rows["target_item"])]
+        return np.where(target >= 0, p_cat * within[np.maximum(target, 0)], 0.0)
+
+    return scorer
