@@ -174,8 +174,9 @@ def read_rows(array, rows):
     """``array[rows]`` (a copy) without making the array's file this process's memory.
 
     Why: a memory mapping's pages count as the process's resident memory once read, and the
-    kernel maps far more than what is read (measured: 4,096 random rows, 32 MB, of the real
-    931 MB ``visual.npy`` made 917 MB of it resident), so gathering batches from the store's
+    kernel maps far more than what is read (a few thousand random rows made nearly the whole
+    real ``visual.npy`` resident; BENCHMARKS.md, "Figures behind design choices"), so
+    gathering batches from the store's
     mapping would hold the whole table a second time next to TensorFlow. A whole mapped array
     (what :class:`FeatureStore` opens) is therefore read with plain file reads into the
     result: one read per run of consecutive rows (the items of an outfit are adjacent rows,

@@ -63,7 +63,7 @@ def device_table(array, name, rows_per_chunk=4096):
     Why: ``tf.Variable(array)`` first converts the whole array into a temporary tensor that
     the variable then copies, and for the store's memory-mapped ``visual.npy`` it also
     touches every page of the mapping (file pages count as this process's resident memory):
-    ~3x the table at the peak (2,883 MiB measured for a 727 MiB one). Here the variable
+    ~3x the table at the peak (BENCHMARKS.md, Memory). Here the variable
     starts as zeros and takes one chunk at a time, read with
     :func:`datasets.features.read_rows`.
     """

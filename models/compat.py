@@ -150,8 +150,8 @@ def gather(variable, indices, axis=0):
     Why: ``tf.gather`` on a Keras 3 variable first converts the WHOLE variable to a tensor
     (``ReadVariableOp``), and once a variable has been updated sparsely (the lazy RMSprop's
     scatter updates) TF copies it on every such read to keep the read safe from later
-    scatters: for NGNN's 4M-weight text table that copy was 14 ms of a 43 ms batch-16 step
-    (profiled).
+    scatters: for NGNN's 4M-weight text table that copy was a third of a batch-16 step
+    (BENCHMARKS.md, "Figures behind design choices").
     The resource gather reads only the rows asked for, and its gradient is the same
     IndexedSlices. Keras 2 variables are resource variables already (``tf.gather`` calls
     their ``sparse_read``); Keras 2's AutoCastVariable casts after the gather.

@@ -145,8 +145,8 @@ class LocalActivationUnit(keras.layers.Layer):
         w_q, w_k, w_d, w_p = tf.split(tf.cast(dense.kernel, dt), 4, axis=0)
         per_row = tf.matmul(q, w_q + w_d) + tf.cast(dense.bias, dt)
         # [k, q * k] against [W_k - W_d; W_p]: one matmul of depth 2D over all positions
-        # (forward alone, 4096 x 20 positions, D = 32: 21.3 ms vs 22.5 ms for two einsums of
-        # depth D and their sum; fewer, larger ops in the backward pass too)
+        # (faster than two einsums of depth D and their sum, forward and backward:
+        # BENCHMARKS.md, "Figures behind design choices")
         pair_kernel = tf.concat([w_k - w_d, w_p], axis=0)
         if positions is not None:
             k = tf.gather_nd(keys, positions)

@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 import dataclasses
 import json
+import math
 import os
 import typing
 
@@ -132,6 +133,8 @@ def _coerce(section, key, value, annotation):
             return int(value)
     elif annotation is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):  # no setting means anything at NaN or infinity
+                raise UsageError("{} got {!r}; expected a finite number".format(where, value))
             return float(value)
     elif annotation is str:
         if isinstance(value, str):

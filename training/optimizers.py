@@ -116,8 +116,9 @@ def _lazy_optimizers():
     and TF Addons' LazyAdam): rows absent from a batch keep their slots unchanged instead of
     decaying; with RMSprop (no momentum) an absent row's weights do not move either way.
     All dense gradients take ONE XLA-compiled update (:func:`_dense_rmsprop`).
-    Adam stays dense (a lazy Adam measurably hurt DIN: embedded default test AUC 0.938 ->
-    0.915, since momentum keeps moving absent rows) but fused (:func:`_dense_adam`).
+    Adam stays dense (a lazy Adam measurably hurt DIN's test AUC, since momentum keeps moving
+    absent rows; BENCHMARKS.md, "Figures behind design choices") but fused
+    (:func:`_dense_adam`).
     Both apply only to plain variables on one replica; under tf.distribute Keras' own update
     runs. Keras 2 optimizers apply IndexedSlices sparsely themselves, with TF's fused kernels.
     """
@@ -156,8 +157,8 @@ def _lazy_optimizers():
     class FusedAdam(compat.keras.optimizers.Adam):
         """Dense Adam as above, all variables in one XLA call. Why: Keras 3's Adam converts
         an IndexedSlices gradient to a dense tensor at EACH use (twice per variable, an
-        unsorted segment sum over every gathered row each time: 250 of DIN's 680 ms of op
-        time per batch-4096 step) and runs ~10 separate full-table ops per variable."""
+        unsorted segment sum over every gathered row each time: over a third of DIN's op time
+        per step; BENCHMARKS.md) and runs ~10 separate full-table ops per variable."""
 
         def _backend_update_step(self, grads, trainable_variables, learning_rate):
             if self.amsgrad or not _plain_variables(trainable_variables):

@@ -93,3 +93,21 @@ def test_vocabulary_difference_names_the_first_changed_id():
     grown = rundir.vocabulary_difference(saved, {"items": ["", "a", "b"],
                                                  "categories": ["", "x", "y"]})
     assert grown == "categories has 3 entries now, 2 when the run was trained"
+
+
+@pytest.mark.parametrize("model, assignment, needle", [
+    ("ngnn", "data.synthetic_layout=tar", "data.synthetic_layout"),
+    ("ngnn", "data.on_missing=ignore", "data.on_missing"),
+    ("ngnn", "data.visual_dim=0", "data.visual_dim"),
+    ("din", "data.on_bad_line=drop", "data.on_bad_line"),
+    ("din", "model.mlp_units=[]", "model.mlp_units"),
+    ("din", "train.clip_norm=NaN", "train.clip_norm"),
+    ("ngnn", "model.beta=Infinity", "model.beta"),
+])
+def test_every_field_is_checked_when_the_config_is_built(model, assignment, needle):
+    """A bad value is refused by config.resolve itself (before any data is generated or
+    read), naming the key; not later by the loader it would reach."""
+    from training import tasks  # pylint: disable=import-outside-toplevel
+
+    with pytest.raises(UsageError, match=needle.replace(".", r"\.")):
+        cfg.resolve(tasks.task_class(model), sets=[assignment])

@@ -116,8 +116,8 @@ class NGNNDataConfig(object):
       synthetic_outfits: training outfits of the synthetic default.
       synthetic_kind: style (the default: outfits share a latent style, categories at random),
         compatibility (one category per group chosen by the style, like real outfits;
-        :func:`datasets.generators.polyvore_compatibility.generate`) or outfits (the REAL outfit lists
-        and categories of the paper's split, generated item vectors;
+        :mod:`datasets.generators.polyvore_compatibility`) or outfits (the REAL outfit
+        lists and categories of the paper's split, generated item vectors;
         :mod:`datasets.generators.real_outfits`).
       structure_dir: the real outfit lists for ``synthetic_kind=outfits`` ('' =
         $NPUREC_POLYVORE_STRUCTURE, else ../shared/data/polyvore beside the repository).
@@ -139,9 +139,20 @@ class NGNNDataConfig(object):
     distinct_categories: bool = False
 
     def __post_init__(self):
+        """Every field checked here, when the config is built: before any data is touched."""
         if self.synthetic_kind not in _GENERATORS:
             raise UsageError("data.synthetic_kind ({!r}) must be one of {}".format(
                 self.synthetic_kind, ", ".join(sorted(_GENERATORS))))
+        for name in ("on_bad", "on_missing"):
+            if getattr(self, name) not in ("error", "skip-outfit"):
+                raise UsageError("data.{} ({!r}) must be error or skip-outfit".format(
+                    name, getattr(self, name)))
+        if self.synthetic_layout not in ("zip", "dir"):
+            raise UsageError("data.synthetic_layout ({!r}) must be zip or dir".format(
+                self.synthetic_layout))
+        for name in ("visual_dim", "vocab_size", "synthetic_outfits"):
+            if getattr(self, name) < 1:
+                raise UsageError("data.{} ({}) must be >= 1".format(name, getattr(self, name)))
 
 
 _GENERATORS = {
