@@ -32,7 +32,11 @@ else:
 
 
 def keras_version():
-    """Version string of the Keras in use (``keras.version()`` / ``__version__``)."""
+    """Version string of the Keras in use (``keras.version()`` / ``__version__``).
+
+    Returns:
+      e.g. ``"3.15.1"`` or ``"2.21.0"``; ``"unknown"`` if an old Keras 2 does not say.
+    """
     if IS_KERAS3:
         return keras.version()
     try:  # tf_keras (TF >= 2.16 with TF_USE_LEGACY_KERAS=1)
@@ -46,14 +50,25 @@ def keras_version():
 
 
 def set_global_policy(name):
-    """Set the global dtype policy (``float32``, ``mixed_float16``, ``mixed_bfloat16``)."""
+    """Set the global dtype policy (``float32``, ``mixed_float16``, ``mixed_bfloat16``).
+
+    Args:
+      name: a Keras policy name.
+    """
     keras.mixed_precision.set_global_policy(name)
 
 
 def policy_of(layer):
     """``layer``'s dtype policy, to hand to the sublayers it creates: otherwise they take the
     GLOBAL policy, and a model built with ``dtype="mixed_float16"`` under a float32 global
-    policy would compute only its own ops in float16."""
+    policy would compute only its own ops in float16.
+
+    Args:
+      layer: a Keras layer.
+
+    Returns:
+      Its ``DTypePolicy`` (the public attribute in Keras 3, the private one in Keras 2).
+    """
     policy = getattr(layer, "dtype_policy", None)
     return policy if policy is not None else layer._dtype_policy  # pylint: disable=protected-access
 
@@ -65,6 +80,9 @@ def global_policy(name):
 
     Args:
       name: a Keras policy name (``float32``, ``mixed_float16``, ``mixed_bfloat16``).
+
+    Yields:
+      Nothing; the policy is set inside the block.
     """
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(name)
@@ -75,18 +93,39 @@ def global_policy(name):
 
 
 def global_policy_name():
+    """The name of the global dtype policy in use (``float32``, ``mixed_float16``, ...).
+
+    Returns:
+      The policy name.
+    """
     return keras.mixed_precision.global_policy().name
 
 
 def register_serializable(package="npurec"):
-    """Decorator registering a layer/model class for ``get_config``/``from_config`` loading."""
+    """Decorator registering a layer/model class for ``get_config``/``from_config`` loading.
+
+    Args:
+      package: the registration namespace (``npurec>ClassName``).
+
+    Returns:
+      The class decorator of the Keras in use.
+    """
     if IS_KERAS3:
         return keras.saving.register_keras_serializable(package=package)
     return keras.utils.register_keras_serializable(package=package)
 
 
 def loss_scale_optimizer(optimizer, dynamic=True, initial_scale=2.0 ** 15):
-    """Wrap ``optimizer`` in Keras' dynamic loss-scale optimizer."""
+    """Wrap ``optimizer`` in Keras' dynamic loss-scale optimizer.
+
+    Args:
+      optimizer: the inner optimizer.
+      dynamic: the scale adapts (Keras 2 only; Keras 3's is always dynamic).
+      initial_scale: the first loss scale.
+
+    Returns:
+      The wrapped optimizer.
+    """
     if IS_KERAS3:
         return keras.mixed_precision.LossScaleOptimizer(optimizer, initial_scale=initial_scale)
     return keras.mixed_precision.LossScaleOptimizer(
@@ -95,14 +134,29 @@ def loss_scale_optimizer(optimizer, dynamic=True, initial_scale=2.0 ** 15):
 
 
 def is_loss_scale_optimizer(optimizer):
-    """True for Keras' (or NPU's, a subclass in Keras 2) loss-scale optimizer."""
+    """True for Keras' (or NPU's, a subclass in Keras 2) loss-scale optimizer.
+
+    Args:
+      optimizer: any optimizer.
+
+    Returns:
+      True when ``optimizer`` scales the loss (it has ``get_scaled_loss`` or is Keras' class).
+    """
     return isinstance(optimizer, keras.mixed_precision.LossScaleOptimizer) or hasattr(
         optimizer, "get_scaled_loss"
     )
 
 
 def scale_loss(optimizer, loss):
-    """Multiply ``loss`` by the current loss scale (identity without loss scaling)."""
+    """Multiply ``loss`` by the current loss scale (identity without loss scaling).
+
+    Args:
+      optimizer: the optimizer that will apply the gradients.
+      loss: a float32 scalar.
+
+    Returns:
+      The loss to differentiate.
+    """
     if not is_loss_scale_optimizer(optimizer):
         return loss
     if IS_KERAS3:
@@ -116,6 +170,11 @@ def apply_gradients(optimizer, grads, variables):
     Keras 2 needs the gradients unscaled here; Keras 3's ``apply`` unscales and skips a
     non-finite step itself. In both, a step whose gradients are not finite is skipped and the
     dynamic loss scale halves.
+
+    Args:
+      optimizer: the optimizer (loss-scaled or not).
+      grads: the gradients of the scaled loss, in the order of ``variables``.
+      variables: the trainable variables.
     """
     if is_loss_scale_optimizer(optimizer) and not IS_KERAS3:
         grads = optimizer.get_unscaled_gradients(grads)
@@ -123,7 +182,14 @@ def apply_gradients(optimizer, grads, variables):
 
 
 def current_loss_scale(optimizer):
-    """The current dynamic loss scale as a float32 tensor, or None without loss scaling."""
+    """The current dynamic loss scale as a float32 tensor, or None without loss scaling.
+
+    Args:
+      optimizer: any optimizer.
+
+    Returns:
+      A float32 scalar tensor, or None.
+    """
     if not is_loss_scale_optimizer(optimizer):
         return None
     if IS_KERAS3:
@@ -136,6 +202,10 @@ def build_optimizer(optimizer, variables):
 
     Keras 3 and the Keras 2.11+ optimizer have ``build``; TF 2.6's OptimizerV2 has
     ``_create_all_weights`` (and restores deferred slots on first use anyway).
+
+    Args:
+      optimizer: the optimizer.
+      variables: the variables it will update.
     """
     variables = list(variables)
     if hasattr(optimizer, "build") and not hasattr(optimizer, "_create_all_weights"):
@@ -155,6 +225,14 @@ def gather(variable, indices, axis=0):
     The resource gather reads only the rows asked for, and its gradient is the same
     IndexedSlices. Keras 2 variables are resource variables already (``tf.gather`` calls
     their ``sparse_read``); Keras 2's AutoCastVariable casts after the gather.
+
+    Args:
+      variable: a Keras or TF variable (a table).
+      indices: int tensor of rows.
+      axis: the axis to gather along.
+
+    Returns:
+      The gathered rows (a tensor; its gradient is an IndexedSlices).
     """
     if IS_KERAS3 and isinstance(variable, keras.Variable):
         inner = getattr(variable, "_value", None)  # `.value` may be an autocast copy
@@ -164,7 +242,14 @@ def gather(variable, indices, axis=0):
 
 
 def tf_variable(variable):
-    """The tf.Variable behind a Keras 3 variable (Keras 3 also accepts plain tf.Variables)."""
+    """The tf.Variable behind a Keras 3 variable (Keras 3 also accepts plain tf.Variables).
+
+    Args:
+      variable: a Keras 3 variable or a tf.Variable.
+
+    Returns:
+      The underlying ``tf.Variable``.
+    """
     return variable.value if isinstance(variable, keras.Variable) else variable
 
 
@@ -174,6 +259,10 @@ def save_model(model, path):
     Keras 3: a ``.keras`` archive. Keras 2: a TensorFlow SavedModel directory (HDF5 cannot
     hold subclassed models); registered classes are revived through ``from_config``, and the
     model must have been called once (Keras 2 saves the traced call signature).
+
+    Args:
+      model: a built Keras model (registered classes only).
+      path: the file (Keras 3, ``.keras``) or directory (Keras 2) to write.
     """
     if IS_KERAS3:
         model.save(path)
@@ -182,16 +271,33 @@ def save_model(model, path):
 
 
 def load_model(path, custom_objects=None):
+    """A model saved by :func:`save_model`, uncompiled.
+
+    Args:
+      path: what :func:`save_model` wrote.
+      custom_objects: classes not registered with :func:`register_serializable`.
+
+    Returns:
+      The Keras model.
+    """
     return keras.models.load_model(path, custom_objects=custom_objects, compile=False)
 
 
 def model_file_suffix():
-    """``.keras`` for Keras 3; a SavedModel directory (no suffix) for Keras 2."""
+    """``.keras`` for Keras 3; a SavedModel directory (no suffix) for Keras 2.
+
+    Returns:
+      The suffix to add to a model path for the Keras in use.
+    """
     return ".keras" if IS_KERAS3 else "_savedmodel"
 
 
 def set_seed(seed):
-    """Seed Python, NumPy, TensorFlow (and Keras 3's own generator) in one call."""
+    """Seed Python, NumPy, TensorFlow (and Keras 3's own generator) in one call.
+
+    Args:
+      seed: an int.
+    """
     import random  # pylint: disable=import-outside-toplevel
 
     import numpy as np  # pylint: disable=import-outside-toplevel
@@ -215,6 +321,14 @@ def add_weight(layer, name, shape, initializer, trainable=True, autocast=True):
 
     ``autocast=False`` keeps a float32 variable from being cast whole to the compute dtype
     under a mixed policy: a gather from it then stays a sparse (IndexedSlices) gradient.
+
+    Args:
+      layer: the layer that owns the weight.
+      name, shape, initializer, trainable: as for ``add_weight``.
+      autocast: whether a mixed policy may cast the variable to the compute dtype.
+
+    Returns:
+      The float32 variable.
     """
     kwargs = dict(name=name, shape=tuple(shape), initializer=initializer, trainable=trainable,
                   dtype="float32")

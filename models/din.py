@@ -95,6 +95,7 @@ class DIN(keras.Model):
 
     @property
     def mlp(self):
+        """The MLP's Dense layers in order (kept as attributes, so that checkpoints track them)."""
         return [getattr(self, name) for name in self._mlp_names]
 
     def build(self, input_shape=None):
@@ -121,7 +122,12 @@ class DIN(keras.Model):
         self.call(dummy, training=False)
 
     def set_frequencies(self, item_counts, category_counts):
-        """Training-data frequencies for mini-batch aware regularisation (>= 1 each)."""
+        """Training-data frequencies for mini-batch aware regularisation (>= 1 each).
+
+        Args:
+          item_counts: [num_items] training events per item id.
+          category_counts: [num_categories] training events per category id.
+        """
         if not self.built:
             self.build()
         self.item_frequency.assign(tf.maximum(tf.cast(item_counts, tf.float32), 1.0))

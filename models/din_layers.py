@@ -76,7 +76,15 @@ class Dice(keras.layers.Layer):
 
 
 def make_activation(name, dtype=None):
-    """``dice`` or ``prelu`` (DIN's two options) or any Keras activation name."""
+    """``dice`` or ``prelu`` (DIN's two options) or any Keras activation name.
+
+    Args:
+      name: ``dice``, ``prelu`` or a Keras activation name.
+      dtype: the dtype policy of the layer (the caller's).
+
+    Returns:
+      A Keras layer.
+    """
     if name == "dice":
         return Dice(dtype=dtype)
     if name == "prelu":
@@ -124,6 +132,7 @@ class LocalActivationUnit(keras.layers.Layer):
 
     @property
     def hidden(self):
+        """The unit's hidden Dense layers in order (attributes, so that checkpoints track them)."""
         return [getattr(self, name) for name in self._hidden_names]
 
     def build(self, input_shape=None):

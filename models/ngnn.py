@@ -125,7 +125,11 @@ class NGNN(keras.Model):
         return layers
 
     def set_edge_weights(self, matrix):
-        """Co-occurrence edge weights [C, C] for both branches (edges='cooccurrence')."""
+        """Co-occurrence edge weights [C, C] for both branches (edges='cooccurrence').
+
+        Args:
+          matrix: [C, C] float edge weights (row: receiving category).
+        """
         if not self.built:
             self.build()
         for ggnn in ([self.visual_ggnn] if self.use_visual else []) + (
@@ -133,7 +137,11 @@ class NGNN(keras.Model):
             ggnn.set_edge_weights(matrix)
 
     def projection_penalty(self):
-        """Sum of squares of the per-category input projections of both branches."""
+        """Sum of squares of the per-category input projections of both branches.
+
+        Returns:
+          A float32 scalar (0.0 when neither branch is on).
+        """
         total = 0.0
         if self.use_visual:
             total += self.visual_projection.category_penalty()
@@ -143,7 +151,16 @@ class NGNN(keras.Model):
 
     def set_cooccurrence(self, counts, frequency, outfits):
         """The training outfits' category co-occurrence counts [C, C], how many contain each
-        category [C] and how many there are (cooccurrence_prior)."""
+        category [C] and how many there are (cooccurrence_prior).
+
+        Args:
+          counts: [C, C] co-occurrence counts (diagonal: a repeated category).
+          frequency: [C] training outfits containing each category.
+          outfits: the number of training outfits.
+
+        Raises:
+          ValueError: the model was built without ``cooccurrence_prior``.
+        """
         if self.prior is None:
             raise ValueError("set_cooccurrence needs cooccurrence_prior=True")
         if not self.built:
@@ -192,7 +209,16 @@ class NGNN(keras.Model):
         return score
 
     def score_with_states(self, inputs, training=False):
-        """(score [B] float32, h0_visual or None, h0_text or None)."""
+        """(score [B] float32, h0_visual or None, h0_text or None).
+
+        Args:
+          inputs: the model's input dict (item features, ``cats``, ``mask``).
+          training: training mode (input dropout).
+
+        Returns:
+          ``(score, h0_visual, h0_text)``: [B] float32 scores and each branch's initial node
+          states (None for a branch that is off), for the consistency term.
+        """
         cats, mask = inputs["cats"], inputs["mask"]
         h0_visual, h0_text = self._project(inputs, cats, mask, training)
         return self._propagate(h0_visual, h0_text, cats, mask), h0_visual, h0_text
@@ -267,6 +293,16 @@ def ranking_loss(pos_score, neg_score, kind="sigmoid"):
 
     ``sigmoid``: -sigmoid(s_pos - s_neg), the NGNN paper's and code's objective (bounded: a
     pair far on the right side gives no more gradient). ``bpr``: -log sigmoid(s_pos - s_neg).
+
+    Args:
+      pos_score, neg_score: [B] scores of the true and the corrupted outfit.
+      kind: ``sigmoid`` or ``bpr``.
+
+    Returns:
+      [B] float32 losses.
+
+    Raises:
+      ValueError: an unknown ``kind``.
     """
     diff = tf.cast(pos_score, tf.float32) - tf.cast(neg_score, tf.float32)
     if kind == "sigmoid":
@@ -281,6 +317,13 @@ def consistency_loss(h0_visual, h0_text, mask):
 
     The original code compares the positive and the negative outfit's VISUAL projections
     instead, which is not what the paper describes; npurec follows the paper.
+
+    Args:
+      h0_visual, h0_text: [B, N, H] initial node states of the two branches.
+      mask: [B, N] 1 for a real node, 0 for padding.
+
+    Returns:
+      [B] float32 losses.
     """
     diff = tf.cast(h0_visual, tf.float32) - tf.cast(h0_text, tf.float32)
     per_node = tf.reduce_sum(tf.square(diff), axis=-1)

@@ -121,7 +121,11 @@ class CategoryProjection(keras.layers.Layer):
         self.built = True
 
     def category_penalty(self):
-        """Sum of squares of the per-category kernels (float32 scalar)."""
+        """Sum of squares of the per-category kernels (float32 scalar).
+
+        Returns:
+          A float32 scalar.
+        """
         return tf.reduce_sum(tf.square(self.kernel))
 
     def _shared_term(self, x):
@@ -191,7 +195,11 @@ class CategoryBagProjection(keras.layers.Layer):
         self.built = True
 
     def category_penalty(self):
-        """Sum of squares of the per-category word tables (float32 scalar)."""
+        """Sum of squares of the per-category word tables (float32 scalar).
+
+        Returns:
+          A float32 scalar.
+        """
         return tf.reduce_sum(tf.square(self.table))
 
     def call(self, word_ids, word_mask, cats):
@@ -258,7 +266,14 @@ class NodeWiseGGNN(keras.layers.Layer):
         self.built = True
 
     def set_edge_weights(self, matrix):
-        """Set the [C, C] co-occurrence edge weights (edges='cooccurrence' only)."""
+        """Set the [C, C] co-occurrence edge weights (edges='cooccurrence' only).
+
+        Args:
+          matrix: [C, C] float edge weights.
+
+        Raises:
+          ValueError: the layer was built with binary edges.
+        """
         if self.edges != "cooccurrence":
             raise ValueError("set_edge_weights needs edges='cooccurrence'")
         if not self.built:
@@ -444,7 +459,13 @@ class CooccurrencePrior(keras.layers.Layer):
 
     def set_counts(self, counts, frequency, outfits):
         """The training outfits' co-occurrence counts [C, C] (diagonal: a repeated category),
-        how many contain each category [C], and how many there are."""
+        how many contain each category [C], and how many there are.
+
+        Args:
+          counts: [C, C] co-occurrence counts.
+          frequency: [C] training outfits containing each category.
+          outfits: the number of training outfits.
+        """
         if not self.built:
             self.build()
         self.counts.assign(tf.cast(counts, tf.float32))
@@ -482,6 +503,15 @@ class CooccurrencePrior(keras.layers.Layer):
 
 
 def category_counts(cats, mask, num_categories):
-    """[B, C] how many times each category occurs in each outfit (padding not counted)."""
+    """[B, C] how many times each category occurs in each outfit (padding not counted).
+
+    Args:
+      cats: [B, N] category ids.
+      mask: [B, N] 1 for a real node.
+      num_categories: C.
+
+    Returns:
+      [B, C] float32 counts.
+    """
     onehot = tf.one_hot(tf.cast(cats, tf.int32), num_categories, dtype=tf.float32)
     return tf.reduce_sum(onehot * tf.cast(mask, tf.float32)[..., None], axis=1)

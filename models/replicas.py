@@ -25,7 +25,15 @@ _OUTER = {"size": 1, "all_reduce": None}
 def use_outer_group(size, all_reduce=None):
     """Register replicas beyond tf.distribute's: ``size`` processes whose values
     ``all_reduce(list_of_tensors) -> list_of_tensors`` sums (npu_device's HCCL all-reduce).
-    ``size`` 1 (the default, and what every non-NPU runtime sets) means none."""
+    ``size`` 1 (the default, and what every non-NPU runtime sets) means none.
+
+    Args:
+      size: processes in the outer group (1: none).
+      all_reduce: the group's sum, required when ``size`` > 1.
+
+    Raises:
+      ValueError: ``size`` > 1 without an ``all_reduce``.
+    """
     if size > 1 and all_reduce is None:
         raise ValueError("an outer replica group of {} needs an all_reduce".format(size))
     _OUTER["size"] = int(size)
@@ -33,7 +41,11 @@ def use_outer_group(size, all_reduce=None):
 
 
 def count():
-    """Replicas whose batches form one global batch: strategy replicas x outer ranks."""
+    """Replicas whose batches form one global batch: strategy replicas x outer ranks.
+
+    Returns:
+      An int (1 outside any replica context and group).
+    """
     context = tf.distribute.get_replica_context()
     local = 1 if context is None else context.num_replicas_in_sync
     return local * _OUTER["size"]
@@ -41,7 +53,14 @@ def count():
 
 def total(x):
     """Sum of ``x`` over every replica (the same value on each), differentiable: the
-    gradient of each replica's copy is summed back over the replicas, as for one device."""
+    gradient of each replica's copy is summed back over the replicas, as for one device.
+
+    Args:
+      x: a tensor of this replica.
+
+    Returns:
+      The sum over all replicas, the same on each.
+    """
     context = tf.distribute.get_replica_context()
     if context is not None and context.num_replicas_in_sync > 1:
         x = context.all_reduce(tf.distribute.ReduceOp.SUM, x)  # differentiable (tf.distribute)

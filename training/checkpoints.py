@@ -25,6 +25,12 @@ def check_tracked(model):
     tf.train.Checkpoint only sees what TensorFlow's tracking sees; e.g. Keras 3 layers kept in
     a Python list are invisible to it, and their weights would silently not be saved/restored.
     Costs one model-only checkpoint written to a temporary directory.
+
+    Args:
+      model: the built Keras model.
+
+    Raises:
+      RuntimeError: fewer variables would be saved than the model has (a bug in the model).
     """
     directory = tempfile.mkdtemp(prefix="npurec-track-")
     try:
@@ -41,7 +47,16 @@ def check_tracked(model):
 
 
 def restore(checkpoint, path, what):
-    """Restore ``path`` or raise a UsageError that says the checkpoint is unusable."""
+    """Restore ``path`` or raise a UsageError that says the checkpoint is unusable.
+
+    Args:
+      checkpoint: the ``tf.train.Checkpoint`` to restore into.
+      path: the checkpoint prefix.
+      what: how the message names it ("the latest", "the best").
+
+    Raises:
+      UsageError: the checkpoint cannot be read or does not match the objects.
+    """
     try:
         status = checkpoint.restore(path)
         status.assert_existing_objects_matched()
@@ -72,19 +87,46 @@ class CheckpointFiles(object):
             best_checkpoint, os.path.join(save_dir, "best"), max_to_keep=1)
 
     def save(self, step):
+        """Save the full training state at ``step``; returns the checkpoint path.
+
+        Args:
+          step: the global step (the checkpoint's number).
+
+        Returns:
+          The checkpoint path.
+        """
         return self.manager.save(checkpoint_number=step)
 
     def save_best(self, step):
+        """Save the model's weights as the best so far (``checkpoints/best``); returns the path.
+
+        Args:
+          step: the global step (the checkpoint's number).
+
+        Returns:
+          The checkpoint path.
+        """
         return self.best_manager.save(checkpoint_number=step)
 
     def latest(self):
-        """The chief's latest checkpoint (what every worker resumes from)."""
+        """The chief's latest checkpoint (what every worker resumes from).
+
+        Returns:
+          A checkpoint prefix, or None.
+        """
         return tf.train.latest_checkpoint(self.run_ckpt_dir)
 
     def latest_for_resume(self):
         """:meth:`latest`, or, when the ``checkpoint`` index file is unreadable, the newest
         complete ``ckpt-N`` on disk (said at WARNING level); files but none usable: refused
-        rather than silently starting again from step 0."""
+        rather than silently starting again from step 0.
+
+        Returns:
+          A checkpoint prefix, or None when the run has no checkpoint yet.
+
+        Raises:
+          UsageError: an index file that names nothing readable, and no ckpt-N files.
+        """
         latest = self.latest()
         if latest or not os.path.isdir(self.run_ckpt_dir):
             return latest
@@ -107,17 +149,27 @@ class CheckpointFiles(object):
         return None
 
     def best(self):
-        """This worker's best checkpoint of this session, else the chief's (earlier sessions)."""
+        """This worker's best checkpoint of this session, else the chief's (earlier sessions).
+
+        Returns:
+          A checkpoint prefix, or None (no evaluation improved yet).
+        """
         return (self.best_manager.latest_checkpoint
                 or tf.train.latest_checkpoint(os.path.join(self.run_ckpt_dir, "best")))
 
     def close(self):
+        """Remove a non-chief worker's private checkpoint folder."""
         if self.private_dir:
             shutil.rmtree(self.private_dir, ignore_errors=True)
 
 
 def check_replicas(trainer, runtime, path):
     """Refuse a checkpoint written with another replica count (the step means something else).
+
+    Args:
+      trainer: the :class:`training.trainer.Trainer` (its restored ``replicas`` variable).
+      runtime: this job's runtime.
+      path: the checkpoint (for the message).
 
     Raises:
       UsageError: naming both counts and what to do.
@@ -133,7 +185,16 @@ def check_replicas(trainer, runtime, path):
 
 
 def check_same_start(runtime, step, ckpt_dir):
-    """Every worker must start from the same step, or the first collective step would hang."""
+    """Every worker must start from the same step, or the first collective step would hang.
+
+    Args:
+      runtime: this job's runtime (gathers the step from every worker).
+      step: this worker's restored step.
+      ckpt_dir: the checkpoint folder (for the message).
+
+    Raises:
+      UsageError: the workers restored different steps.
+    """
     steps = runtime.gather_from_workers(step)
     if len(set(steps)) > 1:
         raise UsageError(

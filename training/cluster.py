@@ -58,9 +58,15 @@ class Cluster(object):
 
     @property
     def distributed(self):
+        """True with more than one worker."""
         return self.num_workers > 1
 
     def describe(self):
+        """The cluster as a JSON-able dict (engine, workers, this worker, where it was read).
+
+        Returns:
+          A dict.
+        """
         return {"engine": self.engine, "workers": self.num_workers,
                 "worker_id": self.worker_id, "source": self.source}
 
@@ -74,6 +80,9 @@ def detect(environ=None, required=False):
     Args:
       environ: mapping of environment variables.
       required: ``--distributed`` was given: refuse to fall back to one process.
+
+    Returns:
+      A :class:`Cluster` (one worker when the environment names none).
 
     Raises:
       ClusterError: naming the variable, the value and what was expected.
@@ -126,7 +135,17 @@ def _refuse_cm_launcher(environ, rank_size):
 
 
 def parse_tf_config(text):
-    """Validate a ``TF_CONFIG`` string and return its :class:`Cluster`."""
+    """Validate a ``TF_CONFIG`` string and return its :class:`Cluster`.
+
+    Args:
+      text: the ``TF_CONFIG`` JSON.
+
+    Returns:
+      A :class:`Cluster` (engine ``tf``).
+
+    Raises:
+      ClusterError: not JSON, no worker list, a task type or index that is not in it.
+    """
     try:
         config = json.loads(text)
     except ValueError as err:
@@ -178,7 +197,17 @@ def parse_tf_config(text):
 
 
 def parse_npu_ranks(environ):
-    """Validate ``RANK_SIZE``, ``RANK_ID`` and ``RANK_TABLE_FILE``; return the :class:`Cluster`."""
+    """Validate ``RANK_SIZE``, ``RANK_ID`` and ``RANK_TABLE_FILE``; return the :class:`Cluster`.
+
+    Args:
+      environ: the environment.
+
+    Returns:
+      A :class:`Cluster` (engine ``npu``).
+
+    Raises:
+      ClusterError: a bad count or rank, a missing or malformed rank table.
+    """
     size = _int_variable(environ, "RANK_SIZE", 1)
     rank = _int_variable(environ, "RANK_ID", 0)
     if size < 1:
@@ -233,7 +262,15 @@ def _shorten(text, limit=120):
 
 
 def check_batch(cluster, global_batch_size):
-    """Refuse a global batch that the workers cannot split evenly (static shapes)."""
+    """Refuse a global batch that the workers cannot split evenly (static shapes).
+
+    Args:
+      cluster: the job's :class:`Cluster`.
+      global_batch_size: ``train.batch_size``.
+
+    Raises:
+      ClusterError: the batch does not divide over the workers.
+    """
     if global_batch_size % cluster.num_workers:
         raise ClusterError(
             "train.batch_size ({}) is the GLOBAL batch and must divide evenly over the {} "

@@ -79,6 +79,7 @@ class TrainConfig(object):
 
     @property
     def resolved_eval_batch_size(self):
+        """The evaluation batch size: ``eval_batch_size``, or 8 x ``batch_size`` capped at 8192."""
         return self.eval_batch_size or min(8 * self.batch_size, 8192)
 
 
@@ -157,7 +158,19 @@ def _coerce(section, key, value, annotation):
 
 
 def build_section(cls, values, section):
-    """Dataclass ``cls`` from a dict; unknown keys and wrong types are a UsageError."""
+    """Dataclass ``cls`` from a dict; unknown keys and wrong types are a UsageError.
+
+    Args:
+      cls: the section's frozen dataclass.
+      values: the section as a dict (None: every default).
+      section: its name (for messages).
+
+    Returns:
+      An instance of ``cls``.
+
+    Raises:
+      UsageError: an unknown key, a badly typed value, or a value the class refuses.
+    """
     values = dict(values or {})
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
@@ -170,14 +183,30 @@ def build_section(cls, values, section):
 
 def section_classes(task):
     """{section name: its dataclass} for ``task``: the one mapping the CLI, the Python API and
-    serving use to build (and name) a run's four sections."""
+    serving use to build (and name) a run's four sections.
+
+    Args:
+      task: a Task class.
+
+    Returns:
+      ``{"train", "model", "data", "eval", "runtime": dataclass}``.
+    """
     return {"train": TrainConfig, "model": task.model_config_cls,
             "data": task.data_config_cls, "eval": task.eval_config_cls,
             "runtime": RuntimeConfig}
 
 
 def build_sections(task, raw, names=("train", "model", "data", "eval", "runtime")):
-    """The typed sections ``names`` of ``task`` from the nested dict ``raw``."""
+    """The typed sections ``names`` of ``task`` from the nested dict ``raw``.
+
+    Args:
+      task: a Task class.
+      raw: ``{section: dict}`` (missing sections take their defaults).
+      names: the sections to build.
+
+    Returns:
+      ``{section: dataclass}``.
+    """
     classes = section_classes(task)
     return {name: build_section(classes[name], raw.get(name), name) for name in names}
 
@@ -232,12 +261,27 @@ def resolve(task, preset=None, config_file=None, flags=None, sets=(), values=Non
 
 
 def to_dict(section):
+    """A section as a plain JSON-able dict (tuples become lists), as ``config.json`` holds it.
+
+    Args:
+      section: a section dataclass.
+
+    Returns:
+      A dict.
+    """
     out = dataclasses.asdict(section)
     return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
 
 def parse_value(text):
-    """A ``--set`` value: JSON when it parses (numbers, true/false, lists), else the string."""
+    """A ``--set`` value: JSON when it parses (numbers, true/false, lists), else the string.
+
+    Args:
+      text: what follows ``=``.
+
+    Returns:
+      The parsed value.
+    """
     try:
         return json.loads(text)
     except ValueError:
@@ -245,7 +289,19 @@ def parse_value(text):
 
 
 def apply_overrides(config, assignments, sections):
-    """Apply ``section.key=value`` strings to the nested dict ``config`` (in place)."""
+    """Apply ``section.key=value`` strings to the nested dict ``config`` (in place).
+
+    Args:
+      config: ``{section: dict}``, edited in place.
+      assignments: ``section.key=value`` strings (``a.b.c`` reaches nested mappings).
+      sections: the valid section names.
+
+    Returns:
+      ``config``.
+
+    Raises:
+      UsageError: no ``=``, no section, an unknown section, or a key under a non-mapping.
+    """
     for item in assignments:
         if "=" not in item:
             raise UsageError("--set {!r}: expected section.key=value, e.g. train.epochs=3".format(
@@ -269,7 +325,17 @@ def apply_overrides(config, assignments, sections):
 
 
 def load_config_file(path):
-    """Read a JSON or YAML config file into a nested dict."""
+    """Read a JSON or YAML config file into a nested dict.
+
+    Args:
+      path: a ``.json``, ``.yaml`` or ``.yml`` file.
+
+    Returns:
+      ``{section: dict}``.
+
+    Raises:
+      UsageError: no such file, not valid JSON/YAML, PyYAML missing, or not a mapping.
+    """
     if not os.path.isfile(path):
         raise UsageError("--config {}: no such file".format(path))
     with open(path) as handle:

@@ -40,7 +40,15 @@ class EarlyStopping(object):
         self.stopped = tf.Variable(False, trainable=False, name="stopped")
 
     def update(self, value, step):
-        """Record an evaluation; returns True when it is the best so far."""
+        """Record an evaluation; returns True when it is the best so far.
+
+        Args:
+          value: the monitored validation metric.
+          step: the global step of the evaluation.
+
+        Returns:
+          True when ``value`` is the best so far (NaN never is).
+        """
         best = float(self.best.numpy())
         improved = value > best if self.mode == "max" else value < best
         if math.isnan(value):
@@ -112,6 +120,14 @@ class Controller(object):
                             for name in ("train", "validation")}
 
     def evaluate(self, split):
+        """The task's metrics of the current weights on ``split`` (``validation`` or ``test``).
+
+        Args:
+          split: the split.
+
+        Returns:
+          ``{metric: value}``.
+        """
         scores = self.trainer.score_arrays(self.task.eval_arrays(self.data, split),
                                            self.cfg.resolved_eval_batch_size)
         return self.task.metrics(self.data, split, scores)
@@ -119,7 +135,15 @@ class Controller(object):
     def check_finite(self, step, losses):
         """Raise :class:`DivergedError` if any weight is NaN/inf. A non-finite LOSS alone is
         not divergence: under dynamic loss scaling an overflowing step is skipped and the
-        weights stay finite. Costs one reduction over the weights (at log/save points)."""
+        weights stay finite. Costs one reduction over the weights (at log/save points).
+
+        Args:
+          step: the global step reached.
+          losses: the step losses since the last check (to name the first non-finite one).
+
+        Raises:
+          DivergedError: a weight is NaN/inf.
+        """
         finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(tf.cast(v, tf.float32)))
                                 for v in self.trainer.model.trainable_variables])
         if bool(finite.numpy()):
@@ -136,6 +160,22 @@ class Controller(object):
                 self.files.latest() or "none"))
 
     def validate(self, step, epoch, train_loss, losses=()):
+        """Evaluate on validation at ``step``: update model selection, save the best checkpoint,
+        append to the history (written by the chief) and TensorBoard; returns the metrics.
+
+        Args:
+          step: the global step.
+          epoch: the 1-based epoch (for the record).
+          train_loss: the training loss to record.
+          losses: the step losses since the last check (to name a divergence).
+
+        Returns:
+          ``{metric: value}`` on validation.
+
+        Raises:
+          DivergedError: the weights are no longer finite.
+          UsageError: ``train.monitor`` is not one of the metrics.
+        """
         self.check_finite(step, losses)
         metrics = self.evaluate("validation")
         if self.monitor not in metrics:
@@ -159,6 +199,15 @@ class Controller(object):
         return metrics
 
     def epoch_batches(self, epoch, first_step):
+        """The batches of ``epoch`` from its ``first_step`` on (a resumed epoch skips the rest).
+
+        Args:
+          epoch: the 0-based epoch.
+          first_step: steps of it already done.
+
+        Returns:
+          An iterable of distributed batches.
+        """
         def make_batches(per_replica, shard):
             return epoch_dataset(self.task, self.data, per_replica, epoch, self.seed, shard)
 
@@ -167,6 +216,11 @@ class Controller(object):
                                                num_steps=self.steps_per_epoch)
 
     def run(self):
+        """Run the calendar to the last epoch or early stop; returns :meth:`finish`'s metrics.
+
+        Returns:
+          The final metrics (see :meth:`finish`).
+        """
         cfg, trainer, stopping = self.cfg, self.trainer, self.stopping
         steps_per_epoch, global_batch = self.steps_per_epoch, cfg.batch_size
         total_steps = steps_per_epoch * cfg.epochs
@@ -234,6 +288,16 @@ class Controller(object):
         return self.finish(timed_steps, timed_seconds, compile_seconds)
 
     def finish(self, timed_steps, timed_seconds, compile_seconds):
+        """Restore the selected checkpoint, evaluate validation and test with the rules on the same
+        rows, and return the final metrics (selection, throughput, ``below_rules``).
+
+        Args:
+          timed_steps, timed_seconds: steps after the first and their time (throughput).
+          compile_seconds: the first step's time (tracing, compilation).
+
+        Returns:
+          ``{"validation", "test", "baselines", "below_rules", "best_step", "steps", ...}``.
+        """
         stopping, global_batch = self.stopping, self.cfg.batch_size
         if bool(stopping.stopped.numpy()):
             log.info("early stopping: %s did not improve for %d evaluations", self.monitor,

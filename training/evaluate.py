@@ -15,7 +15,11 @@ import sys
 
 
 def build_parser():
-    """The argument parser of ``python -m training.evaluate``."""
+    """The argument parser of ``python -m training.evaluate``.
+
+    Returns:
+      An ``argparse.ArgumentParser``.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m training.evaluate",
         description="Score a saved run's selected checkpoint, with the rules on the same rows.")

@@ -57,7 +57,11 @@ def check_datasets_package():
 
 
 def versions():
-    """The software a run used: Python, TensorFlow, Keras (and whether 3), NumPy, CPU count."""
+    """The software a run used: Python, TensorFlow, Keras (and whether 3), NumPy, CPU count.
+
+    Returns:
+      A JSON-able dict.
+    """
     import numpy as np  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
@@ -88,6 +92,7 @@ class Run(object):
 
     @property
     def history(self):
+        """One record per evaluation, as in ``history.json``."""
         from training import rundir  # pylint: disable=import-outside-toplevel
 
         return rundir.read_history(self.run_dir)

@@ -58,6 +58,14 @@ def export(run_dir, out=None, check_rows=256):
 
 
 def main(argv=None):
+    """The command line of :func:`export`; returns the exit code (:mod:`models.errors`).
+
+    Args:
+      argv: the arguments (default ``sys.argv[1:]``).
+
+    Returns:
+      0 or the exit code.
+    """
     parser = argparse.ArgumentParser(prog="python -m training.export")
     parser.add_argument("--run-dir", required=True)
     parser.add_argument("--out", default=None)

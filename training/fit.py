@@ -70,6 +70,9 @@ def flag_values(args):
 
     Args:
       args: :func:`build_parser`'s namespace.
+
+    Returns:
+      ``{(section, key): value or None}``.
     """
     return {
         ("train", "epochs"): args.epochs,

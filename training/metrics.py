@@ -16,6 +16,15 @@ from sklearn.metrics import roc_auc_score
 
 
 def auc(labels, scores):
+    """ROC AUC of ``scores`` against binary ``labels`` (scikit-learn; ties share).
+
+    Args:
+      labels: 0/1 per row.
+      scores: the score per row.
+
+    Returns:
+      A float in [0, 1].
+    """
     labels = np.asarray(labels).ravel()
     if labels.min() == labels.max():
         return float("nan")
@@ -23,6 +32,16 @@ def auc(labels, scores):
 
 
 def logloss(labels, probabilities, eps=1e-7):
+    """Mean binary cross-entropy of ``probabilities`` (clipped to ``[eps, 1 - eps]``).
+
+    Args:
+      labels: 0/1 per row.
+      probabilities: P(label 1) per row.
+      eps: the clipping.
+
+    Returns:
+      A float.
+    """
     labels = np.asarray(labels, dtype=np.float64).ravel()
     p = np.clip(np.asarray(probabilities, dtype=np.float64).ravel(), eps, 1.0 - eps)
     return float(-np.mean(labels * np.log(p) + (1.0 - labels) * np.log(1.0 - p)))
@@ -62,7 +81,16 @@ def _rank_auc_by_group(groups, labels, scores):
 
 
 def gauc(groups, labels, scores):
-    """Impression-weighted mean of per-user AUC (users with both classes only)."""
+    """Impression-weighted mean of per-user AUC (users with both classes only).
+
+    Args:
+      groups: the user of each row.
+      labels: 0/1 per row.
+      scores: the model's score per row.
+
+    Returns:
+      A float.
+    """
     _, group_auc, count, valid = _rank_auc_by_group(groups, labels, scores)
     if not valid.any():
         return float("nan")
@@ -76,6 +104,13 @@ def fitb_accuracy(candidate_scores, ties="wrong"):
     scorers; the rule for models and rules). ``ties="share"``: the expected accuracy when ties
     are broken at random (1/k for a true answer tied with k-1 others): the fair rule for an
     oracle whose scores tie by design (e.g. a wrong candidate of the outfit's own style).
+
+    Args:
+      candidate_scores: [Q, K] scores, the true answer in column 0.
+      ties: ``wrong`` (a tie is a miss) or ``share`` (1 / tied candidates).
+
+    Returns:
+      A float in [0, 1].
     """
     scores = np.asarray(candidate_scores, dtype=np.float64)
     best_other = scores[:, 1:].max(axis=1)
@@ -88,14 +123,30 @@ def fitb_accuracy(candidate_scores, ties="wrong"):
 def fitb_mrr(candidate_scores):
     """Mean reciprocal rank of the true answer (column 0) among its candidates; a tie ranks
     the true answer behind. Smoother than accuracy on a few hundred questions (a question
-    answered second-best still counts 1/2), so it is NGNN's model-selection metric."""
+    answered second-best still counts 1/2), so it is NGNN's model-selection metric.
+
+    Args:
+      candidate_scores: [Q, K] scores, the true answer in column 0.
+
+    Returns:
+      A float in (0, 1].
+    """
     scores = np.asarray(candidate_scores, dtype=np.float64)
     rank = 1 + (scores[:, 1:] >= scores[:, :1]).sum(axis=1)
     return float(np.mean(1.0 / rank))
 
 
 def pairwise_accuracy(true_scores, partner_scores, ties="wrong"):
-    """Share of pairs whose true member scores higher (``ties="share"``: a tie counts 1/2)."""
+    """Share of pairs whose true member scores higher (``ties="share"``: a tie counts 1/2).
+
+    Args:
+      true_scores: the true outfits' scores.
+      partner_scores: their corrupted partners' scores.
+      ties: ``wrong`` or ``share`` (a tie counts one half).
+
+    Returns:
+      A float in [0, 1].
+    """
     true_scores = np.asarray(true_scores, dtype=np.float64).ravel()
     partner_scores = np.asarray(partner_scores, dtype=np.float64).ravel()
     wins = np.mean(true_scores > partner_scores)
@@ -105,7 +156,15 @@ def pairwise_accuracy(true_scores, partner_scores, ties="wrong"):
 
 
 def rela_impr(model_auc, base_auc):
-    """RelaImpr (DIN paper, eq. 11), as a fraction: 0.1 means 10% relative improvement."""
+    """RelaImpr (DIN paper, eq. 11), as a fraction: 0.1 means 10% relative improvement.
+
+    Args:
+      model_auc: the model's AUC.
+      base_auc: the BaseModel's AUC on the same rows.
+
+    Returns:
+      A float (0: as good as the base).
+    """
     return float((model_auc - 0.5) / (base_auc - 0.5) - 1.0)
 
 
@@ -120,6 +179,14 @@ def below_rules(model_metrics, rules):
     of the same split (the ceiling, ``oracle``, is not a rule and is left out). Each metric
     both report is compared with the best rule on it (``logloss``: lower is better); NaN
     values (undefined metrics) are not compared.
+
+    Args:
+      model_metrics: the model's validation metrics.
+      rules: ``{rule name: metrics}`` on the same rows (``oracle`` is skipped: a ceiling).
+
+    Returns:
+      ``[{"rule", "metric", "model", "rule_value"}]``, empty when the model is at or above
+      every rule.
     """
     out = []
     for metric in sorted(model_metrics):

@@ -16,6 +16,17 @@ def make_optimizer(name, learning_rate, clipnorm=None):
 
     Clipping lives in the optimizer (``global_clipnorm``) because only there does it act on
     UNSCALED gradients in both Keras versions.
+
+    Args:
+      name: ``adam``, ``rmsprop``, ``sgd`` or ``adagrad``.
+      learning_rate: the learning rate.
+      clipnorm: global-norm clipping, or None.
+
+    Returns:
+      A Keras optimizer (the fused / lazy subclass under Keras 3).
+
+    Raises:
+      ValueError: an unknown name.
     """
     name = name.lower()
     classes = {

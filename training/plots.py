@@ -22,7 +22,14 @@ from training import rundir  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def save_history(run_dir):
-    """Write RUN/history.png from RUN/history.json; returns its path (None if no history)."""
+    """Write RUN/history.png from RUN/history.json; returns its path (None if no history).
+
+    Args:
+      run_dir: a run directory with a ``history.json``.
+
+    Returns:
+      The path of ``history.png``, or None when there is no history yet.
+    """
     history = rundir.read_json(os.path.join(run_dir, "history.json"), []) or []
     if not history:
         return None
@@ -51,6 +58,18 @@ def din_attention(model, row, candidates, path=None):
 
     ``candidates``: list of (item id, category id). Returns the [candidates, maxlen] weights
     and writes a heat map to ``path`` when given.
+
+    Args:
+      model: a trained :class:`models.din.DIN`.
+      row: one processed row (history ids, categories, length).
+      candidates: candidate item ids.
+      path: also save the figure here.
+
+    Returns:
+      The matplotlib figure.
+
+    Raises:
+      ValueError: a row without history.
     """
     if model.attention is None:
         raise ValueError("a sum-pooling BaseModel has no attention to show")
@@ -82,7 +101,16 @@ def din_attention(model, row, candidates, path=None):
 
 def ngnn_contributions(model, inputs, path=None):
     """Per-item contribution of ONE outfit (``inputs``: model inputs with batch 1): the score
-    minus the score without that item. Returns the array; plots a bar chart to ``path``."""
+    minus the score without that item. Returns the array; plots a bar chart to ``path``.
+
+    Args:
+      model: a trained :class:`models.ngnn.NGNN`.
+      inputs: one outfit's model inputs.
+      path: also save the figure here.
+
+    Returns:
+      The matplotlib figure.
+    """
     mask = np.asarray(inputs["mask"][0])
     real = int(mask.sum())
     base = float(model(inputs).numpy()[0])
@@ -110,7 +138,16 @@ def ngnn_contributions(model, inputs, path=None):
 
 
 def ngnn_fitb(scores, labels=None, path=None):
-    """Bar chart of one FITB question's 4 candidate scores (candidate 0 is the true item)."""
+    """Bar chart of one FITB question's 4 candidate scores (candidate 0 is the true item).
+
+    Args:
+      scores: [Q, K] FITB candidate scores (answer in column 0).
+      labels: names of the candidates, optional.
+      path: also save the figure here.
+
+    Returns:
+      The matplotlib figure.
+    """
     scores = np.asarray(scores, dtype=np.float64).ravel()
     labels = labels or ["true item"] + ["wrong {}".format(i) for i in range(1, len(scores))]
     if path:

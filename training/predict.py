@@ -104,6 +104,14 @@ def predict(run_dir, input_path, output_path, batch_rows=4096):
 
 
 def main(argv=None):
+    """The command line of :func:`predict`; returns the exit code (:mod:`models.errors`).
+
+    Args:
+      argv: the arguments (default ``sys.argv[1:]``).
+
+    Returns:
+      0 or the exit code.
+    """
     parser = argparse.ArgumentParser(prog="python -m training.predict")
     parser.add_argument("--run-dir", required=True)
     parser.add_argument("--input", required=True)

@@ -33,6 +33,14 @@ NOISE = re.compile("|".join([
 
 
 def verbose_requested(verbose=False):
+    """True when ``verbose`` or ``NPUREC_VERBOSE`` asks for TensorFlow's start-up notices.
+
+    Args:
+      verbose: the ``--verbose`` flag.
+
+    Returns:
+      A bool.
+    """
     return bool(verbose) or os.environ.get("NPUREC_VERBOSE", "") not in ("", "0")
 
 
@@ -55,6 +63,9 @@ def start_tensorflow(verbose=False):
     Idempotent: a second call (or TensorFlow already imported) does nothing. Also lowers
     TensorFlow's later C++ logging to warnings and errors (``TF_CPP_MIN_LOG_LEVEL=1``) unless
     the user set that variable, and picks the host allocator (:func:`allocator_defaults`).
+
+    Args:
+      verbose: keep TensorFlow's start-up notices.
     """
     allocator_defaults()
     if "tensorflow" in sys.modules or verbose_requested(verbose):

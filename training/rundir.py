@@ -25,31 +25,70 @@ CONFIG_FILE, METRICS_FILE, HISTORY_FILE, VOCAB_FILE = (
 
 
 def default_path(model):
-    """Where a run goes without ``--output-dir``: ``runs/MODEL-YYYYmmdd-HHMMSS``."""
+    """Where a run goes without ``--output-dir``: ``runs/MODEL-YYYYmmdd-HHMMSS``.
+
+    Args:
+      model: the task name.
+
+    Returns:
+      A relative path.
+    """
     return os.path.join("runs", "{}-{}".format(model, time.strftime("%Y%m%d-%H%M%S")))
 
 
 def write_config(run_dir, resolved):
-    """``RUN/config.json``: the resolved configuration, every default filled in."""
+    """``RUN/config.json``: the resolved configuration, every default filled in.
+
+    Args:
+      run_dir: the run directory.
+      resolved: the resolved config.
+    """
     files.write_json(os.path.join(run_dir, CONFIG_FILE), resolved)
 
 
 def write_metrics(run_dir, metrics):
-    """``RUN/metrics.json``: the final record of a finished run."""
+    """``RUN/metrics.json``: the final record of a finished run.
+
+    Args:
+      run_dir: the run directory.
+      metrics: the final record.
+    """
     files.write_json(os.path.join(run_dir, METRICS_FILE), metrics)
 
 
 def write_history(run_dir, history):
-    """``RUN/history.json``: one record per evaluation (rewritten whole after each)."""
+    """``RUN/history.json``: one record per evaluation (rewritten whole after each).
+
+    Args:
+      run_dir: the run directory.
+      history: the evaluation records so far.
+    """
     files.write_json(os.path.join(run_dir, HISTORY_FILE), history)
 
 
 def write_vocabulary(run_dir, vocabulary):
-    """``RUN/vocab.json``: what the model's ids mean (see :func:`check_vocabulary`)."""
+    """``RUN/vocab.json``: what the model's ids mean (see :func:`check_vocabulary`).
+
+    Args:
+      run_dir: the run directory.
+      vocabulary: the task's vocabulary (JSON).
+    """
     files.write_json(os.path.join(run_dir, VOCAB_FILE), vocabulary)
 
 
 def read_json(path, default=None):
+    """A JSON file, or ``default`` when it does not exist.
+
+    Args:
+      path: the file.
+      default: returned when it does not exist.
+
+    Returns:
+      The parsed JSON, or ``default``.
+
+    Raises:
+      UsageError: the file is not valid JSON (it names the file).
+    """
     if not os.path.exists(path):
         return default
     with open(path) as handle:
@@ -60,6 +99,14 @@ def read_json(path, default=None):
 
 
 def holds_run(path):
+    """True when ``path`` is a folder holding any of a run's files.
+
+    Args:
+      path: a folder.
+
+    Returns:
+      A bool.
+    """
     return os.path.isdir(path) and any(
         os.path.exists(os.path.join(path, name)) for name in RUN_MARKERS)
 
@@ -69,6 +116,17 @@ def check(path, resume=False, overwrite=False):
 
     Returns ``resuming``. Read-only so that every worker of a cluster can check before any of
     them writes (they all reach the same verdict, and a refused run leaves no worker waiting).
+
+    Args:
+      path: the run directory.
+      resume: continue a run there.
+      overwrite: move a run there aside.
+
+    Returns:
+      True when resuming an existing run.
+
+    Raises:
+      UsageError: an empty path, a file, both flags, or a run that would be clobbered.
     """
     if not path or not str(path).strip():
         raise UsageError("--output-dir is empty: name a directory")
@@ -94,6 +152,17 @@ def prepare(path, resume=False, overwrite=False):
     * a fresh or empty directory: used as is;
     * a directory holding a run: continued with ``resume``; with ``overwrite`` the old run is
       MOVED aside to ``PATH.replaced-<timestamp>`` (nothing is deleted); otherwise refused.
+
+    Args:
+      path: the run directory.
+      resume: continue a run there.
+      overwrite: move a run there aside.
+
+    Returns:
+      ``(path, resuming)``.
+
+    Raises:
+      UsageError: as :func:`check`, or the folder cannot be written.
     """
     resuming = check(path, resume=resume, overwrite=overwrite)
     try:
@@ -114,7 +183,15 @@ def prepare(path, resume=False, overwrite=False):
 
 
 def vocabulary_difference(saved, current):
-    """None when equal, else the first difference of each differing key (an id, a size)."""
+    """None when equal, else the first difference of each differing key (an id, a size).
+
+    Args:
+      saved: the vocabulary in ``RUN/vocab.json``.
+      current: the data's vocabulary now.
+
+    Returns:
+      None, or a message naming each difference.
+    """
     if saved == current:
         return None
     found = []
@@ -139,6 +216,14 @@ def check_vocabulary(run_dir, current, log=None):
     """Refuse (UsageError) data whose id space differs from the one in ``RUN/vocab.json``.
 
     A run without the file (written by older versions) is accepted with a warning.
+
+    Args:
+      run_dir: the run directory.
+      current: the data's vocabulary (None: the task has none).
+      log: where the warning for an old run without the file goes.
+
+    Raises:
+      UsageError: the ids mean something else now.
     """
     if current is None:
         return
@@ -207,5 +292,12 @@ def check_resumable(output_dir, resolved):
 
 
 def read_history(run_dir):
-    """``RUN/history.json`` as a list (empty when there is none yet)."""
+    """``RUN/history.json`` as a list (empty when there is none yet).
+
+    Args:
+      run_dir: the run directory.
+
+    Returns:
+      A list of records.
+    """
     return read_json(os.path.join(run_dir, HISTORY_FILE), [])

@@ -77,10 +77,12 @@ class Runtime(object):
 
     @property
     def is_chief(self):
+        """True for the process that writes the run directory."""
         return self.cluster.is_chief
 
     @property
     def compute_dtype(self):
+        """The compute dtype of the global policy (float32, float16 or bfloat16)."""
         return tf.as_dtype(compat.keras.mixed_precision.global_policy().compute_dtype)
 
     @property
@@ -92,6 +94,14 @@ class Runtime(object):
         """Build the optimizer, wrapped for loss scaling when this runtime needs it.
 
         Must be called under ``strategy.scope()`` (the loop does) so slots are mirrored.
+
+        Args:
+          name: the optimizer's name (:func:`training.optimizers.make_optimizer`).
+          learning_rate: the learning rate.
+          clipnorm: global-norm clipping, or None.
+
+        Returns:
+          The optimizer (loss-scale wrapped on ``mixed``; the NPU's own wrapper there).
         """
         optimizer = optimizers.make_optimizer(name, learning_rate, clipnorm=clipnorm)
         if not self.loss_scaling:
@@ -106,6 +116,12 @@ class Runtime(object):
         Each rank's loss is already divided by the GLOBAL batch, so the sum is the mean
         gradient of the global batch. Under a tf.distribute strategy the optimizer
         aggregates itself, so this is the identity there.
+
+        Args:
+          grads: this rank's gradients.
+
+        Returns:
+          The summed gradients (the input unchanged off the NPU).
         """
         if self._npu is not None and self.npu_rank_size > 1:
             return self._npu.distribute.all_reduce(grads, "sum")
@@ -120,6 +136,15 @@ class Runtime(object):
         (one input pipeline per worker, told its place by the ``InputContext``); on NPU
         ranks each rank reads its own shard as a plain dataset. Either way global step ``s``
         trains exactly the examples a single process would train at step ``s``.
+
+        Args:
+          make_batches: ``(per_replica_batch, shard) -> tf.data.Dataset`` of this shard's batches.
+          global_batch_size: the batch summed over replicas.
+          first_step: steps of the epoch already done (a resume).
+          num_steps: steps of the epoch.
+
+        Returns:
+          An iterable of per-replica batches.
         """
         per_replica = global_batch_size // self.num_replicas
         if self.npu_rank_size > 1:
@@ -138,6 +163,12 @@ class Runtime(object):
 
         Lets workers check that they agree (e.g. on the step they resumed from) before the first
         collective training step would hang on a disagreement. One process: ``[value]``.
+
+        Args:
+          value: a number.
+
+        Returns:
+          A list, one value per worker (``[value]`` with one worker).
         """
         if not (self.cluster.engine == "tf" and self.cluster.distributed):
             return [value]
@@ -146,11 +177,20 @@ class Runtime(object):
         return [float(v) for v in gathered.numpy()]
 
     def broadcast_variables(self, variables):
-        """Make every NPU rank start from rank 0's weights (once, after the model is built)."""
+        """Make every NPU rank start from rank 0's weights (once, after the model is built).
+
+        Args:
+          variables: the model's variables.
+        """
         if self._npu is not None and self.npu_rank_size > 1:
             self._npu.distribute.broadcast(list(variables), root_rank=0)
 
     def describe(self):
+        """The runtime as a JSON-able dict for ``metrics.json`` (device, precision, policy, replicas, ...).
+
+        Returns:
+          A dict.
+        """
         return {
             "device": self.device,
             "precision": self.precision,
@@ -300,6 +340,9 @@ def configure(device="auto", precision="fp32", npu_options=None, cpu_replicas=1,
         gradient pieces of a variable used several times are produced changes the float
         rounding of their sum) plus TensorFlow's op determinism. Must come before TensorFlow
         creates its context (the first op).
+
+    Returns:
+      A :class:`Runtime`.
 
     Raises:
       RuntimeSetupError: with a message naming what is wrong and what to do.

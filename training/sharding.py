@@ -37,17 +37,33 @@ class InputShard(object):
 
     @classmethod
     def from_context(cls, context, first_step=0, num_steps=None):
-        """The shard of a tf.distribute ``InputContext`` (one input pipeline per worker)."""
+        """The shard of a tf.distribute ``InputContext`` (one input pipeline per worker).
+
+        Args:
+          context: a ``tf.distribute.InputContext`` (None: one shard).
+          first_step, num_steps: the part of the epoch to read.
+
+        Returns:
+          An :class:`InputShard`.
+        """
         return cls(context.num_input_pipelines, context.input_pipeline_id,
                    context.num_replicas_in_sync // context.num_input_pipelines,
                    first_step, num_steps)
 
     @property
     def batches_per_step(self):
+        """Key batches one global step consumes on this shard."""
         return self.pipelines * self.local_replicas
 
     def select(self, batches):
-        """Keep this pipeline's batches of steps ``first_step .. num_steps - 1``."""
+        """Keep this pipeline's batches of steps ``first_step .. num_steps - 1``.
+
+        Args:
+          batches: the epoch's key batches in global order.
+
+        Returns:
+          This shard's batches of the steps to run.
+        """
         per_step = self.batches_per_step
         if self.num_steps is not None:
             batches = batches.take(self.num_steps * per_step)

@@ -101,6 +101,13 @@ class Trainer(object):
         multiple of the replica count) and every worker gets all the scores back. The task's
         :meth:`~training.tasks.Task.eval_materialize` turns each replica's rows into the
         batch it scores, in the input pipeline.
+
+        Args:
+          arrays: ``{name: [n, ...] array}`` (the task's ``eval_arrays``).
+          batch_size: the global evaluation batch.
+
+        Returns:
+          [n] scores.
         """
         materialize = self.task.eval_materialize(self.data)
         strategy = self.runtime.strategy
@@ -129,6 +136,16 @@ def pad_to_multiple(arrays, multiple):
 
     Evaluation keeps static shapes too: the padded rows are scored and then dropped.
     Returns (padded arrays, original length).
+
+    Args:
+      arrays: ``{name: array}`` of one length.
+      multiple: the batch size.
+
+    Returns:
+      ``(padded arrays, original length)``.
+
+    Raises:
+      ValueError: lengths differ, or the split is empty.
     """
     lengths = {len(v) for v in arrays.values()}
     if len(lengths) != 1:

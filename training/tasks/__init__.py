@@ -200,6 +200,18 @@ def resolve_data_dir(data_config, generate, description, log):
 
     ``data_config.data_dir`` empty: ``generate()`` makes (once) the embedded synthetic data in
     the real formats, and the run says so loudly. Otherwise the directory must exist.
+
+    Args:
+      data_config: the ``data`` section (``data_dir``, ``cache_dir``).
+      generate: makes the synthetic default; returns its folder.
+      description: what the synthetic data is (for the warning).
+      log: the task's logger.
+
+    Returns:
+      ``(root, is_synthetic, cache_dir)``.
+
+    Raises:
+      UsageError: ``data_dir`` is not a directory.
     """
     from datasets.generators import common  # pylint: disable=import-outside-toplevel
 
@@ -217,11 +229,21 @@ def resolve_data_dir(data_config, generate, description, log):
 
 def register_task(name, factory):
     """Register a Task subclass (or a callable taking ``model_config, data_config``) under
-    ``name``."""
+    ``name``.
+
+    Args:
+      name: the ``--model`` name.
+      factory: the Task class.
+    """
     _REGISTRY[name] = factory
 
 
 def available_tasks():
+    """The names ``--model`` accepts (built in and registered).
+
+    Returns:
+      A sorted list of names.
+    """
     return sorted(set(_REGISTRY) | set(_BUILTIN))
 
 
@@ -230,6 +252,15 @@ def task_class(name):
     attributes (config classes, defaults, presets) are read before the configs exist.
 
     An unknown name is a UsageError listing the valid ones.
+
+    Args:
+      name: a registered or built-in name, or ``package.module:Class``.
+
+    Returns:
+      The Task class.
+
+    Raises:
+      UsageError: an unknown name, or a ``module:Class`` that cannot be imported.
     """
     target = _BUILTIN.get(name) or (name if ":" in name else None)
     if name not in _REGISTRY and target:
@@ -249,5 +280,13 @@ def task_class(name):
 
 
 def get_task(name, model_config=None, data_config=None):
-    """The Task ``name`` built from its ``model`` and ``data`` sections (default: defaults)."""
+    """The Task ``name`` built from its ``model`` and ``data`` sections (default: defaults).
+
+    Args:
+      name: as :func:`task_class`.
+      model_config, data_config: the sections (None: defaults).
+
+    Returns:
+      The Task.
+    """
     return task_class(name)(model_config, data_config)

@@ -164,6 +164,7 @@ def _read_base_run(base_run):
 
 
 class DINTask(Task):
+    """DIN on Amazon-format data: the Task the loop trains (see the module docstring)."""
     name = "din"
     model_config_cls = DINModelConfig
     data_config_cls = DINDataConfig

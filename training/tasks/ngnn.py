@@ -172,6 +172,7 @@ def _model_inputs(features, cats, mask):
 
 
 class NGNNTask(Task):
+    """NGNN on Polyvore-format data: the Task the loop trains (see the module docstring)."""
     name = "ngnn"
     model_config_cls = NGNNModelConfig
     data_config_cls = NGNNDataConfig
@@ -376,7 +377,15 @@ class NGNNTask(Task):
 
     def model_inputs(self, data, batch):
         """The model's inputs for outfit rows (``items``, ``cats``, ``mask``; eagerly, e.g.
-        in a notebook): the items' vectors read from ``data``'s feature store."""
+        in a notebook): the items' vectors read from ``data``'s feature store.
+
+        Args:
+          data: the prepared data.
+          batch: a batch of store rows, categories and mask.
+
+        Returns:
+          The model's input dict (features gathered from the tables).
+        """
         features = tables.host_lookup(data.store)(batch["items"])
         return _model_inputs(features, batch["cats"], batch["mask"])
 
@@ -407,7 +416,17 @@ class NGNNTask(Task):
 
 def question_metrics(fitb_scores, compat_scores, compat_labels, ties="wrong"):
     """FITB accuracy, compatibility ROC AUC and pairwise accuracy of one scorer; ``ties``:
-    see :func:`training.metrics.fitb_accuracy`."""
+    see :func:`training.metrics.fitb_accuracy`.
+
+    Args:
+      fitb_scores: [Q, 4] FITB candidate scores (answer first).
+      compat_scores: scores of the compatibility outfits.
+      compat_labels: 1 true, 0 corrupted.
+      ties: ``wrong`` or ``share``.
+
+    Returns:
+      ``{fitb_accuracy, fitb_mrr, compat_auc, pairwise_accuracy, mrr_auc}``.
+    """
     fitb_scores = np.asarray(fitb_scores).reshape(-1, 4)
     n = len(compat_labels) // 2
     out = {"fitb_accuracy": M.fitb_accuracy(fitb_scores, ties),
@@ -421,13 +440,27 @@ def question_metrics(fitb_scores, compat_scores, compat_labels, ties="wrong"):
 
 
 def edge_weights(cooc):
-    """The paper's edge weights: count(c_i, c_j) / count(c_j), from training co-occurrence."""
+    """The paper's edge weights: count(c_i, c_j) / count(c_j), from training co-occurrence.
+
+    Args:
+      cooc: [C, C] co-occurrence counts.
+
+    Returns:
+      [C, C] float32 edge weights.
+    """
     totals = np.maximum(cooc.sum(axis=0, keepdims=True), 1.0)
     return (cooc / totals).astype(np.float32)
 
 
 def cooccurrence_scores(cooc):
-    """Outfit score = mean over item pairs of log(1 + co-occurrence count), vectorised."""
+    """Outfit score = mean over item pairs of log(1 + co-occurrence count), vectorised.
+
+    Args:
+      cooc: [C, C] co-occurrence counts.
+
+    Returns:
+      A scorer ``(cats, mask) -> scores``.
+    """
     log_counts = np.log1p(cooc)
 
     def scorer(cats, mask):
