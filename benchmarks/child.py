@@ -36,6 +36,16 @@ def run_python(kind, target, args, log_path, cwd=None, env=None):
 
     Returns (exit code, seconds, the child's own peak resident memory in MiB or None when it
     did not exit normally).
+
+    Args:
+      kind: ``-m`` or ``-c``.
+      target: the module or the code.
+      args: its arguments.
+      log_path: where its output goes.
+      cwd, env: as for ``subprocess``.
+
+    Returns:
+      ``(exit code, the child's own peak RSS in MiB)``.
     """
     handle, peak_path = tempfile.mkstemp(prefix="npurec-peak-")
     os.close(handle)

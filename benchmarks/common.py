@@ -24,11 +24,23 @@ from training.sharding import epoch_dataset
 
 
 def peak_rss_mb():
-    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    """Peak resident memory of this process so far, in MiB (Linux reports KiB).
+
+    Returns:
+      A float.
+    """
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def environment(runtime):
+    """The runtime and machine a record was measured on (device, precision, CPU count, versions).
+
+    Args:
+      runtime: the :class:`training.runtime.Runtime`.
+
+    Returns:
+      A dict.
+    """
     return {"device": runtime.device, "precision": runtime.precision,
             "tensorflow": tf.__version__, "keras": compat.keras_version(),
             "python": platform.python_version(), "cpu_count": os.cpu_count(),
@@ -36,7 +48,18 @@ def environment(runtime):
 
 
 def time_calls(fn, batches, batch_size, warmup=5, windows=5, steps=20):
-    """Median samples/s of ``fn(batch)`` over timed windows, plus the first call's seconds."""
+    """Median samples/s of ``fn(batch)`` over timed windows, plus the first call's seconds.
+
+    Args:
+      fn: the step.
+      batches: its inputs, cycled.
+      batch_size: samples per call.
+      warmup: untimed calls.
+      windows, steps: timed windows of ``steps`` calls each.
+
+    Returns:
+      ``{"samples_per_sec", "window_rates", "compile_seconds"}``.
+    """
     t0 = time.time()
     _block(fn(batches[0]))
     compile_seconds = time.time() - t0
@@ -83,7 +106,18 @@ def _trainer(task, data, runtime, batch_size, optimizer, n_batches, seed=0):
 
 def ngnn(batch_size=16, outfit_size=None, device="cpu", precision="fp32", n_batches=40,
          data=None):
-    """NGNN at real size (16,983 outfits, 120 categories, 2048-d / 2757-d features)."""
+    """NGNN at real size (16,983 outfits, 120 categories, 2048-d / 2757-d features).
+
+    Args:
+      batch_size: outfit pairs per step.
+      outfit_size: fixed items per outfit, or None (the data's).
+      device, precision: the runtime.
+      n_batches: batches prepared.
+      data: a prepared data set to reuse.
+
+    Returns:
+      ``(bench, data)``: a namespace with task, data, trainer and batches; the data.
+    """
     from training.tasks.ngnn import NGNNModelConfig, NGNNTask  # pylint: disable=import-outside-toplevel
 
     runtime = rt.configure(device, precision)
@@ -96,7 +130,17 @@ def ngnn(batch_size=16, outfit_size=None, device="cpu", precision="fp32", n_batc
 def din_arrays(rows, maxlen, items=realsize.AMAZON["items"],
                categories=realsize.AMAZON["categories"], users=realsize.AMAZON["users"],
                seed=0):
-    """Random DIN sample arrays of the real id-space sizes (for step timing)."""
+    """Random DIN sample arrays of the real id-space sizes (for step timing).
+
+    Args:
+      rows: samples.
+      maxlen: history slots.
+      items, categories, users: id-space sizes.
+      seed: the arrays' seed.
+
+    Returns:
+      ``{name: array}`` as the DIN task reads.
+    """
     rng = np.random.RandomState(seed)
     lengths = rng.randint(1, maxlen + 1, size=rows).astype(np.int32)
     slots = np.arange(maxlen)[None, :] < lengths[:, None]
@@ -110,7 +154,16 @@ def din_arrays(rows, maxlen, items=realsize.AMAZON["items"],
 
 
 def din(batch_size=4096, maxlen=20, device="cpu", precision="fp32", n_batches=12):
-    """DIN with real id-space sizes (63,001 items, 801 categories), embeddings of 8."""
+    """DIN with real id-space sizes (63,001 items, 801 categories), embeddings of 8.
+
+    Args:
+      batch_size, maxlen: the step's shape.
+      device, precision: the runtime.
+      n_batches: batches prepared.
+
+    Returns:
+      ``(bench, model)``.
+    """
     from datasets.amazon import AmazonData  # pylint: disable=import-outside-toplevel
     from training.tasks.din import DINModelConfig, DINTask  # pylint: disable=import-outside-toplevel
 

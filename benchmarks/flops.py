@@ -20,7 +20,16 @@ import tensorflow as tf
 
 
 def matmul_peak_gflops(device="cpu", size=2048, repeats=5):
-    """Best fp32 GFLOP/s of one ``size`` x ``size`` matmul on ``device`` (after a warm-up)."""
+    """Best fp32 GFLOP/s of one ``size`` x ``size`` matmul on ``device`` (after a warm-up).
+
+    Args:
+      device: ``cpu`` or ``gpu``.
+      size: the matrix size.
+      repeats: timed calls (the best counts).
+
+    Returns:
+      GFLOP/s.
+    """
     name = "/GPU:0" if device == "gpu" else "/CPU:0"
     with tf.device(name):
         a = tf.random.uniform([size, size], dtype=tf.float32)
@@ -49,6 +58,14 @@ def din_train_flops(model, maxlen, hist_len=None):
     :meth:`models.din_layers.LocalActivationUnit._first_layer`: the query term once per row
     (D x U1), [k, q * k] once per position (2D x U1); the unit's later layers once per
     position; the MLP once per row. Embedding gathers are not arithmetic.
+
+    Args:
+      model: a built :class:`models.din.DIN`.
+      maxlen: history slots.
+      hist_len: real history lengths (the packed unit computes only those), or None.
+
+    Returns:
+      FLOPs per training sample.
     """
     per_row = sum(_dense_macs(layer) for layer in model.mlp if hasattr(layer, "kernel"))
     per_row += _dense_macs(model.logit)
@@ -67,7 +84,16 @@ def din_train_flops(model, maxlen, hist_len=None):
 
 def scored_positions(model, hist_len, maxlen):
     """History positions per sample that ``model``'s attention unit computes: ``maxlen``, or
-    the mean of ``hist_len`` (capped at ``maxlen``) when the unit is packed."""
+    the mean of ``hist_len`` (capped at ``maxlen``) when the unit is packed.
+
+    Args:
+      model: a :class:`models.din.DIN`.
+      hist_len: real history lengths.
+      maxlen: history slots.
+
+    Returns:
+      A float.
+    """
     if model.attention is not None and model.attention.packed and hist_len is not None:
         return float(np.minimum(np.asarray(hist_len), maxlen).mean())
     return float(maxlen)
@@ -82,6 +108,13 @@ def ngnn_train_flops(model, nodes_per_outfit):
     outfits of the pair in each branch: per node and step W_out, W_in (H x H) and the GRU's
     input and recurrent products (H x 3H each), 3x forward. The text projection is a gather
     and sum of weight rows (no products).
+
+    Args:
+      model: an :class:`models.ngnn.NGNN`.
+      nodes_per_outfit: items per outfit.
+
+    Returns:
+      FLOPs per training pair.
     """
     n = float(nodes_per_outfit)
     flops = 0.0
@@ -98,5 +131,13 @@ def ngnn_train_flops(model, nodes_per_outfit):
 
 
 def mean_nodes(data, split="train"):
-    """Mean number of real items per outfit of ``split``."""
+    """Mean number of real items per outfit of ``split``.
+
+    Args:
+      data: a prepared Polyvore data set.
+      split: the split.
+
+    Returns:
+      A float.
+    """
     return float(np.mean(np.sum(data.splits[split]["mask"], axis=1)))

@@ -16,7 +16,16 @@ SHARED_IMAGES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__f
 
 
 def jpeg_files(folder, n, seed=0):
-    """Write ``n`` JPEG files into ``folder``; return their paths."""
+    """Write ``n`` JPEG files into ``folder``; return their paths.
+
+    Args:
+      folder: where to write.
+      n: how many.
+      seed: the pixels' seed.
+
+    Returns:
+      A list of paths.
+    """
     os.makedirs(folder, exist_ok=True)
     real = []
     if os.path.isdir(SHARED_IMAGES):

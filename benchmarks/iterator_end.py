@@ -39,7 +39,16 @@ def _epoch(tf, steps, autotune_model):
 def measure(seconds, trials, matmul=1000):
     """``{"autotune_model": [...], "without_model": [...]}``: per trial, the epoch's seconds
     and the seconds from the start of its last step to the end of the iterator (the trials of
-    the two settings alternate, so both see the same machine)."""
+    the two settings alternate, so both see the same machine).
+
+    Args:
+      seconds: the idle time before the epoch ends.
+      trials: repetitions per setting.
+      matmul: the work per element.
+
+    Returns:
+      ``{setting: [seconds per trial]}``.
+    """
     from training import quiet  # pylint: disable=import-outside-toplevel
     quiet.start_tensorflow()
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
@@ -72,6 +81,14 @@ def measure(seconds, trials, matmul=1000):
 
 
 def main(argv=None):
+    """The command line; returns 0.
+
+    Args:
+      argv: the arguments.
+
+    Returns:
+      0.
+    """
     parser = argparse.ArgumentParser(prog="python -m benchmarks.iterator_end")
     parser.add_argument("--seconds", type=float, default=11.0, help="length of one epoch")
     parser.add_argument("--trials", type=int, default=6, help="epochs per setting")

@@ -69,7 +69,17 @@ def _structure(directory, rng, split_sizes):
 def write_data(directory, split_sizes=None, visual_dim=2048, vocab_size=2757, words=12,
                seed=0):
     """A Polyvore directory (default: real size) with a packed feature store; returns a
-    description."""
+    description.
+
+    Args:
+      directory: where to write.
+      split_sizes: outfits per split (default the real sizes).
+      visual_dim, vocab_size, words: feature sizes.
+      seed: the data's seed.
+
+    Returns:
+      The data directory.
+    """
     rng = np.random.RandomState(seed)
     os.makedirs(directory)
     source = _structure(directory, rng, split_sizes or SPLIT_SIZES)
@@ -104,7 +114,20 @@ def write_data(directory, split_sizes=None, visual_dim=2048, vocab_size=2757, wo
 
 def measure(data_dir, source, steps, work):
     """Run a short real-size fit of ``source`` in a child process: its own peak RSS (MiB,
-    :func:`benchmarks.child.run_python`), its seconds, training rate and test metrics."""
+    :func:`benchmarks.child.run_python`), its seconds, training rate and test metrics.
+
+    Args:
+      data_dir: the data.
+      source: the checkout to run.
+      steps: training steps.
+      work: a scratch folder.
+
+    Returns:
+      The record (peak RSS, rate, test metrics).
+
+    Raises:
+      RuntimeError: the child failed (its log's tail is in the message).
+    """
     env = dict(os.environ, PYTHONPATH=os.path.abspath(source), TF_CPP_MIN_LOG_LEVEL="2",
                NPUREC_CACHE=os.path.join(work, "cache"))
     run_dir = os.path.join(work, "run")
@@ -140,6 +163,14 @@ def _commit(source):
 
 
 def main(argv=None):
+    """The command line; returns 0.
+
+    Args:
+      argv: the arguments.
+
+    Returns:
+      0.
+    """
     parser = argparse.ArgumentParser(prog="python -m benchmarks.process_memory")
     parser.add_argument("--source", action="append", default=None,
                         help="an npurec tree whose fit is measured (repeat to compare trees "

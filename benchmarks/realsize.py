@@ -45,7 +45,18 @@ def polyvore_in_memory(n_train=POLYVORE_TRAIN_OUTFITS, n_eval=500,
                        num_categories=POLYVORE_CATEGORIES, visual_dim=2048, vocab_size=2757,
                        words=12, outfit_size=None, seed=0):
     """A PolyvoreData of real shapes from random arrays (no files). ``outfit_size``: fixed
-    size of every outfit (None: 3-8 as in the real data)."""
+    size of every outfit (None: 3-8 as in the real data).
+
+    Returns:
+      A :class:`datasets.polyvore.PolyvoreData`.
+
+    Args:
+      n_train, n_eval: outfits.
+      num_categories: categories.
+      visual_dim: image vector length (the text is 2757 words).
+      outfit_size: fixed items per outfit, or None (3-8).
+      seed: the arrays' seed.
+    """
     rng = np.random.RandomState(seed)
     n_outfits = n_train + 2 * n_eval
     sizes = (np.full(n_outfits, outfit_size) if outfit_size
@@ -74,7 +85,16 @@ def polyvore_in_memory(n_train=POLYVORE_TRAIN_OUTFITS, n_eval=500,
 
 def amazon_files(directory, users=AMAZON["users"], items=AMAZON["items"],
                  categories=AMAZON["categories"], reviews=AMAZON["reviews"], seed=0):
-    """Write real-size ``reviews_Electronics_5.json.gz`` and ``meta_Electronics.json``."""
+    """Write real-size ``reviews_Electronics_5.json.gz`` and ``meta_Electronics.json``.
+
+    Args:
+      directory: where to write.
+      users, items, categories, reviews: sizes.
+      seed: the data's seed.
+
+    Returns:
+      The directory.
+    """
     rng = np.random.RandomState(seed)
     os.makedirs(directory, exist_ok=True)
     user = np.sort(rng.randint(users, size=reviews))

@@ -8,7 +8,12 @@ import json
 
 
 def emit(record, out=None):
-    """Print ``record`` as indented, key-sorted JSON and write the same text to ``out``."""
+    """Print ``record`` as indented, key-sorted JSON and write the same text to ``out``.
+
+    Args:
+      record: a JSON-able dict.
+      out: a file path, or None.
+    """
     text = json.dumps(record, indent=2, sort_keys=True)
     print(text)
     if out:

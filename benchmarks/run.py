@@ -54,6 +54,14 @@ SMOKE = {"ngnn_batches": (16,), "ngnn_sizes": (3,), "polyvore": {"n_train": 120,
 
 
 def run_ngnn(args):
+    """NGNN records: train steps per batch and outfit size, FITB evaluation, input pipeline.
+
+    Args:
+      args: the parsed command line.
+
+    Returns:
+      A list of records.
+    """
     from benchmarks import common, flops, realsize  # pylint: disable=import-outside-toplevel
     from training.sharding import epoch_dataset  # pylint: disable=import-outside-toplevel
 
@@ -92,6 +100,14 @@ def run_ngnn(args):
 
 
 def run_din(args):
+    """DIN records: train steps per batch and maxlen, preprocessing of real-size files.
+
+    Args:
+      args: the parsed command line.
+
+    Returns:
+      A list of records.
+    """
     from benchmarks import common, flops, realsize  # pylint: disable=import-outside-toplevel
 
     records = []
@@ -180,7 +196,14 @@ RELEASE_IMAGES = 164379  # item images of the public Polyvore release (train+val
 
 
 def run_featurize(args):
-    """Images/s of the featurizer per backbone (random weights: the speed is the same)."""
+    """Images/s of the featurizer per backbone (random weights: the speed is the same).
+
+    Args:
+      args: the parsed command line.
+
+    Returns:
+      A list of records.
+    """
     from benchmarks import common  # pylint: disable=import-outside-toplevel
     from benchmarks import images as bench_images  # pylint: disable=import-outside-toplevel
     from datasets import images as image_io  # pylint: disable=import-outside-toplevel
@@ -223,6 +246,14 @@ def run_featurize(args):
 
 
 def main(argv=None):
+    """The command line: run one model's records and write them as JSON; returns 0.
+
+    Args:
+      argv: the arguments.
+
+    Returns:
+      0.
+    """
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run")
     parser.add_argument("--model", required=True, choices=["ngnn", "din", "featurize"])
     parser.add_argument("--device", default="cpu", choices=DEVICES)

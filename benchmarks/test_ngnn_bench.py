@@ -11,11 +11,13 @@ pytest.importorskip("pytest_benchmark")
 
 @pytest.fixture(scope="module")
 def data():
+    """Real-size Polyvore arrays in memory (once per module)."""
     return realsize.polyvore_in_memory()
 
 
 @pytest.mark.parametrize("batch_size", [16, 256])
 def test_ngnn_train_step(benchmark, data, batch_size):
+    """Pairs/s of the compiled training step at each batch size."""
     bench, _ = common.ngnn(batch_size=batch_size, data=data, n_batches=20)
     batches = iter(bench.batches * 1000)
     bench.trainer.train_step(bench.batches[0]).numpy()  # compile outside the timing
@@ -24,6 +26,7 @@ def test_ngnn_train_step(benchmark, data, batch_size):
 
 
 def test_ngnn_fitb_evaluation(benchmark, data):
+    """Questions/s of FITB scoring."""
     bench, _ = common.ngnn(batch_size=16, data=data, n_batches=2)
     arrays = bench.task.eval_arrays(data, "test")
     bench.trainer.score_arrays(arrays, 512)
@@ -32,6 +35,7 @@ def test_ngnn_fitb_evaluation(benchmark, data):
 
 
 def test_ngnn_input_pipeline(benchmark, data):
+    """Batches/s of one epoch's input pipeline alone."""
     task = common.ngnn(batch_size=16, data=data, n_batches=2)[0].task
 
     def epoch_slice():
@@ -42,8 +46,9 @@ def test_ngnn_input_pipeline(benchmark, data):
 
 
 def test_feature_store_packing(benchmark, tmp_path):
+    """Seconds to pack per-item JSON features into a store."""
     root = polyvore_style.generate(n_train=300, n_valid=30, n_test=30, layout="zip",
-                              directory=str(tmp_path / "data"))
+                                   directory=str(tmp_path / "data"))
     counter = iter(range(10 ** 6))
 
     def pack():

@@ -121,7 +121,19 @@ def _bad_line(path, number, what, on_bad_line, report):
 
 
 def read_reviews(path, on_bad_line="error", report=None):
-    """DataFrame (user, item, time) from a reviews JSON-lines file."""
+    """DataFrame (user, item, time) from a reviews JSON-lines file.
+
+    Args:
+      path: a reviews file (JSON lines, plain or gzip).
+      on_bad_line: ``error`` or ``skip`` (counted in ``report``).
+      report: a Counter of what was dropped (updated).
+
+    Returns:
+      A DataFrame with columns user, item, time.
+
+    Raises:
+      DataError: a bad line with ``on_bad_line="error"`` (file and line named).
+    """
     report = report if report is not None else collections.Counter()
     users, items, times = [], [], []
     for number, text in _lines(path):
@@ -150,7 +162,19 @@ def read_reviews(path, on_bad_line="error", report=None):
 
 
 def read_meta(path, on_bad_line="error", report=None):
-    """{asin: category} from a meta file of Python-literal dicts (``ast.literal_eval``)."""
+    """{asin: category} from a meta file of Python-literal dicts (``ast.literal_eval``).
+
+    Args:
+      path: a meta file (plain or gzip).
+      on_bad_line: ``error`` or ``skip`` (counted in ``report``).
+      report: a Counter of what was dropped (updated).
+
+    Returns:
+      ``{asin: category}``.
+
+    Raises:
+      DataError: a bad line with ``on_bad_line="error"`` (file and line named).
+    """
     report = report if report is not None else collections.Counter()
     categories = {}
     for number, text in _lines(path):
@@ -193,7 +217,18 @@ def _leaf_category(tree):
 
 def load_pickles(path, trust_pickle=False):
     """All objects pickled one after another in ``path`` (the reference dumps several), read
-    through :class:`datasets.safe_pickle.RestrictedUnpickler` unless ``trust_pickle``."""
+    through :class:`datasets.safe_pickle.RestrictedUnpickler` unless ``trust_pickle``.
+
+    Args:
+      path: the pickle file.
+      trust_pickle: use the unrestricted unpickler (it can run code).
+
+    Returns:
+      The list of objects.
+
+    Raises:
+      DataError: not a readable pickle, or a class the restricted unpickler refuses.
+    """
     with open(path, "rb") as handle:
         payload = handle.read()
     try:
@@ -214,6 +249,16 @@ def from_remap_pickle(path, trust_pickle=False):
 
     Layout (the reference ``build_dataset``): reviews_df with columns reviewerID, asin,
     unixReviewTime (ints), then cate_list (category of each item id), then counts and keys.
+
+    Args:
+      path: the ``remap.pkl``.
+      trust_pickle: as :func:`load_pickles`.
+
+    Returns:
+      ``(reviews DataFrame, {item: category})``.
+
+    Raises:
+      DataError: not the reference layout (what was found is named).
     """
     objects = load_pickles(path, trust_pickle)
     if len(objects) < 2 or not isinstance(objects[0], pd.DataFrame):
@@ -261,6 +306,19 @@ def build_samples(reviews, item_category, maxlen=20, seed=0, report=None):
     Arrays per split: user, hist_items, hist_cats [n, maxlen],
     hist_len, target_item, target_cat, label (histories left-aligned, 0 = padding). Each event
     yields a positive and a negative row.
+
+    Args:
+      reviews: DataFrame of user, item, time.
+      item_category: ``{item: category}``.
+      maxlen: most recent history items kept.
+      seed: the negatives' seed.
+      report: a Counter of what was dropped (updated).
+
+    Returns:
+      ``(splits, sizes, vocabulary)``.
+
+    Raises:
+      DataError: no user with enough events to build the splits.
     """
     report = report if report is not None else collections.Counter()
     frame = reviews.copy()

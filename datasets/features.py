@@ -157,12 +157,27 @@ class FeatureStore(object):
         return key in self._rows
 
     def rows(self, keys):
+        """Store rows of ``keys`` (an int64 array).
+
+        Args:
+          keys: item keys.
+
+        Returns:
+          int64 rows.
+        """
         return np.asarray([self._rows[k] for k in keys], dtype=np.int64)
 
 
 def mapped_file(array):
     """``(filename, byte offset)`` when ``array`` is a whole memory-mapped ``.npy`` array in C
-    order (what :class:`FeatureStore` opens), else None (in-memory arrays and views)."""
+    order (what :class:`FeatureStore` opens), else None (in-memory arrays and views).
+
+    Args:
+      array: a numpy array.
+
+    Returns:
+      ``(filename, offset)`` or None.
+    """
     if (isinstance(array, np.memmap) and array.flags["C_CONTIGUOUS"]
             and isinstance(getattr(array, "filename", None), str)
             and array.base is not None and not isinstance(array.base, np.ndarray)):
@@ -181,6 +196,13 @@ def read_rows(array, rows):
     (what :class:`FeatureStore` opens) is therefore read with plain file reads into the
     result: one read per run of consecutive rows (the items of an outfit are adjacent rows,
     so an evaluation batch of outfits is a read per outfit). Other arrays are indexed.
+
+    Args:
+      array: a numpy array (memory-mapped or not).
+      rows: int row indices.
+
+    Returns:
+      ``array[rows]`` as a new array.
 
     Raises:
       DataError: the file is shorter than its header says (truncated after it was opened).
@@ -211,7 +233,17 @@ def read_rows(array, rows):
 
 
 def open_packed(root):
-    """The packed store of ``root/features/`` (made by ``datasets.featurize``), or None."""
+    """The packed store of ``root/features/`` (made by ``datasets.featurize``), or None.
+
+    Args:
+      root: a data directory.
+
+    Returns:
+      A :class:`FeatureStore`, or None without ``root/features/``.
+
+    Raises:
+      DataError: a packed store that is incomplete or of another version.
+    """
     path = os.path.join(root, PACKED_DIR)
     if not os.path.isfile(os.path.join(path, "meta.json")):
         return None
@@ -223,7 +255,15 @@ def open_packed(root):
 
 
 def missing_items(root, keys):
-    """Item keys without a visual or text feature file (cheap: names only)."""
+    """Item keys without a visual or text feature file (cheap: names only).
+
+    Args:
+      root: a data directory.
+      keys: item keys.
+
+    Returns:
+      ``(missing keys, the visual and text sources or None)``.
+    """
     packed = open_packed(root)
     if packed is not None:
         return [k for k in keys if k not in packed], None
@@ -239,6 +279,9 @@ def build_or_open(root, keys, cache_dir, visual_dim=2048, vocab_size=2757, log=N
       keys: item keys (``<set_id>_<index>``) to include, in the order of the store's rows.
       cache_dir: where stores live (one subdirectory per content key).
       visual_dim / vocab_size: expected lengths of the image and text vectors.
+
+    Returns:
+      A :class:`FeatureStore` with every key of ``keys``.
 
     Raises:
       DataError: a missing file, a vector of the wrong length, a NaN/inf value, a corrupt zip;

@@ -78,6 +78,10 @@ def featurize_polyvore(images, outfits, out, split=None, backbone="inception_v3"
       write_json: also write the original per-item JSON layout.
       chunk: images per resume chunk.
       on_chunk: called with the number of images encoded so far after each chunk is saved.
+
+    Returns:
+      The report (counts, examples of what was dropped, settings), also in ``--out``.
+
     Raises:
       DataError: bad input (``on_bad="error"``), missing folders, an output folder holding
         files this command did not write, unusable weights.
@@ -330,7 +334,14 @@ def _write_json_layout(out, keys, visual, text_ids, text_len, vocab_size):
 
 
 def main(argv=None):
-    """CLI entry point; exit code 0 done, 2 bad input (the message names it)."""
+    """CLI entry point; exit code 0 done, 2 bad input (the message names it).
+
+    Args:
+      argv: the arguments (default ``sys.argv[1:]``).
+
+    Returns:
+      0, or the error's exit code (:mod:`models.errors`).
+    """
     from datasets import images as image_io  # pylint: disable=import-outside-toplevel
 
     parser = argparse.ArgumentParser(

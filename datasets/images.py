@@ -109,6 +109,11 @@ class ImageEncoder(object):
                                  hashlib.sha256(text.encode()).hexdigest()[:12])
 
     def describe(self):
+        """The encoder's settings as a JSON-able dict (for the store and the report).
+
+        Returns:
+          A dict.
+        """
         return {"backbone": self.backbone, "image_size": self.image_size, "dim": self.dim,
                 "weights": self.weights_id, "precision": self.precision, "pooling": "max"}
 
@@ -141,6 +146,13 @@ class ImageEncoder(object):
         ``rows`` index ``paths``; rows that never appear could not be decoded (see
         :func:`decode_error`). ``channels`` is the JPEG's component count (1 grayscale,
         3 colour, 4 CMYK) or -1 for an image that is not a JPEG.
+
+        Args:
+          paths: image files.
+          progress: a progress bar to advance, or None.
+
+        Yields:
+          ``(rows, vectors, channels)`` of the images that decoded.
         """
         for rows, images, channels in self._dataset(paths):
             vectors = self._encode(images).numpy()
@@ -190,7 +202,14 @@ def _build(constructor, backbone, weights, size):
 
 
 def decode_error(path):
-    """Why ``path`` cannot be decoded (None if it can): decoded alone, eagerly."""
+    """Why ``path`` cannot be decoded (None if it can): decoded alone, eagerly.
+
+    Args:
+      path: an image file.
+
+    Returns:
+      The first line of the error, or None.
+    """
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
     try:
@@ -202,7 +221,14 @@ def decode_error(path):
 
 
 def file_stamp(path):
-    """(size, mtime_ns) of a file: an image edited since it was encoded is encoded again."""
+    """(size, mtime_ns) of a file: an image edited since it was encoded is encoded again.
+
+    Args:
+      path: a file.
+
+    Returns:
+      ``(size, mtime_ns)``.
+    """
     stat = os.stat(path)
     return stat.st_size, stat.st_mtime_ns
 
@@ -223,7 +249,11 @@ class PartCache(object):
         return sorted(glob.glob(os.path.join(self.folder, "part-*.npz")))
 
     def index(self):
-        """``{key: (stamp, part path, row)}`` of every cached vector (newest part wins)."""
+        """``{key: (stamp, part path, row)}`` of every cached vector (newest part wins).
+
+        Returns:
+          ``{key: (stamp, part path, row)}``.
+        """
         found = {}
         for path in self._parts():
             try:
@@ -236,6 +266,13 @@ class PartCache(object):
         return found
 
     def write(self, keys, stamps, vectors):
+        """Write one complete chunk of vectors (a ``part-*.npz``, atomically).
+
+        Args:
+          keys: item keys.
+          stamps: each file's :func:`file_stamp`.
+          vectors: [k, dim] float32.
+        """
         if not len(keys):
             return
         name = "part-{:.6f}-{}.npz".format(time.time(), os.getpid())
@@ -246,7 +283,12 @@ class PartCache(object):
 
     def gather(self, wanted, out):
         """Fill ``out[row]`` for ``{key: (row, entry)}`` (``entry`` from :meth:`index`),
-        reading each part once."""
+        reading each part once.
+
+        Args:
+          wanted: ``{key: (row, entry)}``.
+          out: the [n, dim] array to fill.
+        """
         by_part = collections.defaultdict(list)
         for row, (_, path, part_row) in wanted.values():
             by_part[path].append((row, part_row))

@@ -18,6 +18,12 @@ def without_autotune_model(dataset):
     (the host's cores, at most 16) and ``prefetch(AUTOTUNE)`` buffers still grow when the
     consumer waits (TF's prefetch autotuner works without the model). npurec's pipelines cost
     a small part of a step, so they have nothing to gain from the optimiser.
+
+    Args:
+      dataset: a ``tf.data.Dataset``.
+
+    Returns:
+      The same pipeline with the option set.
     """
     options = tf.data.Options()
     options.autotune.enabled = False

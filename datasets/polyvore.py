@@ -63,6 +63,17 @@ def _is_int(value):
 
 
 def load_category_map(path):
+    """``cid2rcid``: raw category id -> dense index, from its JSON file.
+
+    Args:
+      path: the ``cid2rcid_100.json``.
+
+    Returns:
+      ``{int id: int index}``.
+
+    Raises:
+      DataError: not a JSON object of integers.
+    """
     raw = _load_json(path, "category map")
     if not isinstance(raw, dict):
         raise DataError("{}: expected {{category id: dense index}}".format(path))
@@ -84,6 +95,18 @@ def load_outfits(path, category_map, on_bad="error", report=None):
     Outfits with fewer than 2 or more than 8 items, or with a category missing from the
     category map, raise a DataError naming the outfit (``on_bad="error"``) or are skipped and
     counted in ``report`` (``on_bad="skip-outfit"``).
+
+    Args:
+      path: an outfit list (``train_no_dup_new_100.json`` ...).
+      category_map: :func:`load_category_map`'s mapping.
+      on_bad: ``error`` or ``skip-outfit`` (counted in ``report``).
+      report: a Counter (updated).
+
+    Returns:
+      The outfits.
+
+    Raises:
+      DataError: a malformed file or, with ``on_bad="error"``, a bad outfit (named).
     """
     raw = _load_json(path, "outfit list")
     if not isinstance(raw, list):
@@ -129,7 +152,18 @@ def load_outfits(path, category_map, on_bad="error", report=None):
 
 
 def load_pools(path, category_map):
-    """Category dense index -> list of item keys (the negative pool)."""
+    """Category dense index -> list of item keys (the negative pool).
+
+    Args:
+      path: the ``category_summarize_100.json``.
+      category_map: :func:`load_category_map`'s mapping.
+
+    Returns:
+      ``{dense category: [item keys]}``.
+
+    Raises:
+      DataError: a malformed file.
+    """
     raw = _load_json(path, "category pool")
     if not isinstance(raw, list):
         raise DataError("{}: expected a JSON list of categories".format(path))
@@ -173,6 +207,14 @@ class Pools(object):
         ``exclude`` ([n] or [n, k], -1 = nothing): categories not to draw for each row, e.g. the
         categories already in the outfit, so that a wrong candidate cannot be spotted by its
         duplicated category alone. Clashes are redrawn (vectorised, a few rounds).
+
+        Args:
+          rng: a ``numpy.random.RandomState``.
+          n: how many.
+          exclude: [n, N] categories to avoid per draw (distinct categories), or None.
+
+        Returns:
+          ``(item rows [n], categories [n])``.
         """
         cats = self.categories[rng.randint(len(self.categories), size=n)]
         if exclude is not None:
@@ -188,7 +230,15 @@ class Pools(object):
 
 
 def pack(outfits, rows_of):
-    """Outfits -> ``items``, ``cats`` [n, 8] int32 and ``mask`` [n, 8] float32."""
+    """Outfits -> ``items``, ``cats`` [n, 8] int32 and ``mask`` [n, 8] float32.
+
+    Args:
+      outfits: :func:`load_outfits`' outfits.
+      rows_of: item keys -> store rows.
+
+    Returns:
+      ``{"items", "cats", "mask"}``.
+    """
     n = len(outfits)
     items = np.zeros((n, MAX_ITEMS), dtype=np.int32)
     cats = np.zeros((n, MAX_ITEMS), dtype=np.int32)
@@ -202,7 +252,15 @@ def pack(outfits, rows_of):
 
 
 def cooccurrence(packed, num_categories):
-    """Category co-occurrence counts [C, C] from packed training outfits (diagonal 0)."""
+    """Category co-occurrence counts [C, C] from packed training outfits (diagonal 0).
+
+    Args:
+      packed: :func:`pack`'s arrays.
+      num_categories: C.
+
+    Returns:
+      [C, C] float64 counts.
+    """
     cats, mask = packed["cats"], packed["mask"] > 0
     onehot = np.zeros((len(cats), num_categories), dtype=np.float64)
     rows = np.repeat(np.arange(len(cats)), MAX_ITEMS)[mask.ravel()]
@@ -213,7 +271,15 @@ def cooccurrence(packed, num_categories):
 
 
 def category_frequency(packed, num_categories):
-    """How many of the packed outfits hold each category [C] (a repeat counts once)."""
+    """How many of the packed outfits hold each category [C] (a repeat counts once).
+
+    Args:
+      packed: :func:`pack`'s arrays.
+      num_categories: C.
+
+    Returns:
+      [C] float64 counts.
+    """
     present = np.zeros((len(packed["cats"]), num_categories), dtype=bool)
     rows = np.repeat(np.arange(len(packed["cats"])), MAX_ITEMS)[packed["mask"].ravel() > 0]
     present[rows, packed["cats"].ravel()[packed["mask"].ravel() > 0]] = True
@@ -224,6 +290,14 @@ def training_samples(packed, pools, rng):
     """One epoch of training pairs: (outfit, slot) for every real item, plus its negative.
 
     Returns ``outfit``, ``slot`` (the replaced position), ``neg_item``, ``neg_cat``.
+
+    Args:
+      packed: the training outfits.
+      pools: the negative pool.
+      rng: a ``numpy.random.RandomState`` (the epoch's).
+
+    Returns:
+      ``{"outfit", "slot", "neg_item", "neg_cat"}`` arrays.
     """
     outfit, slot = np.nonzero(packed["mask"] > 0)
     neg_item, neg_cat = pools.draw(rng, len(outfit))
@@ -235,6 +309,16 @@ def fitb_questions(packed, pools, rng, candidates=4, distinct_categories=False):
     """FITB as [Q * candidates] outfits; candidate 0 of each question is the true item.
 
     ``distinct_categories``: wrong candidates avoid the categories already in the outfit.
+
+    Args:
+      packed: the outfits asked about.
+      pools: the candidates' pool.
+      rng: a ``numpy.random.RandomState``.
+      candidates: answers per question.
+      distinct_categories: wrong candidates avoid the outfit's other categories.
+
+    Returns:
+      Packed arrays of the candidate outfits.
     """
     n = len(packed["items"])
     sizes = packed["mask"].sum(axis=1).astype(np.int64)
@@ -260,6 +344,15 @@ def compatibility_pairs(packed, pools, rng, distinct_categories=False):
     ``distinct_categories``: the random outfit's items come from distinct categories (slot by
     slot, each avoiding those drawn before it), like a real outfit's; otherwise each item's
     category is drawn independently, as the original does.
+
+    Args:
+      packed: the true outfits.
+      pools: the random items' pool.
+      rng: a ``numpy.random.RandomState``.
+      distinct_categories: random outfits keep distinct categories.
+
+    Returns:
+      Packed arrays with ``label``.
     """
     n = len(packed["items"])
     mask = packed["mask"]
@@ -410,7 +503,14 @@ _WORD = re.compile(r"[^\W_][\w'&-]*")  # unicode letters too: "chloé", "hermès
 
 
 def tokenize(name):
-    """Lower-case words of an item name (letters, digits, apostrophes, hyphens, ampersands)."""
+    """Lower-case words of an item name (letters, digits, apostrophes, hyphens, ampersands).
+
+    Args:
+      name: an item name.
+
+    Returns:
+      A list of words.
+    """
     return _WORD.findall(str(name).lower())
 
 
@@ -421,6 +521,9 @@ def build_vocabulary(paths, min_count=5, min_length=3):
       paths: outfit files in the original Maryland schema ([{items: [{name, ...}]}]).
     Returns:
       ``[(word, count)]`` sorted by count (descending), then word.
+
+    Raises:
+      DataError: a names file that cannot be read.
     """
     names = []
     for path in paths:
@@ -436,7 +539,15 @@ def build_vocabulary(paths, min_count=5, min_length=3):
 
 def vocabulary_from_names(names, min_count=5, min_length=3):
     """:func:`build_vocabulary` on item names already read: ``[(word, count)]``, sorted by
-    count (descending), then word."""
+    count (descending), then word.
+
+    Args:
+      names: item names.
+      min_count, min_length: as :func:`build_vocabulary`.
+
+    Returns:
+      ``[(word, count)]``.
+    """
     counts = collections.Counter()
     for name in names:
         counts.update(w for w in tokenize(name or "") if len(w) >= min_length)
@@ -446,7 +557,16 @@ def vocabulary_from_names(names, min_count=5, min_length=3):
 
 
 def text_multi_hot(name, vocabulary, size=None):
-    """Multi-hot vector of an item name over ``vocabulary`` ([(word, count)] or [word])."""
+    """Multi-hot vector of an item name over ``vocabulary`` ([(word, count)] or [word]).
+
+    Args:
+      name: the item name.
+      vocabulary: the words.
+      size: the vector length (default the vocabulary's).
+
+    Returns:
+      An int8 vector.
+    """
     words = [w if isinstance(w, str) else w[0] for w in vocabulary]
     index = {w: i for i, w in enumerate(words)}
     vector = np.zeros(size or len(words), dtype=np.float32)

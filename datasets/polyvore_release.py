@@ -33,7 +33,15 @@ Outfit = collections.namedtuple("Outfit", "set_id indices categories")
 
 
 def item_key(set_id, index):
-    """The key NGNN's files use for an item: ``<set_id>_<index>``."""
+    """The key NGNN's files use for an item: ``<set_id>_<index>``.
+
+    Args:
+      set_id: the outfit's id.
+      index: the item's index in it.
+
+    Returns:
+      A string.
+    """
     return "{}_{}".format(set_id, index)
 
 
@@ -110,9 +118,18 @@ def filtered_split(release, min_category_items=100, min_items=3, max_items=pv.MA
     ``frequency`` in ``category_summarize_100.json``; the authors' file matches this: each
     frequency equals its item count, the smallest 26 after outfit filtering).
 
+    Args:
+      release: :func:`read_release`'s outfits and items.
+      min_category_items: categories with fewer training items are dropped.
+      min_items, max_items: outfit sizes kept.
+      category_names: ``{id: name}`` for the summary.
+
     Returns:
       ``(outfits, cid2rcid, summary)``: ``{split: [Outfit]}`` (validation only when the release
       has it), ``{category id: dense index}``, and the ``category_summarize`` entries.
+
+    Raises:
+      DataError: nothing is left after filtering.
     """
     counts = collections.Counter(c for o in release["train"] for c in o.categories)
     kept = sorted(c for c, n in counts.items() if n >= min_category_items)
@@ -132,7 +149,16 @@ def filtered_split(release, min_category_items=100, min_items=3, max_items=pv.MA
 
 
 def pool_summary(train_outfits, cid2rcid, category_names=None):
-    """``category_summarize`` entries: each category's items in ``train_outfits``."""
+    """``category_summarize`` entries: each category's items in ``train_outfits``.
+
+    Args:
+      train_outfits: the training outfits.
+      cid2rcid: raw category id -> dense index.
+      category_names: ``{id: name}``.
+
+    Returns:
+      A list of ``{"id", "name", "frequency", "items"}``.
+    """
     pools = collections.OrderedDict((c, []) for c in sorted(cid2rcid, key=cid2rcid.get))
     for outfit in train_outfits:
         for index, category in zip(outfit.indices, outfit.categories):
@@ -147,6 +173,12 @@ def read_ngnn_split(split_dir):
 
     Validated by the same code that reads them for training (:func:`datasets.polyvore.
     load_outfits`), so a file that would fail there fails here, naming it.
+
+    Args:
+      split_dir: the folder of the authors' files.
+
+    Returns:
+      ``(outfits, cid2rcid, summary)``.
     """
     cid2rcid = pv.load_category_map(os.path.join(split_dir, pv.CATEGORY_MAP_FILE))
     summary_path = os.path.join(split_dir, pv.CATEGORY_POOL_FILE)
@@ -166,7 +198,14 @@ def read_ngnn_split(split_dir):
 
 
 def read_category_names(*folders):
-    """``{category id: name}`` from the first ``category_id.txt`` found (``id name`` lines)."""
+    """``{category id: name}`` from the first ``category_id.txt`` found (``id name`` lines).
+
+    Args:
+      *folders: where to look.
+
+    Returns:
+      ``{id: name}`` (empty when none is found).
+    """
     for folder in folders:
         path = os.path.join(folder, CATEGORY_NAMES_FILE) if folder else ""
         if path and os.path.isfile(path):
@@ -182,7 +221,17 @@ def read_category_names(*folders):
 
 def read_vocabulary(path):
     """Words of a vocabulary file, one per line, an optional count after the word (the
-    format of ``final_word_dict.txt``); order kept: a word's line number is its id."""
+    format of ``final_word_dict.txt``); order kept: a word's line number is its id.
+
+    Args:
+      path: the vocabulary file.
+
+    Returns:
+      The words in order.
+
+    Raises:
+      DataError: an unreadable or empty file, or a malformed line (named).
+    """
     if not os.path.isfile(path):
         raise DataError("--vocab {}: no such file".format(path))
     words = []
@@ -214,6 +263,9 @@ def text_word_ids(names, words, mode="multi-hot"):
         the one-hot of its LAST in-vocabulary word; offered to reproduce the paper's inputs.
     Returns:
       ``(ids [n, width] int32, lengths [n] int32)``, ``width`` >= 1.
+
+    Raises:
+      DataError: an unknown ``mode``.
     """
     if mode not in ("multi-hot", "last-word"):
         raise DataError("text mode {!r} must be multi-hot or last-word".format(mode))

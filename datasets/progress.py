@@ -16,7 +16,11 @@ except ImportError:  # pragma: no cover - tqdm is a dependency
 
 
 def interactive():
-    """Whether a bar would be seen: a notebook with ipywidgets, or stderr on a terminal."""
+    """Whether a bar would be seen: a notebook with ipywidgets, or stderr on a terminal.
+
+    Returns:
+      A bool.
+    """
     if "ipykernel" in sys.modules:
         try:
             import ipywidgets  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
@@ -27,7 +31,14 @@ def interactive():
 
 
 def bar(**kwargs):
-    """A tqdm bar (keyword arguments as tqdm's), or None where nobody would see it."""
+    """A tqdm bar (keyword arguments as tqdm's), or None where nobody would see it.
+
+    Args:
+      **kwargs: tqdm's arguments.
+
+    Returns:
+      A tqdm bar or None.
+    """
     if _tqdm is None or not interactive():
         return None
     return _tqdm(**kwargs)

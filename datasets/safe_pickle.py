@@ -80,6 +80,17 @@ class RestrictedUnpickler(pickle.Unpickler):
     _legacy = None
 
     def find_class(self, module, name):
+        """Allow only the classes of the allow-list; refuse anything else with UnpicklingError.
+
+        Args:
+          module, name: what the pickle asks for.
+
+        Returns:
+          The class, when allowed.
+
+        Raises:
+          pickle.UnpicklingError: anything not on the allow-list.
+        """
         key = (module, name)
         if key in _compat_pickle.NAME_MAPPING:  # Python 2 pickles
             key = _compat_pickle.NAME_MAPPING[key]
@@ -95,6 +106,14 @@ class RestrictedUnpickler(pickle.Unpickler):
         return super(RestrictedUnpickler, self).find_class(*key)
 
     def persistent_load(self, pid):
+        """Refuse persistent ids (a pickle of ours never has them).
+
+        Args:
+          pid: the persistent id.
+
+        Raises:
+          pickle.UnpicklingError: always.
+        """
         raise pickle.UnpicklingError("refusing a persistent id in a pickle ({!r})".format(pid))
 
 
@@ -103,6 +122,13 @@ def load_all(payload, trust=False):
 
     ``trust=True`` uses the unrestricted unpickler (it can run code: only on the user's
     explicit opt-in). Errors are the unpickler's own (UnpicklingError and friends).
+
+    Args:
+      payload: the file's bytes.
+      trust: use the unrestricted unpickler.
+
+    Returns:
+      The list of objects.
     """
     stream = io.BytesIO(payload)
     objects = []

@@ -17,7 +17,15 @@ FEATURE_KEYS = ("visual", "text_ids", "text_mask")
 
 
 def text_mask(text_len, width):
-    """float32 [rows, width]: 1 where a row's word list has a word."""
+    """float32 [rows, width]: 1 where a row's word list has a word.
+
+    Args:
+      text_len: words per row.
+      width: the padded word-list width.
+
+    Returns:
+      [rows, width] float32.
+    """
     return (np.arange(width)[None, :] < np.asarray(text_len)[:, None]).astype(np.float32)
 
 
@@ -29,6 +37,12 @@ def host_lookup(store):
     static shape S; the outputs have shapes S + [F], S + [W], S + [W] (static when S is).
     The rows are read with :func:`datasets.features.read_rows` (vectorised; a memory-mapped
     store's pages do not become this process's memory).
+
+    Args:
+      store: a :class:`datasets.features.FeatureStore`.
+
+    Returns:
+      The lookup function (numpy inside ``tf.numpy_function``).
     """
     visual_dim = int(store.visual.shape[1])
     width = int(store.text_ids.shape[1])
@@ -66,6 +80,14 @@ def device_table(array, name, rows_per_chunk=4096):
     ~3x the table at the peak (BENCHMARKS.md, Memory). Here the variable
     starts as zeros and takes one chunk at a time, read with
     :func:`datasets.features.read_rows`.
+
+    Args:
+      array: the table (possibly memory-mapped).
+      name: the variable's name.
+      rows_per_chunk: rows copied per assignment.
+
+    Returns:
+      A non-trainable ``tf.Variable``.
     """
     shape, dtype = tuple(array.shape), np.dtype(array.dtype)
     # numpy's zeros are pages never touched (calloc): only the variable's own copy is resident
@@ -77,7 +99,14 @@ def device_table(array, name, rows_per_chunk=4096):
 
 
 def device_tables(store):
-    """The store's features as variables ``{"visual", "text_ids", "text_mask"}``."""
+    """The store's features as variables ``{"visual", "text_ids", "text_mask"}``.
+
+    Args:
+      store: a :class:`datasets.features.FeatureStore`.
+
+    Returns:
+      ``{"visual", "text_ids", "text_mask": tf.Variable}``.
+    """
     width = int(store.text_ids.shape[1])
     return {"visual": device_table(store.visual, "visual_table"),
             "text_ids": tf.Variable(np.asarray(store.text_ids, np.int32), trainable=False,
@@ -88,5 +117,13 @@ def device_tables(store):
 
 def gather_tables(tables, items):
     """``{"visual", "text_ids", "text_mask"}`` of ``items`` from :func:`device_tables`
-    (inside a compiled function, so the tables stay where they are)."""
+    (inside a compiled function, so the tables stay where they are).
+
+    Args:
+      tables: :func:`device_tables`.
+      items: int store rows.
+
+    Returns:
+      ``{name: tensor}``.
+    """
     return {key: tf.gather(tables[key], items) for key in FEATURE_KEYS}

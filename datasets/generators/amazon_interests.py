@@ -20,6 +20,16 @@ def generate(n_users=6000, n_items=2000, n_categories=40, interests=3, gzip_revi
     sum pooling). Items have a popularity skew inside their category. Files:
     ``reviews_Electronics_5.json.gz`` (JSON lines) and ``meta_Electronics.json`` (Python-literal
     dicts, single-quoted, as the real dump).
+
+    Args:
+      n_users, n_items, n_categories: sizes.
+      interests: favourite categories per user.
+      gzip_reviews: write the reviews gzipped (as the real dump).
+      seed: the generator's seed.
+      directory: where to write (default a content-keyed cache folder).
+
+    Returns:
+      The data directory.
     """
     params = dict(n_users=n_users, n_items=n_items, n_categories=n_categories,
                   interests=interests, gzip_reviews=gzip_reviews, seed=seed,
@@ -73,6 +83,13 @@ def oracle(root, vocab):
     (one of the ``I - d`` favourites not yet seen, each any unseen category). The score is that
     times the item's weight in its category; negatives are uniform over items, so this ranks
     rows as the Bayes rule does (up to the generator's skipping of repeated items).
+
+    Args:
+      root: the data directory.
+      vocab: the processed data's vocabulary.
+
+    Returns:
+      ``scorer(rows) -> scores``, or None when ``root`` was not made by :func:`generate`.
     """
     saved = common.read_oracle(root, KIND)
     if saved is None:

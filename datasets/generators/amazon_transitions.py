@@ -23,6 +23,19 @@ def generate(n_users=6000, n_items=1000, n_categories=40, successors=3, jump=0.1
     the target is the LAST item of the history, by id: a model must learn item-level relations
     (the category rules see little). Oracle: ``P(target | last item)``. The defaults give each
     (item, successor) pair ~15 observations in 6,000 users' histories: learnable from the data.
+
+    Generate (once) Amazon-format files whose signal is item-to-item chains; return the dir.
+
+    Args:
+      n_users, n_items, n_categories: sizes.
+      successors: the items each item leads to.
+      jump: the share of events that ignore the chain (popularity).
+      gzip_reviews: write the reviews gzipped.
+      seed: the generator's seed.
+      directory: where to write (default a content-keyed cache folder).
+
+    Returns:
+      The data directory.
     """
     params = dict(n_users=n_users, n_items=n_items, n_categories=n_categories,
                   successors=successors, jump=jump, gzip_reviews=gzip_reviews, seed=seed,
@@ -65,7 +78,15 @@ def _write_amazon_transitions(out, n_users, n_items, n_categories, successors, j
 
 def oracle(root, vocab):
     """``P(target | the history's last item)`` of :func:`amazon_transitions` (negatives are
-    uniform, so this ranks rows as the Bayes rule does)."""
+    uniform, so this ranks rows as the Bayes rule does).
+
+    Args:
+      root: the data directory.
+      vocab: the processed data's vocabulary.
+
+    Returns:
+      ``scorer(rows) -> scores``, or None when ``root`` was not made by :func:`generate`.
+    """
     saved = common.read_oracle(root, KIND)
     if saved is None:
         return None

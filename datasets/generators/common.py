@@ -20,13 +20,25 @@ ORACLE_FILE = "ORACLE.npz"
 
 
 def cache_root():
-    """Where generated data and feature stores live: $NPUREC_CACHE or ~/.cache/npurec."""
+    """Where generated data and feature stores live: $NPUREC_CACHE or ~/.cache/npurec.
+
+    Returns:
+      A path.
+    """
     return os.environ.get("NPUREC_CACHE") or os.path.join(
         os.path.expanduser("~"), ".cache", "npurec")
 
 
 def atomic_build(target, build):
-    """Run ``build(tmp_dir)`` and rename the result to ``target`` (nothing half-written)."""
+    """Run ``build(tmp_dir)`` and rename the result to ``target`` (nothing half-written).
+
+    Args:
+      target: the folder to create.
+      build: fills a folder.
+
+    Returns:
+      ``target`` (also when it existed or another process built it).
+    """
     if os.path.isdir(target):
         return target
     with files.atomic_directory(target, exists=files.KEEP) as tmp:  # KEEP: a concurrent build
@@ -35,7 +47,14 @@ def atomic_build(target, build):
 
 
 def params_key(params):
-    """A short content key of a generator's parameters (its cache folder's name)."""
+    """A short content key of a generator's parameters (its cache folder's name).
+
+    Args:
+      params: JSON-able parameters.
+
+    Returns:
+      12 hex digits.
+    """
     text = json.dumps(params, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -45,7 +64,14 @@ def write_split_files(out, splits, pools, category_ids):
     in the original schema), the category map and the category pools (``pools[c]``: item keys
     of dense category c), as the real release names them. Shared by the generators here and
     by ``benchmarks.process_memory`` (which writes no validation file, like the paper's
-    release)."""
+    release).
+
+    Args:
+      out: the data directory.
+      splits: ``{"train", "valid", "test": [outfit entries]}``.
+      pools: ``{dense category: [item keys]}`` of the training items.
+      category_ids: raw id of each dense category.
+    """
     names = {"train": pv.TRAIN_FILE, "valid": pv.VALID_FILE, "test": pv.TEST_FILE}
 
     def dump(path, payload):
@@ -61,7 +87,15 @@ def write_split_files(out, splits, pools, category_ids):
 
 
 def write_polyvore_files(out, splits, pools, category_ids, visual, text, layout, version):
-    """The NGNN split files, per-item vectors (zip or folders) and the SYNTHETIC.txt marker."""
+    """The NGNN split files, per-item vectors (zip or folders) and the SYNTHETIC.txt marker.
+
+    Args:
+      out: the data directory.
+      splits, pools, category_ids: as :func:`write_split_files`.
+      visual, text: ``{item key: vector}``.
+      layout: ``zip`` or ``dir``.
+      version: the generator version (SYNTHETIC.txt).
+    """
     write_split_files(out, splits, pools, category_ids)
     write_item_vectors(out, feature_store.VISUAL_DIR, visual, layout, decimals=3)
     write_item_vectors(out, feature_store.TEXT_DIR, text, layout, decimals=None)
@@ -77,7 +111,18 @@ def _vector_json(vector, decimals):
 
 
 def write_item_vectors(root, name, vectors, layout, decimals=3):
-    """Write ``{key: vector}`` as ``root/name/<key>.json`` files or ``root/name.zip``."""
+    """Write ``{key: vector}`` as ``root/name/<key>.json`` files or ``root/name.zip``.
+
+    Args:
+      root: the data directory.
+      name: the feature folder (visual / text).
+      vectors: ``{item key: vector}``.
+      layout: ``zip`` (one archive) or ``dir`` (one JSON file per item).
+      decimals: rounding of floats (None: integers).
+
+    Raises:
+      ValueError: an unknown layout.
+    """
     if layout == "dir":
         folder = os.path.join(root, name)
         os.makedirs(folder, exist_ok=True)
@@ -94,6 +139,16 @@ def write_item_vectors(root, name, vectors, layout, decimals=3):
 
 
 def review(user, asin, time):
+    """One review line of the real Amazon format (JSON).
+
+    Args:
+      user: the user index.
+      asin: the item's asin.
+      time: a unix time.
+
+    Returns:
+      A JSON line.
+    """
     return json.dumps({"reviewerID": "A{:012d}".format(user), "asin": asin,
                        "reviewerName": "user {}".format(user), "helpful": [0, 0],
                        "reviewText": "synthetic", "overall": 5.0, "summary": "synthetic",
@@ -102,7 +157,16 @@ def review(user, asin, time):
 
 def write_amazon_files(out, lines, asins, item_cat, gzip_reviews, version):
     """The real dumps' formats: reviews as JSON lines (gzipped or not), meta as Python-literal
-    dicts (single-quoted), and the SYNTHETIC.txt marker."""
+    dicts (single-quoted), and the SYNTHETIC.txt marker.
+
+    Args:
+      out: the data directory.
+      lines: review lines (:func:`review`).
+      asins: the asin of each item.
+      item_cat: the category of each item.
+      gzip_reviews: gzip the reviews file.
+      version: the generator version (SYNTHETIC.txt).
+    """
     import gzip  # pylint: disable=import-outside-toplevel
 
     payload = ("\n".join(lines) + "\n").encode("utf-8")
@@ -123,6 +187,15 @@ def write_amazon_files(out, lines, asins, item_cat, gzip_reviews, version):
 
 
 def asins(rng, n_items):
+    """``n_items`` distinct 10-character asin-like codes, drawn with ``rng``.
+
+    Args:
+      rng: a ``numpy.random.RandomState``.
+      n_items: how many.
+
+    Returns:
+      A list of strings.
+    """
     codes = np.unique(rng.randint(10 ** 8, 10 ** 9, size=2 * n_items))[:n_items]
     codes = codes[rng.permutation(len(codes))]
     return ["B{:09d}".format(int(i)) for i in codes]
@@ -130,7 +203,15 @@ def asins(rng, n_items):
 
 def read_oracle(root, kind):
     """The latent variables a generator of ``kind`` saved in ``root`` (None: another kind or
-    none)."""
+    none).
+
+    Args:
+      root: the data directory.
+      kind: the generator's ``KIND``.
+
+    Returns:
+      ``{name: array}`` or None.
+    """
     path = os.path.join(root, ORACLE_FILE)
     if not os.path.isfile(path):
         return None
@@ -141,6 +222,15 @@ def read_oracle(root, kind):
 
 
 def item_rows(saved, vocab):
+    """The oracle's row of each processed item id (-1: unknown), from the asins.
+
+    Args:
+      saved: the oracle's arrays (``asins``).
+      vocab: the processed vocabulary (``items``).
+
+    Returns:
+      int64 rows.
+    """
     position = {a: i for i, a in enumerate(saved["asins"].tolist())}
     return np.asarray([position.get(str(a), -1) for a in vocab["items"]], np.int64)
 
@@ -169,12 +259,28 @@ def style_scorer_parts(saved, store_keys):
 
 
 def log_falling(total, width):
-    """``log total! / (total - k)!`` for k = 0..width (ordered draws without repetition)."""
+    """``log total! / (total - k)!`` for k = 0..width (ordered draws without repetition).
+
+    Args:
+      total: the number to draw from.
+      width: the largest k.
+
+    Returns:
+      [width + 1] float64.
+    """
     return np.array([np.sum(np.log(total - np.arange(k))) for k in range(width + 1)])
 
 
 def repeated(values, mask):
-    """Per outfit: does any value repeat among the real (masked-in) nodes?"""
+    """Per outfit: does any value repeat among the real (masked-in) nodes?
+
+    Args:
+      values: [B, N] values per node.
+      mask: [B, N] bool.
+
+    Returns:
+      [B] bool.
+    """
     c = np.where(mask, values, -1 - np.arange(mask.shape[1]))
     ordered = np.sort(c, axis=1)
     return (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)

@@ -24,6 +24,20 @@ def generate(n_train=4000, n_valid=300, n_test=600, groups=8, per_group=5, num_s
     co-occurrence rule is strong, as on real data), and the style also shows in every item's
     image vector (``style_strength`` against ``noise``) and words. Defaults: 4,000 training
     outfits, the issue's realistic size; ``n_train`` makes the learning curve.
+
+    Args:
+      n_train, n_valid, n_test: outfits per split.
+      groups, per_group: the category layout.
+      num_styles: latent styles.
+      concentration: the Dirichlet of each style's category preferences.
+      style_strength, noise: the style's weight in image vectors against noise.
+      visual_dim, vocab_size: vector lengths.
+      layout: ``zip`` or ``dir``.
+      seed: the generator's seed.
+      directory: where to write (default a content-keyed cache folder).
+
+    Returns:
+      The data directory.
     """
     params = dict(n_train=n_train, n_valid=n_valid, n_test=n_test, groups=groups,
                   per_group=per_group, num_styles=num_styles, concentration=concentration,

@@ -26,6 +26,9 @@ def generate(n_train=1000, n_valid=500, n_test=500, num_categories=12, num_style
         ~0.016) is below the differences the README reports (150 gave ~0.03).
       layout: ``zip`` (feature archives) or ``dir`` (one JSON file per item in folders).
       directory: where to write; default a content-keyed folder under :func:`cache_root`.
+
+    Returns:
+      The data directory.
     """
     params = dict(n_train=n_train, n_valid=n_valid, n_test=n_test,
                   num_categories=num_categories, num_styles=num_styles, visual_dim=visual_dim,

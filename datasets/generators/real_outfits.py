@@ -42,7 +42,17 @@ SHARED_DIR = os.path.join(  # datasets/generators/ -> the repository -> ../share
 def structure_dir(path=""):
     """The folder of the real outfit lists: ``path``, else ``$NPUREC_POLYVORE_STRUCTURE``,
     else ``../shared/data/polyvore`` beside the repository. Raises DataError naming the files
-    when they are not there (they come from the NGNN authors' repository, ``data/``)."""
+    when they are not there (they come from the NGNN authors' repository, ``data/``).
+
+    Args:
+      path: the folder, or ''.
+
+    Returns:
+      The folder.
+
+    Raises:
+      DataError: a list is missing (named).
+    """
     folder = path or os.environ.get("NPUREC_POLYVORE_STRUCTURE") or os.path.normpath(SHARED_DIR)
     for name in (pv.TRAIN_FILE, pv.TEST_FILE, pv.CATEGORY_MAP_FILE):
         if not os.path.isfile(os.path.join(folder, name)):
@@ -73,6 +83,9 @@ def generate(structure="", n_train=4000, n_valid=400, n_test=600, latent_dim=8, 
       latent_dim: size of an outfit's palette. spread: an item's own variation around it (the
         larger, the weaker the feature signal). strength / noise: the palette's weight in the
         image vector against per-coordinate noise. palette_words: palette words per item.
+
+    Returns:
+      The data directory.
     """
     folder = structure_dir(structure)
     params = dict(n_train=n_train, n_valid=n_valid, n_test=n_test, latent_dim=latent_dim,
