@@ -47,15 +47,16 @@ def polyvore_in_memory(n_train=POLYVORE_TRAIN_OUTFITS, n_eval=500,
     """A PolyvoreData of real shapes from random arrays (no files). ``outfit_size``: fixed
     size of every outfit (None: 3-8 as in the real data).
 
-    Returns:
-      A :class:`datasets.polyvore.PolyvoreData`.
-
     Args:
       n_train, n_eval: outfits.
       num_categories: categories.
-      visual_dim: image vector length (the text is 2757 words).
+      visual_dim, vocab_size: vector lengths.
+      words: words per item.
       outfit_size: fixed items per outfit, or None (3-8).
       seed: the arrays' seed.
+
+    Returns:
+      A :class:`datasets.polyvore.PolyvoreData`.
     """
     rng = np.random.RandomState(seed)
     n_outfits = n_train + 2 * n_eval
