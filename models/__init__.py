@@ -1,1 +1,4 @@
-"""npurec models: pure Keras layers and models (no files, no flags, no loop)."""
+"""npurec models, the floor of the house: pure Keras layers and models, and the few basics every
+package shares (:mod:`models.compat` for Keras 2 vs 3, :mod:`models.precision`,
+:mod:`models.errors`, :mod:`models.files`). It imports no other npurec package (the
+import-linter contract in setup.cfg)."""

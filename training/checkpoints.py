@@ -15,6 +15,7 @@ import tempfile
 import tensorflow as tf
 
 from models.errors import UsageError
+from training import rundir
 
 log = logging.getLogger("npurec.checkpoints")
 
@@ -75,7 +76,7 @@ class CheckpointFiles(object):
     write the run). Restores read the chief's files (a shared file system)."""
 
     def __init__(self, checkpoint, best_checkpoint, run_dir, runtime, keep):
-        self.run_ckpt_dir = os.path.join(run_dir, "checkpoints")
+        self.run_ckpt_dir = rundir.checkpoint_dir(run_dir)
         self.private_dir = None
         save_dir = self.run_ckpt_dir
         if not runtime.is_chief:
@@ -84,7 +85,7 @@ class CheckpointFiles(object):
             save_dir = self.private_dir
         self.manager = tf.train.CheckpointManager(checkpoint, save_dir, max_to_keep=keep)
         self.best_manager = tf.train.CheckpointManager(
-            best_checkpoint, os.path.join(save_dir, "best"), max_to_keep=1)
+            best_checkpoint, os.path.join(save_dir, rundir.BEST_DIR), max_to_keep=1)
 
     def save(self, step):
         """Save the full training state at ``step``; returns the checkpoint path.
@@ -155,7 +156,7 @@ class CheckpointFiles(object):
           A checkpoint prefix, or None (no evaluation improved yet).
         """
         return (self.best_manager.latest_checkpoint
-                or tf.train.latest_checkpoint(os.path.join(self.run_ckpt_dir, "best")))
+                or tf.train.latest_checkpoint(os.path.join(self.run_ckpt_dir, rundir.BEST_DIR)))
 
     def close(self):
         """Remove a non-chief worker's private checkpoint folder."""

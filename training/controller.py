@@ -10,7 +10,6 @@ from __future__ import absolute_import, division, print_function
 
 import logging
 import math
-import os
 import time
 
 import numpy as np
@@ -113,7 +112,7 @@ class Controller(object):
         self.chief = runtime.is_chief
         if self.chief:
             self.writers = {
-                name: tf.summary.create_file_writer(os.path.join(run_dir, "logs", name))
+                name: tf.summary.create_file_writer(rundir.logs_dir(run_dir, name))
                 for name in ("train", "validation")}
         else:
             self.writers = {name: tf.summary.create_noop_writer()

@@ -24,6 +24,35 @@ CONFIG_FILE, METRICS_FILE, HISTORY_FILE, VOCAB_FILE = (
     "config.json", "metrics.json", "history.json", "vocab.json")
 
 
+CHECKPOINT_DIR, BEST_DIR, LOGS_DIR = "checkpoints", "best", "logs"
+
+
+def checkpoint_dir(run_dir):
+    """``RUN/checkpoints``: the latest checkpoints (``best/`` below it: the selected one)."""
+    return os.path.join(run_dir, CHECKPOINT_DIR)
+
+
+def logs_dir(run_dir, name):
+    """``RUN/logs/NAME``: TensorBoard event files (``train``, ``validation``)."""
+    return os.path.join(run_dir, LOGS_DIR, name)
+
+
+def selected_checkpoint(run_dir):
+    """The checkpoint a finished run selected: ``checkpoints/best``, else the latest one.
+
+    Args:
+      run_dir: the run directory.
+
+    Returns:
+      A checkpoint prefix, or None when there is none.
+    """
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    folder = checkpoint_dir(run_dir)
+    return (tf.train.latest_checkpoint(os.path.join(folder, BEST_DIR))
+            or tf.train.latest_checkpoint(folder))
+
+
 def default_path(model):
     """Where a run goes without ``--output-dir``: ``runs/MODEL-YYYYmmdd-HHMMSS``.
 
@@ -170,7 +199,7 @@ def prepare(path, resume=False, overwrite=False):
             aside = "{}.replaced-{}".format(path.rstrip("/"), time.strftime("%Y%m%d-%H%M%S"))
             os.rename(path, aside)
             print("npurec: --overwrite: moved the earlier run in {} to {}".format(path, aside))
-        for sub in ("", "checkpoints", "logs"):
+        for sub in ("", CHECKPOINT_DIR, LOGS_DIR):
             os.makedirs(os.path.join(path, sub), exist_ok=True)
         probe = tempfile.NamedTemporaryFile(prefix=".write-test-", dir=path)
         probe.close()

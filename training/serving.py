@@ -80,9 +80,7 @@ def load_run(run_dir, data_dir=None):
     data = task.prepare(sections["train"].seed, log)
     rundir.check_vocabulary(run_dir, task.vocabulary(data), log)
     model = task.build_model(data)
-    ckpt_dir = os.path.join(run_dir, "checkpoints")
-    path = tf.train.latest_checkpoint(os.path.join(ckpt_dir, "best")) or \
-        tf.train.latest_checkpoint(ckpt_dir)
+    path = rundir.selected_checkpoint(run_dir)
     if path is None:
         raise UsageError("--run-dir {}: no checkpoint to load".format(run_dir))
     status = tf.train.Checkpoint(model=model).restore(path)

@@ -14,6 +14,7 @@ import numpy as np
 from datasets import features as feature_store
 from datasets import polyvore as pv
 from models import files
+from models.errors import UsageError
 
 GENERATOR_VERSION = 4  # 4: ORACLE.npz beside the data (same data as 3)
 ORACLE_FILE = "ORACLE.npz"
@@ -284,3 +285,30 @@ def repeated(values, mask):
     c = np.where(mask, values, -1 - np.arange(mask.shape[1]))
     ordered = np.sort(c, axis=1)
     return (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+
+
+def resolve_data_dir(data_dir, cache_dir, generate, description, log):
+    """Where a task's data comes from: the user's directory, or the embedded default.
+
+    Args:
+      data_dir: the user's data directory, or '' for the embedded synthetic default.
+      cache_dir: where processed data goes ('' = :func:`cache_root`).
+      generate: makes (once) the synthetic default in the real formats; returns its folder.
+      description: what the synthetic data is (for the warning).
+      log: the task's logger; the run says loudly that its data is synthetic.
+
+    Returns:
+      ``(root, is_synthetic, cache_dir)``.
+
+    Raises:
+      UsageError: ``data_dir`` is not a directory.
+    """
+    cache = cache_dir or cache_root()
+    if not data_dir:
+        root = generate()
+        log.warning("no --data-dir given: using the embedded SYNTHETIC %s in %s (planted "
+                    "signal; not real data)", description, root)
+        return root, True, cache
+    if not os.path.isdir(data_dir):
+        raise UsageError("--data-dir {}: no such directory".format(data_dir))
+    return data_dir, False, cache

@@ -12,7 +12,6 @@ import collections
 import dataclasses
 import importlib
 import json
-import os
 
 from models.errors import UsageError
 
@@ -193,38 +192,6 @@ class Task(object):
         (a renamed item, another category count), which would otherwise score silently wrong.
         """
         return None
-
-
-def resolve_data_dir(data_config, generate, description, log):
-    """(data directory, is_synthetic, cache directory) for a task's ``prepare``.
-
-    ``data_config.data_dir`` empty: ``generate()`` makes (once) the embedded synthetic data in
-    the real formats, and the run says so loudly. Otherwise the directory must exist.
-
-    Args:
-      data_config: the ``data`` section (``data_dir``, ``cache_dir``).
-      generate: makes the synthetic default; returns its folder.
-      description: what the synthetic data is (for the warning).
-      log: the task's logger.
-
-    Returns:
-      ``(root, is_synthetic, cache_dir)``.
-
-    Raises:
-      UsageError: ``data_dir`` is not a directory.
-    """
-    from datasets.generators import common  # pylint: disable=import-outside-toplevel
-
-    cache = data_config.cache_dir or common.cache_root()
-    root = data_config.data_dir
-    if not root:
-        root = generate()
-        log.warning("no --data-dir given: using the embedded SYNTHETIC %s in %s (planted "
-                    "signal; not real data)", description, root)
-        return root, True, cache
-    if not os.path.isdir(root):
-        raise UsageError("--data-dir {}: no such directory".format(root))
-    return root, False, cache
 
 
 def register_task(name, factory):

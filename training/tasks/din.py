@@ -27,12 +27,12 @@ import numpy as np
 import tensorflow as tf
 
 from datasets import amazon
-from datasets.generators import amazon_interests, amazon_transitions
+from datasets.generators import amazon_interests, amazon_transitions, common
 from datasets import generators
 from models.din import DIN
 from training import metrics as M
 from models.errors import UsageError
-from training.tasks import Task, TrainInput, resolve_data_dir
+from training.tasks import Task, TrainInput
 
 log = logging.getLogger("npurec.din")
 INPUT_KEYS = ("hist_items", "hist_cats", "hist_len", "target_item", "target_cat",
@@ -186,10 +186,10 @@ class DINTask(Task):
     def prepare(self, seed, log_=None):
         log_ = log_ or log
         data_config = self.data_config
-        root, is_synthetic, cache = resolve_data_dir(
-            data_config, lambda: _GENERATORS[data_config.synthetic_kind][0](
-                n_users=data_config.synthetic_users),
-            _GENERATORS[data_config.synthetic_kind][1], log_)
+        generate, description = _GENERATORS[data_config.synthetic_kind]
+        root, is_synthetic, cache = common.resolve_data_dir(
+            data_config.data_dir, data_config.cache_dir,
+            lambda: generate(n_users=data_config.synthetic_users), description, log_)
         splits, sizes, report, vocab = amazon.load(root, os.path.join(cache, "amazon"),
                                             maxlen=data_config.maxlen, seed=seed,
                                             on_bad_line=data_config.on_bad_line,

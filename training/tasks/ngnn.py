@@ -31,12 +31,12 @@ import tensorflow as tf
 
 from datasets import polyvore as pv
 from datasets import tables
-from datasets.generators import polyvore_compatibility, polyvore_style, real_outfits
+from datasets.generators import common, polyvore_compatibility, polyvore_style, real_outfits
 from datasets import generators
 from models.ngnn import NGNN, consistency_loss, ranking_loss
 from training import metrics as M
 from models.errors import UsageError
-from training.tasks import Task, TrainInput, resolve_data_dir
+from training.tasks import Task, TrainInput
 
 log = logging.getLogger("npurec.ngnn")
 
@@ -194,13 +194,14 @@ class NGNNTask(Task):
         generate, description = _GENERATORS[data_config.synthetic_kind]
         extra = {"structure": data_config.structure_dir} \
             if data_config.synthetic_kind == "outfits" else {}
-        root, is_synthetic, cache = resolve_data_dir(
-            data_config, lambda: generate(n_train=data_config.synthetic_outfits,
-                                          visual_dim=data_config.visual_dim,
-                                          vocab_size=data_config.vocab_size,
-                                          layout=data_config.synthetic_layout,
-                                          **extra),
-            description, log_)
+        def make_default():
+            return generate(n_train=data_config.synthetic_outfits,
+                            visual_dim=data_config.visual_dim,
+                            vocab_size=data_config.vocab_size,
+                            layout=data_config.synthetic_layout, **extra)
+
+        root, is_synthetic, cache = common.resolve_data_dir(
+            data_config.data_dir, data_config.cache_dir, make_default, description, log_)
         data = pv.load(root, os.path.join(cache, "stores"), seed=seed,
                        on_bad=data_config.on_bad, on_missing=data_config.on_missing,
                        visual_dim=data_config.visual_dim, vocab_size=data_config.vocab_size,
