@@ -38,7 +38,7 @@ def _weights(run_dir):
 
 
 @pytest.mark.parametrize("model, extra", [
-    ("ngnn", ["--set", "train.steps_per_epoch=200"]),
+    ("ngnn", ["--set", "train.steps_per_epoch=100"]),
     ("din", ["--set", "train.steps_per_epoch=40", "--batch-size", "512"]),
 ])
 def test_same_seed_fresh_processes_are_bit_identical(tmp_path, model, extra):

@@ -32,7 +32,7 @@ def test_a_run_prints_no_tensorflow_start_up_notices(tmp_path):
     noisy = [l for l in result.stderr.splitlines() if l.startswith(NOISE_PREFIXES)
              or "cuInit" in l or "rebuild TensorFlow" in l]
     assert not noisy, noisy
-    assert "npurec.fit: run directory" in result.stderr  # our own log lines still show
+    assert "npurec.experiment: run directory" in result.stderr  # our own log lines still show
 
 
 def _fake_tensorflow(tmp_path):
