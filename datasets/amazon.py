@@ -110,7 +110,13 @@ def _timestamp(value):
     number = float(value)
     if not np.isfinite(number) or number != int(number):
         raise ValueError("unixReviewTime must be a whole number, got {!r}".format(value))
+    if not 0 <= number < _MAX_TIME:  # e.g. "1e300": a whole number no int64 column holds
+        raise ValueError("unixReviewTime {!r} is out of range (0 to 2**53 seconds or "
+                         "milliseconds)".format(value))
     return int(number)
+
+
+_MAX_TIME = 2.0 ** 53  # exact in float64, far beyond any date in seconds or milliseconds
 
 
 def _bad_line(path, number, what, on_bad_line, report):

@@ -66,22 +66,26 @@ class _Source(object):
             raise DataError("missing item features: neither {}/ nor {} exists".format(
                 directory, archive))
 
+    def _file(self, key):
+        """The per-item file of ``key``, proven to stay in this folder (keys come from data)."""
+        return files.path_under(self.path, files.plain_name(key, "item key") + ".json")
+
     def has(self, key):
         if self._members is not None:
             return key in self._members
-        return os.path.isfile(os.path.join(self.path, key + ".json"))
+        return os.path.isfile(self._file(key))
 
     def describe(self, key):
         if self._members is not None:
             return "{}:{}".format(self.path, self._members[key].filename)
-        return os.path.join(self.path, key + ".json")
+        return self._file(key)
 
     def read(self, key):
         try:
             if self._members is not None:
                 raw = self.zip.read(self._members[key])
             else:
-                with open(os.path.join(self.path, key + ".json"), "rb") as handle:
+                with open(self._file(key), "rb") as handle:
                     raw = handle.read()
             return json.loads(raw.decode("utf-8"))
         except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError) as err:
@@ -96,9 +100,8 @@ class _Source(object):
                 info = self._members.get(key)
                 stamp = (info.CRC, info.file_size) if info is not None else None
             else:
-                path = os.path.join(self.path, key + ".json")
                 try:
-                    stat = os.stat(path)
+                    stat = os.stat(self._file(key))
                     stamp = (stat.st_size, stat.st_mtime_ns)
                 except OSError:
                     stamp = None

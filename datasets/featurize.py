@@ -135,9 +135,14 @@ def featurize_polyvore(images, outfits, out, split=None, backbone="inception_v3"
     paths = {}
     for key in needed:
         item = items.get(key)
+        if "_" not in str(key):
+            reject(key, "malformed_key", "item key {!r}: expected <set_id>_<index>".format(key))
+            continue
         set_id, index = key.rsplit("_", 1)
-        folder = os.path.join(images, set_id)
-        path = os.path.join(folder, index + ".jpg")
+        # ids from the data files: each one path component, and the paths proven inside
+        folder = files.path_under(images, files.plain_name(set_id, "item {}: set_id".format(key)))
+        path = files.path_under(folder, files.plain_name(index, "item {}: index".format(key))
+                                + ".jpg")
         if item is None:
             reject(key, "not_in_release", "item {}: in the split but in no *_no_dup.json of "
                    "{}".format(key, outfits))
@@ -276,7 +281,13 @@ def _check_output(out, inputs):
             os.path.isdir(os.path.join(out, CACHE_DIR))):
         raise DataError("--out {}: holds files that are not an earlier featurize output; "
                         "choose a new or empty folder (nothing there was touched)".format(out))
-    os.makedirs(out, exist_ok=True)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise DataError("--out {}: is a file, not a folder; name a new or empty folder "
+                        "(the file was not touched)".format(out))
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as err:
+        raise DataError("--out {}: cannot create it ({})".format(out, err.strerror or err))
 
 
 def _write_output(out, result):
@@ -330,7 +341,8 @@ def _write_json_layout(out, keys, visual, text_ids, text_len, vocab_size):
         hot[text_ids[row, :text_len[row]]] = 1
         for folder, values in ((feature_store.VISUAL_DIR, visual[row].tolist()),
                                (feature_store.TEXT_DIR, hot.tolist())):
-            files.write_json(os.path.join(out, folder, key + ".json"), values, indent=1)
+            target = files.path_under(out, folder, files.plain_name(key, "item key") + ".json")
+            files.write_json(target, values, indent=1)
 
 
 def main(argv=None):

@@ -37,6 +37,7 @@ import re
 
 import numpy as np
 
+from models import files
 from models.errors import DataError
 from datasets import features as feature_store
 
@@ -123,7 +124,7 @@ def load_outfits(path, category_map, on_bad="error", report=None):
         if not _is_int(set_id) and not (isinstance(set_id, str) and set_id.strip()):
             raise DataError("{}: outfit #{}: set_id must be a string or an integer, got "
                             "{!r}".format(path, position, set_id)[:300])
-        set_id = str(set_id)
+        set_id = files.plain_name(set_id, "{}: outfit #{}: set_id".format(path, position))
         for name, values in (("items_index", indices), ("items_category", categories)):
             if not isinstance(values, list) or not all(_is_int(v) for v in values):
                 raise DataError("{}: outfit {} (#{}): {} must be a list of integers, got "

@@ -17,6 +17,7 @@ import os
 
 import numpy as np
 
+from models import files
 from models.errors import DataError
 from datasets import polyvore as pv
 
@@ -62,6 +63,7 @@ def read_release(outfits_dir, on_bad="error", report=None):
     """
     report = report if report is not None else collections.Counter()
     outfits, items = {}, {}
+    seen = {}  # set_id -> where it was first read: a second outfit with it is an error
     for split, name in RELEASE_FILES:
         path = os.path.join(outfits_dir, name)
         if split == "validation" and not os.path.isfile(path):
@@ -72,7 +74,7 @@ def read_release(outfits_dir, on_bad="error", report=None):
         outfits[split] = []
         for position, entry in enumerate(raw):
             try:
-                outfit = _parse_outfit(entry, path, position, items)
+                outfit = _parse_outfit(entry, path, position, items, seen)
             except DataError:
                 if on_bad == "error":
                     raise
@@ -82,21 +84,42 @@ def read_release(outfits_dir, on_bad="error", report=None):
     return outfits, items
 
 
-def _parse_outfit(entry, path, position, items):
+def _integer(value):
+    """An int from the release's JSON (an int, or a string of digits), else None: a float
+    such as 1.9 is refused, never truncated."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _parse_outfit(entry, path, position, items, seen):
     where = "{}: outfit #{}".format(path, position)
     if not isinstance(entry, dict) or "set_id" not in entry or not isinstance(
             entry.get("items"), list):
         raise DataError("{} needs 'set_id' and an 'items' list (the release's schema). Use "
                         "--on-bad skip to skip it (counted).".format(where))
-    set_id = str(entry["set_id"])
+    set_id = entry["set_id"]
+    if isinstance(set_id, bool) or not isinstance(set_id, (str, int)):
+        raise DataError("{}: set_id must be a string or an integer, got {} {!r}".format(
+            where, type(set_id).__name__, set_id)[:300])
+    set_id = files.plain_name(set_id, where + ": set_id")
+    if set_id in seen:
+        raise DataError("{}: set_id {} is also the id of {}; each outfit needs its own id "
+                        "(its items' names and images are keyed by it). Use --on-bad skip to "
+                        "skip the later one (counted).".format(where, set_id, seen[set_id]))
     indices, categories = [], []
     for slot, raw in enumerate(entry["items"]):
-        try:
-            index, category = int(raw["index"]), int(raw["categoryid"])
-        except (KeyError, TypeError, ValueError):
-            raise DataError("{} (set {}), item #{}: needs integer 'index' and 'categoryid'. "
-                            "Use --on-bad skip to skip the outfit (counted).".format(
-                                where, set_id, slot))
+        index = _integer(raw.get("index")) if isinstance(raw, dict) else None
+        category = _integer(raw.get("categoryid")) if isinstance(raw, dict) else None
+        if index is None or category is None:
+            raise DataError("{} (set {}), item #{}: needs integer 'index' and 'categoryid', "
+                            "got {!r} and {!r}. Use --on-bad skip to skip the outfit "
+                            "(counted).".format(where, set_id, slot,
+                                                raw.get("index") if isinstance(raw, dict) else raw,
+                                                raw.get("categoryid") if isinstance(raw, dict)
+                                                else None)[:400])
         name = raw.get("name")
         name = name.strip() if isinstance(name, str) and name.strip() else None
         key = item_key(set_id, index)
@@ -104,6 +127,7 @@ def _parse_outfit(entry, path, position, items):
                           "{} (set {}), item {}".format(where, set_id, index))
         indices.append(index)
         categories.append(category)
+    seen[set_id] = where
     return Outfit(set_id, indices, categories)
 
 

@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 
-from models.errors import UsageError
+from models.errors import DataError, UsageError
 
 
 def user_file_mode(directory=False):
@@ -148,3 +148,55 @@ def atomic_directory(target, exists=KEEP):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def plain_name(value, what):
+    """``value`` as ONE path component, or a DataError: for every id read from a data file
+    that becomes part of a path (set ids, item keys, image names, category names).
+
+    Why: a data file is input, not a program. An id like ``/some/where`` or ``../..`` joined
+    to a folder would read or write outside it (a release file must not make the featurizer
+    overwrite a file of the user's).
+
+    Args:
+      value: the id (a string or an integer).
+      what: how the message names it, e.g. ``"train.json: outfit #3: set_id"``.
+
+    Returns:
+      The id as a string.
+
+    Raises:
+      DataError: empty, ``.``/``..``, a path separator or NUL, surrounding blanks, or an
+        absolute path; the message names ``what`` and the value.
+    """
+    text = str(value)
+    bad = (not text or text in (".", "..") or "/" in text or "\\" in text or "\x00" in text
+           or text != text.strip() or os.path.isabs(text))
+    if bad:
+        raise DataError("{} {!r} is not a plain name (one path component without '/', '..' "
+                        "or blanks); ids that become file names must be".format(
+                            what, text[:200]))
+    return text
+
+
+def path_under(root, *parts):
+    """``os.path.join(root, *parts)``, proven to stay under ``root`` (symbolic links resolved).
+
+    Args:
+      root: the folder the path must stay in.
+      *parts: components, some from data.
+
+    Returns:
+      The joined path.
+
+    Raises:
+      DataError: the path leaves ``root``.
+    """
+    path = os.path.join(root, *[str(p) for p in parts])
+    base = os.path.realpath(root)
+    real = os.path.realpath(path)
+    if real != base and not real.startswith(base.rstrip(os.sep) + os.sep):
+        raise DataError("{} leaves {} (it resolves to {}); paths built from data must stay "
+                        "in their folder".format(path, root, real))
+    return path
+

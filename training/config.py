@@ -73,6 +73,8 @@ class TrainConfig(object):
         if self.monitor_mode not in ("max", "min"):
             raise UsageError(
                 "train.monitor_mode ({!r}) must be 'max' or 'min'".format(self.monitor_mode))
+        if not 0 <= self.seed < 2 ** 32:  # what NumPy's and TensorFlow's seeding accept
+            raise UsageError("train.seed ({}) must be in 0 .. 2**32 - 1".format(self.seed))
         if self.optimizer not in ("adam", "rmsprop", "sgd", "adagrad"):
             raise UsageError("train.optimizer ({!r}) must be one of adam, rmsprop, sgd, "
                              "adagrad".format(self.optimizer))
@@ -324,6 +326,30 @@ def apply_overrides(config, assignments, sections):
     return config
 
 
+#: the most values (scalars, lists, mappings) a config file may expand to: real configs hold
+#: tens; a "billion laughs" file of nested YAML aliases expands to billions and would hang
+MAX_CONFIG_VALUES = 100000
+#: the largest config file read (bytes)
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def _expanded_size(node, memo):
+    """How many values a composed YAML node becomes once its aliases are expanded; each node
+    is counted once (``memo``), so an alias bomb is measured without expanding it."""
+    key = id(node)
+    if key not in memo:
+        memo[key] = 1  # a recursive alias counts once instead of looping
+        children = 0
+        if isinstance(node.value, list):
+            for item in node.value:
+                if isinstance(item, tuple):  # a mapping's (key, value) pair
+                    children += sum(_expanded_size(n, memo) for n in item)
+                else:
+                    children += _expanded_size(item, memo)
+        memo[key] = 1 + children
+    return memo[key]
+
+
 def load_config_file(path):
     """Read a JSON or YAML config file into a nested dict.
 
@@ -334,10 +360,15 @@ def load_config_file(path):
       ``{section: dict}``.
 
     Raises:
-      UsageError: no such file, not valid JSON/YAML, PyYAML missing, or not a mapping.
+      UsageError: no such file, too large, not valid JSON/YAML, nested too deeply, a YAML
+        file whose aliases expand beyond :data:`MAX_CONFIG_VALUES`, PyYAML missing, or not
+        a mapping.
     """
     if not os.path.isfile(path):
         raise UsageError("--config {}: no such file".format(path))
+    if os.path.getsize(path) > MAX_CONFIG_BYTES:
+        raise UsageError("--config {}: {:,} bytes; a config file holds at most {:,}".format(
+            path, os.path.getsize(path), MAX_CONFIG_BYTES))
     with open(path) as handle:
         text = handle.read()
     if path.endswith((".yaml", ".yml")):
@@ -347,14 +378,24 @@ def load_config_file(path):
             raise UsageError("--config {}: reading YAML needs PyYAML (pip install pyyaml), or "
                              "use a .json file".format(path))
         try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)  # aliases stay shared here
+            size = _expanded_size(node, {})
+            if size > MAX_CONFIG_VALUES:
+                raise UsageError("--config {}: expands to {:,} values (anchors and aliases "
+                                 "repeated inside each other); a config holds at most {:,}. "
+                                 "Nothing was run.".format(path, size, MAX_CONFIG_VALUES))
             data = yaml.safe_load(text)
         except yaml.YAMLError as err:
             raise UsageError("--config {}: not valid YAML: {}".format(path, err))
+        except RecursionError:
+            raise UsageError("--config {}: nested too deeply".format(path))
     else:
         try:
             data = json.loads(text)
         except ValueError as err:
             raise UsageError("--config {}: not valid JSON: {}".format(path, err))
+        except RecursionError:
+            raise UsageError("--config {}: nested too deeply".format(path))
     if not isinstance(data, dict):
         raise UsageError("--config {}: expected a mapping of sections, got {}".format(
             path, type(data).__name__))

@@ -23,6 +23,28 @@ from models.errors import UsageError
 from training import quiet
 
 
+def _check_paths(input_path, output_path):
+    """Refuse answers that would replace the requests, or go nowhere.
+
+    Raises:
+      UsageError: no input file, an output folder that does not exist, an output that is a
+        folder, or an output that IS the input (the same file by identity: a link or another
+        spelling of the path counts).
+    """
+    if not os.path.isfile(input_path):
+        raise UsageError("--input {}: no such file".format(input_path))
+    directory = os.path.dirname(os.path.abspath(output_path))
+    if not os.path.isdir(directory):
+        raise UsageError("--output {}: the folder {} does not exist".format(output_path,
+                                                                           directory))
+    if os.path.isdir(output_path):
+        raise UsageError("--output {} is a folder; name a file".format(output_path))
+    if os.path.exists(output_path) and os.path.samefile(input_path, output_path):
+        raise UsageError("--output {} is the input file {}: the answers would replace the "
+                         "requests. Name another file (nothing was written).".format(
+                             output_path, input_path))
+
+
 def predict(run_dir, input_path, output_path, batch_rows=4096):
     """Score the JSON-lines requests of ``input_path`` into ``output_path``.
 
@@ -37,22 +59,16 @@ def predict(run_dir, input_path, output_path, batch_rows=4096):
       (lines scored, lines answered with an error).
 
     Raises:
-      UsageError: no such run or input, the output's folder is missing or the output is a
-        folder, or the data the run is pointed at no longer matches its vocabulary.
+      UsageError: no such run or input, the output's folder is missing, the output is a
+        folder or is the input itself, or the data the run is pointed at no longer matches
+        its vocabulary.
     """
     from training import serving  # pylint: disable=import-outside-toplevel
 
+    _check_paths(input_path, output_path)  # before the run is loaded: refusals are cheap
     loaded = serving.load_run(run_dir)
     task, data = loaded.task, loaded.data
     module = task.export_module(loaded.model, data)
-    if not os.path.isfile(input_path):
-        raise UsageError("--input {}: no such file".format(input_path))
-    directory = os.path.dirname(os.path.abspath(output_path))
-    if not os.path.isdir(directory):
-        raise UsageError("--output {}: the folder {} does not exist".format(output_path,
-                                                                           directory))
-    if os.path.isdir(output_path):
-        raise UsageError("--output {} is a folder; name a file".format(output_path))
     results, pending, errors = {}, [], 0
 
     def flush():
@@ -86,6 +102,8 @@ def predict(run_dir, input_path, output_path, batch_rows=4096):
                     request = json.loads(text)
                 except ValueError as err:
                     raise ValueError("malformed JSON ({})".format(err))
+                except RecursionError:  # a line nested thousands deep: one bad line
+                    raise ValueError("malformed JSON (nested too deeply to read)")
                 if not isinstance(request, dict):
                     raise ValueError("expected a JSON object")
                 rows, warnings = task.request_rows(data, request)

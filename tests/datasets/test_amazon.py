@@ -219,6 +219,9 @@ def test_synthetic_amazon_is_in_the_real_format(tmp_path):
     ({"reviewerID": "u9", "asin": "a", "unixReviewTime": 1.5}, "whole number"),
     ({"reviewerID": "u9", "asin": "", "unixReviewTime": 1}, "asin is empty"),
     (["u9", "a", 1], "got a JSON list"),
+    ({"reviewerID": "u9", "asin": "a", "unixReviewTime": "1e300"}, "out of range"),
+    ({"reviewerID": "u9", "asin": "a", "unixReviewTime": 1e19}, "out of range"),
+    ({"reviewerID": "u9", "asin": "a", "unixReviewTime": -5}, "out of range"),
 ])
 def test_review_fields_of_the_wrong_type_are_bad_lines(raw_dir, tmp_path, line, what):
     d = raw_dir()

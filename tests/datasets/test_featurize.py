@@ -372,3 +372,43 @@ def test_image_pipeline_runs_without_the_autotune_model(tmp_path):
     encoder = image_io.ImageEncoder("mobilenet_v2", "none", 96)
     dataset = encoder._dataset([str(tmp_path / "a.jpg")])  # pylint: disable=protected-access
     assert dataset.options().autotune.enabled is False
+
+
+@needs_images
+@pytest.mark.parametrize("hostile", ["absolute", "parent"])
+def test_a_set_id_that_is_a_path_reads_and_writes_nothing_outside(release, tmp_path,
+                                                                   weights_file, hostile):
+    """A release whose set_id points outside --images / --out (an absolute path, or ../..):
+    the outfit is refused at parse time (skipped and counted by default), so no image is
+    read from there and no ``<set_id>_<n>.json`` is written there; the user's file is kept."""
+    images, outfits, written = release
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "1.jpg").write_bytes(open(os.path.join(images, "1000", "1.jpg"), "rb").read())
+    mine = tmp_path / "victim_1.json"
+    mine.write_text("mine")
+    set_id = str(victim) if hostile == "absolute" else os.path.join("..", "..", "victim")
+    train = written["train"] + [dict(written["train"][1], set_id=set_id)]
+    with open(os.path.join(outfits, "train_no_dup.json"), "w") as handle:
+        json.dump(train, handle)
+    out = str(tmp_path / "out")
+    report = featurize.featurize_polyvore(images, outfits, out, weights=weights_file,
+                                          write_json=True, **FAST)
+    assert report["counts"]["malformed_outfits_skipped"] == 1
+    assert mine.read_text() == "mine" and sorted(os.listdir(str(victim))) == ["1.jpg"]
+    inside = [os.path.join(d, f) for d, _, fs in os.walk(out) for f in fs]
+    assert not any("victim" in p for p in inside)
+    with pytest.raises(DataError, match="not a plain name"):
+        featurize.featurize_polyvore(images, outfits, str(tmp_path / "out2"),
+                                     weights=weights_file, on_bad="error", **FAST)
+
+
+def test_out_that_is_a_file_is_refused_and_kept(tmp_path, capsys):
+    target = tmp_path / "out"
+    target.write_text("keep")
+    images = tmp_path / "images"
+    images.mkdir()
+    code = featurize.main(["polyvore", "--images", str(images), "--outfits", str(tmp_path),
+                           "--out", str(target)])
+    assert code == 2 and target.read_text() == "keep"
+    assert "is a file" in capsys.readouterr().err

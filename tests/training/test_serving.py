@@ -244,3 +244,41 @@ def test_evaluate_reproduces_the_runs_own_final_metrics(runs, model, tmp_path, c
     assert got["checkpoint"] == written["selected_checkpoint"]
     assert evaluate.main(["--run-dir", runs[model], "--split", "train2"]) == 2
     assert "--split train2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("spelling", ["same", "dotted", "hard_link", "symlink"])
+def test_predict_never_writes_its_answers_over_its_requests(runs, tmp_path, spelling):
+    """--output that is --input, by identity, not by spelling: refused (exit 2) before the run
+    is even loaded, and the requests are exactly as they were."""
+    requests = tmp_path / "in.jsonl"
+    _write(str(requests), [json.dumps({"history": [[1, 1]], "candidates": [[1, 1]]})])
+    before = requests.read_bytes()
+    if spelling == "same":
+        output = str(requests)
+    elif spelling == "dotted":
+        output = os.path.join(str(tmp_path), ".", "sub", "..", "in.jsonl")
+        (tmp_path / "sub").mkdir()
+    elif spelling == "hard_link":
+        output = str(tmp_path / "alias.jsonl")
+        os.link(str(requests), output)
+    else:
+        output = str(tmp_path / "alias.jsonl")
+        os.symlink(str(requests), output)
+    code = predict.main(["--run-dir", runs["din"], "--input", str(requests),
+                         "--output", output])
+    assert code == 2 and requests.read_bytes() == before
+
+
+def test_a_deeply_nested_request_is_one_error_line(runs, tmp_path):
+    """A line nested 100,000 deep used to stop the whole run with a RecursionError: it is one
+    error answer like any malformed line, and the other lines are still scored."""
+    good = json.dumps({"history": [[1, 1]], "candidates": [[1, 1]]})
+    _write(str(tmp_path / "in.jsonl"), [good, "[" * 100000 + "]" * 100000,
+                                        '{"a": ' * 100000 + "1" + "}" * 100000, good])
+    scored, errors = predict.predict(runs["din"], str(tmp_path / "in.jsonl"),
+                                     str(tmp_path / "out.jsonl"))
+    assert (scored, errors) == (2, 2)
+    out = _read(str(tmp_path / "out.jsonl"))
+    assert [o["line"] for o in out] == [1, 2, 3, 4]
+    assert "nested too deeply" in out[1]["error"] and "nested too deeply" in out[2]["error"]
+    assert "probabilities" in out[0] and "probabilities" in out[3]
