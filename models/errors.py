@@ -15,6 +15,7 @@ error                       exit  meaning
 :class:`WorkerLostError`    3     a multi-worker job lost a worker; relaunch with --resume
 :class:`DivergedError`      4     training diverged (NaN/inf weights); the last finite
                                   checkpoint is kept, no metrics are written
+:class:`Interrupted`        130   Ctrl-C; the checkpoints are kept, --resume continues
 ==========================  ====  =======================================================
 """
 from __future__ import absolute_import, division, print_function
@@ -63,6 +64,13 @@ class DivergedError(NpurecError):
     """
 
     exit_code = 4
+
+
+class Interrupted(NpurecError):
+    """The user interrupted a run (Ctrl-C). The message says at which step and which
+    checkpoint ``--resume`` continues from; exit code 130, the shell's code for SIGINT."""
+
+    exit_code = 130
 
 
 def exit_code(err):

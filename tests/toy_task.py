@@ -52,6 +52,7 @@ class ToyTask(Task):
     train_defaults = {"epochs": 2, "batch_size": 32, "learning_rate": 0.05}
     monitor = "auc"
     monitor_mode = "max"
+    metric_names = ("auc", "logloss")
 
     def prepare(self, seed, log=None):
         return ToyData(seed, self.data_config.n)

@@ -95,8 +95,26 @@ class CheckpointFiles(object):
 
         Returns:
           The checkpoint path.
+
+        Raises:
+          UsageError: the checkpoint cannot be written (a full disk, a folder gone): one line
+            naming it and the checkpoint that is kept.
         """
-        return self.manager.save(checkpoint_number=step)
+        return self._write(self.manager, step)
+
+    def _write(self, manager, step):
+        try:
+            return manager.save(checkpoint_number=step)
+        except (tf.errors.ResourceExhaustedError, tf.errors.PermissionDeniedError,
+                tf.errors.NotFoundError, tf.errors.FailedPreconditionError,
+                tf.errors.UnknownError, OSError) as err:
+            text = str(getattr(err, "message", "") or err).strip().splitlines()
+            raise UsageError(
+                "cannot write the checkpoint of step {} in {} ({}). Nothing earlier was lost: "
+                "the last complete checkpoint is {}. Free space (or fix the folder) and run "
+                "the same command with --resume.".format(
+                    step, manager.directory, (text[0] if text else type(err).__name__)[:200],
+                    self.latest() or "none")) from None
 
     def save_best(self, step):
         """Save the model's weights as the best so far (``checkpoints/best``); returns the path.
@@ -107,7 +125,7 @@ class CheckpointFiles(object):
         Returns:
           The checkpoint path.
         """
-        return self.best_manager.save(checkpoint_number=step)
+        return self._write(self.best_manager, step)
 
     def latest(self):
         """The chief's latest checkpoint (what every worker resumes from).

@@ -170,6 +170,7 @@ def _train(task_cls, sections, resolved, output_dir, resuming, cluster, resume, 
     task = task_cls(task_cls.model_config_for(sections["model"], runtime.device, log),
                     sections["data"], sections["eval"])
     data = task.prepare(train_cfg.seed, log)
+    _check_before_writing(task, data, train_cfg)
     with runtime.strategy.scope():
         model = task.build_model(data)
     vocabulary = task.vocabulary(data)
@@ -201,6 +202,25 @@ def _train(task_cls, sections, resolved, output_dir, resuming, cluster, resume, 
         _plot_history(output_dir)
     log.info("run directory: %s", output_dir)
     return Run(output_dir, metrics, model, task, data)
+
+
+def _check_before_writing(task, data, train_cfg):
+    """What can only be checked once the data is there, checked before the run directory is
+    touched: a refused run leaves nothing behind (exit 2 promises it).
+
+    Raises:
+      UsageError: a batch larger than the training set, or a ``train.monitor`` that is none
+        of the task's metrics.
+    """
+    n_train = task.num_train_examples(data)
+    if train_cfg.batch_size > n_train:
+        raise UsageError("train.batch_size ({}) is larger than the training set ({} examples); "
+                         "lower it. Nothing was written.".format(train_cfg.batch_size, n_train))
+    names = task.metric_names
+    if train_cfg.monitor and names is not None and train_cfg.monitor not in names:
+        raise UsageError("train.monitor {!r} is not a validation metric of {}; choose one of "
+                         "{}. Nothing was written.".format(train_cfg.monitor, task.name,
+                                                           ", ".join(sorted(names))))
 
 
 def _log_results(metrics):

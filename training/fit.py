@@ -120,7 +120,8 @@ def main(argv=None):
       argv: the arguments (default ``sys.argv[1:]``).
 
     Returns:
-      0, or the error's exit code (2 bad input, 3 a lost worker, 4 diverged).
+      0, or the error's exit code (2 bad input, 3 a lost worker, 4 diverged, 130
+      interrupted).
     """
     from models.errors import exit_code  # pylint: disable=import-outside-toplevel
     from training import experiment  # pylint: disable=import-outside-toplevel
@@ -128,6 +129,10 @@ def main(argv=None):
     experiment.check_datasets_package()
     try:
         run(argv)
+    except KeyboardInterrupt:  # before training started (the loop names its own step)
+        print("npurec: error: interrupted before training started; nothing to resume",
+              file=sys.stderr)
+        return 130
     except Exception as err:  # pylint: disable=broad-except
         code = exit_code(err)
         if code is None:

@@ -24,7 +24,7 @@ import os
 
 import tensorflow as tf
 
-from models.errors import UsageError, WorkerLostError
+from models.errors import Interrupted, UsageError, WorkerLostError
 from training import checkpoints as ckpt
 from training import rundir
 from training.controller import Controller, EarlyStopping
@@ -122,6 +122,12 @@ def train_and_evaluate(task, data, model, runtime, *, train_config, run_dir, res
                                 history=history, steps_per_epoch=steps_per_epoch, seed=seed)
         try:
             return controller.run()
+        except KeyboardInterrupt:
+            raise Interrupted(
+                "interrupted at step {} of {}. The checkpoints are kept; the last one is {}. "
+                "Run the same command with --resume to continue from it.".format(
+                    int(trainer.step.numpy()), steps_per_epoch * cfg.epochs,
+                    files.latest() or "none yet (--resume starts again from step 0)")) from None
         except _PEER_ERRORS as err:
             if not runtime.cluster.distributed:
                 raise

@@ -301,9 +301,13 @@ def resolve_data_dir(data_dir, cache_dir, generate, description, log):
       ``(root, is_synthetic, cache_dir)``.
 
     Raises:
-      UsageError: ``data_dir`` is not a directory.
+      UsageError: ``data_dir`` is not a directory, or the cache is a file.
     """
     cache = cache_dir or cache_root()
+    if os.path.exists(cache) and not os.path.isdir(cache):
+        raise UsageError("the cache {} ({}) is a file, not a folder: point it at a folder "
+                         "(the file was not touched)".format(
+                             cache, "data.cache_dir" if cache_dir else "$NPUREC_CACHE"))
     if not data_dir:
         root = generate()
         log.warning("no --data-dir given: using the embedded SYNTHETIC %s in %s (planted "

@@ -318,3 +318,78 @@ def test_a_model_below_a_rule_on_validation_is_said_and_recorded(tmp_path, caplo
                for r in caplog.records if r.levelname == "WARNING")
     code, out = _run(tmp_path, "--epochs", "1", name="plain")
     assert json.load(open(os.path.join(out, "metrics.json")))["below_rules"] == []
+
+
+@pytest.mark.parametrize("bad", [["--batch-size", "100000"],
+                                 ["--set", "train.monitor=nosuch"],
+                                 ["--set", "train.monitor=AUC"]])
+def test_a_refusal_that_needs_the_data_still_writes_nothing(tmp_path, capsys, bad):
+    """Refusals that can only be made once the data is loaded (a batch larger than the
+    training set, a monitor that is none of the task's metrics) come before the run directory
+    is touched: exit 2, nothing there, and the corrected command is not refused as "already
+    holds a run"."""
+    code, out = _run(tmp_path, "--epochs", "1", *bad)
+    assert code == 2 and "Nothing was written" in capsys.readouterr().err
+    assert not os.path.exists(out)
+    code, _ = _run(tmp_path, "--epochs", "1")
+    assert code == 0
+
+
+@pytest.mark.parametrize("model", ["din", "ngnn"])
+def test_a_cache_that_is_a_file_is_named_and_kept(tmp_path, monkeypatch, capsys, model):
+    """NPUREC_CACHE pointing at a regular file: one line naming it (exit 2), not an OSError
+    traceback, and the file is as it was."""
+    cache = tmp_path / "cache"
+    cache.write_text("mine")
+    monkeypatch.setenv("NPUREC_CACHE", str(cache))
+    code = fit.main(["--model", model, "--output-dir", str(tmp_path / "run"), "--device",
+                     "cpu"])
+    assert code == 2 and cache.read_text() == "mine"
+    assert "NPUREC_CACHE" in capsys.readouterr().err and not (tmp_path / "run").exists()
+
+
+def test_ctrl_c_says_where_the_run_stopped_and_resume_finishes_it(tmp_path, monkeypatch,
+                                                                 capsys):
+    """Ctrl-C during training: one line (exit 130) naming the step and the checkpoint that
+    --resume continues from, no KeyboardInterrupt traceback; --resume then finishes."""
+    from training.trainer import Trainer  # pylint: disable=import-outside-toplevel
+
+    real, calls = Trainer.train_step, []
+
+    def interrupted(self, batch):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(self, batch)
+
+    monkeypatch.setattr(Trainer, "train_step", interrupted)
+    code, out = _run(tmp_path, "--epochs", "2", "--set", "train.checkpoint_every_steps=1")
+    err = capsys.readouterr().err
+    assert code == 130 and "interrupted at step 3" in err and "ckpt-3" in err
+    assert "--resume" in err and "Traceback" not in err
+    monkeypatch.setattr(Trainer, "train_step", real)
+    code, _ = _run(tmp_path, "--epochs", "2", "--resume")
+    assert code == 0 and os.path.isfile(os.path.join(out, "metrics.json"))
+
+
+def test_a_full_disk_while_checkpointing_is_one_line_and_keeps_the_last(tmp_path,
+                                                                       monkeypatch, capsys):
+    """The disk fills at the third checkpoint: exit 2, one line naming the folder and the last
+    complete checkpoint (which is still there), no ResourceExhaustedError traceback."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    real, calls = tf.train.CheckpointManager.save, []
+
+    def full(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) >= 3:
+            raise tf.errors.ResourceExhaustedError(None, None, "No space left on device")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(tf.train.CheckpointManager, "save", full)
+    code, out = _run(tmp_path, "--epochs", "2", "--set", "train.checkpoint_every_steps=1")
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot write the checkpoint of step" in err
+    assert "No space left on device" in err and "Traceback" not in err
+    kept = err.split("the last complete checkpoint is ")[1].split(". ")[0]
+    assert os.path.isfile(kept + ".index")

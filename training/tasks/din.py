@@ -176,6 +176,7 @@ class DINTask(Task):
                         "train": {"learning_rate": 1e-3, "epochs": 5, "patience": 0}}}
     monitor = "auc"
     monitor_mode = "max"
+    metric_names = ("auc", "logloss", "gauc", "rela_impr")  # rela_impr: with eval.base_run
     device_model_options = {"npu": {"static_shapes": True}}  # whole-graph compilation
 
     def __init__(self, model_config=None, data_config=None, eval_config=None):

@@ -185,6 +185,7 @@ class NGNNTask(Task):
                          "train": {"patience": 0}}}
     monitor = "mrr_auc"
     monitor_mode = "max"
+    metric_names = ("fitb_accuracy", "fitb_mrr", "compat_auc", "pairwise_accuracy", "mrr_auc")
     device_model_options = {"npu": {"static_shapes": True}}  # whole-graph compilation
 
     # -- data -----------------------------------------------------------------------------
