@@ -400,6 +400,19 @@ class PolyvoreData(object):
         self.root = root
         self.category_map = category_map or {}  # raw category id -> dense index
         self.distinct_categories = distinct_categories  # how the evaluation sets were drawn
+        self._item_categories = None
+
+    @property
+    def item_categories(self):
+        """The dense category of every store row as the outfit lists give it (-1: in no
+        outfit), so that a request naming an item with another category can be refused."""
+        if self._item_categories is None:
+            out = np.full(len(self.store.keys), -1, np.int64)
+            for packed in self.splits.values():
+                real = np.asarray(packed["mask"]) > 0
+                out[np.asarray(packed["items"])[real]] = np.asarray(packed["cats"])[real]
+            self._item_categories = out
+        return self._item_categories
 
 
 def load(root, cache_dir, seed=0, on_bad="error", on_missing="error", visual_dim=2048,

@@ -43,6 +43,21 @@ class LoadedRun(object):
         self.checkpoint = checkpoint
 
 
+def _edited_keys(run_dir, config):
+    """``": model.hidden was 12 when trained, is 16 now"`` when config.json differs from the
+    copy that the finished run wrote into metrics.json, else ''."""
+    trained = (rundir.read_json(os.path.join(run_dir, rundir.METRICS_FILE), {}) or {}).get(
+        "config")
+    if not isinstance(trained, dict):
+        return ""
+    changed = ["{}.{} was {!r} when trained, is {!r} now".format(
+        section, key, (trained.get(section) or {}).get(key), (config.get(section) or {}).get(key))
+        for section in ("model", "data")
+        for key in sorted(set(trained.get(section) or {}) | set(config.get(section) or {}))
+        if (trained.get(section) or {}).get(key) != (config.get(section) or {}).get(key)]
+    return ": config.json was edited, " + "; ".join(changed) if changed else ""
+
+
 def load_run(run_dir, data_dir=None):
     """Rebuild a run's task, data and model with its selected weights, for predict/export.
 
@@ -83,12 +98,16 @@ def load_run(run_dir, data_dir=None):
     path = rundir.selected_checkpoint(run_dir)
     if path is None:
         raise UsageError("--run-dir {}: no checkpoint to load".format(run_dir))
-    status = tf.train.Checkpoint(model=model).restore(path)
     try:
+        status = tf.train.Checkpoint(model=model).restore(path)
         status.assert_existing_objects_matched()
-    except AssertionError as err:
-        raise UsageError("checkpoint {} does not match the run's model ({})".format(
-            path, str(err).splitlines()[0]))
+    except (AssertionError, ValueError, tf.errors.OpError) as err:
+        lines = str(getattr(err, "message", "") or err).strip().splitlines()
+        raise UsageError("checkpoint {} does not fit the model built from {}{} ({}). Restore "
+                         "the file, or train a new run.".format(
+                             path, os.path.join(run_dir, rundir.CONFIG_FILE),
+                             _edited_keys(run_dir, config),
+                             (lines[0] if lines else type(err).__name__)[:200])) from None
     status.expect_partial()
     log.info("loaded %s from %s", config["task"], path)
     return LoadedRun(run_dir, task, sections, data, model, path)

@@ -65,7 +65,8 @@ def test_din_predict_ranks_and_reports_bad_lines(runs, tmp_path):
     k = int(test["hist_len"][row])
     history = [[int(i), int(c)] for i, c in zip(test["hist_items"][row, :k],
                                                  test["hist_cats"][row, :k])]
-    candidates = [[int(test["target_item"][row]), int(test["target_cat"][row])], [1, 1]]
+    one = [1, int(run.data.vocab["item_category"][1])]  # item 1 with its own category
+    candidates = [[int(test["target_item"][row]), int(test["target_cat"][row])], one]
     maxlen = test["hist_items"].shape[1]
     _write(str(tmp_path / "in.jsonl"), [
         json.dumps({"history": history, "candidates": candidates}),
@@ -272,7 +273,8 @@ def test_predict_never_writes_its_answers_over_its_requests(runs, tmp_path, spel
 def test_a_deeply_nested_request_is_one_error_line(runs, tmp_path):
     """A line nested 100,000 deep used to stop the whole run with a RecursionError: it is one
     error answer like any malformed line, and the other lines are still scored."""
-    good = json.dumps({"history": [[1, 1]], "candidates": [[1, 1]]})
+    one = [1, int(serving.load_run(runs["din"]).data.vocab["item_category"][1])]
+    good = json.dumps({"history": [one], "candidates": [one]})
     _write(str(tmp_path / "in.jsonl"), [good, "[" * 100000 + "]" * 100000,
                                         '{"a": ' * 100000 + "1" + "}" * 100000, good])
     scored, errors = predict.predict(runs["din"], str(tmp_path / "in.jsonl"),
@@ -282,3 +284,60 @@ def test_a_deeply_nested_request_is_one_error_line(runs, tmp_path):
     assert [o["line"] for o in out] == [1, 2, 3, 4]
     assert "nested too deeply" in out[1]["error"] and "nested too deeply" in out[2]["error"]
     assert "probabilities" in out[0] and "probabilities" in out[3]
+
+
+@pytest.mark.parametrize("model, key, value", [("din", "embedding_dim", 7),
+                                               ("ngnn", "hidden", 5)])
+def test_an_edited_config_is_named_not_a_shape_traceback(runs, tmp_path, capsys, model, key,
+                                                         value):
+    """config.json edited after training (a model size): predict and export stop with exit 2
+    naming the key, its trained value and its value now; nothing is written."""
+    import shutil  # pylint: disable=import-outside-toplevel
+
+    run = str(tmp_path / "run")
+    shutil.copytree(runs[model], run, ignore=shutil.ignore_patterns("export"))
+    path = os.path.join(run, "config.json")
+    config = json.load(open(path))
+    config["model"][key] = value
+    json.dump(config, open(path, "w"))
+    _write(str(tmp_path / "in.jsonl"), ["{}"])
+    assert predict.main(["--run-dir", run, "--input", str(tmp_path / "in.jsonl"),
+                         "--output", str(tmp_path / "out.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert "model.{} was".format(key) in err and "is {} now".format(value) in err
+    assert not (tmp_path / "out.jsonl").exists()
+    assert export.main(["--run-dir", run]) == 2
+    assert "model.{} was".format(key) in capsys.readouterr().err
+    assert not os.path.exists(os.path.join(run, "export"))
+
+
+def test_an_item_paired_with_another_items_category_is_refused_per_line(runs, tmp_path):
+    """DIN ``[item, category]`` and NGNN ``{"item", "category"}`` with a category that is not
+    the item's: one error line naming both (it used to be scored silently), the rest scored."""
+    din = serving.load_run(runs["din"])
+    item_category = din.data.vocab["item_category"]
+    own = [1, int(item_category[1])]
+    other = int(next(c for c in range(1, din.data.sizes["categories"]) if c != own[1]))
+    _write(str(tmp_path / "din.jsonl"), [
+        json.dumps({"history": [own], "candidates": [own]}),
+        json.dumps({"history": [own], "candidates": [[1, other]]}),
+        json.dumps({"history": [[1, other]], "candidates": [own]})])
+    assert predict.predict(runs["din"], str(tmp_path / "din.jsonl"),
+                           str(tmp_path / "din-out.jsonl")) == (1, 2)
+    out = _read(str(tmp_path / "din-out.jsonl"))
+    assert "item 1 is of category {}, not {}".format(own[1], other) in out[1]["error"]
+    ngnn = serving.load_run(runs["ngnn"])
+    data = ngnn.data
+    raw_of = {v: k for k, v in data.category_map.items()}
+    test = data.splits["test"]
+    size = int(test["mask"][0].sum())
+    outfit = [{"item": data.store.keys[int(test["items"][0, i])],
+               "category": raw_of[int(test["cats"][0, i])]} for i in range(size)]
+    wrong = [dict(outfit[0], category=next(c for c in raw_of.values()
+                                           if c != outfit[0]["category"]))] + outfit[1:]
+    _write(str(tmp_path / "ngnn.jsonl"), [json.dumps({"outfit": outfit}),
+                                          json.dumps({"outfit": wrong})])
+    assert predict.predict(runs["ngnn"], str(tmp_path / "ngnn.jsonl"),
+                           str(tmp_path / "ngnn-out.jsonl")) == (1, 1)
+    out = _read(str(tmp_path / "ngnn-out.jsonl"))
+    assert "is of category {}".format(outfit[0]["category"]) in out[1]["error"]

@@ -260,6 +260,10 @@ class DINTask(Task):
         if not (1 <= item < data.sizes["items"] and 1 <= category < data.sizes["categories"]):
             raise ValueError("unknown id {} (items are 1..{}, categories 1..{})".format(
                 [item, category], data.sizes["items"] - 1, data.sizes["categories"] - 1))
+        known = int(data.vocab["item_category"][item])
+        if category != known:  # another item's category: scored silently wrong otherwise
+            raise ValueError("item {} is of category {}, not {} (the run's vocab.json, "
+                             "item_category)".format(item, known, category))
         return item, category
 
     def format_result(self, request, scores):

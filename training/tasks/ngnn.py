@@ -255,7 +255,13 @@ class NGNNTask(Task):
                 raise ValueError("unknown item {!r}".format(key))
             if category not in data.category_map:
                 raise ValueError("unknown category id {}".format(category))
-            return int(data.store.rows([key])[0]), data.category_map[category]
+            row, dense = int(data.store.rows([key])[0]), data.category_map[category]
+            known = int(data.item_categories[row])
+            if known >= 0 and known != dense:
+                raw = {v: k for k, v in data.category_map.items()}
+                raise ValueError("item {!r} is of category {}, not {} (the outfit lists say "
+                                 "so)".format(key, raw.get(known, known), category))
+            return row, dense
 
         base = [resolve(e) for e in outfit]
         options = [resolve(e) for e in candidates] or [None]
