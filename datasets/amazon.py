@@ -30,7 +30,7 @@ import zlib
 import numpy as np
 import pandas as pd
 
-from models import files
+from models import files, memory
 from models.errors import DataError
 from datasets import progress, safe_pickle
 
@@ -365,6 +365,11 @@ def build_samples(reviews, item_category, maxlen=20, seed=0, report=None):
     last = np.repeat(size, size) - 1
     event = np.flatnonzero(position >= 1)  # every prefix predicts its next event
     k = position[event]
+    # the history arrays below hold rows x maxlen slots several times over (indices, mask,
+    # items, categories; then the negatives): refuse what the machine cannot hold, with the
+    # numbers, instead of being killed by the operating system
+    memory.check_fits(len(event) * int(maxlen) * 50, "the history arrays ({:,} rows x {:,} "
+                      "slots)".format(len(event), int(maxlen)), "data.maxlen={}".format(maxlen))
     hist_len = np.minimum(k, maxlen)
     # left-aligned, oldest first: slot j < hist_len holds event (k - hist_len + j) of the user,
     # so the mask is tf.sequence_mask(hist_len) and the most recent item is at hist_len - 1

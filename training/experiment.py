@@ -15,6 +15,7 @@ import os
 import platform
 import sys
 
+from models import memory
 from models.errors import UsageError
 
 log = logging.getLogger("npurec.experiment")
@@ -171,6 +172,10 @@ def _train(task_cls, sections, resolved, output_dir, resuming, cluster, resume, 
                     sections["data"], sections["eval"])
     data = task.prepare(train_cfg.seed, log)
     _check_before_writing(task, data, train_cfg)
+    estimate = task.model_bytes(data)
+    if estimate is not None:
+        memory.check_fits(estimate[0], "{}'s weights and optimizer state".format(task.name),
+                          estimate[1])
     with runtime.strategy.scope():
         model = task.build_model(data)
     vocabulary = task.vocabulary(data)

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from training import config as cfg
 from training import rundir, tasks
+from models import memory
 from models.errors import UsageError
 
 log = logging.getLogger("npurec.serving")
@@ -94,6 +95,9 @@ def load_run(run_dir, data_dir=None):
     task = task_cls(sections["model"], sections["data"], sections["eval"])
     data = task.prepare(sections["train"].seed, log)
     rundir.check_vocabulary(run_dir, task.vocabulary(data), log)
+    estimate = task.model_bytes(data)
+    if estimate is not None:  # an edited config.json may ask for a model the machine lacks
+        memory.check_fits(estimate[0], "{}'s weights".format(task.name), estimate[1])
     model = task.build_model(data)
     path = rundir.selected_checkpoint(run_dir)
     if path is None:

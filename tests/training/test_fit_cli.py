@@ -393,3 +393,24 @@ def test_a_full_disk_while_checkpointing_is_one_line_and_keeps_the_last(tmp_path
     assert "No space left on device" in err and "Traceback" not in err
     kept = err.split("the last complete checkpoint is ")[1].split(". ")[0]
     assert os.path.isfile(kept + ".index")
+
+
+@pytest.mark.parametrize("model, setting, needle", [
+    ("din", "data.maxlen=1000000000", "data.maxlen=1000000000"),
+    ("din", "model.embedding_dim=100000000", "model.embedding_dim=100000000"),
+    ("ngnn", "model.hidden=10000000", "model.hidden=10000000"),
+])
+def test_a_size_the_machine_cannot_hold_is_refused_with_numbers(tmp_path, monkeypatch, capsys,
+                                                                model, setting, needle):
+    """Sizes that used to get the process killed by the operating system (no message): the
+    estimate is checked before allocating, exit 2 names the setting and both sizes, and no
+    run directory is left."""
+    monkeypatch.setenv("NPUREC_CACHE", str(tmp_path / "cache"))
+    small = (["--set", "data.synthetic_users=300", "--batch-size", "64"] if model == "din"
+             else ["--set", "data.synthetic_outfits=100", "--set", "data.visual_dim=16",
+                   "--set", "data.vocab_size=50"])
+    code = fit.main(["--model", model, "--output-dir", str(tmp_path / "run"), "--device",
+                     "cpu", "--set", setting] + small)
+    err = capsys.readouterr().err
+    assert code == 2 and needle in err and "GB available" in err
+    assert not (tmp_path / "run").exists()

@@ -113,6 +113,18 @@ class Task(object):
         other hooks as ``data``."""
         raise NotImplementedError
 
+    def model_bytes(self, data):
+        """An estimate of the memory that training the model takes (weights, gradients,
+        optimizer slots), checked before the model is built; None: no estimate.
+
+        Args:
+          data: what :meth:`prepare` returned.
+
+        Returns:
+          ``(bytes, the setting that drives them)`` or None.
+        """
+        return None
+
     def build_model(self, data):
         """Return an (unbuilt or built) Keras model for ``data``. Called under the strategy
         scope."""

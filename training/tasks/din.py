@@ -298,6 +298,13 @@ class DINTask(Task):
 
         return TrainInput(index.batch(batch_size, drop_remainder=True), gather)
 
+    def model_bytes(self, data):
+        """The embedding tables (items and categories) with their gradients and two Adam
+        slots, float32: the part of DIN that grows with a setting."""
+        dim = self.model_config.embedding_dim
+        rows = data.sizes["items"] + data.sizes["categories"]
+        return rows * dim * 4 * 4, "model.embedding_dim={}".format(dim)
+
     def build_model(self, data):
         model_config = self.model_config
         model = DIN(data.sizes["items"], data.sizes["categories"],

@@ -326,6 +326,14 @@ class NGNNTask(Task):
 
 
     # -- model ----------------------------------------------------------------------------
+    def model_bytes(self, data):
+        """The input projections (per category and shared, image and text) with their
+        gradients and RMSprop slots, float32: the part of NGNN that grows with a setting."""
+        hidden = self.model_config.hidden
+        inputs = data.store.visual_dim + data.store.vocab_size
+        return (data.num_categories + 1) * inputs * hidden * 4 * 3, "model.hidden={}".format(
+            hidden)
+
     def build_model(self, data):
         model_config = self.model_config
         model = NGNN(data.num_categories, visual_dim=data.store.visual_dim,
