@@ -524,8 +524,7 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pick
 def _warn_report(report, log):
     """Whatever was dropped, skipped or altered is said at WARNING level on every load
     (a cached load too), so a user never trains on silently different data."""
-    altered = {k: v for k, v in report.items()
-               if v and k.split(":")[0] != "negatives_touched_by_user"}
+    altered = {k: v for k, v in report.items() if v}  # negatives a user reviewed too: said
     if log and altered:
         log.warning("amazon: the data was not used as given: %s", ", ".join(
             "{} {}".format(v, k.replace("_", " ")) for k, v in sorted(altered.items())))

@@ -25,6 +25,10 @@ from training.sharding import epoch_dataset
 
 log = logging.getLogger("npurec.loop")
 
+#: fewer rows (questions, users) than this behind a metric get a WARNING: with 100 rows an AUC
+#: of 0.6 is about two standard errors from chance
+MIN_ROWS = 100
+
 
 class EarlyStopping(object):
     """Model selection state, stored in variables so that it is checkpointed with the run."""
@@ -314,6 +318,15 @@ class Controller(object):
             log.warning("the selected checkpoint is BELOW the rule %s on validation %s: "
                         "%.4f vs %.4f", entry["rule"], entry["metric"], entry["model"],
                         entry["rule_value"])
+        final["rows"] = {split: self.task.metric_rows(self.data, split)
+                         for split in ("validation", "test")}
+        for split, counts in sorted(final["rows"].items()):
+            for what, count in sorted(counts.items()):
+                if count < MIN_ROWS:
+                    log.warning("%s metrics rest on %d %s: too few to tell a model from chance "
+                                "or from a rule (%d or more wanted); more data, or do not read "
+                                "much into them", split, count, what.replace("_", " "),
+                                MIN_ROWS)
         final["best_step"] = int(stopping.best_step.numpy())
         final["steps"] = int(self.trainer.step.numpy())
         final["early_stopped"] = bool(stopping.stopped.numpy())

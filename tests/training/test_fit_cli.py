@@ -414,3 +414,22 @@ def test_a_size_the_machine_cannot_hold_is_refused_with_numbers(tmp_path, monkey
     err = capsys.readouterr().err
     assert code == 2 and needle in err and "GB available" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_every_metric_says_how_many_rows_it_rests_on(tmp_path, caplog):
+    """metrics.json records the rows behind each split's metrics; a split with too few gets a
+    WARNING that names the count (2 rows once gave AUC 1.0 on test and 0.0 on validation)."""
+    import logging  # pylint: disable=import-outside-toplevel
+
+    from training.controller import MIN_ROWS  # pylint: disable=import-outside-toplevel
+
+    caplog.set_level(logging.WARNING)
+    code, out = _run(tmp_path, "--epochs", "1", "--set", "data.n=40", "--batch-size", "8")
+    assert code == 0
+    rows = json.load(open(os.path.join(out, "metrics.json")))["rows"]
+    assert rows == {"validation": {"rows": 40}, "test": {"rows": 40}}
+    said = [r.getMessage() for r in caplog.records if "too few" in r.getMessage()]
+    assert len(said) == 2 and "40 rows" in said[0] and str(MIN_ROWS) in said[0]
+    caplog.clear()
+    code, out = _run(tmp_path, "--epochs", "1", "--set", "data.n=200", name="enough")
+    assert code == 0 and not [r for r in caplog.records if "too few" in r.getMessage()]

@@ -341,3 +341,17 @@ def test_an_item_paired_with_another_items_category_is_refused_per_line(runs, tm
                            str(tmp_path / "ngnn-out.jsonl")) == (1, 1)
     out = _read(str(tmp_path / "ngnn-out.jsonl"))
     assert "is of category {}".format(outfit[0]["category"]) in out[1]["error"]
+
+
+def test_both_models_record_the_rows_behind_their_metrics(runs):
+    """DIN: every row, and the users GAUC averages over; NGNN: one FITB question per outfit and
+    each outfit plus its random partner for compatibility."""
+    din = json.load(open(os.path.join(runs["din"], "metrics.json")))
+    data = serving.load_run(runs["din"]).data
+    validation = data.splits["validation"]
+    assert din["rows"]["validation"]["rows"] == len(validation["label"])
+    assert 0 < din["rows"]["validation"]["gauc_users"] <= len(set(validation["user"].tolist()))
+    ngnn = json.load(open(os.path.join(runs["ngnn"], "metrics.json")))
+    outfits = ngnn["data"]["outfits"]["validation"]
+    assert ngnn["rows"]["validation"] == {"fitb_questions": outfits,
+                                          "compat_outfits": 2 * outfits}

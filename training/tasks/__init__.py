@@ -177,6 +177,19 @@ class Task(object):
         """Turn the split's concatenated scores (numpy) into a flat {name: float}."""
         raise NotImplementedError
 
+    def metric_rows(self, data, split):
+        """How many rows (questions, users) each metric of ``split`` rests on, for the
+        record and for the warning on too few.
+
+        Args:
+          data: what :meth:`prepare` returned.
+          split: ``validation`` or ``test``.
+
+        Returns:
+          ``{what: count}``; by default the number of scored rows.
+        """
+        return {"rows": len(next(iter(self.eval_arrays(data, split).values())))}
+
     def baselines(self, data, split):
         """Trivial scorers on the same questions: {baseline name: {metric: value}}."""
         return {}

@@ -340,6 +340,12 @@ class DINTask(Task):
             out["rela_impr"] = M.rela_impr(out["auc"], base[split]["auc"])
         return out
 
+    def metric_rows(self, data, split):
+        """AUC and log loss rest on the rows; GAUC on the users that have both labels."""
+        rows = data.splits[split]
+        users = np.unique(np.asarray(rows["user"])[np.asarray(rows["label"]) > 0.5])
+        return {"rows": int(len(rows["label"])), "gauc_users": int(len(users))}
+
     def baselines(self, data, split):
         rows = data.splits[split]
         labels = rows["label"]

@@ -412,6 +412,11 @@ class NGNNTask(Task):
         n_fitb = len(data.fitb[split]["items"])
         return question_metrics(scores[:n_fitb], scores[n_fitb:], data.compat[split]["label"])
 
+    def metric_rows(self, data, split):
+        """FITB metrics rest on the questions, the compatibility ones on the outfits."""
+        return {"fitb_questions": int(len(data.fitb[split]["items"]) // 4),
+                "compat_outfits": int(len(data.compat[split]["label"]))}
+
     def baselines(self, data, split):
         """Category co-occurrence from the training outfits scores the same questions; on
         generated data, the generator's own scorer adds the ceiling (``oracle``)."""
