@@ -77,3 +77,20 @@ def test_a_failed_build_leaves_no_folder(tmp_path):
         with files.atomic_directory(str(tmp_path / "cache")):
             raise ValueError("bad data")
     assert os.listdir(str(tmp_path)) == []
+
+
+def test_a_cache_folder_that_cannot_be_written_is_one_usage_error(tmp_path, monkeypatch):
+    """An NPUREC_CACHE the user may not write (read-only, or on a full or read-only disk; as
+    root a chmod does not stop us, so the refusal is simulated where it happens): a
+    UsageError naming the folder and the reason, not an OSError traceback."""
+    import tempfile  # pylint: disable=import-outside-toplevel
+
+    from datasets.generators import common  # pylint: disable=import-outside-toplevel
+
+    def refuse(**kwargs):
+        raise PermissionError(13, "Permission denied", kwargs.get("dir"))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+    target = str(tmp_path / "cache" / "synthetic" / "amazon-x")
+    with pytest.raises(UsageError, match="cannot write .*amazon-x: Permission denied"):
+        common.atomic_build(target, lambda tmp: None)
