@@ -304,6 +304,48 @@ def _file_key(paths, params):
     return digest.hexdigest()[:24]
 
 
+def event_histories(users, items, item_to_cat, maxlen):
+    """Every event after a user's first, with the user's previous events as its history: the
+    one processing step that every behaviour data set (Amazon 2014/2018/2023, MovieLens)
+    goes through.
+
+    Args:
+      users: [n] user ids, the events sorted by user, then time (then item).
+      items: [n] item ids (1-based) in that order.
+      item_to_cat: [items + 1] the category id of each item id.
+      maxlen: most recent history items kept.
+
+    Returns:
+      ``(event, position, last, hist_items, hist_cats, hist_len)``: the row of each predicted
+      event, every row's position in its user's sequence and its user's last position, and
+      the left-aligned histories (oldest first, 0 = padding) of the predicted events.
+
+    Raises:
+      UsageError: the history arrays would not fit in memory (``data.maxlen`` named).
+    """
+    start = np.r_[0, np.flatnonzero(users[1:] != users[:-1]) + 1]
+    size = np.diff(np.r_[start, len(users)])
+    position = np.arange(len(users)) - np.repeat(start, size)
+    last = np.repeat(size, size) - 1
+    event = np.flatnonzero(position >= 1)  # every prefix predicts its next event
+    k = position[event]
+    # the history arrays below hold rows x maxlen slots several times over (indices, mask,
+    # items, categories; then the negatives): refuse what the machine cannot hold, with the
+    # numbers, instead of being killed by the operating system
+    memory.check_fits(len(event) * int(maxlen) * 50, "the history arrays ({:,} rows x {:,} "
+                      "slots)".format(len(event), int(maxlen)), "data.maxlen={}".format(maxlen))
+    hist_len = np.minimum(k, maxlen)
+    # left-aligned, oldest first: slot j < hist_len holds event (k - hist_len + j) of the user,
+    # so the mask is tf.sequence_mask(hist_len) and the most recent item is at hist_len - 1
+    slots = np.arange(maxlen)[None, :]
+    index = event[:, None] - hist_len[:, None] + slots
+    valid = slots < hist_len[:, None]
+    hist_items = np.where(valid, items[np.clip(index, 0, len(items) - 1)], 0).astype(np.int32)
+    hist_cats = item_to_cat[hist_items]
+    hist_cats[~valid] = 0
+    return event, position, last, hist_items, hist_cats, hist_len
+
+
 def build_samples(reviews, item_category, maxlen=20, seed=0, report=None):
     """Vectorised reference preprocessing. Returns {split: arrays}, id-space sizes and the
     vocabulary (raw item / category key of each id, index 0 = padding, and each item's
@@ -359,26 +401,8 @@ def build_samples(reviews, item_category, maxlen=20, seed=0, report=None):
     users = frame["user_id"].to_numpy().astype(np.int64)
     items = frame["item_id"].to_numpy().astype(np.int32)
     n_items = len(item_keys)
-    start = np.r_[0, np.flatnonzero(users[1:] != users[:-1]) + 1]
-    size = np.diff(np.r_[start, len(users)])
-    position = np.arange(len(users)) - np.repeat(start, size)
-    last = np.repeat(size, size) - 1
-    event = np.flatnonzero(position >= 1)  # every prefix predicts its next event
-    k = position[event]
-    # the history arrays below hold rows x maxlen slots several times over (indices, mask,
-    # items, categories; then the negatives): refuse what the machine cannot hold, with the
-    # numbers, instead of being killed by the operating system
-    memory.check_fits(len(event) * int(maxlen) * 50, "the history arrays ({:,} rows x {:,} "
-                      "slots)".format(len(event), int(maxlen)), "data.maxlen={}".format(maxlen))
-    hist_len = np.minimum(k, maxlen)
-    # left-aligned, oldest first: slot j < hist_len holds event (k - hist_len + j) of the user,
-    # so the mask is tf.sequence_mask(hist_len) and the most recent item is at hist_len - 1
-    slots = np.arange(maxlen)[None, :]
-    index = event[:, None] - hist_len[:, None] + slots
-    valid = slots < hist_len[:, None]
-    hist_items = np.where(valid, items[np.clip(index, 0, len(items) - 1)], 0).astype(np.int32)
-    hist_cats = item_to_cat[hist_items]
-    hist_cats[~valid] = 0
+    event, position, last, hist_items, hist_cats, hist_len = event_histories(
+        users, items, item_to_cat, maxlen)
     target = items[event]
     user = users[event]
     # negatives: a random item the user never touched (vectorised rejection)
@@ -424,13 +448,14 @@ class AmazonData(object):
       synthetic: whether the data is the embedded generated set.
       root: the data directory.
       vocab: raw key of every id (see :func:`build_samples`), or None.
+      protocol: how rows and labels were made when it is not Amazon's (MovieLens), or None.
       item_index: raw asin -> item id (requests name items by asin).
       item_counts / category_counts: positive training events per id (the mini-batch aware
         regulariser's frequencies). Each split also gets ``target_count``: the candidate's
         count (leave-one-out on training rows), the popularity feature's input.
     """
 
-    def __init__(self, *, splits, sizes, report, synthetic, root, vocab=None):
+    def __init__(self, *, splits, sizes, report, synthetic, root, vocab=None, protocol=None):
         # copies of the split dicts (not of their arrays): ``target_count`` is added below,
         # and the caller's dicts (e.g. a loaded cache's) must not change under it
         splits = {name: dict(rows) for name, rows in splits.items()}
@@ -440,6 +465,7 @@ class AmazonData(object):
         self.synthetic = synthetic
         self.root = root
         self.vocab = vocab
+        self.protocol = protocol  # how rows and labels were made, when not Amazon's
         self.item_index = ({str(k): i for i, k in enumerate(vocab["items"]) if i}
                            if vocab is not None else {})
         train = splits["train"]

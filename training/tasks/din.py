@@ -26,7 +26,7 @@ import typing
 import numpy as np
 import tensorflow as tf
 
-from datasets import amazon
+from datasets import amazon, movielens
 from datasets.generators import amazon_interests, amazon_transitions, common
 from datasets import generators
 from models.din import DIN
@@ -106,7 +106,8 @@ class DINEvalConfig(object):
 @dataclasses.dataclass(frozen=True)
 class DINDataConfig(object):
     """Attributes:
-      data_dir: Amazon files or remap.pkl ('' = the embedded synthetic default).
+      data_dir: Amazon files, remap.pkl or a MovieLens folder (ml-100k, ml-1m, ml-20m,
+        ml-25m, ml-latest; detected by its files) ('' = the embedded synthetic default).
       cache_dir: where processed arrays are cached ('' = $NPUREC_CACHE or ~/.cache/npurec).
       maxlen: most recent history items kept (20).
       on_bad_line: error | skip (counted) for malformed lines.
@@ -191,12 +192,19 @@ class DINTask(Task):
         root, is_synthetic, cache = common.resolve_data_dir(
             data_config.data_dir, data_config.cache_dir,
             lambda: generate(n_users=data_config.synthetic_users), description, log_)
-        splits, sizes, report, vocab = amazon.load(root, os.path.join(cache, "amazon"),
-                                            maxlen=data_config.maxlen, seed=seed,
-                                            on_bad_line=data_config.on_bad_line,
-                                            trust_pickle=data_config.trust_pickle, log=log_)
+        protocol = None
+        if movielens.detect(root):  # MovieLens files: the paper's MovieLens protocol
+            splits, sizes, report, vocab, protocol = movielens.load(
+                root, os.path.join(cache, "movielens"), maxlen=data_config.maxlen, seed=seed,
+                on_bad_line=data_config.on_bad_line, log=log_)
+        else:
+            splits, sizes, report, vocab = amazon.load(
+                root, os.path.join(cache, "amazon"), maxlen=data_config.maxlen, seed=seed,
+                on_bad_line=data_config.on_bad_line, trust_pickle=data_config.trust_pickle,
+                log=log_)
         return amazon.AmazonData(splits=splits, sizes=sizes, report=report,
-                                 synthetic=is_synthetic, root=root, vocab=vocab)
+                                 synthetic=is_synthetic, root=root, vocab=vocab,
+                                 protocol=protocol)
 
     def export_module(self, model, data):
         maxlen = data.splits["train"]["hist_items"].shape[1]
@@ -280,9 +288,12 @@ class DINTask(Task):
                 for key in ("items", "categories", "item_category")}
 
     def describe_data(self, data):
-        return {"synthetic": data.synthetic, "root": data.root, "sizes": data.sizes,
-                "rows": {k: int(len(v["label"])) for k, v in data.splits.items()},
-                "report": data.report}
+        out = {"synthetic": data.synthetic, "root": data.root, "sizes": data.sizes,
+               "rows": {k: int(len(v["label"])) for k, v in data.splits.items()},
+               "report": data.report}
+        if data.protocol is not None:
+            out["protocol"] = data.protocol
+        return out
 
     def num_train_examples(self, data):
         return len(data.splits["train"]["label"])

@@ -1,0 +1,355 @@
+"""MovieLens for DIN, read natively: ratings and movies files in, DIN's samples out.
+
+The DIN paper's second data set (MovieLens-20M). Layouts, detected by their files:
+
+* ``ratings.csv`` + ``movies.csv`` (ml-20m, ml-25m, ml-latest, ml-latest-small): CSV with a
+  header, ``userId,movieId,rating,timestamp`` and ``movieId,title,genres`` (UTF-8, titles
+  quoted when they hold commas);
+* ``ratings.dat`` + ``movies.dat`` (ml-1m, ml-10m): ``UserID::MovieID::Rating::Timestamp``
+  and ``MovieID::Title::Genres`` (ml-1m is Latin-1);
+* ``u.data`` + ``u.item`` (ml-100k): tab-separated ``user item rating timestamp``, and
+  ``|``-separated movies with 19 genre flags (Latin-1).
+
+The protocol (the paper's; recorded in ``metrics.json`` as ``data.protocol``):
+
+* labels from ratings: 4 and 5 positive, the rest negative;
+* split by USER, not by time: users are shuffled with the seed and 70 % train, 10 %
+  validation, 20 % test (the paper: 100,000 training and 38,493 test users, ~72/28);
+* every rating after a user's first is a row: the history is the user's previously rated
+  movies (all ratings, the most recent ``maxlen``), the candidate the movie rated;
+* the category is a GENRE. A movie with several genres gets its RAREST one across the catalogue
+  (ties by name): MovieLens lists genres alphabetically, so "the first" would be arbitrary,
+  and the rarest is the most specific ("Film-Noir" over "Drama"), which is what makes "the
+  candidate's genre is in the history" informative. A movie without genres gets
+  ``(no genres listed)``.
+"""
+from __future__ import absolute_import, division, print_function
+
+import collections
+import json
+import os
+
+import numpy as np
+import pandas as pd
+
+from datasets import amazon
+from models import files
+from models.errors import DataError
+
+#: layout name -> (ratings file, movies file)
+LAYOUTS = collections.OrderedDict([
+    ("csv", ("ratings.csv", "movies.csv")),
+    ("dat", ("ratings.dat", "movies.dat")),
+    ("100k", ("u.data", "u.item")),
+])
+GENRES_100K = ("unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
+               "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
+               "Romance", "Sci-Fi", "Thriller", "War", "Western")
+NO_GENRE = "(no genres listed)"
+SPLIT_SHARES = (0.7, 0.1, 0.2)  # train, validation, test users
+CACHE_VERSION = 1
+PROTOCOL = {"dataset": "movielens", "label": "rating >= 4 is positive",
+            "split": "by user, shuffled with the seed: 70% train, 10% validation, 20% test",
+            "history": "the user's previously rated movies (all ratings), most recent maxlen",
+            "category": "the movie's rarest genre in the catalogue (ties by name)"}
+
+
+def detect(data_dir):
+    """The MovieLens layout in ``data_dir``, or None.
+
+    Args:
+      data_dir: a folder.
+
+    Returns:
+      A key of :data:`LAYOUTS`, or None.
+    """
+    for name, (ratings, movies) in LAYOUTS.items():
+        if os.path.isfile(os.path.join(data_dir, ratings)) and \
+                os.path.isfile(os.path.join(data_dir, movies)):
+            return name
+    return None
+
+
+def _bad(path, line, what, on_bad_line, report):
+    if on_bad_line == "error":
+        raise DataError("{}:{}: {}. Use data.on_bad_line=skip to skip such lines "
+                        "(counted).".format(path, line, what))
+    report["skipped_lines:" + os.path.basename(path)] += 1
+
+
+def _text(path, encoding):
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise DataError("{}: bytes that are not {} at offset {}".format(path, encoding,
+                                                                        err.start))
+
+
+def _table(path, layout, kind):
+    """The file as a DataFrame of strings, one row per line, with its line numbers."""
+    if layout == "csv":
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (ValueError, pd.errors.ParserError) as err:
+            raise DataError("{}: not a readable CSV ({})".format(path, err))
+        frame["_line"] = np.arange(len(frame)) + 2  # the header is line 1
+        return frame
+    text = _text(path, "latin-1")  # ml-1m and ml-100k are Latin-1 (accented titles)
+    if layout == "dat":
+        sep, names = "::", (("user", "item", "rating", "time") if kind == "ratings"
+                            else ("item", "title", "genres"))
+    elif kind == "ratings":
+        sep, names = "\t", ("user", "item", "rating", "time")
+    else:
+        sep, names = "|", ("item", "title", "date", "video", "url") + GENRES_100K
+    lines = text.splitlines()
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        if layout == "dat" and kind == "movies":  # a title may hold "::" (never the id)
+            head, _, rest = line.partition(sep)
+            title, _, genres = rest.rpartition(sep)
+            parts = [head, title, genres] if rest and sep in rest else [line]
+        else:
+            parts = line.split(sep)
+        rows.append(parts + [number] if len(parts) == len(names) else [None] * len(names)
+                    + [number])
+    frame = pd.DataFrame(rows, columns=list(names) + ["_line"])
+    return frame
+
+
+def read_ratings(path, layout, on_bad_line="error", report=None):
+    """Ratings as a DataFrame (user, item, rating, time), every field checked.
+
+    Args:
+      path: the ratings file.
+      layout: a key of :data:`LAYOUTS`.
+      on_bad_line: ``error`` (stop, naming file and line) or ``skip`` (count it).
+      report: a Counter (updated).
+
+    Returns:
+      The DataFrame (user and item as strings, rating float, time int64).
+
+    Raises:
+      DataError: a malformed line with ``on_bad_line="error"``, or a file without the
+        columns.
+    """
+    report = report if report is not None else collections.Counter()
+    frame = _table(path, layout, "ratings")
+    if layout == "csv":
+        missing = {"userId", "movieId", "rating", "timestamp"} - set(frame.columns)
+        if missing:
+            raise DataError("{}: no column(s) {} (MovieLens ratings.csv has userId, movieId, "
+                            "rating, timestamp)".format(path, ", ".join(sorted(missing))))
+        frame = frame.rename(columns={"userId": "user", "movieId": "item",
+                                      "timestamp": "time"})
+    rating = pd.to_numeric(frame["rating"], errors="coerce")
+    time = pd.to_numeric(frame["time"], errors="coerce")
+    ids_ok = frame["user"].fillna("").str.strip().str.isdigit() & \
+        frame["item"].fillna("").str.strip().str.isdigit()
+    ok = ids_ok & rating.between(0, 10) & time.notna() & (time >= 0) & (time < 2 ** 53) & \
+        (time == np.floor(time.fillna(0)))
+    for line in frame.loc[~ok, "_line"].tolist():
+        _bad(path, line, "expected integer user and movie ids, a rating and a whole "
+             "non-negative timestamp", on_bad_line, report)
+    frame = frame.loc[ok]
+    return pd.DataFrame({"user": frame["user"].str.strip().to_numpy(),
+                         "item": frame["item"].str.strip().to_numpy(),
+                         "rating": rating[ok].to_numpy(np.float64),
+                         "time": time[ok].to_numpy(np.int64)})
+
+
+def read_movies(path, layout, on_bad_line="error", report=None):
+    """Each movie's genres.
+
+    Args:
+      path: the movies file.
+      layout: a key of :data:`LAYOUTS`.
+      on_bad_line: ``error`` or ``skip`` (counted).
+      report: a Counter (updated).
+
+    Returns:
+      ``{movie id (str): [genres]}``.
+
+    Raises:
+      DataError: a malformed line with ``on_bad_line="error"``, or a file without the
+        columns.
+    """
+    report = report if report is not None else collections.Counter()
+    frame = _table(path, layout, "movies")
+    if layout == "csv":
+        missing = {"movieId", "genres"} - set(frame.columns)
+        if missing:
+            raise DataError("{}: no column(s) {} (MovieLens movies.csv has movieId, title, "
+                            "genres)".format(path, ", ".join(sorted(missing))))
+        frame = frame.rename(columns={"movieId": "item"})
+    genres = {}
+    for row in frame.to_dict("records"):  # one per MOVIE (tens of thousands): loading only
+        item = (row.get("item") or "").strip()
+        if not item.isdigit():
+            _bad(path, row["_line"], "expected a movie id and its genres", on_bad_line,
+                 report)
+            continue
+        if layout == "100k":
+            flags = [row.get(g) for g in GENRES_100K]
+            if any(f not in ("0", "1") for f in flags):
+                _bad(path, row["_line"], "expected 19 genre flags of 0 or 1", on_bad_line,
+                     report)
+                continue
+            names = [g for g, f in zip(GENRES_100K, flags) if f == "1" and g != "unknown"]
+        else:
+            names = [g for g in (row.get("genres") or "").split("|")
+                     if g and g != NO_GENRE]
+        genres[item] = names
+    return genres
+
+
+def primary_genres(genres):
+    """The category of each movie: its rarest genre in the catalogue (ties by name).
+
+    Args:
+      genres: ``{movie: [genres]}``.
+
+    Returns:
+      ``{movie: genre}`` (:data:`NO_GENRE` for a movie without one).
+    """
+    count = collections.Counter(g for names in genres.values() for g in set(names))
+    return {movie: min(names, key=lambda g: (count[g], g)) if names else NO_GENRE
+            for movie, names in genres.items()}
+
+
+def build_samples(ratings, movie_genre, maxlen=20, seed=0, report=None):
+    """DIN's samples under the MovieLens protocol (module docstring).
+
+    Args:
+      ratings: :func:`read_ratings`' DataFrame.
+      movie_genre: :func:`primary_genres`' mapping.
+      maxlen: most recent history items kept.
+      seed: the user split's seed.
+      report: a Counter of what was dropped (updated).
+
+    Returns:
+      ``(splits, sizes, vocab)`` with the arrays of :func:`datasets.amazon.build_samples`.
+
+    Raises:
+      DataError: no user with 2 or more ratings in some split.
+    """
+    report = report if report is not None else collections.Counter()
+    frame = ratings.copy()
+    unknown = ~frame["item"].isin(set(movie_genre))
+    if unknown.any():
+        report["ratings_of_movies_missing_from_movies_file"] += int(unknown.sum())
+    frame["category"] = frame["item"].map(movie_genre).fillna(NO_GENRE)
+    repeated = frame.duplicated(["user", "item"], keep="first")
+    if repeated.any():
+        report["duplicate_user_movie_ratings_dropped"] += int(repeated.sum())
+        frame = frame.loc[~repeated]
+    item_codes, item_keys = pd.factorize(frame["item"].astype(np.int64), sort=True)
+    frame["item_id"] = item_codes + 1
+    cat_of_item = frame.drop_duplicates("item_id").set_index("item_id")["category"].sort_index()
+    cat_codes, cat_keys = pd.factorize(cat_of_item, sort=True)
+    item_to_cat = np.zeros(len(item_keys) + 1, dtype=np.int32)
+    item_to_cat[cat_of_item.index.to_numpy()] = cat_codes + 1
+    user_codes, user_keys = pd.factorize(frame["user"].astype(np.int64), sort=True)
+    frame["user_id"] = user_codes
+    frame = frame.sort_values(["user_id", "time", "item_id"], kind="mergesort")
+    users = frame["user_id"].to_numpy().astype(np.int64)
+    items = frame["item_id"].to_numpy().astype(np.int32)
+    labels = (frame["rating"].to_numpy() >= 4).astype(np.float32)
+    event, _, _, hist_items, hist_cats, hist_len = amazon.event_histories(
+        users, items, item_to_cat, maxlen)
+    order = np.random.RandomState(seed).permutation(len(user_keys))
+    share = np.cumsum(SPLIT_SHARES)[:-1]
+    cut = np.floor(share * len(user_keys)).astype(np.int64)
+    split_of_user = np.zeros(len(user_keys), np.int64)
+    split_of_user[order[cut[0]:cut[1]]] = 1
+    split_of_user[order[cut[1]:]] = 2
+    split_of = split_of_user[users[event]]
+    splits = {}
+    for code, name in enumerate(("train", "validation", "test")):
+        rows = event[split_of == code]
+        picked = np.flatnonzero(split_of == code)
+        if not len(rows):
+            raise DataError("no {} rows: too few users with 2 or more ratings ({} users "
+                            "in all)".format(name, len(user_keys)))
+        splits[name] = {
+            "user": users[rows].astype(np.int32),
+            "hist_items": hist_items[picked], "hist_cats": hist_cats[picked],
+            "hist_len": hist_len[picked].astype(np.int32),
+            "target_item": items[rows].astype(np.int32),
+            "target_cat": item_to_cat[items[rows]],
+            "label": labels[rows],
+        }
+    sizes = {"items": len(item_keys) + 1, "categories": len(cat_keys) + 1,
+             "users": len(user_keys), "events": int(len(users))}
+    vocab = {"items": np.asarray([""] + [str(k) for k in item_keys]),
+             "categories": np.asarray([""] + [str(k) for k in cat_keys]),
+             "item_category": item_to_cat}
+    return splits, sizes, vocab
+
+
+def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", log=None):
+    """MovieLens samples from ``data_dir``, cached by content and parameters.
+
+    Args:
+      data_dir: a MovieLens folder (any layout of :data:`LAYOUTS`).
+      cache_dir: where processed samples are kept.
+      maxlen: history length.
+      seed: the user split's seed.
+      on_bad_line: ``error`` or ``skip`` (counted).
+      log: a logger for what was dropped (WARNING) and where the cache is.
+
+    Returns:
+      ``(splits, sizes, report, vocab, protocol)``.
+
+    Raises:
+      DataError: no MovieLens layout, a malformed line or file (named).
+    """
+    layout = detect(data_dir)
+    if layout is None:
+        raise DataError("{}: no MovieLens files ({})".format(data_dir, "; ".join(
+            " + ".join(pair) for pair in LAYOUTS.values())))
+    inputs = [os.path.join(data_dir, name) for name in LAYOUTS[layout]]
+    protocol = dict(PROTOCOL, layout=layout)
+    params = {"maxlen": maxlen, "seed": seed, "on_bad_line": on_bad_line,
+              "version": CACHE_VERSION, "protocol": protocol}
+    cache_path = os.path.join(cache_dir, "movielens-{}.npz".format(
+        amazon._file_key(inputs, params)))  # pylint: disable=protected-access
+    if os.path.isfile(cache_path):
+        if log:
+            log.info("movielens: cached samples %s", cache_path)
+        with np.load(cache_path, allow_pickle=False) as cached:
+            meta = json.loads(str(cached["meta"]))
+            groups = {s: {k.split("/", 1)[1]: cached[k] for k in cached.files
+                          if k.startswith(s + "/")}
+                      for s in ("train", "validation", "test", "vocab")}
+        vocab = groups.pop("vocab")
+        _warn(meta["report"], log)
+        return groups, meta["sizes"], meta["report"], vocab, protocol
+    report = collections.Counter()
+    ratings = read_ratings(inputs[0], layout, on_bad_line, report)
+    genres = primary_genres(read_movies(inputs[1], layout, on_bad_line, report))
+    splits, sizes, vocab = build_samples(ratings, genres, maxlen=maxlen, seed=seed,
+                                         report=report)
+    report = dict(report)
+    os.makedirs(cache_dir, exist_ok=True)
+    arrays = {"{}/{}".format(s, k): v for s, d in splits.items() for k, v in d.items()}
+    arrays.update({"vocab/" + k: v for k, v in vocab.items()})
+    arrays["meta"] = np.asarray(json.dumps({"sizes": sizes, "report": report}))
+    with files.atomic_file(cache_path, "wb") as handle:
+        np.savez(handle, **arrays)
+    if log:
+        log.info("movielens (%s): %s; %s", layout, sizes, report)
+    _warn(report, log)
+    return splits, sizes, report, vocab, protocol
+
+
+def _warn(report, log):
+    altered = {k: v for k, v in report.items() if v}
+    if log and altered:
+        log.warning("movielens: the data was not used as given: %s", ", ".join(
+            "{} {}".format(v, k.replace("_", " ")) for k, v in sorted(altered.items())))
+
