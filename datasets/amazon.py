@@ -51,6 +51,30 @@ def _find(data_dir, name):
     return found[0] if found else None
 
 
+_RELEASE_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz")
+
+
+def _find_release_files(data_dir):
+    """(reviews, meta) of an Amazon 2018 or 2023 release in ``data_dir``: one ``meta_*`` file
+    and one other reviews file, named by their category (``Electronics_5.json.gz``,
+    ``Electronics.jsonl``, ...); which release it is, is told by the records' fields.
+
+    Raises:
+      DataError: several candidate files of one kind (it names them).
+    """
+    names = sorted(n for n in os.listdir(data_dir) if n.endswith(_RELEASE_SUFFIXES)
+                   and os.path.isfile(os.path.join(data_dir, n)))
+    meta = [n for n in names if n.startswith("meta_")]
+    reviews = [n for n in names if not n.startswith("meta_")]
+    if not meta or not reviews:
+        return None, None
+    for kind, found in (("meta", meta), ("reviews", reviews)):
+        if len(found) > 1:
+            raise DataError("{}: several {} files ({}); keep one category's files in a "
+                            "folder".format(data_dir, kind, ", ".join(found)))
+    return os.path.join(data_dir, reviews[0]), os.path.join(data_dir, meta[0])
+
+
 def _same_text(plain, packed, chunk=1 << 22):
     try:
         with open(plain, "rb") as left, gzip.open(packed, "rb") as right:
@@ -104,15 +128,15 @@ def _key(value, what):
     return text
 
 
-def _timestamp(value):
+def _timestamp(value, what="unixReviewTime"):
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise TypeError("unixReviewTime must be an integer, got {}".format(type(value).__name__))
+        raise TypeError("{} must be an integer, got {}".format(what, type(value).__name__))
     number = float(value)
     if not np.isfinite(number) or number != int(number):
-        raise ValueError("unixReviewTime must be a whole number, got {!r}".format(value))
+        raise ValueError("{} must be a whole number, got {!r}".format(what, value))
     if not 0 <= number < _MAX_TIME:  # e.g. "1e300": a whole number no int64 column holds
-        raise ValueError("unixReviewTime {!r} is out of range (0 to 2**53 seconds or "
-                         "milliseconds)".format(value))
+        raise ValueError("{} {!r} is out of range (0 to 2**53 seconds or "
+                         "milliseconds)".format(what, value))
     return int(number)
 
 
@@ -124,6 +148,22 @@ def _bad_line(path, number, what, on_bad_line, report):
         raise DataError("{}:{}: {}. Use data.on_bad_line=skip to skip such lines "
                         "(counted).".format(path, number, what))
     report["skipped_lines:" + os.path.basename(path)] += 1
+
+
+def _review_fields(record):
+    """(user, item, time) of one review in any release, told apart by its fields.
+
+    * 2014 and 2018: ``reviewerID``, ``asin``, ``unixReviewTime`` (seconds);
+    * 2023 (Amazon Reviews 2023): ``user_id``, ``parent_asin`` (the product, not the
+      variant: what the 2023 release groups by; ``asin`` when absent) and ``timestamp``
+      (milliseconds; only the order matters here).
+    """
+    if "user_id" in record:
+        item = record.get("parent_asin") or record["asin"]
+        return (_key(record["user_id"], "user_id"), _key(item, "parent_asin"),
+                _timestamp(record["timestamp"], "timestamp"))
+    return (_key(record["reviewerID"], "reviewerID"), _key(record["asin"], "asin"),
+            _timestamp(record["unixReviewTime"], "unixReviewTime"))
 
 
 def read_reviews(path, on_bad_line="error", report=None):
@@ -152,12 +192,11 @@ def read_reviews(path, on_bad_line="error", report=None):
             record = json.loads(text)
             if not isinstance(record, dict):
                 raise TypeError("got a JSON {}".format(type(record).__name__))
-            user = _key(record["reviewerID"], "reviewerID")
-            item = _key(record["asin"], "asin")
-            stamp = _timestamp(record["unixReviewTime"])
+            user, item, stamp = _review_fields(record)
         except (ValueError, KeyError, TypeError, OverflowError) as err:
             _bad_line(path, number, "expected a JSON object with reviewerID, asin and "
-                      "unixReviewTime ({})".format(err), on_bad_line, report)
+                      "unixReviewTime (2014, 2018) or user_id, parent_asin and timestamp "
+                      "(2023) ({})".format(err), on_bad_line, report)
             continue
         users.append(user)
         items.append(item)
@@ -190,20 +229,60 @@ def read_meta(path, on_bad_line="error", report=None):
         if not text.strip():
             continue
         try:
-            record = ast.literal_eval(text.strip())
+            record = _meta_record(text.strip())
             if not isinstance(record, dict):
                 raise TypeError("got a {}".format(type(record).__name__))
-            asin = _key(record["asin"], "asin")
-            category = _leaf_category(record.get("categories"))
+            asin, category = _meta_fields(record)
         except (ValueError, SyntaxError, KeyError, TypeError, IndexError,
                 MemoryError, RecursionError) as err:
-            _bad_line(path, number, "expected a Python dict literal with asin and categories "
-                      "(a list of lists of strings): {}".format(err)[:300], on_bad_line, report)
+            _bad_line(path, number, "expected a dict with asin and categories (2014: a Python "
+                      "literal, categories a list of lists; 2018: JSON, category a list; "
+                      "2023: JSON, parent_asin and categories a list): {}".format(err)[:300],
+                      on_bad_line, report)
             continue
         if asin in categories and categories[asin] != category:
             report["meta_asin_repeated_with_another_category"] += 1
         categories[asin] = category
     return categories
+
+
+def _meta_record(text):
+    """A meta line: strict JSON (2018, 2023), else a Python literal (2014: single quotes),
+    read with ``ast.literal_eval`` (never ``eval``)."""
+    if text.startswith("{") and '"' in text[:3]:
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass
+    return ast.literal_eval(text)
+
+
+def _meta_fields(record):
+    """(item, category) of one meta record in any release, told apart by its fields.
+
+    The category is the most specific one given: 2014 the last leaf of the last path of
+    ``categories`` (lists of lists); 2018 the last entry of ``category``; 2023 the last entry
+    of ``categories`` (a flat list), keyed by ``parent_asin``; ``main_cat`` / ``main_category``
+    when the list is empty; else ``unknown``.
+    """
+    if "parent_asin" in record:  # 2023
+        return (_key(record["parent_asin"], "parent_asin"),
+                _flat_category(record.get("categories"), record.get("main_category")))
+    asin = _key(record["asin"], "asin")
+    if "category" in record and "categories" not in record:  # 2018
+        return asin, _flat_category(record.get("category"), record.get("main_cat"))
+    return asin, _leaf_category(record.get("categories"))
+
+
+def _flat_category(names, main):
+    """The last non-empty string of a flat category list, else ``main``, else 'unknown'."""
+    if names is not None and not (isinstance(names, list) and
+                                  all(isinstance(n, str) for n in names)):
+        raise TypeError("categories must be a list of strings, got {!r}".format(names)[:200])
+    names = [n.strip() for n in (names or []) if n.strip()]
+    if names:
+        return names[-1]
+    return main.strip() if isinstance(main, str) and main.strip() else "unknown"
 
 
 def _leaf_category(tree):
@@ -504,14 +583,18 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pick
     if on_bad_line not in ("error", "skip"):
         raise DataError("data.on_bad_line ({!r}) must be 'error' or 'skip'".format(on_bad_line))
     reviews_path, meta_path = _find(data_dir, REVIEWS), _find(data_dir, META)
+    if not (reviews_path and meta_path):  # the 2018 / 2023 releases name files by category
+        reviews_path, meta_path = _find_release_files(data_dir)
     pickle_path = os.path.join(data_dir, REMAP_PICKLE)
     if reviews_path and meta_path:
         inputs = [reviews_path, meta_path]
     elif os.path.isfile(pickle_path):
         inputs = [pickle_path]
     else:
-        raise DataError("{}: expected {}[.gz] and {}[.gz], or {}".format(
-            data_dir, REVIEWS, META, REMAP_PICKLE))
+        raise DataError("{}: expected {}[.gz] and {}[.gz] (2014), CATEGORY[_5].json[.gz] and "
+                        "meta_CATEGORY.json[.gz] (2018), CATEGORY.jsonl[.gz] and "
+                        "meta_CATEGORY.jsonl[.gz] (2023), or {}".format(
+                            data_dir, REVIEWS, META, REMAP_PICKLE))
     params = {"maxlen": maxlen, "seed": seed, "on_bad_line": on_bad_line,
               "version": CACHE_VERSION}
     cache_path = os.path.join(cache_dir, "amazon-{}.npz".format(_file_key(inputs, params)))

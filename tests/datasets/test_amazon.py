@@ -115,7 +115,7 @@ def test_malformed_lines_error_or_skip(raw_dir, tmp_path):
     _write_reviews(os.path.join(d, amazon.REVIEWS), ROWS)  # valid again
     with open(os.path.join(d, amazon.META), "a") as handle:
         handle.write("{'asin': 'z', 'categories': [[\n")
-    with pytest.raises(DataError, match=r"meta_Electronics.json:5: expected a Python dict"):
+    with pytest.raises(DataError, match=r"meta_Electronics.json:5: expected a dict with asin and categories"):
         amazon.load(d, str(tmp_path / "c3"))
 
 
@@ -250,7 +250,7 @@ def test_meta_categories_must_be_lists_of_lists_of_strings(raw_dir, tmp_path, ca
     d = raw_dir()
     with open(os.path.join(d, amazon.META), "a") as handle:
         handle.write("{'asin': 'e', 'categories': %s}\n" % categories)
-    with pytest.raises(DataError, match=r"meta_Electronics.json:5: .*list of lists of strings"):
+    with pytest.raises(DataError, match=r"meta_Electronics.json:5: .*categories a list of lists"):
         amazon.load(d, str(tmp_path / "c"))
 
 
@@ -320,3 +320,64 @@ def test_the_popularity_feature_leaves_a_training_rows_own_event_out():
     np.testing.assert_array_equal(data.splits["train"]["target_count"], [1, 1, 0, 0])
     np.testing.assert_array_equal(data.splits["test"]["target_count"], [2, 0, 0])
     assert "target_count" not in splits["train"]  # the caller's dicts are left as they were
+
+
+def _write_release(folder, release, rows, categories, gz=True):
+    """The same events in the 2018 or 2023 release's files and fields (JSON lines named by
+    category; 2023: user_id / parent_asin / timestamp in milliseconds, flat categories)."""
+    os.makedirs(folder)
+    suffix = ".json" if release == 2018 else ".jsonl"
+    reviews = os.path.join(folder, ("Electronics_5" if release == 2018 else "Electronics")
+                           + suffix + (".gz" if gz else ""))
+    opener = gzip.open if gz else open
+    with opener(reviews, "wt") as handle:
+        for user, asin, time in rows:
+            if release == 2018:
+                record = {"overall": 5.0, "verified": True, "reviewerID": user, "asin": asin,
+                          "unixReviewTime": time, "reviewText": "fine"}
+            else:
+                record = {"rating": 5.0, "title": "ok", "text": "fine", "images": [],
+                          "asin": asin + "-variant", "parent_asin": asin, "user_id": user,
+                          "timestamp": time * 1000, "helpful_vote": 0,
+                          "verified_purchase": True}
+            handle.write(json.dumps(record) + "\n")
+    with open(os.path.join(folder, "meta_Electronics" + suffix), "w") as handle:
+        for asin, category in categories.items():
+            if release == 2018:
+                record = {"asin": asin, "title": "a \"quoted\" title", "main_cat": "All",
+                          "category": ["Electronics", category], "rank": "1"}
+            else:
+                record = {"main_category": "All Electronics", "title": "x",
+                          "parent_asin": asin, "categories": ["Electronics", category],
+                          "details": {"Brand": "n/a"}}
+            handle.write(json.dumps(record) + "\n")
+    return folder
+
+
+@pytest.mark.parametrize("release", [2018, 2023])
+def test_the_2018_and_2023_releases_give_the_samples_of_2014(raw_dir, tmp_path, release):
+    """Detected by their files and fields, read by the same processing path: the same events
+    and categories in the 2018 or 2023 release give exactly the 2014 reader's samples."""
+    want = amazon.load(raw_dir(), str(tmp_path / "cache14"), maxlen=2)
+    folder = _write_release(str(tmp_path / str(release)), release, ROWS, META)
+    got = amazon.load(folder, str(tmp_path / "cache"), maxlen=2)
+    assert got[1] == want[1] and got[2] == want[2]
+    assert got[3]["categories"].tolist() == want[3]["categories"].tolist()
+    for split in want[0]:
+        for key in want[0][split]:
+            np.testing.assert_array_equal(got[0][split][key], want[0][split][key])
+
+
+def test_an_empty_category_list_falls_back_to_the_main_category():
+    assert amazon._meta_fields({"parent_asin": "p", "categories": [],  # pylint: disable=W0212
+                                "main_category": "Cell Phones"}) == ("p", "Cell Phones")
+    assert amazon._meta_fields({"asin": "a", "category": [],  # pylint: disable=W0212
+                                "main_cat": ""}) == ("a", "unknown")
+
+
+def test_several_review_files_in_one_folder_are_named(tmp_path):
+    folder = _write_release(str(tmp_path / "r"), 2023, ROWS, META)
+    with open(os.path.join(folder, "Books.jsonl"), "w") as handle:
+        handle.write("{}\n")
+    with pytest.raises(DataError, match="several reviews files .*Books.jsonl"):
+        amazon.load(folder, str(tmp_path / "cache"))
