@@ -23,6 +23,7 @@ pytestmark = pytest.mark.slow
 
 DEADLINE_S = 240
 FIT_ARGS = ["--model", "din", "--epochs", "3", "--batch-size", "256",
+            "--set", "data.synthetic_users=2000",
             "--set", "train.steps_per_epoch=12", "--set", "train.checkpoint_every_steps=3",
             "--set", "train.keep_checkpoints=20"]
 TOTAL_STEPS = 36

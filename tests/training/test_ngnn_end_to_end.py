@@ -15,7 +15,7 @@ def test_ngnn_learns_on_the_embedded_default(tmp_path, monkeypatch):
     monkeypatch.setenv("NPUREC_CACHE", str(tmp_path / "cache"))
     out = str(tmp_path / "run")
     code = fit.main(["--model", "ngnn", "--output-dir", out, "--device", "cpu",
-                     "--epochs", "6", "--seed", "0"])
+                     "--epochs", "4", "--seed", "0"])
     assert code == 0
     metrics = json.load(open(os.path.join(out, "metrics.json")))
     assert metrics["data"]["synthetic"] is True
@@ -29,8 +29,9 @@ def test_ngnn_learns_on_the_embedded_default(tmp_path, monkeypatch):
     ceiling = metrics["baselines"]["test"]["oracle"]  # the generator's own scorer
     # the default model beats the co-occurrence rule by a wide margin (a regression that stops
     # it learning the planted style fails here) and stays below the generator's ceiling. After
-    # 6 epochs the default measured FITB 0.58 / AUC 0.967 / pairwise 0.952 on validation
-    # against the rule's 0.364 / 0.810 / 0.810; 500 questions give a sampling error of ~0.02
+    # 4 epochs (a CI-time choice; 6 measured FITB 0.58 on validation) the default measured
+    # test FITB 0.54 / AUC 0.943 / pairwise 0.938 against the rule's 0.346 / 0.839 / 0.836
+    # (3 epochs: 0.53 / 0.931 / 0.922); 500 questions give a sampling error of ~0.02
     assert test["fitb_accuracy"] > rule["fitb_accuracy"] + 0.15
     assert test["compat_auc"] > rule["compat_auc"] + 0.05
     assert test["pairwise_accuracy"] > rule["pairwise_accuracy"] + 0.05
