@@ -36,6 +36,28 @@ def weights_file(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="module", autouse=True)
+def shared_encoders():
+    """One backbone per setting for the whole module: building one (Keras model, weights
+    file, traced encode function) takes 2-5 s and nearly every test here builds the same one.
+    A test-speed measure only: an encoder holds no state between featurize calls. Random
+    weights (``weights="none"``) are never shared, since each such encoder must differ."""
+    real, built = image_io.ImageEncoder, {}
+
+    def shared(*args, **kwargs):
+        key = repr((args, sorted(kwargs.items())))
+        if "'none'" in key:
+            return real(*args, **kwargs)
+        if key not in built:
+            built[key] = real(*args, **kwargs)
+        return built[key]
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(image_io, "ImageEncoder", shared)
+    yield
+    patch.undo()
+
+
 @pytest.fixture()
 def release(tmp_path):
     return fx.make_release(str(tmp_path / "release"))
