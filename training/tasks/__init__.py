@@ -91,8 +91,10 @@ class Task(object):
         Returns:
           ``model_config``, replaced only where an option differs.
         """
+        # a subclass with its own model config may inherit a declaration about a field it
+        # does not have: that option does not apply to it
         changes = {k: v for k, v in cls.device_model_options.get(device, {}).items()
-                   if getattr(model_config, k) != v}
+                   if hasattr(model_config, k) and getattr(model_config, k) != v}
         for key, value in sorted(changes.items()):
             if log is not None:
                 log.info("runtime: the %s needs model.%s=%s", device.upper(), key,

@@ -312,7 +312,9 @@ class DINTask(Task):
     def model_bytes(self, data):
         """The embedding tables (items and categories) with their gradients and two Adam
         slots, float32: the part of DIN that grows with a setting."""
-        dim = self.model_config.embedding_dim
+        dim = getattr(self.model_config, "embedding_dim", None)
+        if dim is None:  # a subclass with another model: no estimate
+            return None
         rows = data.sizes["items"] + data.sizes["categories"]
         return rows * dim * 4 * 4, "model.embedding_dim={}".format(dim)
 

@@ -329,7 +329,9 @@ class NGNNTask(Task):
     def model_bytes(self, data):
         """The input projections (per category and shared, image and text) with their
         gradients and RMSprop slots, float32: the part of NGNN that grows with a setting."""
-        hidden = self.model_config.hidden
+        hidden = getattr(self.model_config, "hidden", None)
+        if hidden is None:  # a subclass with another model: no estimate
+            return None
         inputs = data.store.visual_dim + data.store.vocab_size
         return (data.num_categories + 1) * inputs * hidden * 4 * 3, "model.hidden={}".format(
             hidden)
