@@ -370,7 +370,7 @@ def from_remap_pickle(path, trust_pickle=False):
     return reviews, meta
 
 
-def _file_key(paths, params):
+def file_key(paths, params):
     """Cache key: the parameters and the full CONTENT of every input (an in-place edit that
     keeps size and mtime still changes it; hashing ~1.4 GB costs seconds, loading minutes)."""
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
@@ -597,18 +597,10 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pick
                             data_dir, REVIEWS, META, REMAP_PICKLE))
     params = {"maxlen": maxlen, "seed": seed, "on_bad_line": on_bad_line,
               "version": CACHE_VERSION}
-    cache_path = os.path.join(cache_dir, "amazon-{}.npz".format(_file_key(inputs, params)))
-    if os.path.isfile(cache_path):
-        if log:
-            log.info("amazon: cached samples %s", cache_path)
-        with np.load(cache_path, allow_pickle=False) as cached:
-            meta = json.loads(str(cached["meta"]))
-            groups = {s: {k.split("/", 1)[1]: cached[k] for k in cached.files
-                          if k.startswith(s + "/")}
-                      for s in ("train", "validation", "test", "vocab")}
-        vocab = groups.pop("vocab")
-        _warn_report(meta["report"], log)
-        return groups, meta["sizes"], meta["report"], vocab
+    cache_path = os.path.join(cache_dir, "amazon-{}.npz".format(file_key(inputs, params)))
+    cached = read_samples(cache_path, "amazon", log)
+    if cached is not None:
+        return cached
     report = collections.Counter()
     if len(inputs) == 2:
         reviews = read_reviews(reviews_path, on_bad_line, report)
@@ -618,22 +610,64 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pick
     splits, sizes, vocab = build_samples(reviews, item_category, maxlen=maxlen, seed=seed,
                                          report=report)
     report = dict(report)
-    os.makedirs(cache_dir, exist_ok=True)
+    write_samples(cache_path, splits, sizes, report, vocab)
+    if log:
+        log.info("amazon: %s; %s", sizes, report)
+    warn_report(report, log, "amazon")
+    return splits, sizes, report, vocab
+
+
+def write_samples(cache_path, splits, sizes, report, vocab):
+    """Processed samples into the content-keyed cache ``cache_path`` (one ``.npz``,
+    written atomically): the one cache format of every behaviour data set.
+
+    Args:
+      cache_path: the ``.npz`` to write (its folder is created).
+      splits, sizes, report, vocab: what the data set's ``build_samples`` made.
+    """
+    os.makedirs(os.path.dirname(cache_path), exist_ok=True)
     arrays = {"{}/{}".format(s, k): v for s, d in splits.items() for k, v in d.items()}
     arrays.update({"vocab/" + k: v for k, v in vocab.items()})
     arrays["meta"] = np.asarray(json.dumps({"sizes": sizes, "report": report}))
     with files.atomic_file(cache_path, "wb") as handle:
         np.savez(handle, **arrays)
+
+
+def read_samples(cache_path, name, log=None):
+    """What :func:`write_samples` wrote, or None when there is no such cache.
+
+    Args:
+      cache_path: the ``.npz``.
+      name: the data set's name in the log lines.
+      log: a logger (where the cache is, and what was altered, at WARNING).
+
+    Returns:
+      ``(splits, sizes, report, vocab)`` or None.
+    """
+    if not os.path.isfile(cache_path):
+        return None
     if log:
-        log.info("amazon: %s; %s", sizes, report)
-    _warn_report(report, log)
-    return splits, sizes, report, vocab
+        log.info("%s: cached samples %s", name, cache_path)
+    with np.load(cache_path, allow_pickle=False) as cached:
+        meta = json.loads(str(cached["meta"]))
+        groups = {s: {k.split("/", 1)[1]: cached[k] for k in cached.files
+                      if k.startswith(s + "/")}
+                  for s in ("train", "validation", "test", "vocab")}
+    vocab = groups.pop("vocab")
+    warn_report(meta["report"], log, name)
+    return groups, meta["sizes"], meta["report"], vocab
 
 
-def _warn_report(report, log):
+def warn_report(report, log, name):
     """Whatever was dropped, skipped or altered is said at WARNING level on every load
-    (a cached load too), so a user never trains on silently different data."""
+    (a cached load too), so a user never trains on silently different data.
+
+    Args:
+      report: ``{what: count}``.
+      log: a logger, or None.
+      name: the data set's name in the line.
+    """
     altered = {k: v for k, v in report.items() if v}  # negatives a user reviewed too: said
     if log and altered:
-        log.warning("amazon: the data was not used as given: %s", ", ".join(
+        log.warning("%s: the data was not used as given: %s", name, ", ".join(
             "{} {}".format(v, k.replace("_", " ")) for k, v in sorted(altered.items())))

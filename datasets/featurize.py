@@ -41,7 +41,7 @@ import time
 
 import numpy as np
 
-from models.errors import DataError, NpurecError
+from models.errors import DataError, NpurecError, said
 from models import files
 from datasets import progress as progress_bars
 from datasets import features as feature_store
@@ -403,8 +403,7 @@ def main(argv=None):
             min_category_items=args.min_category_items, on_bad=args.on_bad,
             write_json=args.json, chunk=args.chunk, progress=not args.quiet)
     except NpurecError as err:  # DataError, or a UsageError of the writer (an unwritable --out)
-        print("error: {}".format(err), file=sys.stderr)
-        return err.exit_code
+        return said(err)
     print(json.dumps(result["counts"], indent=1))
     print("wrote {} (train with: python -m training.fit --model ngnn --data-dir {})".format(
         args.out, args.out))

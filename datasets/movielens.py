@@ -26,14 +26,12 @@ The protocol (the paper's; recorded in ``metrics.json`` as ``data.protocol``):
 from __future__ import absolute_import, division, print_function
 
 import collections
-import json
 import os
 
 import numpy as np
 import pandas as pd
 
 from datasets import amazon
-from models import files
 from models.errors import DataError
 
 #: layout name -> (ratings file, movies file)
@@ -317,39 +315,19 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", log=None):
     params = {"maxlen": maxlen, "seed": seed, "on_bad_line": on_bad_line,
               "version": CACHE_VERSION, "protocol": protocol}
     cache_path = os.path.join(cache_dir, "movielens-{}.npz".format(
-        amazon._file_key(inputs, params)))  # pylint: disable=protected-access
-    if os.path.isfile(cache_path):
-        if log:
-            log.info("movielens: cached samples %s", cache_path)
-        with np.load(cache_path, allow_pickle=False) as cached:
-            meta = json.loads(str(cached["meta"]))
-            groups = {s: {k.split("/", 1)[1]: cached[k] for k in cached.files
-                          if k.startswith(s + "/")}
-                      for s in ("train", "validation", "test", "vocab")}
-        vocab = groups.pop("vocab")
-        _warn(meta["report"], log)
-        return groups, meta["sizes"], meta["report"], vocab, protocol
+        amazon.file_key(inputs, params)))
+    cached = amazon.read_samples(cache_path, "movielens", log)
+    if cached is not None:
+        return cached + (protocol,)
     report = collections.Counter()
     ratings = read_ratings(inputs[0], layout, on_bad_line, report)
     genres = primary_genres(read_movies(inputs[1], layout, on_bad_line, report))
     splits, sizes, vocab = build_samples(ratings, genres, maxlen=maxlen, seed=seed,
                                          report=report)
     report = dict(report)
-    os.makedirs(cache_dir, exist_ok=True)
-    arrays = {"{}/{}".format(s, k): v for s, d in splits.items() for k, v in d.items()}
-    arrays.update({"vocab/" + k: v for k, v in vocab.items()})
-    arrays["meta"] = np.asarray(json.dumps({"sizes": sizes, "report": report}))
-    with files.atomic_file(cache_path, "wb") as handle:
-        np.savez(handle, **arrays)
+    amazon.write_samples(cache_path, splits, sizes, report, vocab)
     if log:
         log.info("movielens (%s): %s; %s", layout, sizes, report)
-    _warn(report, log)
+    amazon.warn_report(report, log, "movielens")
     return splits, sizes, report, vocab, protocol
-
-
-def _warn(report, log):
-    altered = {k: v for k, v in report.items() if v}
-    if log and altered:
-        log.warning("movielens: the data was not used as given: %s", ", ".join(
-            "{} {}".format(v, k.replace("_", " ")) for k, v in sorted(altered.items())))
 

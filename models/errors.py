@@ -2,7 +2,7 @@
 
 Why one base at the floor: every package raises them (a bad flag, a bad data file, a lost
 worker, a diverged run), and every command line turns them into one message and an exit code
-the same way (:func:`exit_code`) instead of a traceback. Anything else is a bug and keeps its
+the same way (:func:`said`) instead of a traceback. Anything else is a bug and keeps its
 traceback.
 
 ==========================  ====  =======================================================
@@ -19,6 +19,8 @@ error                       exit  meaning
 ==========================  ====  =======================================================
 """
 from __future__ import absolute_import, division, print_function
+
+import sys
 
 
 class NpurecError(Exception):
@@ -73,13 +75,16 @@ class Interrupted(NpurecError):
     exit_code = 130
 
 
-def exit_code(err):
-    """The exit code of a command line for ``err``, or None when ``err`` is a bug.
+def said(err):
+    """What every command line does with an :class:`NpurecError`: one ``npurec: error:`` line
+    on stderr (no traceback), and the error's exit code to return. Anything else is a bug:
+    callers catch only NpurecError, so a bug keeps its traceback.
 
     Args:
-      err: an exception.
+      err: the error.
 
     Returns:
-      ``err.exit_code`` for an :class:`NpurecError`, else None (let the traceback show).
+      ``err.exit_code``.
     """
-    return err.exit_code if isinstance(err, NpurecError) else None
+    print("npurec: error: {}".format(err), file=sys.stderr)
+    return err.exit_code

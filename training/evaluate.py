@@ -44,7 +44,7 @@ def main(argv=None):
     Returns:
       0, or the error's exit code (2 bad input).
     """
-    from models.errors import exit_code  # pylint: disable=import-outside-toplevel
+    from models.errors import NpurecError, said  # pylint: disable=import-outside-toplevel
     from training import experiment  # pylint: disable=import-outside-toplevel
 
     args = build_parser().parse_args(argv)
@@ -57,12 +57,8 @@ def main(argv=None):
             from models import files  # pylint: disable=import-outside-toplevel
 
             files.write_json(args.output, result)
-    except Exception as err:  # pylint: disable=broad-except
-        code = exit_code(err)
-        if code is None:
-            raise
-        print("npurec: error: {}".format(err), file=sys.stderr)
-        return code
+    except NpurecError as err:
+        return said(err)
     print(json.dumps(result, indent=2, sort_keys=True))
     return 0
 

@@ -74,13 +74,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     quiet.start_tensorflow(args.verbose)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    from models.errors import NpurecError  # pylint: disable=import-outside-toplevel
+    from models.errors import NpurecError, said  # pylint: disable=import-outside-toplevel
 
     try:
         path, diff = export(args.run_dir, args.out)
     except NpurecError as err:
-        print("npurec: error: {}".format(err), file=sys.stderr)
-        return err.exit_code
+        return said(err)
     print("exported {} (max abs difference vs checkpoint: {:.2e})".format(path, diff))
     return 0
 

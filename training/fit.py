@@ -123,7 +123,7 @@ def main(argv=None):
       0, or the error's exit code (2 bad input, 3 a lost worker, 4 diverged, 130
       interrupted).
     """
-    from models.errors import exit_code  # pylint: disable=import-outside-toplevel
+    from models.errors import NpurecError, said  # pylint: disable=import-outside-toplevel
     from training import experiment  # pylint: disable=import-outside-toplevel
 
     experiment.check_datasets_package()
@@ -133,12 +133,8 @@ def main(argv=None):
         print("npurec: error: interrupted before training started; nothing to resume",
               file=sys.stderr)
         return 130
-    except Exception as err:  # pylint: disable=broad-except
-        code = exit_code(err)
-        if code is None:
-            raise
-        print("npurec: error: {}".format(err), file=sys.stderr)
-        return code
+    except NpurecError as err:
+        return said(err)
     return 0
 
 

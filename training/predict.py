@@ -140,13 +140,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     quiet.start_tensorflow(args.verbose)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    from models.errors import NpurecError  # pylint: disable=import-outside-toplevel
+    from models.errors import NpurecError, said  # pylint: disable=import-outside-toplevel
 
     try:
         scored, errors = predict(args.run_dir, args.input, args.output, args.batch_rows)
     except NpurecError as err:
-        print("npurec: error: {}".format(err), file=sys.stderr)
-        return err.exit_code
+        return said(err)
     print("scored {} line(s), {} error line(s) -> {}".format(scored, errors, args.output))
     return 0
 

@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 
-from models.errors import exit_code
+from models.errors import NpurecError, said
 from training import fit
 
 
@@ -18,12 +18,8 @@ def main(argv):
     out, args = argv[0], argv[argv.index("--") + 1:]
     try:
         result = fit.run(args)
-    except Exception as err:  # pylint: disable=broad-except
-        code = exit_code(err)
-        if code is None:
-            raise
-        print("npurec: error: {}".format(err), file=sys.stderr)
-        return code
+    except NpurecError as err:
+        return said(err)
     np.savez(out, *result.model.get_weights())
     print(json.dumps({"test": result.metrics["test"], "steps": result.metrics["steps"]}))
     return 0
