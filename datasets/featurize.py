@@ -36,6 +36,7 @@ import collections
 import json
 import logging
 import os
+import shutil
 import sys
 import time
 
@@ -52,6 +53,8 @@ REPORT_FILE = "featurize_report.json"
 VOCAB_FILE = "vocabulary.txt"
 CACHE_DIR = ".featurize-cache"
 STORE_VERSION = 1
+OUTFITS_ITEMS_FILE = "items.json"
+OUTFITS_CATEGORIES_FILE = "categories.json"
 log = logging.getLogger("npurec.featurize")
 
 
@@ -220,6 +223,189 @@ def featurize_polyvore(images, outfits, out, split=None, backbone="inception_v3"
     return result
 
 
+def featurize_polyvore_outfits(root, out, splits=None, backbone="inception_v3",
+                               weights="imagenet", image_size=None, batch_size=32,
+                               precision="fp32", max_vocabulary=3000, min_word_count=5,
+                               on_bad="skip", chunk=512, progress=True, on_chunk=None):
+    """Featurize the Polyvore Outfits release (:mod:`datasets.outfits_release`) into ``out``.
+
+    ``out`` then holds, for ``training.fit --model ngnn --data-dir OUT --set data.split=S``:
+
+    * ``features/``: one packed store for the items of every featurized split (row keys are
+      item ids); an item whose image is missing or unreadable keeps a zero image vector
+      (``--on-bad skip``, counted), so every official question can still be answered;
+    * ``items.json``: each store row's ``category_id``, ``semantic_category`` and whether it
+      has an image; ``categories.json``: names from ``categories.csv``;
+    * ``vocabulary.txt``: the word list the store's word ids index (the union of the splits'
+      vocabularies); ``<split>/vocabulary.txt``: that split's own vocabulary (``word<TAB>
+      training items holding it``), which training restricts the text to;
+    * ``<split>/``: byte copies of the split's outfit lists and official question files;
+    * ``featurize_report.json`` (last: it marks a complete output).
+
+    Text rule: an item's words are those of its title and description (its url name when both
+    are empty), lower-cased, of 3+ characters (:func:`datasets.polyvore.tokenize`). A split's
+    vocabulary is the ``max_vocabulary`` words held by the most TRAINING items of that split,
+    each held by at least ``min_word_count`` of them: validation and test items add no word.
+
+    Args:
+      root: the release folder (``polyvore_item_metadata.json``, ``images/``, split folders).
+      out: output folder: new, empty, or an earlier output of this command.
+      splits: which splits (default: every split folder of ``root``).
+      backbone / weights / image_size / batch_size / precision: see
+        :class:`datasets.images.ImageEncoder`.
+      max_vocabulary / min_word_count: the text rule above.
+      on_bad: ``skip`` (count; an image-less item keeps a zero image vector) or ``error``.
+      chunk / progress / on_chunk: as :func:`featurize_polyvore`.
+
+    Returns:
+      The report (also written to ``out``).
+
+    Raises:
+      DataError: a missing or malformed release file (file, line or item named), a split
+        that is not there, a bad image with ``on_bad="error"``, an unusable ``out``.
+    """
+    from datasets import images as image_io  # pylint: disable=import-outside-toplevel
+    from datasets import outfits_release as release  # pylint: disable=import-outside-toplevel
+
+    start = time.time()
+    if on_bad not in ("skip", "error"):
+        raise DataError("--on-bad {!r}: choose skip or error".format(on_bad))
+    if not os.path.isdir(root):
+        raise DataError("--root {}: no such folder".format(root))
+    if not release.is_release(root):
+        raise DataError("--root {}: no {}; expected the Polyvore Outfits release folder "
+                        "(polyvore_outfits/)".format(root, release.METADATA_FILE))
+    present = release.splits_present(root)
+    chosen = list(splits or present)
+    for split in chosen:
+        if split not in release.SPLITS or split not in present:
+            raise DataError("--split {}: {} has no such split folder (present: {})".format(
+                split, root, ", ".join(present) or "none"))
+    if not chosen:
+        raise DataError("{}: neither {} nor {} is there".format(root, *release.SPLITS))
+    _check_output(out, [root])
+    report = collections.Counter()
+    examples = collections.defaultdict(list)
+
+    lists = {}
+    for split in chosen:  # every file read and checked before any image is encoded
+        for phase in release.PHASES:
+            lists[split, phase] = release.read_outfits(root, split, phase)
+        for phase in release.QUESTION_PHASES:
+            index = release.key_index(lists[split, phase])
+            report["fitb_questions:{}_{}".format(split, phase)] = len(
+                release.read_fitb(root, split, phase, index))
+            report["compatibility_outfits:{}_{}".format(split, phase)] = len(
+                release.read_compatibility(root, split, phase, index))
+    keys = sorted({item for rows in lists.values() for _, members in rows
+                   for _, item in members})
+    metadata = release.read_metadata(root, keys)
+    vocabularies = {split: split_vocabulary(
+        [metadata[i].text for i in sorted({item for _, members in lists[split, "train"]
+                                           for _, item in members})],
+        max_vocabulary, min_word_count) for split in chosen}
+    words = []
+    for split in chosen:
+        known = set(words)
+        words += [w for w, _ in vocabularies[split] if w not in known]
+    if not words:
+        raise DataError("{}: no word of 3+ characters is held by {}+ training items".format(
+            root, min_word_count))
+
+    def reject(key, reason, detail):
+        if on_bad == "error":
+            raise DataError("{}: {}. Use --on-bad skip to keep such items with a zero image "
+                            "vector (counted in {}).".format(detail, reason.replace("_", " "),
+                                                             REPORT_FILE))
+        report["items_without_image:" + reason] += 1
+        if len(examples[reason]) < 5:
+            examples[reason].append(detail)
+
+    images = os.path.join(root, release.IMAGES_DIR)
+    paths = {}
+    for key in keys:
+        path = files.path_under(images, key + ".jpg")
+        if os.path.isfile(path):
+            paths[key] = path
+        else:
+            reject(key, "missing_image", "{}: image file is missing".format(path))
+    encoder = image_io.ImageEncoder(backbone, weights, image_size, precision, batch_size)
+    cache = image_io.PartCache(os.path.join(out, CACHE_DIR, encoder.tag))
+    cached = cache.index()
+    stamps = {key: image_io.file_stamp(path) for key, path in paths.items()}
+    todo = [k for k in paths if not (k in cached and cached[k][0] == stamps[k])]
+    report["images_reused_from_cache"] = len(paths) - len(todo)
+    log.info("polyvore outfits: %d items (%s), %d images cached, %d to encode with %s",
+             len(keys), ", ".join(chosen), len(paths) - len(todo), len(todo),
+             encoder.backbone)
+    encoded_at = time.time()
+    encoded = _encode(encoder, cache, todo, paths, stamps, chunk, progress, on_chunk, reject,
+                      report)
+    report["images_encoded"] = encoded
+    if encoded:
+        report["images_per_second"] = round(encoded / max(time.time() - encoded_at, 1e-9), 2)
+    cached = {k: v for k, v in cache.index().items() if k in paths and v[0] == stamps[k]}
+    text_ids, text_len = release_io.text_word_ids([metadata[k].text for k in keys], words)
+    report["items"] = len(keys)
+    report["items_with_image"] = len(cached)
+    report["items_without_vocabulary_words"] = int((text_len == 0).sum())
+
+    _write_store(out, {"keys": keys, "cached": cached, "cache": cache, "dim": encoder.dim,
+                       "text_ids": text_ids, "text_len": text_len, "words": words},
+                 {"encoder": encoder.describe(), "dataset": "polyvore_outfits",
+                  "text": "title + description (url name if both empty), 3+ characters"})
+    names = release.read_category_names(root)
+    files.write_json(os.path.join(out, OUTFITS_ITEMS_FILE), {
+        "keys": keys, "category_id": [metadata[k].category_id for k in keys],
+        "semantic_category": [metadata[k].semantic for k in keys],
+        "has_image": [k in cached for k in keys]}, sort_keys=False)
+    files.write_json(os.path.join(out, OUTFITS_CATEGORIES_FILE), {
+        str(c): {"name": n, "semantic": s} for c, (n, s) in sorted(names.items())})
+    _write_vocabulary(os.path.join(out, VOCAB_FILE), [(w, 0) for w in words])
+    for split in chosen:
+        os.makedirs(os.path.join(out, split), exist_ok=True)
+        _write_vocabulary(os.path.join(out, split, VOCAB_FILE), vocabularies[split])
+        for name in release.split_files(split):
+            with open(os.path.join(root, name), "rb") as source, \
+                    files.atomic_file(os.path.join(out, name), mode="wb") as target:
+                shutil.copyfileobj(source, target)
+    for split in release.SPLITS:  # a split of an earlier run that is not featurized now
+        if split not in chosen and os.path.isdir(os.path.join(out, split)):
+            shutil.rmtree(os.path.join(out, split))
+    result = {"counts": dict(sorted(report.items())), "examples": dict(examples),
+              "encoder": encoder.describe(), "dataset": "polyvore_outfits", "splits": chosen,
+              "vocabulary_size": {s: len(v) for s, v in vocabularies.items()},
+              "stored_words": len(words), "seconds": round(time.time() - start, 2)}
+    files.write_json(os.path.join(out, REPORT_FILE), result, indent=1, sort_keys=False)
+    return result
+
+
+def split_vocabulary(texts, max_words, min_count):
+    """The words held by the most of ``texts`` (each text counts a word once), at least
+    ``min_count`` of them, at most ``max_words``: ``[(word, texts holding it)]``, most held
+    first, ties by word.
+
+    Args:
+      texts: the training items' texts.
+      max_words / min_count: the limits.
+
+    Returns:
+      ``[(word, count)]``.
+    """
+    counts = collections.Counter()
+    for text in texts:
+        counts.update({w for w in pv.tokenize(text) if len(w) >= 3})
+    vocab = sorted(((w, c) for w, c in counts.items() if c >= min_count),
+                   key=lambda wc: (-wc[1], wc[0]))
+    return vocab[:max_words]
+
+
+def _write_vocabulary(path, pairs):
+    with files.atomic_file(path, encoding="utf-8") as handle:
+        for word, count in pairs:
+            handle.write("{}\t{}\n".format(word, count))
+
+
 def _encode(encoder, cache, todo, paths, stamps, chunk, progress, on_chunk, reject, report):
     """Encode ``todo`` images, saving a part every ``chunk`` images; return how many."""
     from datasets import images as image_io  # pylint: disable=import-outside-toplevel
@@ -306,30 +492,37 @@ def _write_output(out, result):
                      indent=1, sort_keys=False)
     files.write_json(os.path.join(out, pv.CATEGORY_POOL_FILE), result["summary"], indent=1,
                      sort_keys=False)
-    with files.atomic_file(os.path.join(out, VOCAB_FILE), encoding="utf-8") as handle:
-        for word, count in zip(result["words"], result["counts"]):
-            handle.write("{}\t{}\n".format(word, count))
+    _write_vocabulary(os.path.join(out, VOCAB_FILE), zip(result["words"], result["counts"]))
 
+    _write_store(out, result, result["meta"])
+    if result["write_json"]:
+        store = feature_store.open_packed(out)
+        _write_json_layout(out, result["keys"], store.visual, result["text_ids"],
+                           result["text_len"], len(result["words"]))
+
+
+def _write_store(out, result, meta):
+    """The packed feature store ``out/features/``: visual vectors gathered from the image
+    cache (rows without a cached vector stay zero), the text word ids and ``meta.json``.
+    Built aside and swapped in only once complete (an earlier run's store stays until then).
+    """
     keys = result["keys"]
-    # REPLACE: an earlier run's store is swapped out only once the new one is complete
     with files.atomic_directory(os.path.join(out, feature_store.PACKED_DIR),
                                 exists=files.REPLACE) as tmp:
         visual = np.lib.format.open_memmap(os.path.join(tmp, "visual.npy"), mode="w+",
                                            dtype=np.float32, shape=(len(keys), result["dim"]))
         cached = result["cached"]
-        result["cache"].gather({k: (row, cached[k]) for row, k in enumerate(keys)}, visual)
+        result["cache"].gather({k: (row, cached[k]) for row, k in enumerate(keys)
+                                if k in cached}, visual)
         visual.flush()
+        del visual
         np.save(os.path.join(tmp, "text_ids.npy"), result["text_ids"])
         np.save(os.path.join(tmp, "text_len.npy"), result["text_len"])
-        meta = dict(result["meta"], keys=keys, visual_dim=int(result["dim"]),
+        meta = dict(meta, keys=keys, visual_dim=int(result["dim"]),
                     vocab_size=len(result["words"]), version=feature_store.STORE_VERSION,
                     format="npurec-packed", featurize_version=STORE_VERSION)
         with open(os.path.join(tmp, "meta.json"), "w") as handle:
             json.dump(meta, handle)
-        if result["write_json"]:
-            _write_json_layout(out, keys, visual, result["text_ids"], result["text_len"],
-                               len(result["words"]))
-        del visual
 
 
 def _write_json_layout(out, keys, visual, text_ids, text_len, vocab_size):
@@ -390,11 +583,50 @@ def main(argv=None):
                    "JSON layout")
     p.add_argument("--chunk", type=int, default=512, help="images per resume chunk")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    o = sub.add_parser("polyvore-outfits", help="Polyvore Outfits (Vasileva et al. 2018) with "
+                       "its official questions (NGNN)",
+                       description=featurize_polyvore_outfits.__doc__.split("\n\n")[0])
+    o.add_argument("--root", required=True, help="the release folder (polyvore_outfits/: "
+                   "polyvore_item_metadata.json, images/, nondisjoint/, disjoint/)")
+    o.add_argument("--out", required=True, help="output folder (new, empty, or an earlier "
+                   "output: resumes)")
+    o.add_argument("--split", action="append", choices=["nondisjoint", "disjoint"],
+                   help="featurize only this split (repeatable); default every split folder")
+    o.add_argument("--max-vocabulary", type=int, default=3000,
+                   help="words per split vocabulary (those held by the most training items)")
+    o.add_argument("--min-word-count", type=int, default=5,
+                   help="training items a word must be held by")
+    for sub_parser in (o,):
+        sub_parser.add_argument("--backbone", default="inception_v3",
+                                choices=list(image_io.BACKBONES))
+        sub_parser.add_argument("--weights", default="imagenet", help="imagenet, a local "
+                                "weights FILE, or none (random; tests only)")
+        sub_parser.add_argument("--image-size", type=int, default=None)
+        sub_parser.add_argument("--batch-size", type=int, default=32)
+        sub_parser.add_argument("--precision", default="fp32",
+                                choices=["fp32", "mixed", "bf16"])
+        sub_parser.add_argument("--on-bad", default="skip", choices=["skip", "error"])
+        sub_parser.add_argument("--chunk", type=int, default=512)
+        sub_parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    if args.dataset != "polyvore":
+    if args.dataset not in ("polyvore", "polyvore-outfits"):
         parser.print_help()
         return 2
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.dataset == "polyvore-outfits":
+        try:
+            result = featurize_polyvore_outfits(
+                args.root, args.out, splits=args.split, backbone=args.backbone,
+                weights=args.weights, image_size=args.image_size, batch_size=args.batch_size,
+                precision=args.precision, max_vocabulary=args.max_vocabulary,
+                min_word_count=args.min_word_count, on_bad=args.on_bad, chunk=args.chunk,
+                progress=not args.quiet)
+        except NpurecError as err:
+            return said(err)
+        print(json.dumps(result["counts"], indent=1))
+        print("wrote {} (train with: python -m training.fit --model ngnn --data-dir {} --set "
+              "data.split={})".format(args.out, args.out, result["splits"][0]))
+        return 0
     try:
         result = featurize_polyvore(
             args.images, args.outfits, args.out, split=args.split, backbone=args.backbone,

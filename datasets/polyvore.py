@@ -229,21 +229,91 @@ class Pools(object):
         picks = (rng.random_sample(n) * self.sizes[cats]).astype(np.int64)
         return self.rows[self.offsets[cats] + picks], cats
 
+    def replacements(self, rng, items, cats):
+        """Training negatives for the items at ``items`` / ``cats``: the original protocol's
+        random item of a random category (the arguments only give the count).
 
-def pack(outfits, rows_of):
-    """Outfits -> ``items``, ``cats`` [n, 8] int32 and ``mask`` [n, 8] float32.
+        Args:
+          rng: a ``numpy.random.RandomState``.
+          items / cats: [n] the replaced items and their categories.
+
+        Returns:
+          ``(item rows [n], categories [n])``.
+        """
+        return self.draw(rng, len(items))
+
+
+class GroupPools(object):
+    """Training negatives of the replaced item's own group (e.g. Polyvore Outfits' semantic
+    category, as its official questions draw their wrong answers): flat arrays, drawn in a few
+    numpy calls.
+
+    Args:
+      rows / cats: [n] the pool's item rows and their (node) categories.
+      groups: [n] each pool item's group.
+      group_of_category: [C] the group of each category.
+      source: what to name in an error.
+
+    Raises:
+      DataError: an empty pool.
+    """
+
+    def __init__(self, rows, cats, groups, group_of_category, source):
+        rows, cats, groups = (np.asarray(a, np.int64) for a in (rows, cats, groups))
+        if not len(rows):
+            raise DataError("{}: no training item to draw negatives from".format(source))
+        order = np.argsort(groups, kind="stable")
+        self.rows, self.cats = rows[order], cats[order]
+        self.group_of_category = np.asarray(group_of_category, np.int64)
+        count = max(int(groups.max()), int(self.group_of_category.max())) + 1
+        self.sizes = np.bincount(groups, minlength=count)
+        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]])
+        self.categories = np.unique(cats)
+
+    def replacements(self, rng, items, cats, rounds=8):
+        """A random pool item of the same group as each replaced item, redrawn (a few
+        vectorised rounds) where it is the replaced item itself. An item whose group has no
+        training item gets one of any group.
+
+        Args:
+          rng: a ``numpy.random.RandomState``.
+          items / cats: [n] the replaced items (store rows) and their categories.
+          rounds: redraw rounds for a draw equal to the replaced item.
+
+        Returns:
+          ``(item rows [n], categories [n])``.
+        """
+        items = np.asarray(items, np.int64)
+        groups = self.group_of_category[np.asarray(cats, np.int64)]
+        sizes, offsets = self.sizes[groups], self.offsets[groups]
+        empty = sizes == 0
+        sizes = np.where(empty, len(self.rows), sizes)
+        offsets = np.where(empty, 0, offsets)
+        picks = offsets + (rng.random_sample(len(items)) * sizes).astype(np.int64)
+        for _ in range(rounds):
+            same = (self.rows[picks] == items) & (sizes > 1)
+            if not same.any():
+                break
+            picks[same] = offsets[same] + (rng.random_sample(int(same.sum())) *
+                                           sizes[same]).astype(np.int64)
+        return self.rows[picks], self.cats[picks]
+
+
+def pack(outfits, rows_of, width=MAX_ITEMS):
+    """Outfits -> ``items``, ``cats`` [n, width] int32 and ``mask`` [n, width] float32.
 
     Args:
       outfits: :func:`load_outfits`' outfits.
       rows_of: item keys -> store rows.
+      width: the padded outfit size (8 for the NGNN split; the largest outfit otherwise).
 
     Returns:
       ``{"items", "cats", "mask"}``.
     """
     n = len(outfits)
-    items = np.zeros((n, MAX_ITEMS), dtype=np.int32)
-    cats = np.zeros((n, MAX_ITEMS), dtype=np.int32)
-    mask = np.zeros((n, MAX_ITEMS), dtype=np.float32)
+    items = np.zeros((n, width), dtype=np.int32)
+    cats = np.zeros((n, width), dtype=np.int32)
+    mask = np.zeros((n, width), dtype=np.float32)
     for i, (_, keys, categories) in enumerate(outfits):
         k = len(keys)
         items[i, :k] = rows_of(keys)
@@ -253,7 +323,9 @@ def pack(outfits, rows_of):
 
 
 def cooccurrence(packed, num_categories):
-    """Category co-occurrence counts [C, C] from packed training outfits (diagonal 0).
+    """Category co-occurrence counts [C, C] from packed training outfits: ordered pairs of
+    distinct item slots, so the diagonal counts pairs of two items of one category
+    (``n * (n - 1)`` for an outfit with ``n`` of them; 0 when no outfit repeats a category).
 
     Args:
       packed: :func:`pack`'s arrays.
@@ -264,10 +336,10 @@ def cooccurrence(packed, num_categories):
     """
     cats, mask = packed["cats"], packed["mask"] > 0
     onehot = np.zeros((len(cats), num_categories), dtype=np.float64)
-    rows = np.repeat(np.arange(len(cats)), MAX_ITEMS)[mask.ravel()]
+    rows = np.repeat(np.arange(len(cats)), cats.shape[1])[mask.ravel()]
     np.add.at(onehot, (rows, cats.ravel()[mask.ravel()]), 1.0)
     counts = onehot.T.dot(onehot)
-    np.fill_diagonal(counts, 0.0)
+    counts[np.diag_indices(num_categories)] -= onehot.sum(axis=0)
     return counts
 
 
@@ -282,7 +354,8 @@ def category_frequency(packed, num_categories):
       [C] float64 counts.
     """
     present = np.zeros((len(packed["cats"]), num_categories), dtype=bool)
-    rows = np.repeat(np.arange(len(packed["cats"])), MAX_ITEMS)[packed["mask"].ravel() > 0]
+    rows = np.repeat(np.arange(len(packed["cats"])),
+                     packed["cats"].shape[1])[packed["mask"].ravel() > 0]
     present[rows, packed["cats"].ravel()[packed["mask"].ravel() > 0]] = True
     return present.sum(axis=0).astype(np.float64)
 
@@ -301,7 +374,8 @@ def training_samples(packed, pools, rng):
       ``{"outfit", "slot", "neg_item", "neg_cat"}`` arrays.
     """
     outfit, slot = np.nonzero(packed["mask"] > 0)
-    neg_item, neg_cat = pools.draw(rng, len(outfit))
+    neg_item, neg_cat = pools.replacements(rng, packed["items"][outfit, slot],
+                                           packed["cats"][outfit, slot])
     return {"outfit": outfit.astype(np.int32), "slot": slot.astype(np.int32),
             "neg_item": neg_item.astype(np.int32), "neg_cat": neg_cat.astype(np.int32)}
 
@@ -355,11 +429,11 @@ def compatibility_pairs(packed, pools, rng, distinct_categories=False):
     Returns:
       Packed arrays with ``label``.
     """
-    n = len(packed["items"])
+    n, width = packed["items"].shape
     mask = packed["mask"]
-    neg_items = np.zeros((n, MAX_ITEMS), dtype=np.int64)
-    neg_cats = np.full((n, MAX_ITEMS), -1, dtype=np.int64)
-    for slot in range(MAX_ITEMS):  # 8 vectorised draws over all outfits
+    neg_items = np.zeros((n, width), dtype=np.int64)
+    neg_cats = np.full((n, width), -1, dtype=np.int64)
+    for slot in range(width):  # one vectorised draw per slot over all outfits
         exclude = neg_cats[:, :slot] if (slot and distinct_categories) else None
         neg_items[:, slot], neg_cats[:, slot] = pools.draw(rng, n, exclude=exclude)
     negative = {"items": (neg_items * (mask > 0)).astype(np.int32),
@@ -384,10 +458,19 @@ class PolyvoreData(object):
       synthetic: whether this is the embedded generated set; root: the data directory.
       category_map: raw category id -> dense index.
       distinct_categories: how the evaluation sets were drawn.
+      width: the padded outfit size of every array (8 for the NGNN split).
+      rules: ``{rule name: (store row -> the rule's category [items] or None for the nodes,
+        co-occurrence counts of the training outfits)}``: the co-occurrence rules scored on
+        the same questions.
+      official: the split whose own questions these are (Polyvore Outfits; False: drawn
+        here from the seed); FITB
+        sets then carry ``answer`` (the true candidate's column) and compatibility sets are
+        not paired.
     """
 
     def __init__(self, *, store, num_categories, splits, pools, cooc, fitb, compat, report,
-                 synthetic, root, category_map=None, distinct_categories=False):
+                 synthetic, root, category_map=None, distinct_categories=False,
+                 width=MAX_ITEMS, rules=None, official=False):
         self.store = store
         self.num_categories = num_categories
         self.splits = splits
@@ -400,6 +483,9 @@ class PolyvoreData(object):
         self.root = root
         self.category_map = category_map or {}  # raw category id -> dense index
         self.distinct_categories = distinct_categories  # how the evaluation sets were drawn
+        self.width = int(width)
+        self.rules = rules if rules is not None else {"category_cooccurrence": (None, cooc)}
+        self.official = official
         self._item_categories = None
 
     @property

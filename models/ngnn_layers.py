@@ -437,7 +437,8 @@ class CooccurrencePrior(keras.layers.Layer):
     says "seen" for every pair of every positive, which no test outfit gets; the weights would
     learn to trust the tables too much. ``own`` ([B, C] counts of the categories of the
     training outfit a row comes from) is taken off every statistic (``own[c_i] * own[c_j]``
-    from a pair's count, ``own[c_i]`` from a frequency, one from ``outfits``).
+    from a pair's count, ``own[c] * (own[c] - 1)`` for two items of one category,
+    ``own[c_i]`` from a frequency, one from ``outfits``).
 
     Shapes: cats [B, N] int, mask [B, N], own [B, C] or None -> float32 [B].
     """
@@ -480,7 +481,11 @@ class CooccurrencePrior(keras.layers.Layer):
         total = self.outfits
         if own is not None:
             own_node = tf.gather(tf.cast(own, tf.float32), cats, axis=1, batch_dims=1)
-            pair = tf.maximum(pair - own_node[:, :, None] * own_node[:, None, :], 0.0)
+            # the outfit's own ordered pairs of distinct slots: n_i * n_j, n * (n - 1) when
+            # both slots hold one category (the counts' diagonal)
+            same = tf.cast(tf.equal(cats[:, :, None], cats[:, None, :]), tf.float32)
+            own_pairs = own_node[:, :, None] * (own_node[:, None, :] - same)
+            pair = tf.maximum(pair - own_pairs, 0.0)
             freq = tf.maximum(freq - tf.minimum(own_node, 1.0), 0.0)  # outfits holding c
             total = tf.maximum(total - 1.0, 1.0)
         mask = tf.cast(mask, tf.float32)

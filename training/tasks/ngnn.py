@@ -29,7 +29,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from datasets import outfits_release
 from datasets import polyvore as pv
+from datasets import polyvore_outfits
 from datasets import tables
 from datasets.generators import common, polyvore_compatibility, polyvore_style, real_outfits
 from datasets import generators
@@ -124,6 +126,11 @@ class NGNNDataConfig(object):
       synthetic_layout: zip | dir, how the synthetic default stores per-item files.
       distinct_categories: wrong FITB candidates / random outfits avoid categories already in
         the outfit (harder; default False = the original protocol).
+      split: nondisjoint | disjoint, the Polyvore Outfits split a ``featurize
+        polyvore-outfits`` folder is trained and scored on (its official questions).
+      min_category_items: Polyvore Outfits' node rule: a category_id with this many training
+        items is a node of its own, the others join their semantic category's node
+        (:mod:`datasets.polyvore_outfits`).
     """
 
     data_dir: str = ""
@@ -137,6 +144,8 @@ class NGNNDataConfig(object):
     structure_dir: str = ""
     synthetic_layout: str = "zip"
     distinct_categories: bool = False
+    split: str = "nondisjoint"
+    min_category_items: int = 100
 
     def __post_init__(self):
         """Every field checked here, when the config is built: before any data is touched."""
@@ -150,7 +159,10 @@ class NGNNDataConfig(object):
         if self.synthetic_layout not in ("zip", "dir"):
             raise UsageError("data.synthetic_layout ({!r}) must be zip or dir".format(
                 self.synthetic_layout))
-        for name in ("visual_dim", "vocab_size", "synthetic_outfits"):
+        if self.split not in outfits_release.SPLITS:
+            raise UsageError("data.split ({!r}) must be one of {}".format(
+                self.split, ", ".join(outfits_release.SPLITS)))
+        for name in ("visual_dim", "vocab_size", "synthetic_outfits", "min_category_items"):
             if getattr(self, name) < 1:
                 raise UsageError("data.{} ({}) must be >= 1".format(name, getattr(self, name)))
 
@@ -203,6 +215,14 @@ class NGNNTask(Task):
 
         root, is_synthetic, cache = common.resolve_data_dir(
             data_config.data_dir, data_config.cache_dir, make_default, description, log_)
+        if polyvore_outfits.is_featurized(root):
+            return polyvore_outfits.load(root, data_config.split, seed=seed,
+                                         min_category_items=data_config.min_category_items,
+                                         log=log_)
+        if outfits_release.is_release(root):
+            raise UsageError("--data-dir {}: the raw Polyvore Outfits release; featurize it "
+                             "first: python -m datasets.featurize polyvore-outfits --root {} "
+                             "--out OUT, then --data-dir OUT".format(root, root))
         data = pv.load(root, os.path.join(cache, "stores"), seed=seed,
                        on_bad=data_config.on_bad, on_missing=data_config.on_missing,
                        visual_dim=data_config.visual_dim, vocab_size=data_config.vocab_size,
@@ -211,10 +231,11 @@ class NGNNTask(Task):
         return data
 
     def export_module(self, model, data):
-        """Serving: store rows, dense categories and a mask [B, 8] -> outfit score. The feature
+        """Serving: store rows, dense categories and a mask [B, width] -> outfit score (width:
+        8, or the largest outfit of a Polyvore Outfits split). The feature
         tables travel inside the SavedModel as variables (not graph constants: the real visual
         table is ~0.8 GB, and a graph proto is limited to 2 GB)."""
-        spec = {name: tf.TensorSpec([None, pv.MAX_ITEMS], dtype, name) for name, dtype in
+        spec = {name: tf.TensorSpec([None, data.width], dtype, name) for name, dtype in
                 (("items", tf.int32), ("cats", tf.int32), ("mask", tf.float32))}
         module = tf.Module()
         module.model = model
@@ -232,7 +253,8 @@ class NGNNTask(Task):
 
     def request_rows(self, data, request):
         """``{"outfit": [{"item": "<set>_<index>", "category": id}, ...]}`` scores an outfit
-        (2-8 items); with ``"candidates": [...]`` (same item form) it is a fill-in-the-blank
+        (2 to the data's width: 8, or the largest outfit of a Polyvore Outfits split); with
+        ``"candidates": [...]`` (same item form) it is a fill-in-the-blank
         question: each candidate completes the outfit (1-7 items) and is scored."""
         outfit = request.get("outfit")
         candidates = request.get("candidates") or []
@@ -240,9 +262,9 @@ class NGNNTask(Task):
             raise ValueError("expected 'outfit' (a list of {item, category}) and optionally "
                              "'candidates'")
         size = len(outfit) + (1 if candidates else 0)
-        if not 2 <= size <= pv.MAX_ITEMS:
+        if not 2 <= size <= data.width:
             raise ValueError("an outfit must have 2 to {} items, got {}".format(
-                pv.MAX_ITEMS, size))
+                data.width, size))
 
         def resolve(entry):
             key = entry.get("item") if isinstance(entry, dict) else None
@@ -265,9 +287,9 @@ class NGNNTask(Task):
 
         base = [resolve(e) for e in outfit]
         options = [resolve(e) for e in candidates] or [None]
-        rows = {"items": np.zeros((len(options), pv.MAX_ITEMS), np.int32),
-                "cats": np.zeros((len(options), pv.MAX_ITEMS), np.int32),
-                "mask": np.zeros((len(options), pv.MAX_ITEMS), np.float32)}
+        rows = {"items": np.zeros((len(options), data.width), np.int32),
+                "cats": np.zeros((len(options), data.width), np.int32),
+                "mask": np.zeros((len(options), data.width), np.float32)}
         for r, extra in enumerate(options):
             members = base + ([extra] if extra else [])
             rows["items"][r, :len(members)] = [m[0] for m in members]
@@ -292,6 +314,9 @@ class NGNNTask(Task):
 
     def describe_data(self, data):
         return {"synthetic": data.synthetic, "root": data.root, "items": len(data.store),
+                "questions": ("the release's own ({} split)".format(data.official)
+                              if data.official else "drawn from the seed"),
+                "width": data.width,
                 "categories": data.num_categories,
                 "outfits": {k: int(len(v["items"])) for k, v in data.splits.items()},
                 "report": data.report}
@@ -411,8 +436,10 @@ class NGNNTask(Task):
         return model(_model_inputs(batch, batch["cats"], batch["mask"]), training=False)
 
     def metrics(self, data, split, scores):
-        n_fitb = len(data.fitb[split]["items"])
-        return question_metrics(scores[:n_fitb], scores[n_fitb:], data.compat[split]["label"])
+        fitb = data.fitb[split]
+        n_fitb = len(fitb["items"])
+        return question_metrics(scores[:n_fitb], scores[n_fitb:], data.compat[split]["label"],
+                                answer=fitb.get("answer"), paired=not data.official)
 
     def metric_rows(self, data, split):
         """FITB metrics rest on the questions, the compatibility ones on the outfits."""
@@ -420,13 +447,21 @@ class NGNNTask(Task):
                 "compat_outfits": int(len(data.compat[split]["label"]))}
 
     def baselines(self, data, split):
-        """Category co-occurrence from the training outfits scores the same questions; on
-        generated data, the generator's own scorer adds the ceiling (``oracle``)."""
+        """The co-occurrence rules of the training outfits (``data.rules``: of the nodes; on
+        Polyvore Outfits of ``category_id`` and of ``semantic_category``) score the same
+        questions; on generated data, the generator's own scorer adds the ceiling
+        (``oracle``)."""
         fitb, compat = data.fitb[split], data.compat[split]
-        scorer = cooccurrence_scores(data.cooc)
-        out = {"category_cooccurrence": question_metrics(
-            scorer(fitb["cats"], fitb["mask"]), scorer(compat["cats"], compat["mask"]),
-            compat["label"])}
+        out = {}
+        for name, (mapping, counts) in sorted(data.rules.items()):
+            scorer = cooccurrence_scores(counts)
+
+            def cats_of(rows, mapping=mapping):
+                return rows["cats"] if mapping is None else mapping[rows["items"]]
+
+            out[name] = question_metrics(
+                scorer(cats_of(fitb), fitb["mask"]), scorer(cats_of(compat), compat["mask"]),
+                compat["label"], answer=fitb.get("answer"), paired=not data.official)
         oracle = generators.polyvore_oracle(data.root, data.store.keys, data.num_categories,
                                            data.distinct_categories)
         if oracle is not None:
@@ -437,25 +472,35 @@ class NGNNTask(Task):
         return out
 
 
-def question_metrics(fitb_scores, compat_scores, compat_labels, ties="wrong"):
+def question_metrics(fitb_scores, compat_scores, compat_labels, ties="wrong", answer=None,
+                     paired=True):
     """FITB accuracy, compatibility ROC AUC and pairwise accuracy of one scorer; ``ties``:
     see :func:`training.metrics.fitb_accuracy`.
 
     Args:
-      fitb_scores: [Q, 4] FITB candidate scores (answer first).
+      fitb_scores: [Q * 4] FITB candidate scores, question by question.
       compat_scores: scores of the compatibility outfits.
       compat_labels: 1 true, 0 corrupted.
       ties: ``wrong`` or ``share``.
+      answer: [Q] the true candidate's column (None: column 0, as drawn here).
+      paired: the compatibility outfits are n true ones then their n partners (drawn here);
+        a release's own lists are not, and have no pairwise accuracy.
 
     Returns:
-      ``{fitb_accuracy, fitb_mrr, compat_auc, pairwise_accuracy, mrr_auc}``.
+      ``{fitb_accuracy, fitb_mrr, compat_auc, pairwise_accuracy (paired only), mrr_auc}``.
     """
     fitb_scores = np.asarray(fitb_scores).reshape(-1, 4)
-    n = len(compat_labels) // 2
+    if answer is not None:  # the true answer first, the others in their order
+        answer = np.asarray(answer, np.int64)
+        others = np.argsort(np.arange(4)[None, :] == answer[:, None], axis=1, kind="stable")
+        order = np.concatenate([answer[:, None], others[:, :3]], axis=1)
+        fitb_scores = np.take_along_axis(fitb_scores, order, axis=1)
     out = {"fitb_accuracy": M.fitb_accuracy(fitb_scores, ties),
-           "compat_auc": M.auc(compat_labels, compat_scores),
-           "pairwise_accuracy": M.pairwise_accuracy(compat_scores[:n], compat_scores[n:],
-                                                    ties)}
+           "compat_auc": M.auc(compat_labels, compat_scores)}
+    if paired:
+        n = len(compat_labels) // 2
+        out["pairwise_accuracy"] = M.pairwise_accuracy(compat_scores[:n], compat_scores[n:],
+                                                       ties)
     if ties == "wrong":  # the selection metric; not defined for tie-sharing oracles
         out["fitb_mrr"] = M.fitb_mrr(fitb_scores)
         out["mrr_auc"] = 0.5 * (out["fitb_mrr"] + out["compat_auc"])
