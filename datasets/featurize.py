@@ -283,7 +283,6 @@ def featurize_polyvore_outfits(root, out, splits=None, backbone="inception_v3",
                 split, root, ", ".join(present) or "none"))
     if not chosen:
         raise DataError("{}: neither {} nor {} is there".format(root, *release.SPLITS))
-    _check_output(out, [root])
     report = collections.Counter()
     examples = collections.defaultdict(list)
 
@@ -311,6 +310,7 @@ def featurize_polyvore_outfits(root, out, splits=None, backbone="inception_v3",
     if not words:
         raise DataError("{}: no word of 3+ characters is held by {}+ training items".format(
             root, min_word_count))
+    _check_output(out, [root])  # only now: a release refused above leaves no output folder
 
     def reject(key, reason, detail):
         if on_bad == "error":

@@ -6,7 +6,9 @@ Outfits have a top, a bottom, shoes and 0-2 jewellery items (so some repeat a ca
 of two colour styles that the images and titles show; category 42 (brooches) is rare. FITB
 answers are of the blank's semantic category, in an order where the true answer is rarely
 first (its column is recorded); compatibility lines alternate true outfits and outfits of
-random items of the same phase.
+random items of the same phase. Each description holds a word naming its phase
+(``trainonly``, ``validonly``, ``testonly``), so a vocabulary can be checked for words of
+items other than the training ones.
 """
 import csv
 import json
@@ -39,7 +41,7 @@ def make_release(root, seed=0):
     metadata, written, questions = {}, {}, {}
     counter = [9000000]
 
-    def new_item(category, style):
+    def new_item(category, style, phase):
         counter[0] += 1
         item_id = str(counter[0])
         word, colour = STYLES[style]
@@ -47,7 +49,7 @@ def make_release(root, seed=0):
             "url_name": "{} {}".format(word, NAMES[category].lower()),
             "title": "{} {} {}".format(word, ["soft", "bright", "classic"][counter[0] % 3],
                                        NAMES[category].lower()),
-            "description": "a {} piece in {}".format(SEMANTIC[category], word),
+            "description": "a {} piece in {} {}only".format(SEMANTIC[category], word, phase),
             "category_id": str(category), "semantic_category": SEMANTIC[category],
             "catgeories": [], "related": []}
         with open(os.path.join(root, "images", item_id + ".jpg"), "wb") as handle:
@@ -65,7 +67,7 @@ def make_release(root, seed=0):
                 cats = [11 if rng.rand() < 0.6 else 12, 21, 31]
                 cats += [42 if rng.rand() < 0.08 else 41 for _ in range(rng.randint(3))]
                 outfits.append({"set_id": str(set_number[0]),
-                                "items": [{"item_id": new_item(c, style), "index": i + 1}
+                                "items": [{"item_id": new_item(c, style, phase), "index": i + 1}
                                           for i, c in enumerate(cats)]})
             written[split, phase] = outfits
             with open(os.path.join(root, split, phase + ".json"), "w") as handle:
