@@ -1,4 +1,6 @@
-"""Featurize the public Polyvore release for NGNN: ``python -m datasets.featurize polyvore``.
+"""Featurize a public Polyvore release for NGNN: ``python -m datasets.featurize polyvore`` (the
+Maryland release) or ``polyvore-outfits`` (Polyvore Outfits with its official questions,
+:func:`featurize_polyvore_outfits`).
 
 ::
 

@@ -142,8 +142,7 @@ def test_training_negatives_share_the_semantic_category(featurized):
     assert (samples["neg_item"] != replaced).all()
 
 
-def test_an_item_without_image_is_counted_and_its_questions_still_answered(release_copy,
-                                                                          tmp_path):
+def test_an_imageless_item_is_counted_and_its_questions_still_answered(release_copy, tmp_path):
     with open(os.path.join(release_copy, "nondisjoint", "fill_in_blank_test.json")) as handle:
         question = json.load(handle)[0]
     with open(os.path.join(release_copy, "nondisjoint", "test.json")) as handle:
