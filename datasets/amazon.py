@@ -30,14 +30,13 @@ import zlib
 import numpy as np
 import pandas as pd
 
-from models import files, memory
 from models.errors import DataError
-from datasets import progress, safe_pickle
+from datasets import progress, safe_pickle, samples
 
 REVIEWS = "reviews_Electronics_5.json"
 META = "meta_Electronics.json"
 REMAP_PICKLE = "remap.pkl"
-CACHE_VERSION = 4
+CACHE_VERSION = 5  # 5: the on-disk sample set of datasets.samples
 
 def _find(data_dir, name):
     """``name`` or ``name.gz`` in ``data_dir`` (None when neither). When both are there they
@@ -383,66 +382,25 @@ def file_key(paths, params):
     return digest.hexdigest()[:24]
 
 
-def event_histories(users, items, item_to_cat, maxlen):
-    """Every event after a user's first, with the user's previous events as its history: the
-    one processing step that every behaviour data set (Amazon 2014/2018/2023, MovieLens)
-    goes through.
-
-    Args:
-      users: [n] user ids, the events sorted by user, then time (then item).
-      items: [n] item ids (1-based) in that order.
-      item_to_cat: [items + 1] the category id of each item id.
-      maxlen: most recent history items kept.
-
-    Returns:
-      ``(event, position, last, hist_items, hist_cats, hist_len)``: the row of each predicted
-      event, every row's position in its user's sequence and its user's last position, and
-      the left-aligned histories (oldest first, 0 = padding) of the predicted events.
-
-    Raises:
-      UsageError: the history arrays would not fit in memory (``data.maxlen`` named).
-    """
-    start = np.r_[0, np.flatnonzero(users[1:] != users[:-1]) + 1]
-    size = np.diff(np.r_[start, len(users)])
-    position = np.arange(len(users)) - np.repeat(start, size)
-    last = np.repeat(size, size) - 1
-    event = np.flatnonzero(position >= 1)  # every prefix predicts its next event
-    k = position[event]
-    # the history arrays below hold rows x maxlen slots several times over (indices, mask,
-    # items, categories; then the negatives): refuse what the machine cannot hold, with the
-    # numbers, instead of being killed by the operating system
-    memory.check_fits(len(event) * int(maxlen) * 50, "the history arrays ({:,} rows x {:,} "
-                      "slots)".format(len(event), int(maxlen)), "data.maxlen={}".format(maxlen))
-    hist_len = np.minimum(k, maxlen)
-    # left-aligned, oldest first: slot j < hist_len holds event (k - hist_len + j) of the user,
-    # so the mask is tf.sequence_mask(hist_len) and the most recent item is at hist_len - 1
-    slots = np.arange(maxlen)[None, :]
-    index = event[:, None] - hist_len[:, None] + slots
-    valid = slots < hist_len[:, None]
-    hist_items = np.where(valid, items[np.clip(index, 0, len(items) - 1)], 0).astype(np.int32)
-    hist_cats = item_to_cat[hist_items]
-    hist_cats[~valid] = 0
-    return event, position, last, hist_items, hist_cats, hist_len
-
-
 def build_samples(reviews, item_category, maxlen=20, seed=0, report=None):
-    """Vectorised reference preprocessing. Returns {split: arrays}, id-space sizes and the
-    vocabulary (raw item / category key of each id, index 0 = padding, and each item's
-    category id), so that requests can name items by their raw asin.
+    """Vectorised reference preprocessing: the event sequence, each split's rows
+    (:mod:`datasets.samples` records), id-space sizes and the vocabulary (raw item / category
+    key of each id, index 0 = padding, and each item's category id), so that requests can
+    name items by their raw asin.
 
-    Arrays per split: user, hist_items, hist_cats [n, maxlen],
-    hist_len, target_item, target_cat, label (histories left-aligned, 0 = padding). Each event
-    yields a positive and a negative row.
+    Each event after a user's first yields a positive row and a negative row (a random item
+    the user never touched); a user's last event is a test row, the one before it a
+    validation row, the rest train (stored in a seeded random order).
 
     Args:
       reviews: DataFrame of user, item, time.
       item_category: ``{item: category}``.
       maxlen: most recent history items kept.
-      seed: the negatives' seed.
+      seed: the negatives' seed (and, plus one, the training rows' order).
       report: a Counter of what was dropped (updated).
 
     Returns:
-      ``(splits, sizes, vocabulary)``.
+      ``(sequence, splits, sizes, vocabulary)``.
 
     Raises:
       DataError: no user with enough events to build the splits.
@@ -479,9 +437,9 @@ def build_samples(reviews, item_category, maxlen=20, seed=0, report=None):
     frame = frame.sort_values(["user_id", "time", "item_id"], kind="mergesort")
     users = frame["user_id"].to_numpy().astype(np.int64)
     items = frame["item_id"].to_numpy().astype(np.int32)
+    del frame
     n_items = len(item_keys)
-    event, position, last, hist_items, hist_cats, hist_len = event_histories(
-        users, items, item_to_cat, maxlen)
+    event, position, last, hist_len = samples.events(users, maxlen)
     target = items[event]
     user = users[event]
     # negatives: a random item the user never touched (vectorised rejection)
@@ -495,70 +453,80 @@ def build_samples(reviews, item_category, maxlen=20, seed=0, report=None):
         negative[clash] = rng.randint(1, n_items + 1, size=int(clash.sum()))
     report["negatives_touched_by_user"] = int(np.isin(user * (n_items + 1) + negative,
                                                       touched).sum())
+    del touched
     split_of = np.where(position[event] == last[event], 2,
                         np.where(position[event] == last[event] - 1, 1, 0))
     splits = {}
-    for code, name in enumerate(("train", "validation", "test")):
+    for code, name in enumerate(samples.SPLITS):
         rows = np.flatnonzero(split_of == code)
         both = np.concatenate([rows, rows])
         tgt = np.concatenate([target[rows], negative[rows]])
-        splits[name] = {
-            "user": user[both].astype(np.int32),
-            "hist_items": hist_items[both], "hist_cats": hist_cats[both],
-            "hist_len": hist_len[both].astype(np.int32),
-            "target_item": tgt.astype(np.int32), "target_cat": item_to_cat[tgt],
-            "label": np.r_[np.ones(len(rows)), np.zeros(len(rows))].astype(np.float32),
-        }
+        splits[name] = samples.records(
+            user[both], event[both], hist_len[both], tgt, item_to_cat[tgt],
+            np.r_[np.ones(len(rows)), np.zeros(len(rows))])
+    splits["train"] = samples.shuffled(splits["train"], seed + 1)
     sizes = {"items": n_items + 1, "categories": len(cat_keys) + 1,
              "users": int(users.max()) + 1, "events": int(len(users))}
     vocab = {"items": np.asarray([""] + [str(k) for k in item_keys]),
              "categories": np.asarray([""] + [str(k) for k in cat_keys]),
              "item_category": item_to_cat}
-    return splits, sizes, vocab
+    return items, splits, sizes, vocab
 
 
 class AmazonData(object):
     """DIN's samples and what is known about them, as the task and the model use them.
 
     Attributes:
-      splits: {split: arrays} from :func:`build_samples`.
+      splits: {split: :class:`datasets.samples.Split`} (rows read from disk in batches).
       sizes: id-space sizes (items, categories, users, events).
+      maxlen: the history length.
       report: what was dropped or converted while loading (counted).
       synthetic: whether the data is the embedded generated set.
       root: the data directory.
-      vocab: raw key of every id (see :func:`build_samples`), or None.
+      vocab: raw key of every id (see :func:`build_samples`).
       protocol: how rows and labels were made when it is not Amazon's (MovieLens), or None.
       item_index: raw asin -> item id (requests name items by asin).
       item_counts / category_counts: positive training events per id (the mini-batch aware
-        regulariser's frequencies). Each split also gets ``target_count``: the candidate's
-        count (leave-one-out on training rows), the popularity feature's input.
+        regulariser's frequencies, counted in one pass over the training rows). Each split
+        also gets the derived column ``target_count``: the candidate's count (leave-one-out
+        on training rows), the popularity feature's input.
     """
 
-    def __init__(self, *, splits, sizes, report, synthetic, root, vocab=None, protocol=None):
-        # copies of the split dicts (not of their arrays): ``target_count`` is added below,
-        # and the caller's dicts (e.g. a loaded cache's) must not change under it
-        splits = {name: dict(rows) for name, rows in splits.items()}
-        self.splits = splits
-        self.sizes = sizes
-        self.report = report
+    def __init__(self, sample_set, synthetic, root, protocol=None):
+        self.splits = sample_set.splits
+        self.sizes = sample_set.sizes
+        self.maxlen = sample_set.maxlen
+        self.report = sample_set.report
         self.synthetic = synthetic
         self.root = root
-        self.vocab = vocab
+        self.vocab = sample_set.vocab
         self.protocol = protocol  # how rows and labels were made, when not Amazon's
-        self.item_index = ({str(k): i for i, k in enumerate(vocab["items"]) if i}
-                           if vocab is not None else {})
-        train = splits["train"]
-        positive = train["label"] > 0
-        self.item_counts = np.bincount(train["target_item"][positive],
-                                       minlength=sizes["items"]).astype(np.float32)
-        self.category_counts = np.bincount(train["target_cat"][positive],
-                                           minlength=sizes["categories"]).astype(np.float32)
+        self.item_index = {str(k): i for i, k in enumerate(self.vocab["items"]) if i}
+        train = self.splits["train"]
+        items = np.zeros(self.sizes["items"], np.float64)
+        cats = np.zeros(self.sizes["categories"], np.float64)
+        for start in range(0, train.num_rows, samples.READ_ROWS):
+            raw = train._raw(start, min(start + samples.READ_ROWS, train.num_rows))
+            positive = raw[:, samples.RECORD.index("label")] > 0
+            items += np.bincount(raw[positive, samples.RECORD.index("target_item")],
+                                 minlength=len(items))
+            cats += np.bincount(raw[positive, samples.RECORD.index("target_cat")],
+                                minlength=len(cats))
+        self.item_counts = items.astype(np.float32)
+        self.category_counts = cats.astype(np.float32)
         # the candidate's popularity as a feature: a training row's own event is not counted
         # (leave-one-out), or "count >= 1" would tell positives apart only in training
-        for name, rows in splits.items():
-            own = rows["label"] if name == "train" else 0.0
-            rows["target_count"] = (self.item_counts[rows["target_item"]]
-                                    - own).astype(np.float32)
+        for name, split in self.splits.items():
+            split.derived["target_count"] = self._target_count(name == "train")
+
+    def _target_count(self, leave_own_out):
+        counts = self.item_counts
+
+        def compute(batch):
+            own = batch["label"] if leave_own_out else 0.0
+            return (counts[batch["target_item"]] - own).astype(np.float32)
+
+        return compute
 
 
 def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pickle=False,
@@ -574,9 +542,10 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pick
       log: a logger for what was dropped (WARNING) and where the cache is.
 
     Returns:
-      (splits, sizes, report, vocab); see :func:`build_samples`.
+      A :class:`datasets.samples.SampleSet` (see :func:`build_samples`).
 
     Raises:
+      UsageError: a ``maxlen`` whose batches cannot fit in memory.
       DataError: missing or ambiguous files (both ``.json`` and ``.json.gz`` with different
         contents), a malformed line or field (file and line named), a refused pickle.
     """
@@ -595,67 +564,51 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pick
                         "meta_CATEGORY.json[.gz] (2018), CATEGORY.jsonl[.gz] and "
                         "meta_CATEGORY.jsonl[.gz] (2023), or {}".format(
                             data_dir, REVIEWS, META, REMAP_PICKLE))
+    samples.check_maxlen(maxlen)
     params = {"maxlen": maxlen, "seed": seed, "on_bad_line": on_bad_line,
               "version": CACHE_VERSION}
-    cache_path = os.path.join(cache_dir, "amazon-{}.npz".format(file_key(inputs, params)))
-    cached = read_samples(cache_path, "amazon", log)
-    if cached is not None:
-        return cached
-    report = collections.Counter()
+    return cached_samples(os.path.join(cache_dir, "amazon-{}".format(file_key(inputs, params))),
+                          lambda report: _build(inputs, pickle_path, trust_pickle, maxlen, seed,
+                                                on_bad_line, report), maxlen, "amazon", log)
+
+
+def _build(inputs, pickle_path, trust_pickle, maxlen, seed, on_bad_line, report):
     if len(inputs) == 2:
-        reviews = read_reviews(reviews_path, on_bad_line, report)
-        item_category = read_meta(meta_path, on_bad_line, report)
+        reviews = read_reviews(inputs[0], on_bad_line, report)
+        item_category = read_meta(inputs[1], on_bad_line, report)
     else:
         reviews, item_category = from_remap_pickle(pickle_path, trust_pickle)
-    splits, sizes, vocab = build_samples(reviews, item_category, maxlen=maxlen, seed=seed,
-                                         report=report)
-    report = dict(report)
-    write_samples(cache_path, splits, sizes, report, vocab)
-    if log:
-        log.info("amazon: %s; %s", sizes, report)
-    warn_report(report, log, "amazon")
-    return splits, sizes, report, vocab
+    return build_samples(reviews, item_category, maxlen=maxlen, seed=seed, report=report)
 
 
-def write_samples(cache_path, splits, sizes, report, vocab):
-    """Processed samples into the content-keyed cache ``cache_path`` (one ``.npz``,
-    written atomically): the one cache format of every behaviour data set.
+def cached_samples(path, build, maxlen, name, log=None):
+    """The sample set at ``path`` (content-keyed by the caller), built once with
+    ``build(report)`` -> ``(sequence, splits, sizes, vocab)``: the one cache of every
+    behaviour data set.
 
     Args:
-      cache_path: the ``.npz`` to write (its folder is created).
-      splits, sizes, report, vocab: what the data set's ``build_samples`` made.
-    """
-    os.makedirs(os.path.dirname(cache_path), exist_ok=True)
-    arrays = {"{}/{}".format(s, k): v for s, d in splits.items() for k, v in d.items()}
-    arrays.update({"vocab/" + k: v for k, v in vocab.items()})
-    arrays["meta"] = np.asarray(json.dumps({"sizes": sizes, "report": report}))
-    with files.atomic_file(cache_path, "wb") as handle:
-        np.savez(handle, **arrays)
-
-
-def read_samples(cache_path, name, log=None):
-    """What :func:`write_samples` wrote, or None when there is no such cache.
-
-    Args:
-      cache_path: the ``.npz``.
+      path: the cache folder.
+      build: makes the samples; counts what it drops in the Counter it is given.
+      maxlen: the history length the samples were built with.
       name: the data set's name in the log lines.
-      log: a logger (where the cache is, and what was altered, at WARNING).
+      log: a logger (where the cache is; what was altered, at WARNING, on every load).
 
     Returns:
-      ``(splits, sizes, report, vocab)`` or None.
+      A :class:`datasets.samples.SampleSet`.
     """
-    if not os.path.isfile(cache_path):
-        return None
-    if log:
-        log.info("%s: cached samples %s", name, cache_path)
-    with np.load(cache_path, allow_pickle=False) as cached:
-        meta = json.loads(str(cached["meta"]))
-        groups = {s: {k.split("/", 1)[1]: cached[k] for k in cached.files
-                      if k.startswith(s + "/")}
-                  for s in ("train", "validation", "test", "vocab")}
-    vocab = groups.pop("vocab")
-    warn_report(meta["report"], log, name)
-    return groups, meta["sizes"], meta["report"], vocab
+    opened = samples.open_set(path)
+    if opened is None:
+        report = collections.Counter()
+        sequence, splits, sizes, vocab = build(report)
+        samples.write(path, sequence, splits, sizes, {k: int(v) for k, v in report.items()},
+                      vocab, maxlen)
+        opened = samples.open_set(path)
+        if log:
+            log.info("%s: %s; %s", name, opened.sizes, opened.report)
+    elif log:
+        log.info("%s: cached samples %s", name, path)
+    warn_report(opened.report, log, name)
+    return opened
 
 
 def warn_report(report, log, name):

@@ -31,7 +31,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from datasets import amazon
+from datasets import amazon, samples
 from models.errors import DataError
 
 #: layout name -> (ratings file, movies file)
@@ -230,7 +230,8 @@ def build_samples(ratings, movie_genre, maxlen=20, seed=0, report=None):
       report: a Counter of what was dropped (updated).
 
     Returns:
-      ``(splits, sizes, vocab)`` with the arrays of :func:`datasets.amazon.build_samples`.
+      ``(sequence, splits, sizes, vocab)`` as :func:`datasets.amazon.build_samples` (training
+      rows in a seeded random order).
 
     Raises:
       DataError: no user with 2 or more ratings in some split.
@@ -256,9 +257,9 @@ def build_samples(ratings, movie_genre, maxlen=20, seed=0, report=None):
     frame = frame.sort_values(["user_id", "time", "item_id"], kind="mergesort")
     users = frame["user_id"].to_numpy().astype(np.int64)
     items = frame["item_id"].to_numpy().astype(np.int32)
-    labels = (frame["rating"].to_numpy() >= 4).astype(np.float32)
-    event, _, _, hist_items, hist_cats, hist_len = amazon.event_histories(
-        users, items, item_to_cat, maxlen)
+    labels = (frame["rating"].to_numpy() >= 4).astype(np.int32)
+    del frame
+    event, _, _, hist_len = samples.events(users, maxlen)
     order = np.random.RandomState(seed).permutation(len(user_keys))
     share = np.cumsum(SPLIT_SHARES)[:-1]
     cut = np.floor(share * len(user_keys)).astype(np.int64)
@@ -267,26 +268,21 @@ def build_samples(ratings, movie_genre, maxlen=20, seed=0, report=None):
     split_of_user[order[cut[1]:]] = 2
     split_of = split_of_user[users[event]]
     splits = {}
-    for code, name in enumerate(("train", "validation", "test")):
-        rows = event[split_of == code]
+    for code, name in enumerate(samples.SPLITS):
         picked = np.flatnonzero(split_of == code)
+        rows = event[picked]
         if not len(rows):
             raise DataError("no {} rows: too few users with 2 or more ratings ({} users "
                             "in all)".format(name, len(user_keys)))
-        splits[name] = {
-            "user": users[rows].astype(np.int32),
-            "hist_items": hist_items[picked], "hist_cats": hist_cats[picked],
-            "hist_len": hist_len[picked].astype(np.int32),
-            "target_item": items[rows].astype(np.int32),
-            "target_cat": item_to_cat[items[rows]],
-            "label": labels[rows],
-        }
+        splits[name] = samples.records(users[rows], rows, hist_len[picked], items[rows],
+                                       item_to_cat[items[rows]], labels[rows])
+    splits["train"] = samples.shuffled(splits["train"], seed + 1)
     sizes = {"items": len(item_keys) + 1, "categories": len(cat_keys) + 1,
              "users": len(user_keys), "events": int(len(users))}
     vocab = {"items": np.asarray([""] + [str(k) for k in item_keys]),
              "categories": np.asarray([""] + [str(k) for k in cat_keys]),
              "item_category": item_to_cat}
-    return splits, sizes, vocab
+    return items, splits, sizes, vocab
 
 
 def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", log=None):
@@ -301,9 +297,11 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", log=None):
       log: a logger for what was dropped (WARNING) and where the cache is.
 
     Returns:
-      ``(splits, sizes, report, vocab, protocol)``.
+      ``(sample set, protocol)``: a :class:`datasets.samples.SampleSet` and how its rows and
+      labels were made.
 
     Raises:
+      UsageError: a ``maxlen`` whose batches cannot fit in memory.
       DataError: no MovieLens layout, a malformed line or file (named).
     """
     layout = detect(data_dir)
@@ -314,20 +312,12 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", log=None):
     protocol = dict(PROTOCOL, layout=layout)
     params = {"maxlen": maxlen, "seed": seed, "on_bad_line": on_bad_line,
               "version": CACHE_VERSION, "protocol": protocol}
-    cache_path = os.path.join(cache_dir, "movielens-{}.npz".format(
-        amazon.file_key(inputs, params)))
-    cached = amazon.read_samples(cache_path, "movielens", log)
-    if cached is not None:
-        return cached + (protocol,)
-    report = collections.Counter()
-    ratings = read_ratings(inputs[0], layout, on_bad_line, report)
-    genres = primary_genres(read_movies(inputs[1], layout, on_bad_line, report))
-    splits, sizes, vocab = build_samples(ratings, genres, maxlen=maxlen, seed=seed,
-                                         report=report)
-    report = dict(report)
-    amazon.write_samples(cache_path, splits, sizes, report, vocab)
-    if log:
-        log.info("movielens (%s): %s; %s", layout, sizes, report)
-    amazon.warn_report(report, log, "movielens")
-    return splits, sizes, report, vocab, protocol
+    samples.check_maxlen(maxlen)
+    path = os.path.join(cache_dir, "movielens-{}".format(amazon.file_key(inputs, params)))
 
+    def build(report):
+        ratings = read_ratings(inputs[0], layout, on_bad_line, report)
+        genres = primary_genres(read_movies(inputs[1], layout, on_bad_line, report))
+        return build_samples(ratings, genres, maxlen=maxlen, seed=seed, report=report)
+
+    return amazon.cached_samples(path, build, maxlen, "movielens", log), protocol

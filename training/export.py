@@ -45,9 +45,8 @@ def export(run_dir, out=None, check_rows=256):
         raise UsageError("{} exists; remove it or pass another --out".format(out))
     with files.atomic_directory(out, exists=files.REFUSE) as tmp:
         tf.saved_model.save(module, tmp, signatures={"serving_default": module.serve})
-        arrays = loaded.task.eval_arrays(loaded.data, "validation")
-        sample = {k: tf.constant(v[:check_rows]) for k, v in arrays.items()}
-        want = np.asarray(loaded.task.score_rows(loaded.model, loaded.data, sample))
+        sample, want = loaded.task.serving_check(loaded.model, loaded.data, check_rows)
+        sample = {k: tf.constant(v) for k, v in sample.items()}
         restored = tf.saved_model.load(tmp)
         got = list(restored.signatures["serving_default"](**sample).values())[0].numpy()
         diff = float(np.max(np.abs(got - want)))

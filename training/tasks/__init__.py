@@ -13,6 +13,8 @@ import dataclasses
 import importlib
 import json
 
+import numpy as np
+
 from models.errors import UsageError
 
 _REGISTRY = {}
@@ -174,6 +176,23 @@ class Task(object):
         materialize = self.eval_materialize(data)
         rows = {key: tf.convert_to_tensor(value) for key, value in rows.items()}
         return self.score(model, data, materialize(rows) if materialize is not None else rows)
+
+    def serving_check(self, model, data, rows):
+        """Inputs for the serving signature (the first ``rows`` validation rows) and their
+        scores by the training code's path: what an export is checked against.
+
+        Args:
+          model: the trained model.
+          data: what :meth:`prepare` returned.
+          rows: how many rows.
+
+        Returns:
+          ``({input: array}, [n] scores)``; by default :meth:`eval_arrays` rows, which are
+          the serving inputs unless a task overrides this.
+        """
+        arrays = self.eval_arrays(data, "validation")
+        sample = {key: value[:rows] for key, value in arrays.items()}
+        return sample, np.asarray(self.score_rows(model, data, sample))
 
     def metrics(self, data, split, scores):
         """Turn the split's concatenated scores (numpy) into a flat {name: float}."""

@@ -26,7 +26,7 @@ import typing
 import numpy as np
 import tensorflow as tf
 
-from datasets import amazon, movielens
+from datasets import amazon, movielens, samples
 from datasets.generators import amazon_interests, amazon_transitions, common
 from datasets import generators
 from models.din import DIN
@@ -164,6 +164,43 @@ def _read_base_run(base_run):
     return metrics
 
 
+_SPLIT_SHIFT = 40  # evaluation row keys: split code << 40 | row
+_DTYPES = {"hist_items": tf.int32, "hist_cats": tf.int32, "hist_len": tf.int32,
+           "target_item": tf.int32, "target_cat": tf.int32, "target_count": tf.float32,
+           "label": tf.float32}
+
+
+def _chunk_rows(batch_size, most=256):
+    """The largest divisor of ``batch_size`` up to ``most``: the rows of one training read."""
+    return max(d for d in range(1, min(batch_size, most) + 1) if batch_size % d == 0)
+
+
+def _reader(read, keys, maxlen, rows_per_key, key=None):
+    """A tf.data map function: a batch of keys (chunk ids, or row keys in a dict under
+    ``key``) -> the batch ``read`` gives (numpy, in the input pipeline), static shapes."""
+    def numpy_read(ids):
+        batch = read(ids)
+        return [np.asarray(batch[k], _DTYPES[k].as_numpy_dtype) for k in keys]
+
+    def materialize(ids):
+        ids = ids[key] if key is not None else ids
+        values = tf.numpy_function(numpy_read, [ids], [_DTYPES[k] for k in keys],
+                                   stateful=False)
+        rows = ids.shape[0] * rows_per_key if ids.shape[0] is not None else None
+        out = {}
+        for name, value in zip(keys, values):
+            value.set_shape([rows, maxlen] if name in samples.HISTORY else [rows])
+            out[name] = value
+        return out
+
+    return materialize
+
+
+def _target_cat_in_history(batch):
+    """Whether each row's candidate category is among its history's categories."""
+    return (batch["hist_cats"] == batch["target_cat"][:, None]).any(axis=1)
+
+
 class DINTask(Task):
     """DIN on Amazon-format data: the Task the loop trains (see the module docstring)."""
     name = "din"
@@ -194,20 +231,19 @@ class DINTask(Task):
             lambda: generate(n_users=data_config.synthetic_users), description, log_)
         protocol = None
         if movielens.detect(root):  # MovieLens files: the paper's MovieLens protocol
-            splits, sizes, report, vocab, protocol = movielens.load(
+            sample_set, protocol = movielens.load(
                 root, os.path.join(cache, "movielens"), maxlen=data_config.maxlen, seed=seed,
                 on_bad_line=data_config.on_bad_line, log=log_)
         else:
-            splits, sizes, report, vocab = amazon.load(
+            sample_set = amazon.load(
                 root, os.path.join(cache, "amazon"), maxlen=data_config.maxlen, seed=seed,
                 on_bad_line=data_config.on_bad_line, trust_pickle=data_config.trust_pickle,
                 log=log_)
-        return amazon.AmazonData(splits=splits, sizes=sizes, report=report,
-                                 synthetic=is_synthetic, root=root, vocab=vocab,
+        return amazon.AmazonData(sample_set, synthetic=is_synthetic, root=root,
                                  protocol=protocol)
 
     def export_module(self, model, data):
-        maxlen = data.splits["train"]["hist_items"].shape[1]
+        maxlen = data.maxlen
         spec = {"hist_items": tf.TensorSpec([None, maxlen], tf.int32, "hist_items"),
                 "hist_cats": tf.TensorSpec([None, maxlen], tf.int32, "hist_cats"),
                 "hist_len": tf.TensorSpec([None], tf.int32, "hist_len"),
@@ -229,7 +265,7 @@ class DINTask(Task):
         """``{"history": [...], "candidates": [...]}``; each item is either its raw key (the
         asin, a string: its category comes from the data) or ``[item id, category id]`` as in
         the run's processed data (1..N; 0 is padding). One row per candidate."""
-        maxlen = data.splits["train"]["hist_items"].shape[1]
+        maxlen = data.maxlen
         history = request.get("history")
         candidates = request.get("candidates")
         if not isinstance(history, list) or not isinstance(candidates, list) or not candidates:
@@ -289,25 +325,33 @@ class DINTask(Task):
 
     def describe_data(self, data):
         out = {"synthetic": data.synthetic, "root": data.root, "sizes": data.sizes,
-               "rows": {k: int(len(v["label"])) for k, v in data.splits.items()},
+               "rows": {k: v.num_rows for k, v in data.splits.items()},
                "report": data.report}
         if data.protocol is not None:
             out["protocol"] = data.protocol
         return out
 
     def num_train_examples(self, data):
-        return len(data.splits["train"]["label"])
+        return data.splits["train"].num_rows
 
     def train_input(self, data, batch_size, epoch, seed):
+        """An epoch as a random order of chunks of the (already shuffled) training rows: a
+        batch is ``batch_size / chunk`` chunks, each one file read, so memory holds only the
+        batches in flight and the chunk order (``rows / chunk`` numbers), never a row array.
+        ``chunk`` is the largest divisor of the batch size up to 256; the rows after the last
+        whole chunk (fewer than ``chunk``) are left out of every epoch."""
         train = data.splits["train"]
-        order = np.random.RandomState(seed * 100003 + epoch).permutation(len(train["label"]))
-        index = tf.data.Dataset.from_tensor_slices(order.astype(np.int64))
-        tables = {k: tf.constant(train[k]) for k in INPUT_KEYS + ("label",)}
+        chunk = _chunk_rows(batch_size)
+        order = np.random.RandomState(seed * 100003 + epoch).permutation(
+            train.num_rows // chunk)
+        offsets = tf.range(chunk, dtype=tf.int64)[None, :]
 
-        def gather(rows):  # one vectorised gather per batch
-            return {k: tf.gather(v, rows) for k, v in tables.items()}
+        def rows_of(chunk_ids):  # [batch / chunk] chunk ids -> [batch] row numbers
+            return tf.reshape(chunk_ids[:, None] * chunk + offsets, [batch_size])
 
-        return TrainInput(index.batch(batch_size, drop_remainder=True), gather)
+        keys = tf.data.Dataset.from_tensor_slices(order.astype(np.int64)).batch(
+            batch_size // chunk, drop_remainder=True).map(rows_of)
+        return TrainInput(keys, _reader(train.read, INPUT_KEYS + ("label",), data.maxlen, 1))
 
     def model_bytes(self, data):
         """The embedding tables (items and categories) with their gradients and two Adam
@@ -339,15 +383,45 @@ class DINTask(Task):
         return tf.nn.sigmoid_cross_entropy_with_logits(labels=batch["label"], logits=logits)
 
     def eval_arrays(self, data, split):
-        return {k: data.splits[split][k] for k in INPUT_KEYS}
+        """Row numbers (the split in their high bits): the rows themselves are read from disk
+        batch by batch (:meth:`eval_materialize`)."""
+        code = samples.SPLITS.index(split) << _SPLIT_SHIFT
+        return {"row": np.arange(data.splits[split].num_rows, dtype=np.int64) + code}
+
+    def eval_materialize(self, data):
+        splits = [data.splits[name] for name in samples.SPLITS]
+
+        def read(rows):
+            split = splits[int(rows[0]) >> _SPLIT_SHIFT] if len(rows) else splits[0]
+            return split.read(rows & ((1 << _SPLIT_SHIFT) - 1))
+
+        return _reader(read, INPUT_KEYS, data.maxlen, rows_per_key=1, key="row")
+
+    def serving_check(self, model, data, rows):
+        """The first ``rows`` validation rows as the serving signature's inputs, and their
+        scores by the training code's path.
+
+        Args:
+          model: the trained model.
+          data: the prepared data.
+          rows: how many.
+
+        Returns:
+          ``({input: array}, [n] scores)``.
+        """
+        split = data.splits["validation"]
+        batch = split.read_range(0, min(rows, split.num_rows))
+        sample = {k: batch[k] for k in INPUT_KEYS}
+        return sample, np.asarray(self.score(model, data, sample))
 
     def score(self, model, data, batch):
         return tf.sigmoid(model(batch, training=False))
 
     def metrics(self, data, split, scores):
         rows = data.splits[split]
-        out = {"auc": M.auc(rows["label"], scores), "logloss": M.logloss(rows["label"], scores),
-               "gauc": M.gauc(rows["user"], rows["label"], scores)}
+        labels = rows["label"]
+        out = {"auc": M.auc(labels, scores), "logloss": M.logloss(labels, scores),
+               "gauc": M.gauc(rows["user"], labels, scores)}
         base = self.base_metrics
         if base and "auc" in base.get(split, {}):
             out["rela_impr"] = M.rela_impr(out["auc"], base[split]["auc"])
@@ -357,13 +431,13 @@ class DINTask(Task):
         """AUC and log loss rest on the rows; GAUC on the users that have both labels."""
         rows = data.splits[split]
         users = np.unique(np.asarray(rows["user"])[np.asarray(rows["label"]) > 0.5])
-        return {"rows": int(len(rows["label"])), "gauc_users": int(len(users))}
+        return {"rows": rows.num_rows, "gauc_users": int(len(users))}
 
     def baselines(self, data, split):
         rows = data.splits[split]
         labels = rows["label"]
         popularity = data.item_counts[rows["target_item"]]
-        in_history = (rows["hist_cats"] == rows["target_cat"][:, None]).any(axis=1)
+        in_history = rows.map_chunks(_target_cat_in_history)
         out = {}
         scorers = [("item_popularity", popularity),
                    ("category_in_history", in_history.astype(np.float64))]
