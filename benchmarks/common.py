@@ -7,10 +7,13 @@ training sample = one pair for NGNN, one labelled row for DIN).
 """
 from __future__ import absolute_import, division, print_function
 
+import atexit
 import os
 import platform
 import resource
+import shutil
 import statistics
+import tempfile
 import time
 
 import numpy as np
@@ -127,30 +130,43 @@ def ngnn(batch_size=16, outfit_size=None, device="cpu", precision="fp32", n_batc
     return Bench(task, data, trainer, batch_size, batches), runtime
 
 
-def din_arrays(rows, maxlen, items=realsize.AMAZON["items"],
-               categories=realsize.AMAZON["categories"], users=realsize.AMAZON["users"],
-               seed=0):
-    """Random DIN sample arrays of the real id-space sizes (for step timing).
+def din_sample_set(rows, maxlen, items=realsize.AMAZON["items"],
+                   categories=realsize.AMAZON["categories"], users=realsize.AMAZON["users"],
+                   seed=0):
+    """Random DIN samples of the real id-space sizes (for step timing), written as a
+    :mod:`datasets.samples` set in a temporary folder (removed at exit) and opened.
 
     Args:
-      rows: samples.
+      rows: samples per split.
       maxlen: history slots.
       items, categories, users: id-space sizes.
-      seed: the arrays' seed.
+      seed: the samples' seed.
 
     Returns:
-      ``{name: array}`` as the DIN task reads.
+      A :class:`datasets.samples.SampleSet`.
     """
+    from datasets import samples  # pylint: disable=import-outside-toplevel
+
     rng = np.random.RandomState(seed)
-    lengths = rng.randint(1, maxlen + 1, size=rows).astype(np.int32)
-    slots = np.arange(maxlen)[None, :] < lengths[:, None]
     item_cat = rng.randint(1, categories, size=items + 1).astype(np.int32)
-    hist = np.where(slots, rng.randint(1, items + 1, size=(rows, maxlen)), 0).astype(np.int32)
-    target = rng.randint(1, items + 1, size=rows).astype(np.int32)
-    return {"user": rng.randint(users, size=rows).astype(np.int32), "hist_items": hist,
-            "hist_cats": np.where(slots, item_cat[hist], 0).astype(np.int32),
-            "hist_len": lengths, "target_item": target, "target_cat": item_cat[target],
-            "label": rng.randint(2, size=rows).astype(np.float32)}
+    item_cat[0] = 0
+    sequence = rng.randint(1, items + 1, size=rows + maxlen).astype(np.int32)
+    splits = {}
+    for name in samples.SPLITS:
+        target = rng.randint(1, items + 1, size=rows)
+        splits[name] = samples.records(
+            rng.randint(users, size=rows), rng.randint(maxlen, rows + maxlen, size=rows),
+            rng.randint(1, maxlen + 1, size=rows), target, item_cat[target],
+            rng.randint(2, size=rows))
+    folder = tempfile.mkdtemp(prefix="npurec-bench-")
+    atexit.register(shutil.rmtree, folder, True)
+    path = os.path.join(folder, "samples")
+    sizes = {"items": items + 1, "categories": categories + 1, "users": users, "events": rows}
+    vocab = {"items": np.asarray([""] + ["i{}".format(i) for i in range(1, items + 1)]),
+             "categories": np.asarray([""] + ["c{}".format(c) for c in range(1, categories + 1)]),
+             "item_category": item_cat}
+    samples.write(path, sequence, splits, sizes, {}, vocab, maxlen)
+    return samples.open_set(path)
 
 
 def din(batch_size=4096, maxlen=20, device="cpu", precision="fp32", n_batches=12):
@@ -168,13 +184,8 @@ def din(batch_size=4096, maxlen=20, device="cpu", precision="fp32", n_batches=12
     from training.tasks.din import DINModelConfig, DINTask  # pylint: disable=import-outside-toplevel
 
     runtime = rt.configure(device, precision)
-    rows = batch_size * n_batches
-    sizes = {"items": realsize.AMAZON["items"] + 1,
-             "categories": realsize.AMAZON["categories"] + 1,
-             "users": realsize.AMAZON["users"], "events": rows}
-    splits = {name: din_arrays(rows, maxlen, seed=i)
-              for i, name in enumerate(("train", "validation", "test"))}
-    data = AmazonData(splits=splits, sizes=sizes, report={}, synthetic=True, root="memory")
+    data = AmazonData(din_sample_set(batch_size * n_batches, maxlen), synthetic=True,
+                      root="memory")
     task = DINTask(DINModelConfig())
     trainer, batches = _trainer(task, data, runtime, batch_size, "adam", n_batches)
     return Bench(task, data, trainer, batch_size, batches), runtime

@@ -27,7 +27,7 @@ def test_din_evaluation(benchmark, bench):
     arrays = bench.task.eval_arrays(bench.data, "test")
     bench.trainer.score_arrays(arrays, 8192)
     benchmark(bench.trainer.score_arrays, arrays, 8192)
-    benchmark.extra_info["rows"] = len(arrays["hist_len"])
+    benchmark.extra_info["rows"] = len(arrays["row"])
 
 
 def test_din_input_pipeline(benchmark, bench):

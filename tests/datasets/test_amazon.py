@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from models.errors import DataError
-from datasets import amazon
+from datasets import amazon, samples
 from datasets.generators import amazon_interests
 
 
@@ -51,7 +51,7 @@ def raw_dir(tmp_path):
 
 @pytest.mark.parametrize("gz", [False, True])
 def test_raw_files_plain_and_gzip(raw_dir, tmp_path, gz):
-    splits, sizes, report, vocab = amazon.load(raw_dir(gz), str(tmp_path / "cache"), maxlen=2)
+    splits, sizes, report, vocab = _parts(amazon.load(raw_dir(gz), str(tmp_path / "cache"), maxlen=2))
     assert report["users_dropped_fewer_than_3_events"] == 1
     assert report["reviews_with_item_missing_from_meta"] == 1
     assert sizes["items"] == 6  # a..e plus padding 0
@@ -78,12 +78,26 @@ def test_raw_files_plain_and_gzip(raw_dir, tmp_path, gz):
                 assert (users[u], inv[item]) not in touched
 
 
+def _parts(sample_set):
+    """A loaded sample set as the tuple these tests read."""
+    return sample_set.splits, sample_set.sizes, sample_set.report, sample_set.vocab
+
+
+def _columns(sequence, rows, vocab, maxlen):
+    """Stored records as columns, histories made as a batch read makes them."""
+    out = {name: rows[:, i] for i, name in enumerate(samples.RECORD)}
+    out["hist_items"], out["hist_cats"] = samples.histories(
+        sequence, vocab["item_category"], out["event"], out["hist_len"], maxlen)
+    return out
+
+
 def test_sampling_matches_a_slow_reference():
     rng = np.random.RandomState(0)
     rows = [("u%d" % rng.randint(40), "i%d" % rng.randint(60), int(t)) for t in range(600)]
     reviews = pd.DataFrame(rows, columns=["user", "item", "time"])
     meta = {"i%d" % i: "c%d" % (i % 7) for i in range(60)}
-    splits, sizes, _ = amazon.build_samples(reviews, meta, maxlen=5, seed=1)
+    sequence, rows, sizes, vocab = amazon.build_samples(reviews, meta, maxlen=5, seed=1)
+    splits = {name: _columns(sequence, r, vocab, 5) for name, r in rows.items()}
     # reference: loop over users, after dropping repeated (user, item) reviews (first kept)
     frame = reviews.sort_values("time", kind="mergesort").drop_duplicates(["user", "item"])
     frame = frame[frame.groupby("user")["item"].transform("size") >= 3]
@@ -110,7 +124,7 @@ def test_malformed_lines_error_or_skip(raw_dir, tmp_path):
         handle.write("{not json\n")
     with pytest.raises(DataError, match=r"reviews_Electronics_5.json:10: expected a JSON object"):
         amazon.load(d, str(tmp_path / "c1"))
-    _, _, report, _ = amazon.load(d, str(tmp_path / "c2"), on_bad_line="skip")
+    _, _, report, _ = _parts(amazon.load(d, str(tmp_path / "c2"), on_bad_line="skip"))
     assert report["skipped_lines:" + amazon.REVIEWS] == 1
     _write_reviews(os.path.join(d, amazon.REVIEWS), ROWS)  # valid again
     with open(os.path.join(d, amazon.META), "a") as handle:
@@ -168,7 +182,7 @@ def test_reference_pickle_layout_loads_safely(tmp_path):
     frame = pd.DataFrame({"reviewerID": [0, 0, 0, 1, 1, 1], "asin": [0, 1, 2, 2, 3, 4],
                           "unixReviewTime": [1, 2, 3, 1, 2, 3], "overall": [5.0] * 6})
     _reference_pickle(str(d / amazon.REMAP_PICKLE), frame, np.array([0, 1, 0, 2, 1]))
-    splits, sizes, _, _ = amazon.load(str(d), str(tmp_path / "c"))
+    splits, sizes, _, _ = _parts(amazon.load(str(d), str(tmp_path / "c")))
     assert sizes["items"] == 6 and sizes["categories"] == 4
     assert len(splits["test"]["label"]) == 4
 
@@ -188,9 +202,9 @@ def test_pickle_of_the_wrong_shape(tmp_path):
 
 def test_cache_hit_returns_the_same_arrays(raw_dir, tmp_path):
     d = raw_dir()
-    first = amazon.load(d, str(tmp_path / "cache"))
+    first = _parts(amazon.load(d, str(tmp_path / "cache")))
     assert len(os.listdir(str(tmp_path / "cache"))) == 1
-    second = amazon.load(d, str(tmp_path / "cache"))
+    second = _parts(amazon.load(d, str(tmp_path / "cache")))
     for split in first[0]:
         for key in first[0][split]:
             np.testing.assert_array_equal(first[0][split][key], second[0][split][key])
@@ -207,7 +221,7 @@ def test_synthetic_amazon_is_in_the_real_format(tmp_path):
     assert os.path.isfile(os.path.join(d, amazon.REVIEWS + ".gz"))
     first = open(os.path.join(d, amazon.META)).readline()
     assert first.startswith("{'asin'")  # a Python literal, not JSON
-    splits, sizes, _, _ = amazon.load(d, str(tmp_path / "c"))
+    splits, sizes, _, _ = _parts(amazon.load(d, str(tmp_path / "c")))
     assert sizes["categories"] == 6 and len(splits["train"]["label"]) > 0
 
 
@@ -229,7 +243,7 @@ def test_review_fields_of_the_wrong_type_are_bad_lines(raw_dir, tmp_path, line, 
         handle.write(json.dumps(line) + "\n")
     with pytest.raises(DataError, match=r"reviews_Electronics_5.json:10: .*" + what):
         amazon.load(d, str(tmp_path / "c1"))
-    _, _, report, _ = amazon.load(d, str(tmp_path / "c2"), on_bad_line="skip")
+    _, _, report, _ = _parts(amazon.load(d, str(tmp_path / "c2"), on_bad_line="skip"))
     assert report["skipped_lines:" + amazon.REVIEWS] == 1
 
 
@@ -239,7 +253,7 @@ def test_bytes_that_are_not_utf8_are_a_bad_line_not_a_new_item(raw_dir, tmp_path
         handle.write(b'{"reviewerID": "u1", "asin": "\xff\xfe", "unixReviewTime": 99}\n')
     with pytest.raises(DataError, match=r":10: bytes that are not UTF-8 at column 31"):
         amazon.load(d, str(tmp_path / "c1"))
-    _, sizes, report, vocab = amazon.load(d, str(tmp_path / "c2"), on_bad_line="skip")
+    _, sizes, report, vocab = _parts(amazon.load(d, str(tmp_path / "c2"), on_bad_line="skip"))
     assert report["skipped_lines:" + amazon.REVIEWS] == 1
     assert not any(u"\ufffd" in k for k in vocab["items"].tolist()) and sizes["items"] == 6
 
@@ -259,11 +273,11 @@ def test_duplicate_reviews_are_dropped_and_counted(raw_dir, tmp_path, caplog):
     d = raw_dir()
     _write_reviews(os.path.join(d, amazon.REVIEWS), ROWS + [(u, a, t + 1) for u, a, t in ROWS])
     with caplog.at_level("WARNING"):
-        splits, _, report, _ = amazon.load(d, str(tmp_path / "c"), log=__import__(
-            "logging").getLogger("t"))
+        splits, _, report, _ = _parts(amazon.load(d, str(tmp_path / "c"), log=__import__(
+            "logging").getLogger("t")))
     assert report["duplicate_user_item_reviews_dropped"] == len(ROWS)
     assert "duplicate user item reviews dropped" in caplog.text
-    clean, _, _, _ = amazon.load(raw_dir.__call__(gz=True), str(tmp_path / "c2"))
+    clean, _, _, _ = _parts(amazon.load(raw_dir.__call__(gz=True), str(tmp_path / "c2")))
     for split in splits:
         np.testing.assert_array_equal(splits[split]["hist_items"], clean[split]["hist_items"])
     for split in splits.values():  # no positive target is in its own history
@@ -283,14 +297,14 @@ def test_plain_and_gzip_copies_must_agree(raw_dir, tmp_path):
 def test_cache_is_keyed_by_content_not_size_and_mtime(raw_dir, tmp_path):
     d = raw_dir()
     path = os.path.join(d, amazon.REVIEWS)
-    first = amazon.load(d, str(tmp_path / "c"))
+    first = _parts(amazon.load(d, str(tmp_path / "c")))
     stat = os.stat(path)
     text = open(path).read().replace('"asin": "d"', '"asin": "b"')  # same length
     with open(path, "w") as handle:
         handle.write(text)
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert os.stat(path).st_size == stat.st_size
-    second = amazon.load(d, str(tmp_path / "c"))
+    second = _parts(amazon.load(d, str(tmp_path / "c")))
     assert len(os.listdir(str(tmp_path / "c"))) == 2
     assert second[1]["items"] != first[1]["items"]
 
@@ -305,21 +319,24 @@ def test_remapped_pickle_columns_must_be_integer_ids(tmp_path):
         amazon.load(str(d), str(tmp_path / "c"))
 
 
-def test_the_popularity_feature_leaves_a_training_rows_own_event_out():
+def test_the_popularity_feature_leaves_a_training_rows_own_event_out(tmp_path):
     """target_count = positive training events of the candidate; a positive TRAINING row does
     not count itself (else "count >= 1" would separate positives only in training)."""
     def rows(items, labels):
         n = len(items)
-        return {"target_item": np.asarray(items, np.int32), "target_cat": np.ones(n, np.int32),
-                "label": np.asarray(labels, np.float32)}
+        return samples.records(np.zeros(n), np.zeros(n), np.zeros(n), items, np.ones(n),
+                               labels)
 
-    splits = {"train": rows([1, 1, 2, 3], [1, 1, 1, 0]), "test": rows([1, 3, 4], [1, 0, 0])}
-    data = amazon.AmazonData(splits=splits, sizes={"items": 5, "categories": 2}, report={},
-                             synthetic=True, root="memory")
+    splits = {"train": rows([1, 1, 2, 3], [1, 1, 1, 0]), "validation": rows([2], [1]),
+              "test": rows([1, 3, 4], [1, 0, 0])}
+    path = str(tmp_path / "set")
+    samples.write(path, np.zeros(1), splits, {"items": 5, "categories": 2}, {},
+                  {"items": np.array(["", "a", "b", "c", "d"]), "categories": np.array(["", "x"]),
+                   "item_category": np.array([0, 1, 1, 1, 1])}, 3)
+    data = amazon.AmazonData(samples.open_set(path), synthetic=True, root="memory")
     np.testing.assert_array_equal(data.item_counts, [0, 2, 1, 0, 0])
     np.testing.assert_array_equal(data.splits["train"]["target_count"], [1, 1, 0, 0])
     np.testing.assert_array_equal(data.splits["test"]["target_count"], [2, 0, 0])
-    assert "target_count" not in splits["train"]  # the caller's dicts are left as they were
 
 
 def _write_release(folder, release, rows, categories, gz=True):
@@ -358,9 +375,9 @@ def _write_release(folder, release, rows, categories, gz=True):
 def test_the_2018_and_2023_releases_give_the_samples_of_2014(raw_dir, tmp_path, release):
     """Detected by their files and fields, read by the same processing path: the same events
     and categories in the 2018 or 2023 release give exactly the 2014 reader's samples."""
-    want = amazon.load(raw_dir(), str(tmp_path / "cache14"), maxlen=2)
+    want = _parts(amazon.load(raw_dir(), str(tmp_path / "cache14"), maxlen=2))
     folder = _write_release(str(tmp_path / str(release)), release, ROWS, META)
-    got = amazon.load(folder, str(tmp_path / "cache"), maxlen=2)
+    got = _parts(amazon.load(folder, str(tmp_path / "cache"), maxlen=2))
     assert got[1] == want[1] and got[2] == want[2]
     assert got[3]["categories"].tolist() == want[3]["categories"].tolist()
     for split in want[0]:

@@ -22,7 +22,9 @@ def catalogue():
 
 
 def _load(root, tmp_path, **kwargs):
-    return movielens.load(root, str(tmp_path / "cache"), maxlen=5, **kwargs)
+    sample_set, protocol = movielens.load(root, str(tmp_path / "cache"), maxlen=5, **kwargs)
+    return (sample_set.splits, sample_set.sizes, sample_set.report, sample_set.vocab,
+            protocol)
 
 
 def test_every_layout_is_detected_and_gives_the_same_samples(catalogue, tmp_path):

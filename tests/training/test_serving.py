@@ -79,7 +79,9 @@ def test_din_predict_ranks_and_reports_bad_lines(runs, tmp_path):
     assert (scored, errors) == (2, 2)
     out = _read(str(tmp_path / "out.jsonl"))
     assert [o["line"] for o in out] == [1, 2, 3, 4]
-    want = run.task.score_rows(run.model, run.data, {key: tf.constant(test[key][row:row + 1])
+    # the training code's path on the same row: read from the samples, then scored
+    stored = run.data.splits["test"].read([row])
+    want = run.task.score(run.model, run.data, {key: tf.constant(stored[key])
                                                 for key in INPUT_KEYS}).numpy()[0]
     assert out[0]["probabilities"][0] == pytest.approx(float(want), abs=1e-6)  # padding kept
     assert sorted(out[0]["ranking"]) == [0, 1]
