@@ -152,7 +152,7 @@ _PREPROCESS = """
 import json, sys, time
 from datasets import amazon
 start = time.time()
-_, sizes, _, _ = amazon.load(sys.argv[1], sys.argv[2])
+sizes = amazon.load(sys.argv[1], sys.argv[2]).sizes
 first = time.time() - start
 start = time.time()
 amazon.load(sys.argv[1], sys.argv[2])

@@ -165,14 +165,10 @@ def _read_base_run(base_run):
 
 
 _SPLIT_SHIFT = 40  # evaluation row keys: split code << 40 | row
+TRAIN_CHUNK = 256  # consecutive training rows read together (DINTask.train_input)
 _DTYPES = {"hist_items": tf.int32, "hist_cats": tf.int32, "hist_len": tf.int32,
            "target_item": tf.int32, "target_cat": tf.int32, "target_count": tf.float32,
            "label": tf.float32}
-
-
-def _chunk_rows(batch_size, most=256):
-    """The largest divisor of ``batch_size`` up to ``most``: the rows of one training read."""
-    return max(d for d in range(1, min(batch_size, most) + 1) if batch_size % d == 0)
 
 
 def _reader(read, keys, maxlen, rows_per_key, key=None):
@@ -335,22 +331,24 @@ class DINTask(Task):
         return data.splits["train"].num_rows
 
     def train_input(self, data, batch_size, epoch, seed):
-        """An epoch as a random order of chunks of the (already shuffled) training rows: a
-        batch is ``batch_size / chunk`` chunks, each one file read, so memory holds only the
-        batches in flight and the chunk order (``rows / chunk`` numbers), never a row array.
-        ``chunk`` is the largest divisor of the batch size up to 256; the rows after the last
-        whole chunk (fewer than ``chunk``) are left out of every epoch."""
+        """An epoch as a random order of chunks of :data:`TRAIN_CHUNK` consecutive rows of the
+        (already shuffled) training rows, read as one stream and cut into batches: a batch is
+        a few file reads, and memory holds only the batches in flight and the chunk order
+        (``rows / 256`` numbers), never a row array. The stream does not depend on the batch
+        size, so workers sharing a global batch read exactly what one process would. The rows
+        after the last whole chunk (fewer than 256) are left out of every epoch."""
         train = data.splits["train"]
-        chunk = _chunk_rows(batch_size)
-        order = np.random.RandomState(seed * 100003 + epoch).permutation(
-            train.num_rows // chunk)
-        offsets = tf.range(chunk, dtype=tf.int64)[None, :]
+        chunks = train.num_rows // TRAIN_CHUNK
+        order = tf.constant(np.random.RandomState(seed * 100003 + epoch).permutation(
+            chunks).astype(np.int64))
+        offsets = tf.range(batch_size, dtype=tf.int64)
 
-        def rows_of(chunk_ids):  # [batch / chunk] chunk ids -> [batch] row numbers
-            return tf.reshape(chunk_ids[:, None] * chunk + offsets, [batch_size])
+        def rows_of(batch):  # stream positions -> row numbers
+            position = batch * batch_size + offsets
+            return tf.gather(order, position // TRAIN_CHUNK) * TRAIN_CHUNK + \
+                position % TRAIN_CHUNK
 
-        keys = tf.data.Dataset.from_tensor_slices(order.astype(np.int64)).batch(
-            batch_size // chunk, drop_remainder=True).map(rows_of)
+        keys = tf.data.Dataset.range(chunks * TRAIN_CHUNK // batch_size).map(rows_of)
         return TrainInput(keys, _reader(train.read, INPUT_KEYS + ("label",), data.maxlen, 1))
 
     def model_bytes(self, data):
