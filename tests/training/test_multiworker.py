@@ -124,7 +124,10 @@ def test_two_workers_equal_each_other_and_one_process(reference):
     work, single, pair = reference
     w0, w1, one = pair.weights(0), pair.weights(1), single.weights(0)
     assert _max_diff(w0, w1) == 0.0  # mirrored: the very same weights on both workers
-    assert _max_diff(w0, one) < 5e-5, _max_diff(w0, one)  # 3e-6 measured after 36 steps
+    # float summation order only: 5.4e-5 measured after 36 steps (3e-6 with the previous
+    # training order; Adam turns a rounding difference of a tiny gradient into up to a
+    # learning-rate step); different batches on the workers give ~0.6
+    assert _max_diff(w0, one) < 1e-4, _max_diff(w0, one)
     assert _max_diff(one, [np.zeros_like(x) for x in one]) > 0.01  # it did train
     r0, r1 = _last_json(pair.output(0)), _last_json(pair.output(1))
     assert r0 == r1 and r0["steps"] == TOTAL_STEPS  # every worker reports the same metrics
