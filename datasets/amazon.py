@@ -487,7 +487,7 @@ class AmazonData(object):
       protocol: how rows and labels were made when it is not Amazon's (MovieLens), or None.
       item_index: raw asin -> item id (requests name items by asin).
       item_counts / category_counts: positive training events per id (the mini-batch aware
-        regulariser's frequencies, counted in one pass over the training rows). Each split
+        regulariser's frequencies, counted when the samples were written). Each split
         also gets the derived column ``target_count``: the candidate's count (leave-one-out
         on training rows), the popularity feature's input.
     """
@@ -502,18 +502,8 @@ class AmazonData(object):
         self.vocab = sample_set.vocab
         self.protocol = protocol  # how rows and labels were made, when not Amazon's
         self.item_index = {str(k): i for i, k in enumerate(self.vocab["items"]) if i}
-        train = self.splits["train"]
-        items = np.zeros(self.sizes["items"], np.float64)
-        cats = np.zeros(self.sizes["categories"], np.float64)
-        for start in range(0, train.num_rows, samples.READ_ROWS):
-            raw = train._raw(start, min(start + samples.READ_ROWS, train.num_rows))
-            positive = raw[:, samples.RECORD.index("label")] > 0
-            items += np.bincount(raw[positive, samples.RECORD.index("target_item")],
-                                 minlength=len(items))
-            cats += np.bincount(raw[positive, samples.RECORD.index("target_cat")],
-                                minlength=len(cats))
-        self.item_counts = items.astype(np.float32)
-        self.category_counts = cats.astype(np.float32)
+        self.item_counts = sample_set.item_counts
+        self.category_counts = sample_set.category_counts
         # the candidate's popularity as a feature: a training row's own event is not counted
         # (leave-one-out), or "count >= 1" would tell positives apart only in training
         for name, split in self.splits.items():

@@ -10,6 +10,7 @@ its history is a slice of the user's event sequence, made when a batch is read:
     DIR/sequence.npy       int32 [events]: item ids of every event, by user, then time
     DIR/<split>.npy        int32 [rows, 6]: user, event, hist_len, target_item, target_cat, label
     DIR/vocab_<name>.npy   raw keys of item and category ids, each item's category id
+    DIR/counts_<name>.npy  positive training events per item id and per category id
 
 Row ``r``'s history is ``sequence[event - hist_len : event]`` (oldest first, left-aligned,
 0 = padding), its categories those items' categories. Training rows are stored in a seeded
@@ -36,7 +37,7 @@ RECORD = ("user", "event", "hist_len", "target_item", "target_cat", "label")
 HISTORY = ("hist_items", "hist_cats")
 SPLITS = ("train", "validation", "test")
 VOCAB = ("items", "categories", "item_category")
-VERSION = 1
+VERSION = 2
 READ_ROWS = 1 << 20  # rows per read of a whole column
 
 
@@ -145,6 +146,14 @@ def write(path, sequence, splits, sizes, report, vocab, maxlen):
             np.save(os.path.join(tmp, name + ".npy"), np.ascontiguousarray(rows, np.int32))
         for name in VOCAB:
             np.save(os.path.join(tmp, "vocab_{}.npy".format(name)), np.asarray(vocab[name]))
+        # positive training events per item and per category, counted once here so that a
+        # process (a worker) never reads every training row to know them
+        train = splits["train"]
+        positive = train[:, RECORD.index("label")] > 0
+        for name, column, size in (("items", "target_item", sizes["items"]),
+                                   ("categories", "target_cat", sizes["categories"])):
+            np.save(os.path.join(tmp, "counts_{}.npy".format(name)), np.bincount(
+                train[positive, RECORD.index(column)], minlength=size).astype(np.float32))
         files.write_json(os.path.join(tmp, "meta.json"), {
             "version": VERSION, "sizes": sizes, "report": report, "maxlen": int(maxlen),
             "rows": {name: int(len(rows)) for name, rows in splits.items()}})
@@ -173,7 +182,8 @@ def open_set(path):
 
 class SampleSet(object):
     """An opened sample set: ``splits`` ({name: :class:`Split`}), ``sizes``, ``report``,
-    ``vocab``, ``maxlen`` and ``sequence`` (in memory: 4 bytes per event)."""
+    ``vocab``, ``maxlen``, ``item_counts`` / ``category_counts`` (positive training events)
+    and ``sequence`` (in memory: 4 bytes per event)."""
 
     def __init__(self, path):
         self.path = path
@@ -185,6 +195,8 @@ class SampleSet(object):
         self.sequence = np.load(os.path.join(path, "sequence.npy"))
         self.vocab = {name: np.load(os.path.join(path, "vocab_{}.npy".format(name)))
                       for name in VOCAB}
+        self.item_counts = np.load(os.path.join(path, "counts_items.npy"))
+        self.category_counts = np.load(os.path.join(path, "counts_categories.npy"))
         item_to_cat = np.asarray(self.vocab["item_category"], np.int32)
         self.splits = {name: Split(os.path.join(path, name + ".npy"), self.sequence,
                                    item_to_cat, self.maxlen) for name in SPLITS}

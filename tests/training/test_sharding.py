@@ -103,3 +103,51 @@ def test_epochs_run_without_the_autotune_model():
         assert dataset.options().autotune.enabled is False
     plain = tf.data.Dataset.range(3)
     assert plain.options().autotune.enabled is not False  # the control: TF's default is on
+
+
+def test_din_workers_read_only_their_own_rows_from_disk(tmp_path):
+    """Two workers (one replica each) of a DIN epoch: every training row each one reads from
+    the on-disk samples is one of its own batches' rows; together they read each row of the
+    single-process epoch once, and the same batches."""
+    from datasets import amazon, samples  # pylint: disable=import-outside-toplevel
+    from training.tasks.din import DINModelConfig, DINTask  # pylint: disable=import-outside-toplevel
+
+    rng = np.random.RandomState(0)
+    n, items = 5000, 50
+    item_cat = np.r_[0, rng.randint(1, 5, size=items)]
+    target = rng.randint(1, items + 1, size=n)
+    split = samples.records(rng.randint(100, size=n), rng.randint(3, 900, size=n),
+                            rng.randint(1, 4, size=n), target, item_cat[target],
+                            rng.randint(2, size=n))
+    path = str(tmp_path / "set")
+    samples.write(path, rng.randint(1, items + 1, size=1000), {k: split for k in samples.SPLITS},
+                  {"items": items + 1, "categories": 5}, {},
+                  {"items": np.arange(items + 1).astype(str), "categories": np.arange(5).astype(str),
+                   "item_category": item_cat}, 3)
+    data = amazon.AmazonData(samples.open_set(path), synthetic=True, root="memory")
+    task = DINTask(DINModelConfig())
+    train = data.splits["train"]
+    real_read = train.read
+    read = []
+
+    def logged(rows):
+        read.append(np.asarray(rows).copy())
+        return real_read(rows)
+
+    train.read = logged
+
+    def epoch(batch, shard):
+        del read[:]
+        labels = [b["label"].numpy() for b in epoch_dataset(task, data, batch, 0, 3, shard)]
+        return np.concatenate(read), np.concatenate(labels)
+
+    single_rows, single_labels = epoch(512, None)
+    steps = data.splits["train"].num_rows // 512  # as the loop caps an epoch
+    worker_rows = [epoch(256, InputShard(2, i, num_steps=steps)) for i in range(2)]
+    assert not set(worker_rows[0][0].tolist()) & set(worker_rows[1][0].tolist())
+    both = np.concatenate([worker_rows[0][0], worker_rows[1][0]])
+    assert sorted(both.tolist()) == sorted(single_rows.tolist())
+    assert len(set(single_rows.tolist())) == len(single_rows) == n // 512 * 512
+    # step s: worker 0 holds the first half of the single process's batch s, worker 1 the rest
+    halves = np.stack([w[1].reshape(-1, 256) for w in worker_rows], axis=1).reshape(-1)
+    np.testing.assert_array_equal(halves, single_labels)
