@@ -398,3 +398,26 @@ def test_several_review_files_in_one_folder_are_named(tmp_path):
         handle.write("{}\n")
     with pytest.raises(DataError, match="several reviews files .*Books.jsonl"):
         amazon.load(folder, str(tmp_path / "cache"))
+
+
+@pytest.mark.parametrize("release", [2018, 2023])
+def test_din_trains_one_epoch_on_a_2018_or_2023_folder(tmp_path, monkeypatch, release):
+    """Through the command line: the release is read, trained on for an epoch and scored,
+    with the rules on the same rows."""
+    from training import fit  # pylint: disable=import-outside-toplevel
+    monkeypatch.setenv("NPUREC_CACHE", str(tmp_path / "cache"))
+    rng = np.random.RandomState(release)
+    rows = [("u{}".format(u), "p{}".format(rng.randint(40)), 100 * u + k)
+            for u in range(300) for k in range(8)]
+    folder = _write_release(str(tmp_path / str(release)), release, rows,
+                            {"p{}".format(i): "c{}".format(i % 5) for i in range(40)})
+    out = str(tmp_path / "run")
+    assert fit.main(["--model", "din", "--data-dir", folder, "--output-dir", out,
+                     "--batch-size", "64", "--epochs", "1",
+                     "--set", "model.embedding_dim=8"]) == 0
+    with open(os.path.join(out, "metrics.json")) as handle:
+        metrics = json.load(handle)
+    assert metrics["data"]["sizes"]["users"] == 300 and metrics["data"]["sizes"]["items"] == 41
+    assert metrics["rows"]["test"]["rows"] == 2 * 300  # each user's last event and a negative
+    assert set(metrics["baselines"]["test"]) == {"item_popularity", "category_in_history"}
+    assert 0.0 <= metrics["test"]["auc"] <= 1.0
