@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 import gzip
 import json
 import os
+import shutil
 
 import numpy as np
 
@@ -113,3 +114,48 @@ def amazon_files(directory, users=AMAZON["users"], items=AMAZON["items"],
             handle.write(repr({"asin": "B%09d" % i, "price": 1.0,
                                "categories": [["Electronics", "Cat %d" % item_cat[i]]]}) + "\n")
     return directory
+
+
+def remap_layout(folder, n_users=20000, n_items=20000, n_categories=200, seed=0):
+    """The multi-interest generator's events in the Ascend port's ``remap.pkl`` layout, ids
+    remapped as the reference ``build_dataset`` does (items, categories and users numbered in
+    sorted key order): the layout issue 26's speed and quality comparisons used.
+
+    Args:
+      folder: where ``remap.pkl`` goes (created).
+      n_users, n_items, n_categories: the generator's sizes.
+      seed: its seed.
+
+    Returns:
+      ``folder``.
+    """
+    import pickle  # pylint: disable=import-outside-toplevel
+    import tempfile  # pylint: disable=import-outside-toplevel
+
+    import pandas as pd  # pylint: disable=import-outside-toplevel
+
+    from datasets import amazon  # pylint: disable=import-outside-toplevel
+    from datasets.generators import amazon_interests  # pylint: disable=import-outside-toplevel
+
+    raw = amazon_interests.generate(n_users=n_users, n_items=n_items, n_categories=n_categories,
+                                    seed=seed, directory=os.path.join(
+                                        tempfile.mkdtemp(prefix="npurec-raw-"), "raw"))
+    try:
+        reviews = amazon.read_reviews(os.path.join(raw, amazon.REVIEWS + ".gz"))
+        meta = amazon.read_meta(os.path.join(raw, amazon.META))
+    finally:
+        shutil.rmtree(os.path.dirname(raw), ignore_errors=True)
+    items = sorted(set(reviews["item"]) | set(meta))
+    categories = sorted(set(meta.values()))
+    cate_list = np.asarray([categories.index(meta[i]) if i in meta else 0 for i in items])
+    users = sorted(set(reviews["user"]))
+    frame = pd.DataFrame({
+        "reviewerID": np.searchsorted(users, reviews["user"].to_numpy()).astype(np.int64),
+        "asin": np.searchsorted(items, reviews["item"].to_numpy()).astype(np.int64),
+        "unixReviewTime": reviews["time"].to_numpy().astype(np.int64)})
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, amazon.REMAP_PICKLE), "wb") as handle:
+        for value in (frame, cate_list, (len(users), len(items), len(categories)),
+                      (items, categories, users)):
+            pickle.dump(value, handle, pickle.HIGHEST_PROTOCOL)
+    return folder

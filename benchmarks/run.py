@@ -7,6 +7,8 @@ size (16, 64, 256, 1024) and outfit size (3, 5, 8); DIN over history length
 (10, 20, 50, 100, 200) and batch size (256, 1024, 4096). Every record carries the device,
 precision, TensorFlow/Keras versions and CPU count.
 
+``--model quality``: time to quality (:func:`run_quality`).
+
 ``--model featurize``: images/s of ``datasets.featurize`` (decode + resize + backbone) per
 backbone at its native size, the input pipeline alone, and the hours a full Polyvore release
 (~160,000 item images) would take at that rate.
@@ -245,6 +247,60 @@ def run_featurize(args):
     return records
 
 
+QUALITY_CASES = (
+    ("ngnn", "embedded default", []),
+    ("din", "embedded default", []),
+    ("din", "remap.pkl layout (20,000 users, 20,000 items, 200 categories)", ["remap"]),
+)
+
+
+def run_quality(args):
+    """Time to quality: each model's default ``training.fit`` run, in a fresh child process,
+    on its embedded default and (DIN) the ``remap.pkl`` layout; the record is the run's
+    ``metrics.json`` ``time_to_quality`` (wall-clock seconds of training to the selected
+    checkpoint's validation metric and to within 0.005 of it) with the test metrics and the
+    rules on the same rows."""
+    from benchmarks import child, realsize  # pylint: disable=import-outside-toplevel
+
+    work = tempfile.mkdtemp(prefix="npurec-quality-")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               NPUREC_CACHE=os.path.join(work, "cache"))
+    records = []
+    try:
+        for number, (model, data, needs) in enumerate(QUALITY_CASES):
+            run_dir = os.path.join(work, "run{}".format(number))
+            flags = ["--model", model, "--output-dir", run_dir, "--seed", "0"]
+            if "remap" in needs:
+                sizes = (400, 300, 20) if args.smoke else (20000, 20000, 200)
+                flags += ["--data-dir", realsize.remap_layout(os.path.join(work, "remap"),
+                                                              *sizes)]
+            if args.smoke:
+                flags += ["--epochs", "1", "--set", "train.steps_per_epoch=3"]
+                if model == "din":
+                    flags += ["--batch-size", "256"]
+            log_path = os.path.join(work, "run{}.log".format(number))
+            code, seconds, peak = child.run_python("-m", "training.fit", flags, log_path,
+                                                   cwd=root, env=env)
+            if code:
+                with open(log_path) as handle:
+                    raise RuntimeError("{} on {} failed:\n{}".format(model, data,
+                                                                     handle.read()[-3000:]))
+            with open(os.path.join(run_dir, "metrics.json")) as handle:
+                metrics = json.load(handle)
+            record = {"benchmark": "time_to_quality", "model": model, "data": data,
+                      "time_to_quality": metrics["time_to_quality"], "test": metrics["test"],
+                      "rules_test": metrics["baselines"]["test"],
+                      "steps": metrics["steps"], "best_step": metrics["best_step"],
+                      "early_stopped": metrics["early_stopped"],
+                      "process_seconds": seconds, "peak_rss_mb": peak}
+            print(json.dumps(record), flush=True)
+            records.append(record)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return records
+
+
 def main(argv=None):
     """The command line: run one model's records and write them as JSON; returns 0.
 
@@ -255,7 +311,9 @@ def main(argv=None):
       0.
     """
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run")
-    parser.add_argument("--model", required=True, choices=["ngnn", "din", "featurize"])
+    parser.add_argument("--model", required=True, choices=["ngnn", "din", "featurize",
+                                                           "quality"],
+                        help="quality: time to quality of each model's default run")
     parser.add_argument("--device", default="cpu", choices=DEVICES)
     parser.add_argument("--precision", default="fp32", choices=PRECISIONS)
     parser.add_argument("--windows", type=int, default=5, help="timed windows per record")
@@ -276,7 +334,8 @@ def main(argv=None):
     from training import quiet  # pylint: disable=import-outside-toplevel
 
     quiet.start_tensorflow(args.verbose)
-    runners = {"ngnn": run_ngnn, "din": run_din, "featurize": run_featurize}
+    runners = {"ngnn": run_ngnn, "din": run_din, "featurize": run_featurize,
+               "quality": run_quality}
     records = runners[args.model](args)
     with open(args.out, "w") as handle:
         json.dump({"model": args.model, "smoke": bool(args.smoke), "records": records}, handle,

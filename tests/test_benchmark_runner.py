@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("mode", [["--model", "din", "--preprocess"], ["--model", "ngnn"],
-                                  ["--model", "featurize"]])
+                                  ["--model", "featurize"], ["--model", "quality"]])
 def test_every_runner_mode_writes_its_records(tmp_path, mode):
     out = str(tmp_path / "result.json")
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -27,8 +27,17 @@ def test_every_runner_mode_writes_its_records(tmp_path, mode):
     kinds = {r["benchmark"] for r in payload["records"]}
     want = {"din": {"din_train", "din_preprocessing"},
             "ngnn": {"ngnn_train", "ngnn_fitb_eval", "ngnn_input_pipeline"},
-            "featurize": {"featurize_images", "featurize_input_pipeline"}}[mode[1]]
+            "featurize": {"featurize_images", "featurize_input_pipeline"},
+            "quality": {"time_to_quality"}}[mode[1]]
     assert kinds == want
+    if mode[1] == "quality":  # one record per model and data set, each a real run's
+        assert [(r["model"], r["data"].split(" (")[0]) for r in payload["records"]] == [
+            ("ngnn", "embedded default"), ("din", "embedded default"), ("din", "remap.pkl layout")]
+        for record in payload["records"]:
+            ttq = record["time_to_quality"]
+            assert 0 < ttq["seconds_to_within"] <= ttq["seconds_to_best"] < record[
+                "process_seconds"]
+        return
     for record in payload["records"]:
         rate = record.get("train_samples_per_sec") or record.get("images_per_sec") or \
             record.get("samples_per_sec") or record.get("first_run_seconds") or \
@@ -75,3 +84,23 @@ def test_iterator_end_measures_both_settings():
     for runs in results.values():
         assert len(runs) == 2
         assert all(0 <= r["end_seconds"] <= r["epoch_seconds"] for r in runs)
+
+
+def test_fullsize_runner_measures_preprocessing_and_training_in_children(tmp_path):
+    """``python -m benchmarks.fullsize`` on tiny generated files of both shapes: every record
+    has the preprocessing and the training child's own peak and the rows they saw."""
+    out = str(tmp_path / "fullsize.json")
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    result = subprocess.run([sys.executable, "-m", "benchmarks.fullsize", "--rows", "30000",
+                             "--train-steps", "2", "--out", out], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = json.load(open(out))["records"]
+    assert [r["shape"] for r in records] == ["movielens", "amazon2018"]
+    for record in records:
+        assert 25000 < record["written"].get("ratings", record["written"].get("reviews")) <= 30000
+        for kind in ("preprocess", "train"):
+            assert record[kind]["peak_mib"] > 50  # the child's own (TF alone is far more)
+        assert record["train"]["exit_code"] == 0
+        assert record["train"]["rows"]["test"]["rows"] == record["preprocess"]["rows"]["test"]

@@ -114,6 +114,9 @@ class Controller(object):
         self.seed = seed
         self.monitor = train_config.monitor or task.monitor
         self.chief = runtime.is_chief
+        # wall-clock seconds of training, carried across a resume (time to quality)
+        done = history[-1].get("seconds", 0.0) if history else 0.0
+        self.started = time.time() - float(done)
         if self.chief:
             self.writers = {
                 name: tf.summary.create_file_writer(rundir.logs_dir(run_dir, name))
@@ -189,7 +192,8 @@ class Controller(object):
         if improved:
             self.files.save_best(step)
         record = {"step": step, "epoch": epoch, "train_loss": train_loss,
-                  "validation": metrics, "best": bool(improved)}
+                  "validation": metrics, "best": bool(improved),
+                  "seconds": round(time.time() - self.started, 2)}
         self.history.append(record)
         if self.chief:
             rundir.write_history(self.run_dir, self.history)
@@ -299,7 +303,8 @@ class Controller(object):
           compile_seconds: the first step's time (tracing, compilation).
 
         Returns:
-          ``{"validation", "test", "baselines", "below_rules", "best_step", "steps", ...}``.
+          ``{"validation", "test", "baselines", "below_rules", "best_step", "steps",
+          "time_to_quality", ...}``.
         """
         stopping, global_batch = self.stopping, self.cfg.batch_size
         if bool(stopping.stopped.numpy()):
@@ -337,4 +342,6 @@ class Controller(object):
         final["train_samples_per_sec"] = (
             global_batch * timed_steps / timed_seconds if timed_seconds else None)
         final["first_step_seconds"] = compile_seconds
+        final["time_to_quality"] = metrics_lib.time_to_quality(self.history, self.monitor,
+                                                               stopping.mode)
         return final

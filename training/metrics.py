@@ -201,3 +201,31 @@ def below_rules(model_metrics, rules):
             out.append({"metric": metric, "model": float(model_value), "rule": name,
                         "rule_value": float(sign * best)})
     return out
+
+
+def time_to_quality(history, monitor, mode="max", within=0.005):
+    """Wall-clock seconds of training to the best validation value of ``monitor``, and to
+    within ``within`` of it: the figure users compare across implementations (it rewards good
+    defaults and early stopping, not only speed).
+
+    Args:
+      history: ``history.json`` records (``seconds``, ``step``, ``validation``).
+      monitor: the selection metric.
+      mode: ``max`` or ``min``.
+      within: the tolerance of the second figure.
+
+    Returns:
+      ``{"metric", "best", "seconds_to_best", "step_of_best", "seconds_to_within",
+      "step_within", "within"}``, or None when the history has no timed evaluation.
+    """
+    timed = [r for r in history if "seconds" in r and monitor in r.get("validation", {})]
+    if not timed:
+        return None
+    sign = 1.0 if mode == "max" else -1.0
+    values = [sign * float(r["validation"][monitor]) for r in timed]
+    best = max(values)
+    first_best = timed[values.index(best)]
+    close = next(r for r, v in zip(timed, values) if v >= best - within)
+    return {"metric": monitor, "best": sign * best, "seconds_to_best": first_best["seconds"],
+            "step_of_best": first_best["step"], "seconds_to_within": close["seconds"],
+            "step_within": close["step"], "within": within}

@@ -88,3 +88,18 @@ def test_below_rules_names_each_metric_under_the_best_rule_and_skips_the_ceiling
         {"metric": "gauc", "model": 0.90, "rule": "popularity", "rule_value": 0.92},
         {"metric": "logloss", "model": 0.50, "rule": "popularity", "rule_value": 0.40}]
     assert M.below_rules({"auc": 0.86, "gauc": 0.95, "logloss": 0.3}, rules) == []
+
+
+def test_time_to_quality_finds_the_first_best_and_the_first_close_evaluation():
+    history = [{"step": 10, "seconds": 5.0, "validation": {"auc": 0.80}},
+               {"step": 20, "seconds": 9.0, "validation": {"auc": 0.897}},
+               {"step": 30, "seconds": 14.0, "validation": {"auc": 0.901}},
+               {"step": 40, "seconds": 20.0, "validation": {"auc": 0.901}},
+               {"step": 50, "seconds": 26.0, "validation": {"auc": 0.899}}]
+    got = M.time_to_quality(history, "auc")
+    assert (got["best"], got["seconds_to_best"], got["step_of_best"]) == (0.901, 14.0, 30)
+    assert (got["seconds_to_within"], got["step_within"]) == (9.0, 20)  # 0.897 >= 0.896
+    lower = M.time_to_quality([dict(r, validation={"logloss": 1 - r["validation"]["auc"]})
+                               for r in history], "logloss", mode="min")
+    assert lower["seconds_to_best"] == 14.0 and lower["best"] == pytest.approx(0.099)
+    assert M.time_to_quality([{"step": 1, "validation": {"auc": 0.5}}], "auc") is None
