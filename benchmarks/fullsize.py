@@ -18,8 +18,9 @@ Shapes (:func:`write_movielens`, :func:`write_amazon2018`):
   review text (the real file is ~5x larger per line; parsing time grows with it).
 
 Each measurement runs in a fresh child process (``--child``, through
-:func:`benchmarks.child.run_python`), whose own peak resident memory and wall time are recorded: preprocessing = reading the files and writing the
-sample cache (:func:`datasets.movielens.load` / :func:`datasets.amazon.load`); training =
+:func:`benchmarks.child.run_python`), whose own peak resident memory and wall time are
+recorded: preprocessing = reading the files and writing the sample cache
+(:func:`datasets.movielens.load` / :func:`datasets.amazon.load`); training =
 ``training.fit --model din`` on that cache for ``--train-steps`` steps, then evaluation of the
 whole validation and test splits.
 """
