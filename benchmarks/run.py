@@ -259,7 +259,17 @@ def run_quality(args):
     on its embedded default and (DIN) the ``remap.pkl`` layout; the record is the run's
     ``metrics.json`` ``time_to_quality`` (wall-clock seconds of training to the selected
     checkpoint's validation metric and to within 0.005 of it) with the test metrics and the
-    rules on the same rows."""
+    rules on the same rows.
+
+    Args:
+      args: the parsed command line (``--smoke``: 3 steps each, a small remap layout).
+
+    Returns:
+      A list of records.
+
+    Raises:
+      RuntimeError: a run failed (its log's end is in the message).
+    """
     from benchmarks import child, realsize  # pylint: disable=import-outside-toplevel
 
     work = tempfile.mkdtemp(prefix="npurec-quality-")

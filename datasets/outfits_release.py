@@ -43,17 +43,38 @@ CANDIDATES = 4
 
 
 def outfit_file(split, phase):
-    """``<split>/<phase>.json``."""
+    """``<split>/<phase>.json``, relative to the release root.
+
+    Args:
+      split / phase: which split and phase.
+
+    Returns:
+      The relative path.
+    """
     return os.path.join(split, "{}.json".format(phase))
 
 
 def fitb_file(split, phase):
-    """``<split>/fill_in_blank_<phase>.json``."""
+    """``<split>/fill_in_blank_<phase>.json``, relative to the release root.
+
+    Args:
+      split / phase: which split and phase.
+
+    Returns:
+      The relative path.
+    """
     return os.path.join(split, "fill_in_blank_{}.json".format(phase))
 
 
 def compat_file(split, phase):
-    """``<split>/compatibility_<phase>.txt``."""
+    """``<split>/compatibility_<phase>.txt``, relative to the release root.
+
+    Args:
+      split / phase: which split and phase.
+
+    Returns:
+      The relative path.
+    """
     return os.path.join(split, "compatibility_{}.txt".format(phase))
 
 

@@ -234,6 +234,11 @@ class Split(collections.abc.Mapping):
         return int(self.records.shape[0])
 
     def keys(self):
+        """The columns a batch has: the stored ones, the histories, the derived ones.
+
+        Returns:
+          A list of names.
+        """
         return list(RECORD) + list(HISTORY) + sorted(self.derived)
 
     def __iter__(self):
