@@ -105,15 +105,12 @@ def test_epochs_run_without_the_autotune_model():
     assert plain.options().autotune.enabled is not False  # the control: TF's default is on
 
 
-def test_din_workers_read_only_their_own_rows_from_disk(tmp_path):
-    """Two workers (one replica each) of a DIN epoch: every training row each one reads from
-    the on-disk samples is one of its own batches' rows; together they read each row of the
-    single-process epoch once, and the same batches."""
+def _din_data(tmp_path, n, seed=0):
+    """DIN data of ``n`` random rows per split, written as an on-disk sample set."""
     from datasets import amazon, samples  # pylint: disable=import-outside-toplevel
-    from training.tasks.din import DINModelConfig, DINTask  # pylint: disable=import-outside-toplevel
 
-    rng = np.random.RandomState(0)
-    n, items = 5000, 50
+    rng = np.random.RandomState(seed)
+    items = 50
     item_cat = np.r_[0, rng.randint(1, 5, size=items)]
     target = rng.randint(1, items + 1, size=n)
     split = samples.records(rng.randint(100, size=n), rng.randint(3, 900, size=n),
@@ -122,10 +119,33 @@ def test_din_workers_read_only_their_own_rows_from_disk(tmp_path):
     path = str(tmp_path / "set")
     samples.write(path, rng.randint(1, items + 1, size=1000), {k: split for k in samples.SPLITS},
                   {"items": items + 1, "categories": 5}, {},
-                  {"items": np.arange(items + 1).astype(str), "categories": np.arange(5).astype(str),
-                   "item_category": item_cat}, 3)
-    data = amazon.AmazonData(samples.open_set(path), synthetic=True, root="memory")
-    task = DINTask(DINModelConfig())
+                  {"items": np.arange(items + 1).astype(str),
+                   "categories": np.arange(5).astype(str), "item_category": item_cat}, 3)
+    return amazon.AmazonData(samples.open_set(path), synthetic=True, root="memory")
+
+
+def test_din_epoch_of_fewer_rows_than_a_chunk_still_has_its_batches(tmp_path):
+    """200 training rows (under one 256-row chunk) at batch 64: 3 batches of distinct rows,
+    as many as the loop's steps per epoch (rows // batch)."""
+    from training.tasks import din  # pylint: disable=import-outside-toplevel
+
+    data = _din_data(tmp_path, 200)
+    task = din.DINTask(din.DINModelConfig())
+    keys = list(task.train_input(data, 64, 0, 0).keys.as_numpy_iterator())
+    assert len(keys) == task.num_train_examples(data) // 64 == 3
+    rows = np.concatenate(keys)
+    assert len(set(rows.tolist())) == len(rows) and rows.max() < 200
+
+
+def test_din_workers_read_only_their_own_rows_from_disk(tmp_path):
+    """Two workers (one replica each) of a DIN epoch: every training row each one reads from
+    the on-disk samples is one of its own batches' rows; together they read each row of the
+    single-process epoch once, and the same batches."""
+    from training.tasks import din  # pylint: disable=import-outside-toplevel
+
+    n = 5000
+    data = _din_data(tmp_path, n)
+    task = din.DINTask(din.DINModelConfig())
     train = data.splits["train"]
     real_read = train.read
     read = []

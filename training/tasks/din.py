@@ -171,9 +171,9 @@ _DTYPES = {"hist_items": tf.int32, "hist_cats": tf.int32, "hist_len": tf.int32,
            "label": tf.float32}
 
 
-def _reader(read, keys, maxlen, rows_per_key, key=None):
-    """A tf.data map function: a batch of keys (chunk ids, or row keys in a dict under
-    ``key``) -> the batch ``read`` gives (numpy, in the input pipeline), static shapes."""
+def _reader(read, keys, maxlen, key=None):
+    """A tf.data map function: a batch of row numbers (in a dict under ``key`` if given) ->
+    the batch ``read`` gives (numpy, in the input pipeline), with static shapes."""
     def numpy_read(ids):
         batch = read(ids)
         return [np.asarray(batch[k], _DTYPES[k].as_numpy_dtype) for k in keys]
@@ -182,7 +182,7 @@ def _reader(read, keys, maxlen, rows_per_key, key=None):
         ids = ids[key] if key is not None else ids
         values = tf.numpy_function(numpy_read, [ids], [_DTYPES[k] for k in keys],
                                    stateful=False)
-        rows = ids.shape[0] * rows_per_key if ids.shape[0] is not None else None
+        rows = ids.shape[0]
         out = {}
         for name, value in zip(keys, values):
             value.set_shape([rows, maxlen] if name in samples.HISTORY else [rows])
@@ -332,15 +332,16 @@ class DINTask(Task):
 
     def train_input(self, data, batch_size, epoch, seed):
         """An epoch as a random order of chunks of :data:`TRAIN_CHUNK` consecutive rows of the
-        (already shuffled) training rows, read as one stream and cut into batches: a batch is
-        a few file reads, and memory holds only the batches in flight and the chunk order
-        (``rows / 256`` numbers), never a row array. The stream does not depend on the batch
-        size, so workers sharing a global batch read exactly what one process would. The rows
-        after the last whole chunk (fewer than 256) are left out of every epoch."""
+        (already shuffled) training rows, then the rows after the last whole chunk, read as
+        one stream and cut into batches: a batch is a few file reads, and memory holds only
+        the batches in flight and the chunk order (``rows / 256`` numbers), never a row
+        array. The stream does not depend on the batch size, so workers sharing a global
+        batch read exactly what one process would."""
         train = data.splits["train"]
         chunks = train.num_rows // TRAIN_CHUNK
-        order = tf.constant(np.random.RandomState(seed * 100003 + epoch).permutation(
-            chunks).astype(np.int64))
+        order = np.random.RandomState(seed * 100003 + epoch).permutation(chunks)
+        # the partial last chunk keeps its place: position p of it is row p
+        order = tf.constant(np.append(order, chunks).astype(np.int64))
         offsets = tf.range(batch_size, dtype=tf.int64)
 
         def rows_of(batch):  # stream positions -> row numbers
@@ -348,8 +349,8 @@ class DINTask(Task):
             return tf.gather(order, position // TRAIN_CHUNK) * TRAIN_CHUNK + \
                 position % TRAIN_CHUNK
 
-        keys = tf.data.Dataset.range(chunks * TRAIN_CHUNK // batch_size).map(rows_of)
-        return TrainInput(keys, _reader(train.read, INPUT_KEYS + ("label",), data.maxlen, 1))
+        keys = tf.data.Dataset.range(train.num_rows // batch_size).map(rows_of)
+        return TrainInput(keys, _reader(train.read, INPUT_KEYS + ("label",), data.maxlen))
 
     def model_bytes(self, data):
         """The embedding tables (items and categories) with their gradients and two Adam
@@ -393,7 +394,7 @@ class DINTask(Task):
             split = splits[int(rows[0]) >> _SPLIT_SHIFT] if len(rows) else splits[0]
             return split.read(rows & ((1 << _SPLIT_SHIFT) - 1))
 
-        return _reader(read, INPUT_KEYS, data.maxlen, rows_per_key=1, key="row")
+        return _reader(read, INPUT_KEYS, data.maxlen, key="row")
 
     def serving_check(self, model, data, rows):
         """The first ``rows`` validation rows as the serving signature's inputs, and their
