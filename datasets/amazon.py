@@ -406,7 +406,13 @@ def build_samples(reviews, item_category, maxlen=20, seed=0, report=None):
       DataError: no user with enough events to build the splits.
     """
     report = report if report is not None else collections.Counter()
-    frame = reviews.copy()
+    # keys numbered once, in sorted key order, so that everything below sorts, groups and
+    # compares integers (at 20M reviews the string columns' sorts and hashes were most of
+    # the time); orders and results are those of the keys themselves
+    user_codes, user_keys = pd.factorize(reviews["user"], sort=True)
+    item_codes, all_items = pd.factorize(reviews["item"], sort=True)
+    frame = pd.DataFrame({"user": user_codes, "item": item_codes,
+                          "time": reviews["time"].to_numpy()})
     # a (user, item) pair reviewed twice would put the target into its own history (the
     # next event's history holds the previous copy): keep the first, count the rest
     frame = frame.sort_values(["user", "time"], kind="mergesort")
@@ -414,26 +420,27 @@ def build_samples(reviews, item_category, maxlen=20, seed=0, report=None):
     if repeated.any():
         report["duplicate_user_item_reviews_dropped"] += int(repeated.sum())
         frame = frame.loc[~repeated]
-    frame["category"] = frame["item"].map(item_category)
-    unknown = frame["category"].isna()
+    category_of_code = np.asarray([item_category.get(k) for k in all_items], dtype=object)
+    unknown = pd.isna(category_of_code[frame["item"].to_numpy()])
     if unknown.any():
         report["reviews_with_item_missing_from_meta"] += int(unknown.sum())
-        frame.loc[unknown, "category"] = "unknown"
-    counts = frame.groupby("user")["item"].transform("size")
-    short = counts < 3
+    category_of_code[pd.isna(category_of_code)] = "unknown"
+    events_of_user = np.bincount(frame["user"].to_numpy(), minlength=len(user_keys))
+    short = events_of_user[frame["user"].to_numpy()] < 3
     if short.any():
-        report["users_dropped_fewer_than_3_events"] += int(frame.loc[short, "user"].nunique())
+        report["users_dropped_fewer_than_3_events"] += int(
+            ((events_of_user > 0) & (events_of_user < 3)).sum())
         frame = frame.loc[~short]
     if frame.empty:
         raise DataError("no user has 3 or more events")
     # id 0 is padding: items and categories start at 1
-    item_codes, item_keys = pd.factorize(frame["item"], sort=True)
-    frame["item_id"] = item_codes + 1
-    cat_of_item_key = frame.drop_duplicates("item_id").set_index("item_id")["category"]
-    cat_codes, cat_keys = pd.factorize(cat_of_item_key.sort_index(), sort=True)
+    kept_items, item_index = np.unique(frame["item"].to_numpy(), return_inverse=True)
+    item_keys = all_items[kept_items]
+    frame["item_id"] = item_index.ravel() + 1
+    cat_codes, cat_keys = pd.factorize(pd.Series(category_of_code[kept_items]), sort=True)
     item_to_cat = np.zeros(len(item_keys) + 1, dtype=np.int32)
-    item_to_cat[cat_of_item_key.sort_index().index.to_numpy()] = cat_codes + 1
-    frame["user_id"] = pd.factorize(frame["user"], sort=True)[0]
+    item_to_cat[1:] = cat_codes + 1
+    frame["user_id"] = np.unique(frame["user"].to_numpy(), return_inverse=True)[1].ravel()
     frame = frame.sort_values(["user_id", "time", "item_id"], kind="mergesort")
     users = frame["user_id"].to_numpy().astype(np.int64)
     items = frame["item_id"].to_numpy().astype(np.int32)
@@ -445,14 +452,20 @@ def build_samples(reviews, item_category, maxlen=20, seed=0, report=None):
     # negatives: a random item the user never touched (vectorised rejection)
     rng = np.random.RandomState(seed)
     touched = np.unique(users * (n_items + 1) + items)
+
+    def touched_by_user(rows):
+        pairs = user[rows] * (n_items + 1) + negative[rows]
+        where = np.minimum(np.searchsorted(touched, pairs), len(touched) - 1)
+        return touched[where] == pairs
+
     negative = rng.randint(1, n_items + 1, size=len(event)).astype(np.int32)
-    for _ in range(64):
-        clash = np.isin(user * (n_items + 1) + negative, touched)
-        if not clash.any():
+    pending = np.arange(len(event))
+    for _ in range(64):  # only the rows redrawn last round can still clash
+        pending = pending[touched_by_user(pending)]
+        if not len(pending):
             break
-        negative[clash] = rng.randint(1, n_items + 1, size=int(clash.sum()))
-    report["negatives_touched_by_user"] = int(np.isin(user * (n_items + 1) + negative,
-                                                      touched).sum())
+        negative[pending] = rng.randint(1, n_items + 1, size=len(pending))
+    report["negatives_touched_by_user"] = int(touched_by_user(np.arange(len(event))).sum())
     del touched
     split_of = np.where(position[event] == last[event], 2,
                         np.where(position[event] == last[event] - 1, 1, 0))
