@@ -207,9 +207,10 @@ class Split(collections.abc.Mapping):
     """One split's rows, read from disk on demand.
 
     As a mapping, ``split[column]`` is a WHOLE column (read in chunks; histories materialised
-    for every row: meant for small data, tests and notebooks); :meth:`read`,
-    and :meth:`read_range` give batches (dicts of arrays). ``derived``
-    adds columns computed from a batch's stored ones (e.g. the candidate's popularity).
+    for every row: meant for small data, tests and notebooks); :meth:`read` and
+    :meth:`read_range` give batches (dicts of arrays), :meth:`map_chunks` a pass over every
+    row in bounded memory. ``derived`` adds columns computed from a batch's stored ones (e.g.
+    the candidate's popularity).
 
     Args:
       path: the split's ``.npy``.
