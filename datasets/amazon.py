@@ -569,7 +569,7 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pick
                             data_dir, REVIEWS, META, REMAP_PICKLE))
     samples.check_maxlen(maxlen)
     params = {"maxlen": maxlen, "seed": seed, "on_bad_line": on_bad_line,
-              "version": CACHE_VERSION}
+              "version": CACHE_VERSION, "samples": samples.VERSION}
     return cached_samples(os.path.join(cache_dir, "amazon-{}".format(file_key(inputs, params))),
                           lambda report: _build(inputs, pickle_path, trust_pickle, maxlen, seed,
                                                 on_bad_line, report), maxlen, "amazon", log)

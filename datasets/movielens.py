@@ -340,7 +340,7 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", log=None):
     inputs = [os.path.join(data_dir, name) for name in LAYOUTS[layout]]
     protocol = dict(PROTOCOL, layout=layout)
     params = {"maxlen": maxlen, "seed": seed, "on_bad_line": on_bad_line,
-              "version": CACHE_VERSION, "protocol": protocol}
+              "version": CACHE_VERSION, "protocol": protocol, "samples": samples.VERSION}
     samples.check_maxlen(maxlen)
     path = os.path.join(cache_dir, "movielens-{}".format(amazon.file_key(inputs, params)))
 
