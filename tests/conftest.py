@@ -28,3 +28,19 @@ def _float32_policy():
     set_global_policy("float32")
     yield
     set_global_policy("float32")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Processed data and generated sets go to a cache of this test session, never to the
+    user's ``~/.cache/npurec`` (tests and the processes they start read ``NPUREC_CACHE``):
+    a test run must not leave files behind, nor read what an earlier version left there
+    (that once stopped the multi-worker tests on a stale sample cache). A test that sets
+    ``NPUREC_CACHE`` itself still wins."""
+    before = os.environ.get("NPUREC_CACHE")
+    os.environ["NPUREC_CACHE"] = str(tmp_path_factory.mktemp("npurec-cache"))
+    yield
+    if before is None:
+        os.environ.pop("NPUREC_CACHE", None)
+    else:
+        os.environ["NPUREC_CACHE"] = before
