@@ -27,11 +27,11 @@ anything it refuses (:class:`models.errors.DataError`, exit 2).
 from __future__ import absolute_import, division, print_function
 
 import csv
-import json
 import os
 
 from models import files
 from models.errors import DataError
+from datasets import polyvore as pv
 
 SPLITS = ("nondisjoint", "disjoint")
 PHASES = ("train", "valid", "test")
@@ -116,16 +116,6 @@ def splits_present(root):
     return [s for s in SPLITS if os.path.isdir(os.path.join(root, s))]
 
 
-def _load_json(path, what):
-    if not os.path.isfile(path):
-        raise DataError("missing {} file: {}".format(what, path))
-    with open(path, encoding="utf-8") as handle:
-        try:
-            return json.load(handle)
-        except ValueError as err:
-            raise DataError("{}: not valid JSON ({})".format(path, err))
-
-
 def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -167,7 +157,7 @@ def read_metadata(root, wanted=None):
         a ``semantic_category`` (item named), a wanted item that is absent.
     """
     path = os.path.join(root, METADATA_FILE)
-    raw = _load_json(path, "Polyvore Outfits item metadata")
+    raw = pv.load_json(path, "Polyvore Outfits item metadata")
     if not isinstance(raw, dict):
         raise DataError("{}: expected a JSON object {{item_id: metadata}}".format(path))
     ids = raw.keys() if wanted is None else wanted
@@ -247,7 +237,7 @@ def read_outfits(root, split, phase):
       DataError: a missing file or a malformed outfit (file, position and field named).
     """
     path = os.path.join(root, outfit_file(split, phase))
-    raw = _load_json(path, "{} {} outfit list".format(split, phase))
+    raw = pv.load_json(path, "{} {} outfit list".format(split, phase))
     if not isinstance(raw, list):
         raise DataError("{}: expected a JSON list of outfits".format(path))
     seen = set()
@@ -330,7 +320,7 @@ def read_fitb(root, split, phase, index):
         candidate of the question's own set, a blank position out of range (question named).
     """
     path = os.path.join(root, fitb_file(split, phase))
-    raw = _load_json(path, "{} {} fill-in-the-blank".format(split, phase))
+    raw = pv.load_json(path, "{} {} fill-in-the-blank".format(split, phase))
     if not isinstance(raw, list):
         raise DataError("{}: expected a JSON list of questions".format(path))
     source = os.path.join(root, outfit_file(split, phase))

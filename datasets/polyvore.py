@@ -49,10 +49,22 @@ CATEGORY_MAP_FILE = "cid2rcid_100.json"
 CATEGORY_POOL_FILE = "category_summarize_100.json"
 
 
-def _load_json(path, what):
+def load_json(path, what):
+    """A JSON file of the data set (UTF-8), or a DataError naming it: missing or not JSON.
+
+    Args:
+      path: the file.
+      what: what the file is, for the message.
+
+    Returns:
+      The parsed value.
+
+    Raises:
+      DataError: a missing file or invalid JSON.
+    """
     if not os.path.isfile(path):
         raise DataError("missing {} file: {}".format(what, path))
-    with open(path) as handle:
+    with open(path, encoding="utf-8") as handle:
         try:
             return json.load(handle)
         except ValueError as err:
@@ -75,7 +87,7 @@ def load_category_map(path):
     Raises:
       DataError: not a JSON object of integers.
     """
-    raw = _load_json(path, "category map")
+    raw = load_json(path, "category map")
     if not isinstance(raw, dict):
         raise DataError("{}: expected {{category id: dense index}}".format(path))
     try:
@@ -109,7 +121,7 @@ def load_outfits(path, category_map, on_bad="error", report=None):
     Raises:
       DataError: a malformed file or, with ``on_bad="error"``, a bad outfit (named).
     """
-    raw = _load_json(path, "outfit list")
+    raw = load_json(path, "outfit list")
     if not isinstance(raw, list):
         raise DataError("{}: expected a JSON list of outfits".format(path))
     report = report if report is not None else collections.Counter()
@@ -165,7 +177,7 @@ def load_pools(path, category_map):
     Raises:
       DataError: a malformed file.
     """
-    raw = _load_json(path, "category pool")
+    raw = load_json(path, "category pool")
     if not isinstance(raw, list):
         raise DataError("{}: expected a JSON list of categories".format(path))
     pools = {}
@@ -627,7 +639,7 @@ def build_vocabulary(paths, min_count=5, min_length=3):
     """
     names = []
     for path in paths:
-        raw = _load_json(path, "Polyvore outfit (Maryland schema)")
+        raw = load_json(path, "Polyvore outfit (Maryland schema)")
         for position, outfit in enumerate(raw):
             try:
                 items = outfit["items"]
