@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from training import metrics as M
 from models.compat import keras
-from training.tasks import Task, TrainInput
+from training.tasks import KeyRange, Task, TrainInput
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,3 +98,19 @@ class ToyTask(Task):
         if self.data_config.label_rule:
             out["labels"] = {"auc": M.auc(y, y)}
         return out
+
+
+class ToyKeyTask(ToyTask):
+    """The toy task with its evaluation rows given as :class:`KeyRange` keys, as DIN gives its
+    disk rows: validation rows are keys ``0..n-1``, test rows ``n..2n-1``, and the features
+    are gathered by key in the input pipeline (``eval_materialize``)."""
+
+    def eval_arrays(self, data, split):
+        n = len(data.splits["validation"]["y"])
+        start = 0 if split == "validation" else n
+        return {"row": KeyRange(start, start + len(data.splits[split]["y"]))}
+
+    def eval_materialize(self, data):
+        features = tf.constant(np.concatenate([data.splits["validation"]["x"],
+                                               data.splits["test"]["x"]]))
+        return lambda batch: {"x": tf.gather(features, batch["row"])}

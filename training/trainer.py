@@ -14,6 +14,7 @@ from datasets.pipeline import without_autotune_model
 from models import compat
 from models.errors import UsageError
 from training.sharding import InputShard
+from training.tasks import KeyRange
 
 
 class Trainer(object):
@@ -102,8 +103,12 @@ class Trainer(object):
         :meth:`~training.tasks.Task.eval_materialize` turns each replica's rows into the
         batch it scores, in the input pipeline.
 
+        Key columns (:class:`training.tasks.KeyRange`) are made batch by batch by
+        ``tf.data.Dataset.range``: a split of millions of disk rows is scored without a key
+        array in memory.
+
         Args:
-          arrays: ``{name: [n, ...] array}`` (the task's ``eval_arrays``).
+          arrays: ``{name: [n, ...] array or KeyRange}`` (the task's ``eval_arrays``).
           batch_size: the global evaluation batch.
 
         Returns:
@@ -113,13 +118,16 @@ class Trainer(object):
         strategy = self.runtime.strategy
         replicas = strategy.num_replicas_in_sync
         batch_size = max(replicas, batch_size - batch_size % replicas)
-        padded, n = pad_to_multiple(arrays, batch_size)
+        per_replica = batch_size // replicas
+        n = _one_length(arrays)
+        if all(isinstance(v, KeyRange) for v in arrays.values()):
+            batch_rows = _key_batches(arrays, n, per_replica, batch_size)
+        else:
+            batch_rows = _array_batches(arrays, per_replica, batch_size)
 
         def dataset_fn(context):
             shard = InputShard.from_context(context)
-            batches = tf.data.Dataset.from_tensor_slices(padded).batch(
-                batch_size // replicas, drop_remainder=True)
-            batches = shard.select(batches)
+            batches = shard.select(batch_rows())
             if materialize is not None:
                 # one batch at a time: evaluation batches are large (NGNN: 512 outfits of
                 # 2048-d items, 34 MB) and parallel calls would hold several at once
@@ -129,6 +137,48 @@ class Trainer(object):
         dataset = strategy.distribute_datasets_from_function(dataset_fn)
         outputs = [self._score_step(batch).numpy() for batch in dataset]
         return np.concatenate(outputs, axis=0)[:n]
+
+
+def _one_length(arrays):
+    """The common length of the evaluation columns (ValueError: they differ, or none)."""
+    lengths = {len(v) for v in arrays.values()}
+    if len(lengths) != 1:
+        raise ValueError("evaluation arrays differ in length: {}".format(
+            {k: len(v) for k, v in arrays.items()}))
+    n = lengths.pop()
+    if n == 0:
+        raise ValueError("evaluation split is empty")
+    return n
+
+
+def _key_batches(ranges, n, batch, multiple):
+    """A function making the batches of ``{name: KeyRange}`` columns: static ``[batch]``
+    shapes; the keys padded to a multiple of ``multiple`` (the global batch) by repeating the
+    last one, as :func:`pad_to_multiple` pads arrays."""
+    starts = {name: tf.constant(r.start, tf.int64) for name, r in ranges.items()}
+    offsets = tf.range(batch, dtype=tf.int64)
+
+    def keys(first):
+        position = tf.minimum(first + offsets, n - 1)
+        return {name: start + position for name, start in starts.items()}
+
+    padded = n + (-n) % multiple
+
+    def batches():
+        return tf.data.Dataset.range(0, padded, batch).map(keys)
+
+    return batches
+
+
+def _array_batches(arrays, batch, multiple):
+    """A function making the ``[batch]`` batches of numpy columns, padded to a multiple of
+    ``multiple`` (:func:`pad_to_multiple`)."""
+    padded, _ = pad_to_multiple(arrays, multiple)
+
+    def batches():
+        return tf.data.Dataset.from_tensor_slices(padded).batch(batch, drop_remainder=True)
+
+    return batches
 
 
 def pad_to_multiple(arrays, multiple):
@@ -147,13 +197,7 @@ def pad_to_multiple(arrays, multiple):
     Raises:
       ValueError: lengths differ, or the split is empty.
     """
-    lengths = {len(v) for v in arrays.values()}
-    if len(lengths) != 1:
-        raise ValueError("evaluation arrays differ in length: {}".format(
-            {k: len(v) for k, v in arrays.items()}))
-    n = lengths.pop()
-    if n == 0:
-        raise ValueError("evaluation split is empty")
+    n = _one_length(arrays)
     pad = (-n) % multiple
     if not pad:
         return dict(arrays), n

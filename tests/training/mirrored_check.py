@@ -2,7 +2,8 @@
 
 Trains the toy model for 3 steps on the same global batches with one replica and with a
 MirroredStrategy over two logical CPUs, from the same initial weights; prints the largest
-absolute weight difference as JSON. The batches go through ``Runtime.distribute_batches``, as
+absolute weight difference as JSON, and how far the two-replica scores of :class:`KeyRange`
+evaluation keys are from those of the arrays they stand for. The batches go through ``Runtime.distribute_batches``, as
 in the loop, so the input sharding is part of what is checked.
 """
 import json
@@ -10,7 +11,7 @@ import sys
 
 import numpy as np
 
-from tests.toy_task import ToyModelConfig, ToyTask
+from tests.toy_task import ToyKeyTask, ToyModelConfig, ToyTask
 from training.trainer import Trainer
 from training import runtime as rt
 from training.sharding import epoch_dataset
@@ -35,7 +36,15 @@ def train(runtime, initial, data):
 
     for batch in runtime.distribute_batches(make_batches, GLOBAL_BATCH, num_steps=3):
         trainer.train_step(batch)
-    return start, model.get_weights(), int(trainer.step.numpy())
+    with runtime.strategy.scope():
+        keys = Trainer(ToyKeyTask(ToyModelConfig(hidden=8)), data, model, optimizer, runtime,
+                       GLOBAL_BATCH)
+    # KeyRange evaluation keys split across the replicas like arrays (24: a padded batch)
+    key_diff = max(float(np.max(np.abs(
+        keys.score_arrays(keys.task.eval_arrays(data, split), 24)
+        - trainer.score_arrays(trainer.task.eval_arrays(data, split), 24))))
+        for split in ("validation", "test"))
+    return start, model.get_weights(), int(trainer.step.numpy()), key_diff
 
 
 def main():
@@ -43,12 +52,13 @@ def main():
     assert two.num_replicas == 2, two.num_replicas
     task = ToyTask(data_config=ToyTask.data_config_cls(n=128))
     data = task.prepare(0)
-    start, mirrored, steps_two = train(two, None, data)
+    start, mirrored, steps_two, key_diff = train(two, None, data)
     one = rt.configure("cpu", "fp32", cpu_replicas=1)
-    _, single, steps_one = train(one, start, data)
+    _, single, steps_one, _ = train(one, start, data)
     moved = max(float(np.max(np.abs(a - b))) for a, b in zip(start, single))
     diff = max(float(np.max(np.abs(a - b))) for a, b in zip(mirrored, single))
-    json.dump({"max_diff": diff, "moved": moved, "steps": [steps_two, steps_one]}, sys.stdout)
+    json.dump({"max_diff": diff, "moved": moved, "steps": [steps_two, steps_one],
+               "key_range_diff": key_diff}, sys.stdout)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.toy_task import ToyModelConfig, ToyTask
+from tests.toy_task import ToyKeyTask, ToyModelConfig, ToyTask
 from models import compat
 from training import fit, trainer as trainer_lib
 from training import checkpoints
@@ -150,6 +150,22 @@ def test_untracked_sublayers_are_detected():
     good = compat.keras.Sequential([compat.keras.layers.Dense(2)])
     good(tf.zeros([1, 3]))
     checkpoints.check_tracked(good)
+
+
+def test_key_range_columns_score_like_the_arrays_they_stand_for():
+    """Disk rows are scored from :class:`KeyRange` keys made by ``Dataset.range`` (no key
+    array in memory): the scores equal the array path's, in order, whatever the batch (one
+    that does not divide the split: padded; one larger than the split)."""
+    trainer, _ = _toy_trainer(rt.configure("cpu", "fp32"))
+    keys = trainer_lib.Trainer(ToyKeyTask(ToyModelConfig(hidden=8)), trainer.data,
+                               trainer.model, trainer.optimizer, trainer.runtime, 32)
+    for split in ("validation", "test"):
+        rows = keys.task.eval_arrays(trainer.data, split)["row"]
+        assert len(rows) == 64 and list(rows[:3]) == [rows.start + i for i in range(3)]
+        for batch in (16, 24, 100):
+            np.testing.assert_array_equal(
+                keys.score_arrays(keys.task.eval_arrays(trainer.data, split), batch),
+                trainer.score_arrays(trainer.task.eval_arrays(trainer.data, split), batch))
 
 
 def test_evaluation_pipeline_runs_without_the_autotune_model(monkeypatch):

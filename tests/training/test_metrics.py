@@ -45,6 +45,44 @@ def test_gauc_matches_a_loop_over_users_on_random_data():
     assert M.gauc(groups, labels, scores) == pytest.approx(total / weight)
 
 
+@pytest.mark.parametrize("chunk", [5, 64, 1 << 20])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_row_metrics_in_pieces_equal_the_whole_array_definitions(monkeypatch, chunk, dtype):
+    """AUC, GAUC and log loss run piece by piece (``M.CHUNK`` rows) for full-size splits:
+    with pieces far smaller than the runs of tied scores and than the users, on users in
+    order and shuffled, they equal scikit-learn's AUC, a loop over users and the plain
+    log-loss formula."""
+    from sklearn.metrics import roc_auc_score
+
+    monkeypatch.setattr(M, "CHUNK", chunk)
+    rng = np.random.RandomState(1)
+    n = 3000
+    scores = (rng.randint(0, 12, size=n) / (12.0 if dtype != np.int64 else 1)).astype(dtype)
+    groups = np.sort(rng.randint(0, 40, size=n))  # users in order, as evaluation splits are
+    labels = (rng.uniform(size=n) < 0.1 + 0.06 * scores.astype(np.float64)).astype(np.float32)
+    assert M.auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    total = weight = 0.0
+    for g in np.unique(groups):
+        rows = groups == g
+        if labels[rows].min() != labels[rows].max():
+            total += roc_auc_score(labels[rows], scores[rows]) * rows.sum()
+            weight += rows.sum()
+    assert M.gauc(groups, labels, scores) == pytest.approx(total / weight, abs=1e-12)
+    shuffle = rng.permutation(n)
+    assert M.gauc(groups[shuffle], labels[shuffle], scores[shuffle]) == pytest.approx(
+        total / weight, abs=1e-12)
+    p = np.clip(scores.astype(np.float64) / max(float(scores.max()), 1.0), 1e-7, 1 - 1e-7)
+    assert M.logloss(labels, p) == pytest.approx(
+        -np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p)), rel=1e-12)
+
+
+def test_row_metrics_refuse_nan_scores_and_mismatched_lengths():
+    with pytest.raises(ValueError, match="NaN"):
+        M.auc([0, 1], [0.1, float("nan")])
+    with pytest.raises(ValueError, match="2 labels but 3 scores"):
+        M.gauc([1, 1], [0, 1], [0.1, 0.2, 0.3])
+
+
 def test_fitb_accuracy_and_mrr_with_ties():
     scores = np.array([[0.9, 0.1, 0.2, 0.3],    # right: rank 1
                        [0.5, 0.5, 0.1, 0.1],    # tie with one other: wrong / shares 1/2

@@ -45,7 +45,8 @@ def test_npu_requested_without_npu_device(monkeypatch):
 
 @pytest.mark.slow
 def test_mirrored_two_cpus_equals_one_device():
-    """Same global batch on 1 replica and on MirroredStrategy over 2 logical CPUs."""
+    """Same global batch on 1 replica and on MirroredStrategy over 2 logical CPUs; and on 2
+    replicas, KeyRange evaluation keys score as the arrays they stand for."""
     proc = subprocess.run([sys.executable, "-m", "tests.training.mirrored_check"], cwd=ROOT,
                           capture_output=True, text=True, timeout=300,
                           env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
@@ -54,6 +55,7 @@ def test_mirrored_two_cpus_equals_one_device():
     assert result["moved"] > 1e-3  # training did change the weights
     assert result["max_diff"] < 1e-5
     assert result["steps"] == [3, 3]
+    assert result["key_range_diff"] < 1e-6
 
 
 def _toy_trainer(runtime, l2=0.0, learning_rate=0.5):

@@ -37,6 +37,39 @@ class TrainInput(collections.namedtuple("TrainInput", ["keys", "materialize"])):
         return super(TrainInput, cls).__new__(cls, keys, materialize)
 
 
+class KeyRange(object):
+    """A column of consecutive int64 keys ``start .. stop - 1`` that is never materialised:
+    what a task's :meth:`Task.eval_arrays` returns for rows read from disk, so scoring a split
+    of millions of rows holds no key array (the trainer makes the keys batch by batch with
+    ``tf.data.Dataset.range``). It reads like a 1-d array where the contract needs one:
+    ``len()``, slices and ``numpy.asarray``.
+
+    Args:
+      start: the first key.
+      stop: one past the last key.
+    """
+
+    def __init__(self, start, stop):
+        self.start, self.stop = int(start), int(stop)
+        if self.stop < self.start:
+            raise ValueError("KeyRange({}, {}): stop before start".format(start, stop))
+
+    def __len__(self):
+        return self.stop - self.start
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            return np.arange(self.start + start, self.start + stop, step, dtype=np.int64)
+        return np.asarray(self)[index]  # anything else: as an array would answer
+
+    def __array__(self, dtype=None, copy=None):  # pylint: disable=unused-argument
+        return np.arange(self.start, self.stop, dtype=dtype or np.int64)
+
+    def __repr__(self):
+        return "KeyRange({}, {})".format(self.start, self.stop)
+
+
 # Built-in tasks are imported on first use, so `--model din` never imports NGNN's code.
 _BUILTIN = {
     "ngnn": "training.tasks.ngnn:NGNNTask",
@@ -155,7 +188,8 @@ class Task(object):
         raise NotImplementedError
 
     def eval_arrays(self, data, split):
-        """The split's evaluation inputs as a dict of equally long numpy arrays."""
+        """The split's evaluation inputs as a dict of equally long numpy arrays, or of
+        :class:`KeyRange` columns (keys never held in memory)."""
         raise NotImplementedError
 
     def eval_materialize(self, data):

@@ -32,7 +32,7 @@ from datasets import generators
 from models.din import DIN
 from training import metrics as M
 from models.errors import UsageError
-from training.tasks import Task, TrainInput
+from training.tasks import KeyRange, Task, TrainInput
 
 log = logging.getLogger("npurec.din")
 INPUT_KEYS = ("hist_items", "hist_cats", "hist_len", "target_item", "target_cat",
@@ -385,7 +385,7 @@ class DINTask(Task):
         """Row numbers (the split in their high bits): the rows themselves are read from disk
         batch by batch (:meth:`eval_materialize`)."""
         code = samples.SPLITS.index(split) << _SPLIT_SHIFT
-        return {"row": np.arange(data.splits[split].num_rows, dtype=np.int64) + code}
+        return {"row": KeyRange(code, code + data.splits[split].num_rows)}
 
     def eval_materialize(self, data):
         splits = [data.splits[name] for name in samples.SPLITS]
@@ -434,16 +434,19 @@ class DINTask(Task):
 
     def baselines(self, data, split):
         rows = data.splits[split]
-        labels = rows["label"]
-        popularity = data.item_counts[rows["target_item"]]
-        in_history = rows.map_chunks(_target_cat_in_history)
+        labels, users = rows["label"], rows["user"]
+        # the narrowest columns that hold the scores exactly: a full-size split is millions
+        # of rows and the rules are scored after the model, at the run's peak memory
+        counts = data.item_counts
+        if counts.size and counts.max() < 2 ** 31:
+            counts = counts.astype(np.int32)
+        popularity = counts[rows["target_item"]]
+        in_history = rows.map_chunks(_target_cat_in_history)  # bool
         out = {}
-        scorers = [("item_popularity", popularity),
-                   ("category_in_history", in_history.astype(np.float64))]
+        scorers = [("item_popularity", popularity), ("category_in_history", in_history)]
         oracle = generators.amazon_oracle(data.root, data.vocab) if data.vocab else None
         if oracle is not None:  # generated data: the generator's own scorer, the ceiling
             scorers.append(("oracle", oracle(rows)))
         for name, scores in scorers:
-            out[name] = {"auc": M.auc(labels, scores),
-                         "gauc": M.gauc(rows["user"], labels, scores)}
+            out[name] = {"auc": M.auc(labels, scores), "gauc": M.gauc(users, labels, scores)}
         return out
