@@ -92,67 +92,6 @@ def make_activation(name, dtype=None):
     return keras.layers.Activation(name, dtype=dtype)
 
 
-class Packing(object):
-    """The real (unmasked) positions of a [B, L] mask, and moves between the dense [B, L, F]
-    layout and the packed [n, F] one, made of GATHERS only, in both directions.
-
-    TensorFlow's own pair (``gather_nd`` forward, ``scatter_nd`` / unsorted segment sums
-    backward) runs its scatters on one thread: ~27 ms of a ~190 ms DIN step at 4096 x 20
-    (profiled; BENCHMARKS.md). A real slot and its packed row are in one-to-one
-    correspondence, so :meth:`pack` and :meth:`unpack` are each other's gradient, exactly;
-    :meth:`rows_of` (a row's value at each of its positions) has the sum over the row's
-    positions as its gradient, taken as a dense sum over the [B, L] layout (the same
-    numbers, summed in another order).
-
-    Args:
-      mask: [B, L], > 0 at the real positions (any layout, rows in order).
-    """
-
-    def __init__(self, mask):
-        real = tf.reshape(mask > 0, [-1])
-        self.rows_count = tf.shape(mask)[0]
-        self.length = tf.shape(mask)[1]
-        self.flat = tf.where(real)[:, 0]  # [n] dense slot of each packed row, in order
-        n = tf.shape(self.flat, out_type=tf.int64)[0]
-        # packed row of each dense slot; padding -> n, a zero row appended when unpacking
-        self.index = tf.where(real, tf.cumsum(tf.cast(real, tf.int64)) - 1,
-                              tf.fill(tf.shape(real), n))
-        self.rows = self.flat // tf.cast(self.length, tf.int64)
-
-    def _gather_packed(self, dense):
-        width = tf.shape(dense)[-1]
-        return tf.gather(tf.reshape(dense, tf.stack([-1, width])), self.flat)
-
-    def _gather_dense(self, packed):
-        width = tf.shape(packed)[-1]
-        padded = tf.concat([packed, tf.zeros(tf.stack([1, width]), packed.dtype)], axis=0)
-        return tf.reshape(tf.gather(padded, self.index),
-                          tf.stack([self.rows_count, self.length, width]))
-
-    def pack(self, dense):
-        """[B, L, F] -> [n, F]: the real positions' rows."""
-        @tf.custom_gradient
-        def pack(values):
-            return self._gather_packed(values), self._gather_dense
-        return pack(dense)
-
-    def unpack(self, packed):
-        """[n, F] -> [B, L, F], zeros at the padding."""
-        @tf.custom_gradient
-        def unpack(values):
-            return self._gather_dense(values), self._gather_packed
-        return unpack(packed)
-
-    def rows_of(self, per_row):
-        """[B, F] -> [n, F]: each position gets its row's vector."""
-        @tf.custom_gradient
-        def rows_of(values):
-            def grad(upstream):
-                return tf.reduce_sum(self._gather_dense(upstream), axis=1)
-            return tf.gather(values, self.rows), grad
-        return rows_of(per_row)
-
-
 @register_serializable()
 class LocalActivationUnit(keras.layers.Layer):
     """DIN's attention: a weight per history position from [q, k, q - k, q * k] through an MLP.
@@ -199,14 +138,13 @@ class LocalActivationUnit(keras.layers.Layer):
     def build(self, input_shape=None):
         self.built = True
 
-    def _first_layer(self, q, keys, packing=None):
+    def _first_layer(self, q, keys, positions=None):
         """``Dense([q, k, q - k, q * k])`` without building the [B, L, 4D] input.
 
         With W = [W_q; W_k; W_d; W_p]: q W_q + k W_k + (q - k) W_d + (q * k) W_p
         = q (W_q + W_d) + k (W_k - W_d) + (q * k) W_p. The q term is computed once per row
         instead of once per history position: half the first layer's FLOPs, same result.
-        ``packing`` (a :class:`Packing`): only the real positions, as [n, units]; else
-        [B, L, units].
+        ``positions`` [n, 2] (row, slot): only those, as [n, units]; else [B, L, units].
         """
         dense = self.hidden[0]
         dim = keys.shape[-1]
@@ -219,10 +157,10 @@ class LocalActivationUnit(keras.layers.Layer):
         # (faster than two einsums of depth D and their sum, forward and backward:
         # BENCHMARKS.md, "Figures behind design choices")
         pair_kernel = tf.concat([w_k - w_d, w_p], axis=0)
-        if packing is not None:
-            k = packing.pack(keys)
-            pairs = tf.concat([k, packing.rows_of(q) * k], axis=-1)
-            return tf.matmul(pairs, pair_kernel) + packing.rows_of(per_row)
+        if positions is not None:
+            k = tf.gather_nd(keys, positions)
+            pairs = tf.concat([k, tf.gather(q, positions[:, 0]) * k], axis=-1)
+            return tf.matmul(pairs, pair_kernel) + tf.gather(per_row, positions[:, 0])
         length = keys.shape[1] or tf.shape(keys)[1]
         pairs = tf.reshape(tf.concat([keys, q[:, None, :] * keys], axis=-1), [-1, 2 * dim])
         per_position = tf.matmul(pairs, pair_kernel)
@@ -233,14 +171,13 @@ class LocalActivationUnit(keras.layers.Layer):
         dt = self.compute_dtype
         keys = tf.cast(keys, dt)
         mask = tf.cast(mask, tf.float32)
-        packing = Packing(mask) if self.packed else None
-        x = self._first_layer(tf.cast(query, dt), keys, packing)
+        positions = tf.where(mask > 0) if self.packed else None  # [n, 2] (row, slot)
+        x = self._first_layer(tf.cast(query, dt), keys, positions)
         for layer in self.hidden[1:]:
             x = layer(x, training=training) if isinstance(layer, Dice) else layer(x)
-        logits = tf.cast(self.out(x), tf.float32)
-        if packing is not None:  # padding positions: logit 0, as 0 * logit below gives
-            logits = packing.unpack(logits)
-        logits = tf.squeeze(logits, -1)
+        logits = tf.cast(tf.squeeze(self.out(x), -1), tf.float32)
+        if positions is not None:  # padding positions: logit 0, as 0 * logit below gives
+            logits = tf.scatter_nd(positions, logits, tf.shape(mask, out_type=tf.int64))
         if self.softmax:
             logits = tf.where(mask > 0, logits, tf.fill(tf.shape(logits), -1e9))
             return tf.nn.softmax(logits, axis=-1) * mask
