@@ -83,12 +83,12 @@ def test_packed_attention_equals_scoring_every_slot(softmax):
     assert packed.packed and not static.packed
 
     def run(unit):
-        keys = tf.constant(k)
+        keys, query = tf.constant(k), tf.constant(q)
         with tf.GradientTape() as tape:
-            tape.watch(keys)
-            weights = unit(q, keys, mask)
+            tape.watch([keys, query])
+            weights = unit(query, keys, mask)
             loss = tf.reduce_sum(weights * np.arange(35, dtype=np.float32).reshape(5, 7))
-        grads = tape.gradient(loss, [keys] + unit.trainable_weights)
+        grads = tape.gradient(loss, [keys, query] + unit.trainable_weights)
         return [weights] + [tf.convert_to_tensor(g) for g in grads]
 
     for call in (run, tf.function(run)):
