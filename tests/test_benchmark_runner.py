@@ -104,3 +104,7 @@ def test_fullsize_runner_measures_preprocessing_and_training_in_children(tmp_pat
             assert record[kind]["peak_mib"] > 50  # the child's own (TF alone is far more)
         assert record["train"]["exit_code"] == 0
         assert record["train"]["rows"]["test"]["rows"] == record["preprocess"]["rows"]["test"]
+        # the embedding tables' share, so that catalogue growth is told apart from rows
+        sizes = record["train"]["sizes"]
+        assert record["train"]["model_tables_mib"] == pytest.approx(
+            (sizes["items"] + sizes["categories"]) * 32 * 16 / 2.0 ** 20, abs=0.1)
