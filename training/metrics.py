@@ -22,7 +22,8 @@ CHUNK = 1 << 16  # rows per piece of the metrics' passes: their memory is that o
 
 
 def _labels_scores(labels, scores):
-    """Flat views (no copies) of the two columns, checked: same length, no NaN score."""
+    """Flat views (no copies) of the two columns, checked: same length, no NaN score,
+    labels 0 or 1 (the first other one named by its row)."""
     labels = np.asarray(labels).ravel()
     scores = np.asarray(scores).ravel()
     if len(labels) != len(scores):
@@ -30,6 +31,12 @@ def _labels_scores(labels, scores):
     if scores.dtype.kind == "f" and any(np.isnan(scores[a:a + CHUNK]).any()
                                         for a in range(0, len(scores), CHUNK)):
         raise ValueError("the scores contain NaN")
+    for a in range(0, len(labels), CHUNK):
+        piece = labels[a:a + CHUNK]
+        bad = np.flatnonzero((piece != 0) & (piece != 1))
+        if len(bad):
+            raise ValueError("labels must be 0 or 1; row {} is {!r}".format(
+                a + int(bad[0]), piece[bad[0]].item()))
     return labels, scores
 
 

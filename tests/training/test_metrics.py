@@ -76,11 +76,15 @@ def test_row_metrics_in_pieces_equal_the_whole_array_definitions(monkeypatch, ch
         -np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p)), rel=1e-12)
 
 
-def test_row_metrics_refuse_nan_scores_and_mismatched_lengths():
+def test_row_metrics_refuse_nan_scores_mismatched_lengths_and_non_binary_labels():
     with pytest.raises(ValueError, match="NaN"):
         M.auc([0, 1], [0.1, float("nan")])
     with pytest.raises(ValueError, match="2 labels but 3 scores"):
         M.gauc([1, 1], [0, 1], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="labels must be 0 or 1; row 2 is 2"):
+        M.auc([0, 1, 2, 1], [0.1, 0.2, 0.3, 0.4])  # a rating where a label belongs
+    with pytest.raises(ValueError, match="row 1 is 0.5"):
+        M.logloss([1.0, 0.5], [0.3, 0.4])
 
 
 def test_fitb_accuracy_and_mrr_with_ties():
