@@ -3,8 +3,9 @@
 Trains the toy model for 3 steps on the same global batches with one replica and with a
 MirroredStrategy over two logical CPUs, from the same initial weights; prints the largest
 absolute weight difference as JSON, and how far the two-replica scores of :class:`KeyRange`
-evaluation keys are from those of the arrays they stand for. The batches go through ``Runtime.distribute_batches``, as
-in the loop, so the input sharding is part of what is checked.
+evaluation keys are from those of the arrays they stand for. The batches go through
+``Runtime.distribute_batches``, as in the loop, so the input sharding is part of what is
+checked.
 """
 import json
 import sys
@@ -36,15 +37,20 @@ def train(runtime, initial, data):
 
     for batch in runtime.distribute_batches(make_batches, GLOBAL_BATCH, num_steps=3):
         trainer.train_step(batch)
+    return start, model.get_weights(), trainer
+
+
+def key_range_diff(trainer, data):
+    """Largest difference between the scores of :class:`KeyRange` keys and of the arrays
+    they stand for, on ``trainer``'s replicas (24: a batch that needs padding)."""
+    runtime = trainer.runtime
     with runtime.strategy.scope():
-        keys = Trainer(ToyKeyTask(ToyModelConfig(hidden=8)), data, model, optimizer, runtime,
-                       GLOBAL_BATCH)
-    # KeyRange evaluation keys split across the replicas like arrays (24: a padded batch)
-    key_diff = max(float(np.max(np.abs(
+        keys = Trainer(ToyKeyTask(ToyModelConfig(hidden=8)), data, trainer.model,
+                       trainer.optimizer, runtime, GLOBAL_BATCH)
+    return max(float(np.max(np.abs(
         keys.score_arrays(keys.task.eval_arrays(data, split), 24)
         - trainer.score_arrays(trainer.task.eval_arrays(data, split), 24))))
         for split in ("validation", "test"))
-    return start, model.get_weights(), int(trainer.step.numpy()), key_diff
 
 
 def main():
@@ -52,9 +58,12 @@ def main():
     assert two.num_replicas == 2, two.num_replicas
     task = ToyTask(data_config=ToyTask.data_config_cls(n=128))
     data = task.prepare(0)
-    start, mirrored, steps_two, key_diff = train(two, None, data)
+    start, mirrored, trainer_two = train(two, None, data)
+    key_diff = key_range_diff(trainer_two, data)
+    steps_two = int(trainer_two.step.numpy())
     one = rt.configure("cpu", "fp32", cpu_replicas=1)
-    _, single, steps_one, _ = train(one, start, data)
+    _, single, trainer_one = train(one, start, data)
+    steps_one = int(trainer_one.step.numpy())
     moved = max(float(np.max(np.abs(a - b))) for a, b in zip(start, single))
     diff = max(float(np.max(np.abs(a - b))) for a, b in zip(mirrored, single))
     json.dump({"max_diff": diff, "moved": moved, "steps": [steps_two, steps_one],
