@@ -108,3 +108,39 @@ def test_fullsize_runner_measures_preprocessing_and_training_in_children(tmp_pat
         sizes = record["train"]["sizes"]
         assert record["train"]["model_tables_mib"] == pytest.approx(
             (sizes["items"] + sizes["categories"]) * 32 * 16 / 2.0 ** 20, abs=0.1)
+
+
+def _ab(tmp_path, *flags):
+    out = str(tmp_path / "ab.json")
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    result = subprocess.run([sys.executable, "-m", "benchmarks.ab", "--model", "din", "--smoke",
+                             "--batch", "256", "--windows", "3", "--steps", "2", "--out", out]
+                            + list(flags), cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, universal_newlines=True, timeout=600)
+    return result, out
+
+
+def test_ab_alternates_two_variants_and_compares_their_first_losses(tmp_path):
+    """``python -m benchmarks.ab`` on a tiny remap layout: both children are timed in every
+    window, and the same-seed losses tell a speed-only change from a change of results: the
+    first loss (before any update) is the same for two learning rates, the next ones are not.
+    A variant that cannot be built fails the command with its side and settings named."""
+    result, out = _ab(tmp_path, "--set-b", "train.learning_rate=0.05")
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.load(open(out))
+    for side in ("a", "b"):
+        assert len(record[side]["window_rates"]) == 3
+        assert all(rate > 0 for rate in record[side]["window_rates"])
+        assert record[side]["batch_size"] == 256
+    assert record["b"]["config"]["train"]["learning_rate"] == 0.05
+    assert record["a"]["config"]["train"]["learning_rate"] != 0.05
+    assert record["ratio"] == pytest.approx(
+        record["b"]["samples_per_sec"] / record["a"]["samples_per_sec"])
+    first_a, first_b = record["a"]["first_losses"], record["b"]["first_losses"]
+    assert abs(first_a[0] - first_b[0]) < 1e-6
+    assert record["first_loss_max_diff"] > 1e-4
+
+    result, _ = _ab(tmp_path, "--set-b", "model.no_such_option=1")
+    assert result.returncode != 0
+    assert "variant b (--set model.no_such_option=1)" in result.stderr
+    assert "no_such_option" in result.stderr
