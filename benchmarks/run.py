@@ -110,7 +110,7 @@ def run_din(args):
     Returns:
       A list of records.
     """
-    from benchmarks import common, flops, realsize  # pylint: disable=import-outside-toplevel
+    from benchmarks import common  # pylint: disable=import-outside-toplevel
 
     records = []
     smoke = getattr(args, "smoke", False)
