@@ -9,10 +9,12 @@ minutes; the record is the median of each side's windows and the ratio B / A.
 
 A variant is a configuration (``--set-a`` / ``--set-b``, ``--preset-a`` / ``--preset-b``,
 the ``training.fit`` names; ``--set-b runtime.precision=bf16`` compares precisions, and
-``runtime.device`` is ``auto`` as in a run) and a checkout (``--code-a`` / ``--code-b``: the
-directory whose ``models``, ``training`` and ``datasets`` the child imports; default this
-one). So the same command compares two settings of today's code, or today's code against a
-clone of ``main`` (``git clone -q . /tmp/main-before``) with the same settings.
+``runtime.device`` is ``auto`` as in a run), environment variables (``--env-a`` /
+``--env-b``, e.g. TensorFlow's threading or oneDNN switches) and a checkout (``--code-a`` /
+``--code-b``: the directory whose ``models``, ``training`` and ``datasets`` the child
+imports; default this one). So the same command compares two settings of today's code, or
+today's code against a clone of ``main`` (``git clone -q . /tmp/main-before``) with the same
+settings.
 
 Each child also reports the training loss of its first steps from the same seed and the same
 batches: equal losses (to rounding) say that a change is speed only; different ones that it
@@ -58,7 +60,9 @@ def _child(options):
         trainer.train_step(batches[i % len(batches)])
     _say({"ready": True, "first_losses": losses, "compile_seconds": compile_seconds,
           "batch_size": batch_size, "config": resolved, "tensorflow": tf.__version__,
-          "device": trainer.runtime.device, "precision": trainer.runtime.precision})
+          "device": trainer.runtime.device, "precision": trainer.runtime.precision,
+          "env": {name: os.environ.get(name) for name in
+                  (item.split("=", 1)[0] for item in options["env"])}})
     steps, position = options["steps"], 0
     for line in sys.stdin:
         if line.strip() != "run":
@@ -131,6 +135,7 @@ class _Variant(object):
         self.log = open(log_path, "w")
         env = dict(os.environ, PYTHONPATH=os.path.abspath(options["code"]) + os.pathsep
                    + os.environ.get("PYTHONPATH", ""))
+        env.update(item.split("=", 1) for item in options["env"])
         self.process = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__), "--child", json.dumps(options)],
             cwd=os.path.abspath(options["code"]), env=env, stdin=subprocess.PIPE,
@@ -174,6 +179,7 @@ class _Variant(object):
 def _describe(options):
     parts = ["--preset " + options["preset"]] if options["preset"] else []
     parts += ["--set " + s for s in options["sets"]]
+    parts += [item for item in options["env"]]
     if os.path.abspath(options["code"]) != ROOT:
         parts.append("code " + options["code"])
     return " ".join(parts) or "defaults"
@@ -202,6 +208,7 @@ def compare(args):
         for side in SIDES:
             options = {"model": args.model, "shape": args.shape, "data_dir": data_dir,
                        "sets": getattr(args, "set_" + side) or [],
+                       "env": getattr(args, "env_" + side) or [],
                        "preset": getattr(args, "preset_" + side) or "",
                        "code": getattr(args, "code_" + side) or ROOT, "batch": args.batch,
                        "steps": args.steps, "batches": args.batches,
@@ -223,6 +230,7 @@ def compare(args):
                 "first_losses": variant.ready["first_losses"],
                 "compile_seconds": variant.ready["compile_seconds"],
                 "device": variant.ready["device"], "precision": variant.ready["precision"],
+                "env": variant.ready["env"],
                 "config": variant.ready["config"]}
         record["ratio"] = record["b"]["samples_per_sec"] / record["a"]["samples_per_sec"]
         # the ratio of each window pair, to see its spread as well as the medians' ratio
@@ -237,6 +245,12 @@ def compare(args):
         for variant in variants:
             variant.close(kill=failed)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _env_item(text):
+    if "=" not in text or not text.split("=", 1)[0]:
+        raise argparse.ArgumentTypeError("{!r}: expected NAME=VALUE".format(text))
+    return text
 
 
 def main(argv=None):
@@ -262,6 +276,9 @@ def main(argv=None):
         parser.add_argument("--preset-" + side, help="variant {}'s preset".format(side.upper()))
         parser.add_argument("--code-" + side, help="the checkout variant {} runs (default: "
                                                    "this one)".format(side.upper()))
+        parser.add_argument("--env-" + side, action="append", metavar="NAME=VALUE",
+                            type=_env_item, help="an environment variable of variant {}'s "
+                            "process (e.g. TF_ENABLE_ONEDNN_OPTS=0)".format(side.upper()))
     parser.add_argument("--shape", default="realsize", choices=["realsize", "default"])
     parser.add_argument("--batch", type=int, default=0, help="0: the configuration's")
     parser.add_argument("--windows", type=int, default=12, help="timed windows per variant")

@@ -123,9 +123,11 @@ def _ab(tmp_path, *flags):
 def test_ab_alternates_two_variants_and_compares_their_first_losses(tmp_path):
     """``python -m benchmarks.ab`` on a tiny remap layout: both children are timed in every
     window, and the same-seed losses tell a speed-only change from a change of results: the
-    first loss (before any update) is the same for two learning rates, the next ones are not.
-    A variant that cannot be built fails the command with its side and settings named."""
-    result, out = _ab(tmp_path, "--set-b", "train.learning_rate=0.05")
+    first loss (before any update) is the same for two learning rates, the next ones are not;
+    a variant's environment reaches its process and no other. A variant that cannot be built
+    fails the command with its side and settings named."""
+    result, out = _ab(tmp_path, "--set-b", "train.learning_rate=0.05", "--env-b",
+                      "NPUREC_AB_PROBE=b side")
     assert result.returncode == 0, result.stderr[-3000:]
     record = json.load(open(out))
     for side in ("a", "b"):
@@ -133,6 +135,7 @@ def test_ab_alternates_two_variants_and_compares_their_first_losses(tmp_path):
         assert all(rate > 0 for rate in record[side]["window_rates"])
         assert record[side]["batch_size"] == 256
     assert record["b"]["config"]["train"]["learning_rate"] == 0.05
+    assert record["b"]["env"] == {"NPUREC_AB_PROBE": "b side"} and record["a"]["env"] == {}
     assert record["a"]["config"]["train"]["learning_rate"] != 0.05
     assert record["ratio"] == pytest.approx(
         record["b"]["samples_per_sec"] / record["a"]["samples_per_sec"])
