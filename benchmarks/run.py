@@ -343,7 +343,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from training import quiet  # pylint: disable=import-outside-toplevel
 
-    quiet.start_tensorflow(args.verbose)
+    # the featurizer's convolutions run as `datasets.featurize` runs them: oneDNN as set
+    quiet.start_tensorflow(args.verbose, onednn=args.model == "featurize")
     runners = {"ngnn": run_ngnn, "din": run_din, "featurize": run_featurize,
                "quality": run_quality}
     records = runners[args.model](args)

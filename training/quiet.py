@@ -57,17 +57,35 @@ def allocator_defaults():
     os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
 
-def start_tensorflow(verbose=False):
+def cpu_kernel_defaults():
+    """TensorFlow's own CPU kernels instead of oneDNN's (``TF_ENABLE_ONEDNN_OPTS=0``), unless
+    the user set that variable. Read when TensorFlow is imported, so set before that.
+
+    Why: both models run many small matrix products (NGNN's 12 x 12 per-category maps and GRU
+    gates, DIN's attention over thin matrices), where oneDNN's per-call setup costs more than
+    it saves. Measured on this project's 2-core CPU in one alternated A/B run each
+    (``benchmarks.ab``, BENCHMARKS.md): NGNN batch 16 1.13x, DIN's default 1.06x, with the same
+    first training losses bit for bit. oneDNN stays on for the featurizer's convolutions
+    (``datasets.featurize`` does not call this) and wherever the user sets the variable.
+    """
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+def start_tensorflow(verbose=False, onednn=False):
     """Import TensorFlow and initialise its devices, dropping the known start-up notices.
 
     Idempotent: a second call (or TensorFlow already imported) does nothing. Also lowers
     TensorFlow's later C++ logging to warnings and errors (``TF_CPP_MIN_LOG_LEVEL=1``) unless
-    the user set that variable, and picks the host allocator (:func:`allocator_defaults`).
+    the user set that variable, picks the host allocator (:func:`allocator_defaults`) and,
+    unless ``onednn``, TensorFlow's own CPU kernels (:func:`cpu_kernel_defaults`).
 
     Args:
       verbose: keep TensorFlow's start-up notices.
+      onednn: leave oneDNN as TensorFlow (or the user) has it (image models: convolutions).
     """
     allocator_defaults()
+    if not onednn:
+        cpu_kernel_defaults()
     if "tensorflow" in sys.modules or verbose_requested(verbose):
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")

@@ -1,6 +1,7 @@
 """TensorFlow's start-up notices are hidden by default, real messages are not, --verbose shows
 everything."""
 import os
+import platform
 import subprocess
 import sys
 import textwrap
@@ -99,3 +100,33 @@ def test_host_allocator_is_bfc_unless_the_user_chose(tmp_path):
         result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=full,
                                 stdout=subprocess.PIPE, universal_newlines=True, timeout=60)
         assert result.stdout.strip() == want
+
+
+@pytest.mark.slow
+def test_cpu_kernels_are_tensorflows_own_unless_the_user_or_the_caller_chose():
+    """start_tensorflow() turns oneDNN off before TensorFlow loads (the real TensorFlow says
+    so: ``IsMklEnabled``); a user's TF_ENABLE_ONEDNN_OPTS=1 is kept, and ``onednn=True`` (the
+    featurizer's benchmark) leaves TensorFlow's own default, which is on for x86 Linux."""
+    code = ("import os; from training import quiet; quiet.start_tensorflow(onednn={}); "
+            "import tensorflow as tf; "
+            "from tensorflow.python.util import _pywrap_util_port as port; "
+            "print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'), port.IsMklEnabled(), "
+            "tf.__version__)")
+    seen = {}
+    cases = (("default", False, {}), ("user", False, {"TF_ENABLE_ONEDNN_OPTS": "1"}),
+             ("caller", True, {}))
+    for case, onednn, env in cases:
+        full = _env(PYTHONPATH=ROOT, **env)
+        if not env:  # this process may have set it (training.api starts TensorFlow)
+            full.pop("TF_ENABLE_ONEDNN_OPTS", None)
+        result = subprocess.run([sys.executable, "-c", code.format(onednn)], cwd=ROOT,
+                                env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                universal_newlines=True, timeout=120)
+        assert result.returncode == 0, result.stderr[-2000:]
+        seen[case] = result.stdout.split()
+    assert seen["default"][:2] == ["0", "False"]
+    assert seen["user"][:2] == ["1", "True"]
+    assert seen["caller"][0] == "None"
+    version = tuple(int(part) for part in seen["caller"][2].split(".")[:2])
+    if platform.machine() in ("x86_64", "AMD64") and version >= (2, 9):  # on by default since 2.9
+        assert seen["caller"][1] == "True"
