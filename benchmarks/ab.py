@@ -82,7 +82,12 @@ def _say(message):
 
 
 def _build(options):
-    """(trainer, batches, batch size, resolved sections) as ``training.fit`` would build them."""
+    """(trainer, batches, batch size, resolved sections) as ``training.fit`` would build them.
+
+    Built here from the long-standing APIs rather than with :func:`benchmarks.common._trainer`
+    (fixed learning rate, no clipping): the run's own optimizer settings must apply, and an
+    older checkout (``--code-a``) must be buildable with what it has.
+    """
     from models import compat  # pylint: disable=import-outside-toplevel
     from training import config as cfg  # pylint: disable=import-outside-toplevel
     from training import runtime as rt  # pylint: disable=import-outside-toplevel
@@ -295,15 +300,9 @@ def main(argv=None):
     except RuntimeError as err:
         sys.stderr.write("{}\n".format(err))
         return 1
-    text = json.dumps(record, indent=2)
-    if args.out:
-        with open(args.out, "w") as handle:
-            handle.write(text + "\n")
-    summary = {k: record[k] for k in ("model", "shape", "ratio", "first_loss_max_diff")}
-    for side in SIDES:
-        summary[side] = "{} : {:,.0f} samples/s".format(record[side]["variant"],
-                                                        record[side]["samples_per_sec"])
-    print(json.dumps(summary, indent=2))
+    from benchmarks import report  # pylint: disable=import-outside-toplevel
+
+    report.emit(record, args.out)
     return 0
 
 

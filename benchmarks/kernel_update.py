@@ -24,7 +24,6 @@ replacement per pair; padding rows go to an extra group that is never updated).
 from __future__ import absolute_import, division, print_function
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -60,7 +59,7 @@ def category_draws(rng, batches, structure=""):
         groups[:, -1] = rng.randint(CATEGORIES, size=PAIRS)
         draws["uniform"].append(groups.reshape(rows))
     try:
-        _, lists = real_outfits._read_lists(real_outfits.structure_dir(structure))
+        _, lists = real_outfits.read_lists(real_outfits.structure_dir(structure))
     except DataError:
         return draws
     outfits = [cats for _, _, cats in lists["train"] if len(cats) <= SLOTS]
@@ -153,8 +152,6 @@ def measure(windows=7, calls=30, batches=8, seed=0, structure=""):
                             "categories_touched_mean": float(np.mean(touched)),
                             "categories": CATEGORIES, "kernel_mb": start.nbytes / 1e6,
                             "tensorflow": tf.__version__, "cpu_count": os.cpu_count()})
-            print(json.dumps({k: v for k, v in records[-1].items() if k != "window_ms"}),
-                  flush=True)
     return records
 
 
@@ -176,10 +173,10 @@ def main(argv=None):
     from training import quiet  # pylint: disable=import-outside-toplevel
 
     quiet.start_tensorflow(False)
-    records = measure(args.windows, args.calls, structure=args.structure)
-    if args.out:
-        with open(args.out, "w") as handle:
-            json.dump({"records": records}, handle, indent=2)
+    from benchmarks import report  # pylint: disable=import-outside-toplevel
+
+    report.emit({"records": measure(args.windows, args.calls, structure=args.structure)},
+                args.out)
     return 0
 
 

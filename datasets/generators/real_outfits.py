@@ -62,7 +62,17 @@ def structure_dir(path=""):
     return folder
 
 
-def _read_lists(folder):
+def read_lists(folder):
+    """The paper's outfit lists in ``folder`` (see :func:`structure_dir`): ``(category map,
+    {"train": outfits, "test": outfits})``, each outfit ``(set_id, item keys, dense
+    categories)``; outfits the loader calls bad are skipped.
+
+    Args:
+      folder: the folder of the lists.
+
+    Returns:
+      ``(category_map, lists)``.
+    """
     category_map = pv.load_category_map(os.path.join(folder, pv.CATEGORY_MAP_FILE))
     lists = {}
     for split, name in (("train", pv.TRAIN_FILE), ("test", pv.TEST_FILE)):
@@ -103,7 +113,7 @@ def generate(structure="", n_train=4000, n_valid=400, n_test=600, latent_dim=8, 
 def _write(out, folder, n_train, n_valid, n_test, latent_dim, spread, strength, noise,
            palette_words, visual_dim, vocab_size, layout, seed, version):
     rng = np.random.RandomState(seed)
-    category_map, lists = _read_lists(folder)
+    category_map, lists = read_lists(folder)
     if n_train + n_valid > len(lists["train"]) or n_test > len(lists["test"]):
         raise DataError("{}: asked for {} training + {} validation / {} test outfits; the "
                         "lists hold {} / {}".format(folder, n_train, n_valid, n_test,
