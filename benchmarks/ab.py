@@ -191,7 +191,7 @@ def _describe(options):
 
 
 def compare(args):
-    """Run the A/B and return its record (also printed).
+    """Run the A/B and return its record (:func:`main` prints and writes it).
 
     Args:
       args: the parsed command line.
