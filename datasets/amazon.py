@@ -36,7 +36,7 @@ from datasets import progress, safe_pickle, samples
 REVIEWS = "reviews_Electronics_5.json"
 META = "meta_Electronics.json"
 REMAP_PICKLE = "remap.pkl"
-CACHE_VERSION = 5  # 5: the on-disk sample set of datasets.samples
+CACHE_VERSION = 6  # 6: stars as feedback, the negatives protocol
 
 def _find(data_dir, name):
     """``name`` or ``name.gz`` in ``data_dir`` (None when neither). When both are there they
@@ -150,19 +150,36 @@ def _bad_line(path, number, what, on_bad_line, report):
 
 
 def _review_fields(record):
-    """(user, item, time) of one review in any release, told apart by its fields.
+    """(user, item, time, stars) of one review in any release, told apart by its fields.
 
-    * 2014 and 2018: ``reviewerID``, ``asin``, ``unixReviewTime`` (seconds);
+    * 2014 and 2018: ``reviewerID``, ``asin``, ``unixReviewTime`` (seconds), ``overall``;
     * 2023 (Amazon Reviews 2023): ``user_id``, ``parent_asin`` (the product, not the
-      variant: what the 2023 release groups by; ``asin`` when absent) and ``timestamp``
-      (milliseconds; only the order matters here).
+      variant: what the 2023 release groups by; ``asin`` when absent), ``timestamp``
+      (milliseconds; only the order matters here) and ``rating``.
+
+    The stars are the review's feedback (NaN when the record has none).
     """
     if "user_id" in record:
         item = record.get("parent_asin") or record["asin"]
         return (_key(record["user_id"], "user_id"), _key(item, "parent_asin"),
-                _timestamp(record["timestamp"], "timestamp"))
+                _timestamp(record["timestamp"], "timestamp"), _stars(record.get("rating"),
+                                                                     "rating"))
     return (_key(record["reviewerID"], "reviewerID"), _key(record["asin"], "asin"),
-            _timestamp(record["unixReviewTime"], "unixReviewTime"))
+            _timestamp(record["unixReviewTime"], "unixReviewTime"),
+            _stars(record.get("overall"), "overall"))
+
+
+def _stars(value, what):
+    """A review's stars (0 to 5; NaN when absent)."""
+    if value is None:
+        return float("nan")
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise TypeError("{} must be a number of stars, got {}".format(what,
+                                                                     type(value).__name__))
+    number = float(value)
+    if not 0 <= number <= 5:
+        raise ValueError("{} must be 0 to 5 stars, got {!r}".format(what, value))
+    return number
 
 
 def read_reviews(path, on_bad_line="error", report=None):
@@ -174,13 +191,14 @@ def read_reviews(path, on_bad_line="error", report=None):
       report: a Counter of what was dropped (updated).
 
     Returns:
-      A DataFrame with columns user, item, time.
+      A DataFrame with columns user, item, time, stars (NaN where a review has none).
 
     Raises:
       DataError: a bad line with ``on_bad_line="error"`` (file and line named).
     """
     report = report if report is not None else collections.Counter()
-    users, items, times = [], [], []
+    report["skipped_lines:" + os.path.basename(path)] += 0  # said, also when none
+    users, items, times, stars = [], [], [], []
     for number, text in _lines(path):
         if isinstance(text, _NotText):
             _bad_line(path, number, str(text), on_bad_line, report)
@@ -191,18 +209,21 @@ def read_reviews(path, on_bad_line="error", report=None):
             record = json.loads(text)
             if not isinstance(record, dict):
                 raise TypeError("got a JSON {}".format(type(record).__name__))
-            user, item, stamp = _review_fields(record)
+            user, item, stamp, star = _review_fields(record)
         except (ValueError, KeyError, TypeError, OverflowError) as err:
-            _bad_line(path, number, "expected a JSON object with reviewerID, asin and "
-                      "unixReviewTime (2014, 2018) or user_id, parent_asin and timestamp "
-                      "(2023) ({})".format(err), on_bad_line, report)
+            _bad_line(path, number, "expected a JSON object with reviewerID, asin, "
+                      "unixReviewTime and optionally overall stars (2014, 2018) or user_id, "
+                      "parent_asin, timestamp and optionally rating (2023) ({})".format(err),
+                      on_bad_line, report)
             continue
         users.append(user)
         items.append(item)
         times.append(stamp)
+        stars.append(star)
     if not users:
         raise DataError("{}: no reviews".format(path))
-    return pd.DataFrame({"user": users, "item": items, "time": np.asarray(times, np.int64)})
+    return pd.DataFrame({"user": users, "item": items, "time": np.asarray(times, np.int64),
+                         "stars": np.asarray(stars, np.float64)})
 
 
 def read_meta(path, on_bad_line="error", report=None):
@@ -220,6 +241,8 @@ def read_meta(path, on_bad_line="error", report=None):
       DataError: a bad line with ``on_bad_line="error"`` (file and line named).
     """
     report = report if report is not None else collections.Counter()
+    report["skipped_lines:" + os.path.basename(path)] += 0
+    report["meta_asin_repeated_with_another_category"] += 0
     categories = {}
     for number, text in _lines(path):
         if isinstance(text, _NotText):
@@ -382,57 +405,114 @@ def file_key(paths, params):
     return digest.hexdigest()[:24]
 
 
-def build_samples(reviews, item_category, maxlen=20, seed=0, report=None):
-    """Vectorised reference preprocessing: the event sequence, each split's rows
-    (:mod:`datasets.samples` records), id-space sizes and the vocabulary (raw item / category
-    key of each id, index 0 = padding, and each item's category id), so that requests can
-    name items by their raw asin.
+NEGATIVES = ("in_split", "uniform")
 
-    Each event after a user's first yields a positive row and a negative row (a random item
-    the user never touched); a user's last event is a test row, the one before it a
-    validation row, the rest train (stored in a seeded random order).
+
+def protocol(negatives, min_item_events, has_stars):
+    """How Amazon-format rows, labels and negatives are made (``metrics.json``'s
+    ``data.protocol``).
 
     Args:
-      reviews: DataFrame of user, item, time.
+      negatives: ``in_split`` or ``uniform`` (:func:`build_samples`).
+      min_item_events: the k-core threshold on items (0: none).
+      has_stars: whether the reviews carry stars (the history's feedback).
+
+    Returns:
+      A JSON-able dict.
+    """
+    drawn = {
+        "in_split": "the candidate of another row of the same split (so negatives are drawn "
+                    "like positives: nothing about the candidate alone, seen in training or "
+                    "popular, separates the classes), never an item the user touched",
+        "uniform": "a uniform random item of the catalogue the user never touched (the "
+                   "paper's draw; on a log that is not k-core, new items mark positives)"}
+    return {"dataset": "amazon", "label": "every review is a positive; each has one sampled "
+                                          "negative",
+            "negatives": "{}: {}".format(negatives, drawn[negatives]),
+            "split": "by time: each user's last event is test, the one before validation, "
+                     "the rest train; users with 3 or more events",
+            "history": "the user's earlier reviews, most recent maxlen",
+            "feedback": "the review's stars" if has_stars else "none in the files",
+            "min_item_events": int(min_item_events)}
+
+
+def build_samples(reviews, item_category, maxlen=20, seed=0, report=None, negatives="in_split",
+                  min_item_events=0):
+    """Vectorised reference preprocessing: the event sequence, each split's rows
+    (:mod:`datasets.samples` records), id-space sizes, the vocabulary (raw item / category
+    key of each id, index 0 = padding, and each item's category id, so that requests can
+    name items by their raw asin) and each event's feedback (its stars).
+
+    Each event after a user's first yields a positive row and a negative row; a user's last
+    event is a test row, the one before it a validation row, the rest train (stored in a
+    seeded random order). The negative's candidate (``negatives``):
+
+    * ``in_split`` (default): the positive candidate of another random row of the same
+      split. Negatives are then drawn as positives are, so an item's popularity or "it was
+      never seen in training" cannot tell the classes apart. With the uniform draw on a
+      sparse log they can: most positives at the end of a log that is not k-core are new
+      items, nearly every catalogue item was seen in training, and "the candidate never
+      occurs in training" beat DIN (issue 33: AUC 0.887 on a real log).
+    * ``uniform``: a random catalogue item (the paper and its reference code), for
+      comparison with published numbers.
+
+    Either way the negative is never an item the user touched (redrawn; what is left after
+    64 rounds is counted in the report).
+
+    Args:
+      reviews: DataFrame of user, item, time and optionally stars.
       item_category: ``{item: category}``.
       maxlen: most recent history items kept.
       seed: the negatives' seed (and, plus one, the training rows' order).
-      report: a Counter of what was dropped (updated).
+      report: a Counter of what was dropped (updated; zero counts kept).
+      negatives: ``in_split`` or ``uniform``.
+      min_item_events: drop the events of items with fewer events (0: keep all), once,
+        before users with fewer than 3 events are dropped.
 
     Returns:
-      ``(sequence, splits, sizes, vocabulary)``.
+      ``(sequence, splits, sizes, vocabulary, feedback)``.
 
     Raises:
       DataError: no user with enough events to build the splits.
     """
+    if negatives not in NEGATIVES:
+        raise DataError("negatives ({!r}) must be one of {}".format(negatives,
+                                                                   ", ".join(NEGATIVES)))
     report = report if report is not None else collections.Counter()
     # keys numbered once, in sorted key order, so that everything below sorts, groups and
     # compares integers (at 20M reviews the string columns' sorts and hashes were most of
     # the time); orders and results are those of the keys themselves
     user_codes, user_keys = pd.factorize(reviews["user"], sort=True)
     item_codes, all_items = pd.factorize(reviews["item"], sort=True)
+    stars = reviews["stars"].to_numpy(np.float64) if "stars" in reviews else \
+        np.full(len(reviews), np.nan)
     frame = pd.DataFrame({"user": user_codes, "item": item_codes,
-                          "time": reviews["time"].to_numpy()})
+                          "time": reviews["time"].to_numpy(), "stars": stars})
     # a (user, item) pair reviewed twice would put the target into its own history (the
     # next event's history holds the previous copy): keep the first, count the rest
     frame = frame.sort_values(["user", "time"], kind="mergesort")
     repeated = frame.duplicated(["user", "item"], keep="first")
-    if repeated.any():
-        report["duplicate_user_item_reviews_dropped"] += int(repeated.sum())
-        frame = frame.loc[~repeated]
+    report["duplicate_user_item_reviews_dropped"] += int(repeated.sum())
+    frame = frame.loc[~repeated]
     category_of_code = np.asarray([item_category.get(k) for k in all_items], dtype=object)
     unknown = pd.isna(category_of_code[frame["item"].to_numpy()])
-    if unknown.any():
-        report["reviews_with_item_missing_from_meta"] += int(unknown.sum())
+    report["reviews_with_item_missing_from_meta"] += int(unknown.sum())
     category_of_code[pd.isna(category_of_code)] = "unknown"
+    if min_item_events > 1:
+        item_events = np.bincount(frame["item"].to_numpy(), minlength=len(all_items))
+        rare = item_events[frame["item"].to_numpy()] < min_item_events
+        report["events_of_items_below_min_item_events_dropped"] += int(rare.sum())
+        frame = frame.loc[~rare]
     events_of_user = np.bincount(frame["user"].to_numpy(), minlength=len(user_keys))
     short = events_of_user[frame["user"].to_numpy()] < 3
-    if short.any():
-        report["users_dropped_fewer_than_3_events"] += int(
-            ((events_of_user > 0) & (events_of_user < 3)).sum())
-        frame = frame.loc[~short]
+    report["users_dropped_fewer_than_3_events"] += int(
+        ((events_of_user > 0) & (events_of_user < 3)).sum())
+    frame = frame.loc[~short]
     if frame.empty:
-        raise DataError("no user has 3 or more events")
+        raise DataError("no user has 3 or more events{}: a user needs a training, a "
+                        "validation and a test event".format(
+                            " after dropping items with fewer than {} events".format(
+                                min_item_events) if min_item_events > 1 else ""))
     # id 0 is padding: items and categories start at 1
     kept_items, item_index = np.unique(frame["item"].to_numpy(), return_inverse=True)
     item_keys = all_items[kept_items]
@@ -444,46 +524,87 @@ def build_samples(reviews, item_category, maxlen=20, seed=0, report=None):
     frame = frame.sort_values(["user_id", "time", "item_id"], kind="mergesort")
     users = frame["user_id"].to_numpy().astype(np.int64)
     items = frame["item_id"].to_numpy().astype(np.int32)
+    feedback, feedback_names = samples.feedback_codes(frame["stars"].to_numpy())
     del frame
     n_items = len(item_keys)
     event, position, last, hist_len = samples.events(users, maxlen)
+    prior_events, prior_positives = samples.prior_stats(users, np.ones(len(users)))
     target = items[event]
     user = users[event]
-    # negatives: a random item the user never touched (vectorised rejection)
-    rng = np.random.RandomState(seed)
+    split_of = np.where(position[event] == last[event], 2,
+                        np.where(position[event] == last[event] - 1, 1, 0))
+    negative = _negatives(user, target, split_of, users, items, n_items, negatives,
+                          np.random.RandomState(seed), report)
+    splits = {}
+    for code, name in enumerate(samples.SPLITS):
+        rows = np.flatnonzero(split_of == code)
+        both = np.concatenate([rows, rows])
+        tgt = np.concatenate([target[rows], negative[rows]])
+        cat_events, cat_positives = samples.category_prior(
+            users, item_to_cat[items], np.ones(len(users)), user[both], event[both],
+            item_to_cat[tgt])
+        splits[name] = samples.records(
+            user[both], event[both], hist_len[both], tgt, item_to_cat[tgt],
+            np.r_[np.ones(len(rows)), np.zeros(len(rows))], prior_events[event[both]],
+            prior_positives[event[both]], cat_events, cat_positives)
+    splits["train"] = samples.shuffled(splits["train"], seed + 1)
+    sizes = {"items": n_items + 1, "categories": len(cat_keys) + 1,
+             "users": int(users.max()) + 1, "events": int(len(users))}
+    vocab = {"items": np.asarray([""] + [str(k) for k in item_keys]),
+             "categories": np.asarray([""] + [str(k) for k in cat_keys]),
+             "item_category": item_to_cat, "feedback": np.asarray(feedback_names),
+             "feedback_liked": np.ones(len(feedback_names), np.int8)}
+    return items, splits, sizes, vocab, feedback
+
+
+def _negatives(user, target, split_of, users, items, n_items, how, rng, report):
+    """One negative candidate per predicted event (:func:`build_samples`), vectorised:
+    drawn, then the draws that hit an item the user touched redrawn, up to 64 rounds (only
+    the rows redrawn last round can still clash).
+
+    Args:
+      user / target / split_of: [rows] each predicted event's user, positive candidate and
+        split code.
+      users / items: [events] every event's user and item (what a user touched).
+      n_items: the catalogue's size (ids 1..n_items).
+      how: ``in_split`` or ``uniform``.
+      rng: a RandomState.
+      report: a Counter (``negatives_touched_by_user``: clashes left after the rounds).
+
+    Returns:
+      int32 [rows] negative candidates.
+    """
     touched = np.unique(users * (n_items + 1) + items)
+    if how == "in_split":
+        # rows of each split, grouped: a draw is a random row of the row's own split
+        order = np.argsort(split_of, kind="stable")
+        start = np.searchsorted(split_of[order], np.arange(3))
+        size = np.bincount(split_of, minlength=3)
+
+    def draw(rows):
+        if how == "uniform":
+            return rng.randint(1, n_items + 1, size=len(rows))
+        code = split_of[rows]
+        pick = start[code] + (rng.random_sample(len(rows)) * size[code]).astype(np.int64)
+        return target[order[pick]]
 
     def touched_by_user(rows):
         pairs = user[rows] * (n_items + 1) + negative[rows]
         where = np.minimum(np.searchsorted(touched, pairs), len(touched) - 1)
         return touched[where] == pairs
 
-    negative = rng.randint(1, n_items + 1, size=len(event)).astype(np.int32)
-    pending = np.arange(len(event))
-    for _ in range(64):  # only the rows redrawn last round can still clash
+    negative = draw(np.arange(len(user))).astype(np.int32)
+    pending = np.arange(len(user))
+    for _ in range(64):
         pending = pending[touched_by_user(pending)]
         if not len(pending):
             break
-        negative[pending] = rng.randint(1, n_items + 1, size=len(pending))
-    report["negatives_touched_by_user"] = int(touched_by_user(np.arange(len(event))).sum())
-    del touched
-    split_of = np.where(position[event] == last[event], 2,
-                        np.where(position[event] == last[event] - 1, 1, 0))
-    splits = {}
-    for code, name in enumerate(samples.SPLITS):
-        rows = np.flatnonzero(split_of == code)
-        both = np.concatenate([rows, rows])
-        tgt = np.concatenate([target[rows], negative[rows]])
-        splits[name] = samples.records(
-            user[both], event[both], hist_len[both], tgt, item_to_cat[tgt],
-            np.r_[np.ones(len(rows)), np.zeros(len(rows))])
-    splits["train"] = samples.shuffled(splits["train"], seed + 1)
-    sizes = {"items": n_items + 1, "categories": len(cat_keys) + 1,
-             "users": int(users.max()) + 1, "events": int(len(users))}
-    vocab = {"items": np.asarray([""] + [str(k) for k in item_keys]),
-             "categories": np.asarray([""] + [str(k) for k in cat_keys]),
-             "item_category": item_to_cat}
-    return items, splits, sizes, vocab
+        negative[pending] = draw(pending)
+    report["negatives_touched_by_user"] = int(touched_by_user(np.arange(len(user))).sum())
+    return negative
+
+
+RATE_PRIOR_ROWS = 10.0  # pseudo-rows of the training base rate in an item's positive rate
 
 
 class AmazonData(object):
@@ -491,18 +612,30 @@ class AmazonData(object):
 
     Attributes:
       splits: {split: :class:`datasets.samples.Split`} (rows read from disk in batches).
-      sizes: id-space sizes (items, categories, users, events).
+      sizes: id-space sizes (items, categories, users, events, feedback codes).
       maxlen: the history length.
-      report: what was dropped or converted while loading (counted).
+      report: what was checked, dropped or converted while loading (counted; zero counts
+        kept).
       synthetic: whether the data is the embedded generated set.
       root: the data directory.
-      vocab: raw key of every id (see :func:`build_samples`).
-      protocol: how rows and labels were made when it is not Amazon's (MovieLens), or None.
+      vocab: raw key of every id (see :func:`build_samples`), feedback names.
+      protocol: how rows, labels and negatives were made (the sample set's, unless given).
       item_index: raw asin -> item id (requests name items by asin).
       item_counts / category_counts: positive training events per id (the mini-batch aware
-        regulariser's frequencies, counted when the samples were written). Each split
-        also gets the derived column ``target_count``: the candidate's count (leave-one-out
-        on training rows), the popularity feature's input.
+        regulariser's frequencies, counted when the samples were written).
+      item_stats: float32 [3, items]: each item's positive training rows, training rows
+        (both labels) and occurrences in the training log (events training rows predict; a
+        sampled negative is not one).
+      base_rate: the training rows' positive share.
+
+    Each split also gets derived columns of the candidate's training statistics:
+    ``target_count`` (positive training rows: the popularity input), ``target_rate`` (its
+    positive share over its training rows, smoothed toward the base rate with
+    :data:`RATE_PRIOR_ROWS` pseudo-rows: on labelled data, MovieLens, the item's quality) and
+    ``target_events`` (its occurrences in the training log: "seen in training"). On
+    validation and test rows they are the training set's; on a TRAINING row they are those
+    of the other folds' users (:func:`datasets.samples.fold_counts`), the counts scaled to
+    the whole set, so that nothing of the row's own label reaches its features.
     """
 
     def __init__(self, sample_set, synthetic, root, protocol=None):
@@ -513,27 +646,60 @@ class AmazonData(object):
         self.synthetic = synthetic
         self.root = root
         self.vocab = sample_set.vocab
-        self.protocol = protocol  # how rows and labels were made, when not Amazon's
+        self.protocol = protocol or getattr(sample_set, "protocol", None)
         self.item_index = {str(k): i for i, k in enumerate(self.vocab["items"]) if i}
         self.item_counts = sample_set.item_counts
         self.category_counts = sample_set.category_counts
-        # the candidate's popularity as a feature: a training row's own event is not counted
-        # (leave-one-out), or "count >= 1" would tell positives apart only in training
+        folds = getattr(sample_set, "fold_counts", None)
+        if folds is None:  # a sample set without them: positives only, one fold
+            folds = np.stack([self.item_counts] * 3)[:, None, :].astype(np.float32)
+        self.fold_counts = folds
+        self.item_stats = folds.sum(axis=1)
+        rows = float(self.item_stats[1].sum())
+        self.base_rate = float(self.item_stats[0].sum()) / rows if rows else 0.5
         for name, split in self.splits.items():
-            split.derived["target_count"] = self._target_count(name == "train")
+            train = name == "train"
+            split.derived["target_count"] = self._derived(train, "count")
+            split.derived["target_rate"] = self._derived(train, "rate")
+            split.derived["target_events"] = self._derived(train, "events")
 
-    def _target_count(self, leave_own_out):
-        counts = self.item_counts
+    def candidate_stats(self, batch, train):
+        """The candidate's (positives, rows, events) in training: out of fold for training
+        rows (scaled to the whole set), the whole training set's otherwise.
+
+        Args:
+          batch: ``target_item`` and ``user`` columns.
+          train: whether the rows are training rows.
+
+        Returns:
+          Three float64 [n] arrays.
+        """
+        item = np.asarray(batch["target_item"], np.int64)
+        stats = self.item_stats[:, item].astype(np.float64)
+        folds = self.fold_counts.shape[1]
+        if train and folds > 1:
+            fold = samples.fold_of(batch["user"])
+            stats = (stats - self.fold_counts[:, fold, item]) * (folds / (folds - 1.0))
+        return stats[0], stats[1], stats[2]
+
+    def _derived(self, train, what):
+        base = self.base_rate
 
         def compute(batch):
-            own = batch["label"] if leave_own_out else 0.0
-            return (counts[batch["target_item"]] - own).astype(np.float32)
+            positives, rows, events = self.candidate_stats(batch, train)
+            if what == "count":
+                value = positives
+            elif what == "events":
+                value = events
+            else:
+                value = (positives + RATE_PRIOR_ROWS * base) / (rows + RATE_PRIOR_ROWS)
+            return value.astype(np.float32)
 
         return compute
 
 
 def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pickle=False,
-         log=None):
+         log=None, negatives="in_split", min_item_events=0):
     """Samples from raw files or ``remap.pkl`` in ``data_dir``, cached by content and params.
 
     Args:
@@ -543,9 +709,11 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pick
       maxlen: history length; seed: the negatives' seed.
       on_bad_line: ``error`` (stop, naming file and line) or ``skip`` (count and go on).
       log: a logger for what was dropped (WARNING) and where the cache is.
+      negatives / min_item_events: the protocol (:func:`build_samples`).
 
     Returns:
-      A :class:`datasets.samples.SampleSet` (see :func:`build_samples`).
+      A :class:`datasets.samples.SampleSet` (see :func:`build_samples`; its ``protocol``
+      says how it was made).
 
     Raises:
       UsageError: a ``maxlen`` whose batches cannot fit in memory.
@@ -567,27 +735,33 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pick
                         "meta_CATEGORY.json[.gz] (2018), CATEGORY.jsonl[.gz] and "
                         "meta_CATEGORY.jsonl[.gz] (2023), or {}".format(
                             data_dir, REVIEWS, META, REMAP_PICKLE))
+    if negatives not in NEGATIVES:
+        raise DataError("data.negatives ({!r}) must be one of {}".format(
+            negatives, ", ".join(NEGATIVES)))
     samples.check_maxlen(maxlen)
     params = {"maxlen": maxlen, "seed": seed, "on_bad_line": on_bad_line,
-              "version": CACHE_VERSION, "samples": samples.VERSION}
+              "version": CACHE_VERSION, "samples": samples.VERSION, "negatives": negatives,
+              "min_item_events": int(min_item_events)}
+
+    def build(report):
+        if len(inputs) == 2:
+            reviews = read_reviews(inputs[0], on_bad_line, report)
+            item_category = read_meta(inputs[1], on_bad_line, report)
+        else:
+            reviews, item_category = from_remap_pickle(pickle_path, trust_pickle)
+        made = build_samples(reviews, item_category, maxlen=maxlen, seed=seed, report=report,
+                             negatives=negatives, min_item_events=min_item_events)
+        has_stars = bool(np.isfinite(reviews["stars"]).any()) if "stars" in reviews else False
+        return made + (protocol(negatives, min_item_events, has_stars),)
+
     return cached_samples(os.path.join(cache_dir, "amazon-{}".format(file_key(inputs, params))),
-                          lambda report: _build(inputs, pickle_path, trust_pickle, maxlen, seed,
-                                                on_bad_line, report), maxlen, "amazon", log)
-
-
-def _build(inputs, pickle_path, trust_pickle, maxlen, seed, on_bad_line, report):
-    if len(inputs) == 2:
-        reviews = read_reviews(inputs[0], on_bad_line, report)
-        item_category = read_meta(inputs[1], on_bad_line, report)
-    else:
-        reviews, item_category = from_remap_pickle(pickle_path, trust_pickle)
-    return build_samples(reviews, item_category, maxlen=maxlen, seed=seed, report=report)
+                          build, maxlen, "amazon", log)
 
 
 def cached_samples(path, build, maxlen, name, log=None):
     """The sample set at ``path`` (content-keyed by the caller), built once with
-    ``build(report)`` -> ``(sequence, splits, sizes, vocab)``: the one cache of every
-    behaviour data set.
+    ``build(report)`` -> ``(sequence, splits, sizes, vocab, feedback, protocol)``: the one
+    cache of every behaviour data set.
 
     Args:
       path: the cache folder.
@@ -602,9 +776,9 @@ def cached_samples(path, build, maxlen, name, log=None):
     opened = samples.open_set(path)
     if opened is None:
         report = collections.Counter()
-        sequence, splits, sizes, vocab = build(report)
+        sequence, splits, sizes, vocab, feedback, made_by = build(report)
         samples.write(path, sequence, splits, sizes, {k: int(v) for k, v in report.items()},
-                      vocab, maxlen)
+                      vocab, maxlen, feedback=feedback, protocol=made_by)
         opened = samples.open_set(path)
         if log:
             log.info("%s: %s; %s", name, opened.sizes, opened.report)

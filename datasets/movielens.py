@@ -45,10 +45,12 @@ GENRES_100K = ("unknown", "Action", "Adventure", "Animation", "Children's", "Com
                "Romance", "Sci-Fi", "Thriller", "War", "Western")
 NO_GENRE = "(no genres listed)"
 SPLIT_SHARES = (0.7, 0.1, 0.2)  # train, validation, test users
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: ratings as feedback, the running statistics
 PROTOCOL = {"dataset": "movielens", "label": "rating >= 4 is positive",
+            "negatives": "real: the ratings below 4 (none are sampled)",
             "split": "by user, shuffled with the seed: 70% train, 10% validation, 20% test",
             "history": "the user's previously rated movies (all ratings), most recent maxlen",
+            "feedback": "each history event's rating",
             "category": "the movie's rarest genre in the catalogue (ties by name)"}
 
 
@@ -255,8 +257,8 @@ def build_samples(ratings, movie_genre, maxlen=20, seed=0, report=None):
       report: a Counter of what was dropped (updated).
 
     Returns:
-      ``(sequence, splits, sizes, vocab)`` as :func:`datasets.amazon.build_samples` (training
-      rows in a seeded random order).
+      ``(sequence, splits, sizes, vocab, feedback)`` as :func:`datasets.amazon.build_samples`
+      (training rows in a seeded random order; the feedback of an event is its rating).
 
     Raises:
       DataError: no user with 2 or more ratings in some split.
@@ -268,13 +270,11 @@ def build_samples(ratings, movie_genre, maxlen=20, seed=0, report=None):
                           "rating": ratings["rating"], "time": ratings["time"]})
     movie_genre = {int(movie): genre for movie, genre in movie_genre.items()}
     unknown = ~frame["item"].isin(set(movie_genre))
-    if unknown.any():
-        report["ratings_of_movies_missing_from_movies_file"] += int(unknown.sum())
+    report["ratings_of_movies_missing_from_movies_file"] += int(unknown.sum())
     frame["category"] = frame["item"].map(movie_genre).fillna(NO_GENRE)
     repeated = frame.duplicated(["user", "item"], keep="first")
-    if repeated.any():
-        report["duplicate_user_movie_ratings_dropped"] += int(repeated.sum())
-        frame = frame.loc[~repeated]
+    report["duplicate_user_movie_ratings_dropped"] += int(repeated.sum())
+    frame = frame.loc[~repeated]
     item_codes, item_keys = pd.factorize(frame["item"].astype(np.int64), sort=True)
     frame["item_id"] = item_codes + 1
     cat_of_item = frame.drop_duplicates("item_id").set_index("item_id")["category"].sort_index()
@@ -287,8 +287,10 @@ def build_samples(ratings, movie_genre, maxlen=20, seed=0, report=None):
     users = frame["user_id"].to_numpy().astype(np.int64)
     items = frame["item_id"].to_numpy().astype(np.int32)
     labels = (frame["rating"].to_numpy() >= 4).astype(np.int32)
+    feedback, feedback_names = samples.feedback_codes(frame["rating"].to_numpy(np.float64))
     del frame
     event, _, _, hist_len = samples.events(users, maxlen)
+    prior_events, prior_positives = samples.prior_stats(users, labels)
     order = np.random.RandomState(seed).permutation(len(user_keys))
     share = np.cumsum(SPLIT_SHARES)[:-1]
     cut = np.floor(share * len(user_keys)).astype(np.int64)
@@ -303,15 +305,21 @@ def build_samples(ratings, movie_genre, maxlen=20, seed=0, report=None):
         if not len(rows):
             raise DataError("no {} rows: too few users with 2 or more ratings ({} users "
                             "in all)".format(name, len(user_keys)))
+        cat_events, cat_positives = samples.category_prior(
+            users, item_to_cat[items], labels, users[rows], rows, item_to_cat[items[rows]])
         splits[name] = samples.records(users[rows], rows, hist_len[picked], items[rows],
-                                       item_to_cat[items[rows]], labels[rows])
+                                       item_to_cat[items[rows]], labels[rows],
+                                       prior_events[rows], prior_positives[rows],
+                                       cat_events, cat_positives)
     splits["train"] = samples.shuffled(splits["train"], seed + 1)
     sizes = {"items": len(item_keys) + 1, "categories": len(cat_keys) + 1,
              "users": len(user_keys), "events": int(len(users))}
     vocab = {"items": np.asarray([""] + [str(k) for k in item_keys]),
              "categories": np.asarray([""] + [str(k) for k in cat_keys]),
-             "item_category": item_to_cat}
-    return items, splits, sizes, vocab
+             "item_category": item_to_cat, "feedback": np.asarray(feedback_names),
+             "feedback_liked": np.asarray([0] + [float(n) >= 4 for n in feedback_names[1:]],
+                                          np.int8)}
+    return items, splits, sizes, vocab, feedback
 
 
 def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", log=None):
@@ -347,6 +355,7 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", log=None):
     def build(report):
         ratings = read_ratings(inputs[0], layout, on_bad_line, report)
         genres = primary_genres(read_movies(inputs[1], layout, on_bad_line, report))
-        return build_samples(ratings, genres, maxlen=maxlen, seed=seed, report=report)
+        return build_samples(ratings, genres, maxlen=maxlen, seed=seed, report=report) + \
+            (protocol,)
 
     return amazon.cached_samples(path, build, maxlen, "movielens", log), protocol

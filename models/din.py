@@ -12,7 +12,9 @@ are set with :meth:`DIN.set_frequencies`. Static shapes throughout (no tf.unique
 attention unit's packing of real history positions, which ``static_shapes=True`` turns off.
 
 Inputs (dict): hist_items, hist_cats [B, L] int (0 = padding), hist_len [B] int,
-target_item, target_cat [B] int.
+target_item, target_cat [B] int; with the options below also hist_feedback [B, L] int,
+target_count, target_rate [B] float and prior_events, prior_positives, prior_cat_events,
+prior_cat_positives [B] int.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -50,12 +52,30 @@ class DIN(keras.Model):
       static_shapes: score every history slot in the attention unit (NPU); False (default)
         packs the real positions (see :class:`models.din_layers.LocalActivationUnit`; same
         weights, about half the unit's work when histories are half full).
+      num_feedback: feedback codes of the history events (ratings, stars, behaviour types;
+        code 0 = none recorded); > 1 adds a learned [num_feedback, 2d] embedding of each
+        event's feedback to its key, both where the unit scores it and in what is pooled: a
+        movie rated 1 and one rated 5 are different evidence about the candidate. 0 = off.
+      item_rate: also feed log-odds of ``inputs["target_rate"]``, the candidate's positive
+        share over its training rows (smoothed, leave-one-out): on labelled data (MovieLens)
+        the item's quality, which the item embedding would otherwise have to memorise.
+      user_stats: also feed the user's running statistics over ALL earlier events (not only
+        the ``maxlen`` kept): log(1 + ``prior_events``) and the log-odds of the smoothed liked
+        share ``(prior_positives + 1) / (prior_events + 2)``, and the same in the candidate's
+        category (``prior_cat_events``, ``prior_cat_positives``) with that category's share
+        of the user's events: a summary of the whole history where the unit sees its end.
+      wide: a linear term over the simple features (the ones above that are on, plus the
+        share of the history in the candidate's category) added to the logit: the learned
+        simple baseline (logistic regression on those features) is then a special case of
+        the model, which starts from it and learns what the history adds, as NGNN's
+        co-occurrence prior does.
     """
 
     def __init__(self, num_items, num_categories, embedding_dim=8, attention_units=(80, 40),
                  mlp_units=(200, 80), activation="dice", attention_softmax=False,
                  pooling="attention", mba_l2=0.0, recency=0, history_stats=False,
-                 popularity=False, static_shapes=False, **kwargs):
+                 popularity=False, static_shapes=False, num_feedback=0, item_rate=False,
+                 user_stats=False, wide=False, **kwargs):
         super(DIN, self).__init__(**kwargs)
         if pooling not in ("attention", "sum"):
             raise ValueError("pooling ({!r}) must be 'attention' or 'sum'".format(pooling))
@@ -74,6 +94,12 @@ class DIN(keras.Model):
         self.history_stats = bool(history_stats)
         self.popularity = bool(popularity)
         self.static_shapes = bool(static_shapes)
+        self.num_feedback = int(num_feedback)
+        self.item_rate = bool(item_rate)
+        self.user_stats = bool(user_stats)
+        self.wide = bool(wide)
+        if self.num_feedback < 0:
+            raise ValueError("num_feedback ({!r}) must be >= 0".format(num_feedback))
         if self.recency < 0:
             raise ValueError("recency ({!r}) must be >= 0".format(recency))
         self.attention = None
@@ -92,6 +118,9 @@ class DIN(keras.Model):
             names += ["mlp_%d" % i, "mlp_activation_%d" % i]
         self._mlp_names = tuple(names)
         self.logit = keras.layers.Dense(1, dtype="float32", name="logit")
+        if self.wide:
+            self.wide_logit = keras.layers.Dense(1, dtype="float32", name="wide_logit",
+                                                 kernel_initializer="zeros")
 
     @property
     def mlp(self):
@@ -114,11 +143,20 @@ class DIN(keras.Model):
             self.recency_embedding = add_weight(self, "recency_embedding",
                                                 (self.recency, 2 * self.embedding_dim),
                                                 "zeros", autocast=False)
+        if self.num_feedback > 1:
+            self.feedback_embedding = add_weight(self, "feedback_embedding",
+                                                 (self.num_feedback, 2 * self.embedding_dim),
+                                                 "zeros", autocast=False)
         self.built = True
         # build every sublayer now (from the config alone), so saved weights load eagerly
         dummy = {"hist_items": tf.zeros([1, 1], tf.int32), "hist_cats": tf.zeros([1, 1], tf.int32),
+                 "hist_feedback": tf.zeros([1, 1], tf.int32),
                  "hist_len": tf.zeros([1], tf.int32), "target_item": tf.zeros([1], tf.int32),
-                 "target_cat": tf.zeros([1], tf.int32), "target_count": tf.zeros([1], tf.float32)}
+                 "target_cat": tf.zeros([1], tf.int32), "target_count": tf.zeros([1], tf.float32),
+                 "target_rate": tf.fill([1], 0.5), "prior_events": tf.zeros([1], tf.int32),
+                 "prior_positives": tf.zeros([1], tf.int32),
+                 "prior_cat_events": tf.zeros([1], tf.int32),
+                 "prior_cat_positives": tf.zeros([1], tf.int32)}
         self.call(dummy, training=False)
 
     def set_frequencies(self, item_counts, category_counts):
@@ -148,6 +186,35 @@ class DIN(keras.Model):
         back = tf.clip_by_value(back, 0, self.recency - 1)
         return keys + tf.cast(gather(self.recency_embedding, back), keys.dtype)
 
+    def _simple_features(self, inputs, hist_cats, target_cats, mask):
+        """[B, k] float32: the simple baseline's features that the options switch on (the
+        candidate's popularity and positive rate, the user's running statistics, and with
+        ``wide`` the history's share in the candidate's category); None when none is on."""
+        columns = []
+        if self.popularity:
+            count = tf.cast(inputs["target_count"], tf.float32)
+            columns.append(tf.math.log1p(tf.maximum(count, 0.0)))
+        if self.item_rate:
+            columns.append(_log_odds(tf.cast(inputs["target_rate"], tf.float32)))
+        if self.user_stats:
+            events = tf.maximum(tf.cast(inputs["prior_events"], tf.float32), 0.0)
+            liked = tf.clip_by_value(tf.cast(inputs["prior_positives"], tf.float32), 0.0,
+                                     events)
+            cat_events = tf.clip_by_value(tf.cast(inputs["prior_cat_events"], tf.float32), 0.0,
+                                          events)
+            cat_liked = tf.clip_by_value(tf.cast(inputs["prior_cat_positives"], tf.float32),
+                                         0.0, cat_events)
+            columns += [tf.math.log1p(events), _log_odds((liked + 1.0) / (events + 2.0)),
+                        tf.math.log1p(cat_events), cat_events / tf.maximum(events, 1.0),
+                        _log_odds((cat_liked + 1.0) / (cat_events + 2.0))]
+        if self.wide:
+            same = tf.cast(tf.equal(hist_cats, target_cats[:, None]), tf.float32) * mask
+            length = tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
+            columns.append(tf.reduce_sum(same, axis=1) / length)
+        if not columns:
+            return None
+        return tf.stack(columns, axis=1)
+
     def _mba_penalty(self, table, frequency, ids, size):
         """sum over DISTINCT ids in the batch of ||e_id||^2 / freq_id, with static shapes:
         each occurrence carries 1 / (its count in the batch).
@@ -172,6 +239,9 @@ class DIN(keras.Model):
         length = hist_items.shape[1] or tf.shape(hist_items)[1]
         mask = tf.sequence_mask(inputs["hist_len"], length, dtype=tf.float32)
         keys = self._embed(hist_items, hist_cats)  # [B, L, 2d]
+        if self.num_feedback > 1:
+            codes = tf.cast(inputs["hist_feedback"], tf.int32)
+            keys += tf.cast(gather(self.feedback_embedding, codes), keys.dtype)
         query = self._embed(target_items, target_cats)  # [B, 2d]
         if self.attention is not None:
             weights = self.attention(query, self._with_recency(keys, inputs["hist_len"]),
@@ -184,13 +254,15 @@ class DIN(keras.Model):
             length = tf.cast(inputs["hist_len"], interest.dtype)[:, None]
             mean = interest / tf.maximum(length, 1.0)
             features += [tf.math.log1p(length), mean, mean * query]
-        if self.popularity:
-            count = tf.cast(inputs["target_count"], interest.dtype)[:, None]
-            features.append(tf.math.log1p(tf.maximum(count, 0.0)))
+        simple = self._simple_features(inputs, hist_cats, target_cats, mask)
+        if simple is not None:
+            features.append(tf.cast(simple, interest.dtype))
         x = tf.concat(features, axis=-1)
         for layer in self.mlp:
             x = layer(x, training=training) if isinstance(layer, Dice) else layer(x)
         logit = tf.squeeze(tf.cast(self.logit(x), tf.float32), -1)
+        if self.wide:
+            logit += tf.squeeze(self.wide_logit(simple), -1)
         if training and self.mba_l2 > 0:
             items = tf.concat([hist_items, target_items[:, None]], axis=1)
             cats = tf.concat([hist_cats, target_cats[:, None]], axis=1)
@@ -209,8 +281,16 @@ class DIN(keras.Model):
                 "attention_softmax": self.attention_softmax, "pooling": self.pooling,
                 "mba_l2": self.mba_l2, "recency": self.recency,
                 "history_stats": self.history_stats, "popularity": self.popularity,
-                "static_shapes": self.static_shapes, "name": self.name}
+                "static_shapes": self.static_shapes, "num_feedback": self.num_feedback,
+                "item_rate": self.item_rate, "user_stats": self.user_stats, "wide": self.wide,
+                "name": self.name}
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _log_odds(probability):
+    """log(p / (1 - p)), clipped to [1e-4, 1 - 1e-4] (finite for rates of 0 and 1)."""
+    p = tf.clip_by_value(probability, 1e-4, 1.0 - 1e-4)
+    return tf.math.log(p) - tf.math.log1p(-p)

@@ -13,6 +13,7 @@ module                                    data set (``data.synthetic_kind``)
 :mod:`.real_outfits`                      NGNN ``outfits``: the real outfit lists
 :mod:`.amazon_interests`                  DIN default ``interests``: favourite categories
 :mod:`.amazon_transitions`                DIN ``transitions``: item-to-item chains
+:mod:`.amazon_longtail`                   DIN ``longtail``: a sparse log, new items arriving
 ========================================  ==========================================
 
 Each generator writes ``ORACLE.npz``, the latent variables it planted, and its module's
@@ -22,8 +23,8 @@ as ``baselines.oracle`` next to the trivial rules. :func:`polyvore_oracle` and
 """
 from __future__ import absolute_import, division, print_function
 
-from datasets.generators import (amazon_interests, amazon_transitions, polyvore_compatibility,
-                                 polyvore_style, real_outfits)
+from datasets.generators import (amazon_interests, amazon_longtail, amazon_transitions,
+                                 polyvore_compatibility, polyvore_style, real_outfits)
 
 
 def polyvore_oracle(root, store_keys, num_categories, distinct_categories=False):
@@ -45,14 +46,19 @@ def polyvore_oracle(root, store_keys, num_categories, distinct_categories=False)
     return None
 
 
-def amazon_oracle(root, vocab):
+def amazon_oracle(root, vocab, protocol=None):
     """The click scorer of whichever DIN generator made ``root``, or None (not generated).
 
     Args:
       root: the data directory.
       vocab: the processed data's vocabulary (``items``: the asin of each id).
+      protocol: the data's protocol: how its negatives were drawn (None: uniform).
 
     Returns:
       ``scorer(rows) -> scores`` or None.
     """
-    return amazon_interests.oracle(root, vocab) or amazon_transitions.oracle(root, vocab)
+    for module in (amazon_interests, amazon_transitions, amazon_longtail):
+        scorer = module.oracle(root, vocab, protocol)
+        if scorer is not None:
+            return scorer
+    return None

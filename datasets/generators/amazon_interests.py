@@ -72,21 +72,22 @@ def _write_amazon(out, n_users, n_items, n_categories, interests, gzip_reviews, 
              asins=np.asarray(asins), within=within)
 
 
-def oracle(root, vocab):
-    """The Bayes click scorer of :func:`amazon` given what a model sees: the history.
+def oracle(root, vocab, protocol=None):
+    """The Bayes click scorer of :func:`generate` given what a model sees: the history.
 
-    The generator gives each user ``I`` favourite categories (uniform among ``C``) with
-    Dirichlet(1) shares, and every event is an item of a favourite category, drawn by the
-    item's weight inside its category. Given a history of ``k`` events over ``d`` distinct
-    categories, the next event's category is ``c`` with probability ``(1 + n_c) / (I + k)``
-    for a category seen ``n_c`` times, and ``(I - d) / (C - d) / (I + k)`` for an unseen one
-    (one of the ``I - d`` favourites not yet seen, each any unseen category). The score is that
-    times the item's weight in its category; negatives are uniform over items, so this ranks
-    rows as the Bayes rule does (up to the generator's skipping of repeated items).
+    The generator gives each user ``I`` favourite categories with Dirichlet(1) shares and
+    every event is an item of a favourite category, drawn by the item's weight inside its
+    category; the next event's category has :func:`common.interest_posterior`. A positive's
+    candidate has that probability times the item's weight; against UNIFORM negatives that
+    ranks rows as the Bayes rule does (up to the generator's skipping of repeated items).
+    Against ``in_split`` negatives (drawn as positives are: category ``c`` with the split's
+    positive share ``q_c``, then the item by the same weight) the likelihood ratio is
+    ``p(c | history) / q_c``: the item's weight cancels.
 
     Args:
       root: the data directory.
       vocab: the processed data's vocabulary.
+      protocol: the data's protocol (how negatives were drawn); None: uniform.
 
     Returns:
       ``scorer(rows) -> scores``, or None when ``root`` was not made by :func:`generate`.
@@ -97,17 +98,12 @@ def oracle(root, vocab):
     item_row = common.item_rows(saved, vocab)
     interests, n_categories = int(saved["interests"]), int(saved["n_categories"])
     within = saved["within"]
+    drawn_in_split = common.in_split(protocol)
 
     def scorer(rows):
-        hist_cats, length = np.asarray(rows["hist_cats"]), np.asarray(rows["hist_len"])
-        target_cat = np.asarray(rows["target_cat"])
-        valid = np.arange(hist_cats.shape[1])[None, :] < length[:, None]
-        seen = ((hist_cats == target_cat[:, None]) & valid).sum(axis=1)
-        ordered = np.sort(np.where(valid, hist_cats, -1), axis=1)
-        distinct = ((ordered[:, 1:] != ordered[:, :-1]) & (ordered[:, 1:] >= 0)).sum(axis=1) \
-            + (ordered[:, 0] >= 0)
-        unseen = np.maximum(interests - distinct, 0) / np.maximum(n_categories - distinct, 1)
-        p_cat = np.where(seen > 0, 1.0 + seen, unseen) / (interests + length)
+        p_cat = common.interest_posterior(rows, interests, n_categories)
+        if drawn_in_split:
+            return p_cat / common.split_share(rows, "target_cat")
         target = item_row[np.asarray(rows["target_item"])]
         return np.where(target >= 0, p_cat * within[np.maximum(target, 0)], 0.0)
 

@@ -76,13 +76,16 @@ def _write_amazon_transitions(out, n_users, n_items, n_categories, successors, j
              popularity=popularity, jump=np.asarray(jump))
 
 
-def oracle(root, vocab):
-    """``P(target | the history's last item)`` of :func:`amazon_transitions` (negatives are
-    uniform, so this ranks rows as the Bayes rule does).
+def oracle(root, vocab, protocol=None):
+    """``P(target | the history's last item)`` of :func:`amazon_transitions`: against
+    uniform negatives this ranks rows as the Bayes rule does; against ``in_split`` negatives
+    (drawn by the split's positive share of each item, ``q``) the score is divided by ``q``
+    (the likelihood ratio).
 
     Args:
       root: the data directory.
       vocab: the processed data's vocabulary.
+      protocol: the data's protocol (how negatives were drawn); None: uniform.
 
     Returns:
       ``scorer(rows) -> scores``, or None when ``root`` was not made by :func:`generate`.
@@ -93,6 +96,7 @@ def oracle(root, vocab):
     item_row = common.item_rows(saved, vocab)
     succ, succ_p = saved["successors"], saved["successor_p"]
     popularity, jump = saved["popularity"], float(saved["jump"])
+    drawn_in_split = common.in_split(protocol)
 
     def scorer(rows):
         hist, length = np.asarray(rows["hist_items"]), np.asarray(rows["hist_len"])
@@ -102,6 +106,8 @@ def oracle(root, vocab):
         last, target = np.where(known, last, 0), np.where(known, target, 0)
         chained = (succ_p[last] * (succ[last] == target[:, None])).sum(axis=1)
         score = jump * popularity[target] + (1.0 - jump) * chained
+        if drawn_in_split:
+            score = score / common.split_share(rows, "target_item")
         return np.where(known, score, 0.0)
 
     return scorer

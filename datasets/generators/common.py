@@ -139,21 +139,23 @@ def write_item_vectors(root, name, vectors, layout, decimals=3):
         raise ValueError("layout ({!r}) must be 'zip' or 'dir'".format(layout))
 
 
-def review(user, asin, time):
+def review(user, asin, time, stars=5.0):
     """One review line of the real Amazon format (JSON).
 
     Args:
       user: the user index.
       asin: the item's asin.
       time: a unix time.
+      stars: the review's ``overall`` stars.
 
     Returns:
       A JSON line.
     """
     return json.dumps({"reviewerID": "A{:012d}".format(user), "asin": asin,
                        "reviewerName": "user {}".format(user), "helpful": [0, 0],
-                       "reviewText": "synthetic", "overall": 5.0, "summary": "synthetic",
-                       "unixReviewTime": time, "reviewTime": "01 1, 2013"})
+                       "reviewText": "synthetic", "overall": float(stars),
+                       "summary": "synthetic", "unixReviewTime": time,
+                       "reviewTime": "01 1, 2013"})
 
 
 def write_amazon_files(out, lines, asins, item_cat, gzip_reviews, version):
@@ -234,6 +236,65 @@ def item_rows(saved, vocab):
     """
     position = {a: i for i, a in enumerate(saved["asins"].tolist())}
     return np.asarray([position.get(str(a), -1) for a in vocab["items"]], np.int64)
+
+
+def in_split(protocol):
+    """Whether a behaviour data set's negatives were drawn from its split's positive
+    candidates (:func:`datasets.amazon.build_samples`), from its ``protocol``; None or any
+    other protocol: uniform over the catalogue.
+
+    Args:
+      protocol: the data's protocol dict, or None.
+
+    Returns:
+      A bool.
+    """
+    return bool(protocol) and str(protocol.get("negatives", "")).startswith("in_split")
+
+
+def interest_posterior(rows, interests, n_categories):
+    """P(the next event's category | the history) when a user has ``interests`` favourite
+    categories (uniform among ``n_categories``) with Dirichlet(1) shares and every event is
+    in one of them: a category seen ``n_c`` times in a history of ``k`` events over ``d``
+    distinct categories has ``(1 + n_c) / (I + k)``, an unseen one ``(I - d) / (C - d) /
+    (I + k)`` (one of the favourites not yet seen, each any unseen category).
+
+    Args:
+      rows: ``hist_cats``, ``hist_len``, ``target_cat`` columns.
+      interests / n_categories: the generator's ``I`` and ``C``.
+
+    Returns:
+      [n] float64: the candidate category's probability.
+    """
+    hist_cats, length = np.asarray(rows["hist_cats"]), np.asarray(rows["hist_len"])
+    target_cat = np.asarray(rows["target_cat"])
+    valid = np.arange(hist_cats.shape[1])[None, :] < length[:, None]
+    seen = ((hist_cats == target_cat[:, None]) & valid).sum(axis=1)
+    ordered = np.sort(np.where(valid, hist_cats, -1), axis=1)
+    distinct = ((ordered[:, 1:] != ordered[:, :-1]) & (ordered[:, 1:] >= 0)).sum(axis=1) \
+        + (ordered[:, 0] >= 0)
+    unseen = np.maximum(interests - distinct, 0) / np.maximum(n_categories - distinct, 1)
+    return np.where(seen > 0, 1.0 + seen, unseen) / (interests + length)
+
+
+def split_share(rows, column):
+    """How often each value of ``column`` is a POSITIVE row's candidate in these rows: the
+    distribution an ``in_split`` negative is drawn from (exactly, up to the redraws of items
+    the user touched), so a generator's oracle can divide by it.
+
+    Args:
+      rows: ``label`` and ``column`` columns of one split.
+      column: ``target_item`` or ``target_cat``.
+
+    Returns:
+      [n] float64: the share of each row's own value (at least half a row's share, so a
+      value no positive has stays finite).
+    """
+    values = np.asarray(rows[column], np.int64)
+    positive = np.asarray(rows["label"]) > 0.5
+    counts = np.bincount(values[positive], minlength=int(values.max()) + 1 if len(values)
+                         else 1).astype(np.float64)
+    return np.maximum(counts[values], 0.5) / max(float(positive.sum()), 1.0)
 
 
 def style_scorer_parts(saved, store_keys):

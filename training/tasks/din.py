@@ -11,9 +11,11 @@ few events), the paper's mini-batch aware L2 at a small weight (0.01; larger wei
 where item ids carry the signal) together with the candidate's training popularity as an
 input (leave-one-out): the item embeddings no longer have to memorise popularity.
 ``--preset card`` gives the card's configuration.
-Model selection uses validation AUC. Alongside the model,
-``baselines`` in metrics.json hold two trivial scorers on the same rows: item popularity and
-"the candidate's category occurs in the history".
+Model selection uses validation AUC. Alongside the model, ``baselines`` in metrics.json
+hold the simple rules and the learned simple models a practitioner would run first, on the
+same rows (:mod:`training.tasks.din_baselines`); the model also receives those simple
+features (``model.item_rate``, ``model.user_stats``, ``model.wide``) and each history
+event's feedback (``model.feedback``), so that it starts from what they know.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -27,16 +29,17 @@ import numpy as np
 import tensorflow as tf
 
 from datasets import amazon, movielens, samples
-from datasets.generators import amazon_interests, amazon_transitions, common
+from datasets.generators import amazon_interests, amazon_longtail, amazon_transitions, common
 from datasets import generators
 from models.din import DIN
 from training import metrics as M
 from models.errors import UsageError
-from training.tasks import KeyRange, Task, TrainInput
+from training.tasks import KeyRange, Task, TrainInput, din_baselines
 
 log = logging.getLogger("npurec.din")
-INPUT_KEYS = ("hist_items", "hist_cats", "hist_len", "target_item", "target_cat",
-              "target_count")
+INPUT_KEYS = ("hist_items", "hist_cats", "hist_feedback", "hist_len", "target_item",
+              "target_cat", "target_count", "target_rate", "prior_events", "prior_positives",
+              "prior_cat_events", "prior_cat_positives")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +61,12 @@ class DINModelConfig(object):
       static_shapes: the attention unit scores every history slot, padding included (static
         shapes); False runs it on the real positions only (faster). The runtime switches it
         on for NPUs (whole-graph compilation), so it need not be set by hand.
+      feedback: each history event's feedback (a rating, stars, a behaviour type) is embedded
+        into its key (True; a no-op on data without feedback); see :class:`models.din.DIN`.
+      item_rate: the MLP also sees the candidate's positive share over its training rows
+        (True); user_stats: and the user's running statistics (True); wide: a linear term
+        over those simple features is added to the logit, so the model contains the learned
+        simple baseline (True). See :class:`models.din.DIN`.
     """
 
     embedding_dim: int = 32
@@ -71,6 +80,10 @@ class DINModelConfig(object):
     history_stats: bool = True
     popularity: bool = True
     static_shapes: bool = False
+    feedback: bool = True
+    item_rate: bool = True
+    user_stats: bool = True
+    wide: bool = True
 
     def __post_init__(self):
         if self.activation not in ("dice", "prelu"):
@@ -113,8 +126,15 @@ class DINDataConfig(object):
       on_bad_line: error | skip (counted) for malformed lines.
       trust_pickle: load remap.pkl with the unrestricted unpickler (it can run code).
       synthetic_users: users of the synthetic default.
-      synthetic_kind: interests (default: users' favourite categories) or transitions
-        (item-to-item chains: the last history item predicts the target by id).
+      synthetic_kind: interests (default: users' favourite categories), transitions
+        (item-to-item chains: the last history item predicts the target by id) or longtail
+        (a sparse log: most items occur once and new items keep arriving).
+      negatives: how Amazon-format negatives are drawn: in_split (default: the candidate of
+        another row of the same split, so that nothing about the candidate alone separates
+        the classes) or uniform (the paper's draw from the catalogue); see
+        :func:`datasets.amazon.build_samples`. MovieLens has real negatives.
+      min_item_events: drop the events of items with fewer events before the splits (k-core
+        on items; 0 = keep all).
     """
 
     data_dir: str = ""
@@ -124,6 +144,8 @@ class DINDataConfig(object):
     trust_pickle: bool = False
     synthetic_users: int = 6000
     synthetic_kind: str = "interests"
+    negatives: str = "in_split"
+    min_item_events: int = 0
 
     def __post_init__(self):
         """Every field checked here, when the config is built: before any data is touched."""
@@ -135,15 +157,23 @@ class DINDataConfig(object):
         if self.synthetic_users < 1:
             raise UsageError("data.synthetic_users ({}) must be >= 1".format(
                 self.synthetic_users))
-        if self.synthetic_kind not in ("interests", "transitions"):
-            raise UsageError("data.synthetic_kind ({!r}) must be interests or transitions"
-                             .format(self.synthetic_kind))
+        if self.synthetic_kind not in _GENERATORS:
+            raise UsageError("data.synthetic_kind ({!r}) must be one of {}".format(
+                self.synthetic_kind, ", ".join(sorted(_GENERATORS))))
+        if self.negatives not in amazon.NEGATIVES:
+            raise UsageError("data.negatives ({!r}) must be one of {}".format(
+                self.negatives, ", ".join(amazon.NEGATIVES)))
+        if self.min_item_events < 0:
+            raise UsageError("data.min_item_events ({}) must be >= 0".format(
+                self.min_item_events))
 
 
 _GENERATORS = {
     "interests": (amazon_interests.generate, "Amazon-format data (multi-interest users)"),
     "transitions": (amazon_transitions.generate,
                     "Amazon-format data (item-to-item transitions)"),
+    "longtail": (amazon_longtail.generate,
+                 "Amazon-format data (a sparse log: most items once, new items arriving)"),
 }
 
 
@@ -166,9 +196,11 @@ def _read_base_run(base_run):
 
 _SPLIT_SHIFT = 40  # evaluation row keys: split code << 40 | row
 TRAIN_CHUNK = 256  # consecutive training rows read together (DINTask.train_input)
-_DTYPES = {"hist_items": tf.int32, "hist_cats": tf.int32, "hist_len": tf.int32,
-           "target_item": tf.int32, "target_cat": tf.int32, "target_count": tf.float32,
-           "label": tf.float32}
+_DTYPES = {"hist_items": tf.int32, "hist_cats": tf.int32, "hist_feedback": tf.int32,
+           "hist_len": tf.int32, "target_item": tf.int32, "target_cat": tf.int32,
+           "target_count": tf.float32, "target_rate": tf.float32, "prior_events": tf.int32,
+           "prior_positives": tf.int32, "prior_cat_events": tf.int32,
+           "prior_cat_positives": tf.int32, "label": tf.float32}
 
 
 def _reader(read, keys, maxlen, key=None):
@@ -192,11 +224,6 @@ def _reader(read, keys, maxlen, key=None):
     return materialize
 
 
-def _target_cat_in_history(batch):
-    """Whether each row's candidate category is among its history's categories."""
-    return (batch["hist_cats"] == batch["target_cat"][:, None]).any(axis=1)
-
-
 class DINTask(Task):
     """DIN on Amazon-format data: the Task the loop trains (see the module docstring)."""
     name = "din"
@@ -206,7 +233,8 @@ class DINTask(Task):
     train_defaults = {"epochs": 10, "patience": 3, "batch_size": 4096, "learning_rate": 1e-2,
                       "optimizer": "adam", "eval_batch_size": 8192}
     presets = {"card": {"model": {"embedding_dim": 8, "recency": 0, "history_stats": False,
-                                  "popularity": False, "mba_l2": 0.0},
+                                  "popularity": False, "mba_l2": 0.0, "feedback": False,
+                                  "item_rate": False, "user_stats": False, "wide": False},
                         "train": {"learning_rate": 1e-3, "epochs": 5, "patience": 0}}}
     monitor = "auc"
     monitor_mode = "max"
@@ -234,18 +262,15 @@ class DINTask(Task):
             sample_set = amazon.load(
                 root, os.path.join(cache, "amazon"), maxlen=data_config.maxlen, seed=seed,
                 on_bad_line=data_config.on_bad_line, trust_pickle=data_config.trust_pickle,
-                log=log_)
+                log=log_, negatives=data_config.negatives,
+                min_item_events=data_config.min_item_events)
         return amazon.AmazonData(sample_set, synthetic=is_synthetic, root=root,
                                  protocol=protocol)
 
     def export_module(self, model, data):
         maxlen = data.maxlen
-        spec = {"hist_items": tf.TensorSpec([None, maxlen], tf.int32, "hist_items"),
-                "hist_cats": tf.TensorSpec([None, maxlen], tf.int32, "hist_cats"),
-                "hist_len": tf.TensorSpec([None], tf.int32, "hist_len"),
-                "target_item": tf.TensorSpec([None], tf.int32, "target_item"),
-                "target_cat": tf.TensorSpec([None], tf.int32, "target_cat"),
-                "target_count": tf.TensorSpec([None], tf.float32, "target_count")}
+        spec = {name: tf.TensorSpec([None, maxlen] if name in samples.HISTORY else [None],
+                                    _DTYPES[name], name) for name in INPUT_KEYS}
         module = tf.Module()
         module.model = model
 
@@ -258,31 +283,81 @@ class DINTask(Task):
         return module
 
     def request_rows(self, data, request):
-        """``{"history": [...], "candidates": [...]}``; each item is either its raw key (the
-        asin, a string: its category comes from the data) or ``[item id, category id]`` as in
-        the run's processed data (1..N; 0 is padding). One row per candidate."""
+        """``{"history": [...], "candidates": [...], "feedback": [...]}``; each item is either
+        its raw key (the asin, a string: its category comes from the data) or ``[item id,
+        category id]`` as in the run's processed data (1..N; 0 is padding). ``feedback``
+        (optional) gives each history item's feedback by name as the data writes it (a
+        rating ``"4"``, stars ``"5"``; ``null`` = none), as in the run's vocab.json
+        ``feedback``. One row per candidate; the user's running statistics are those of the
+        whole history given."""
         maxlen = data.maxlen
         history = request.get("history")
         candidates = request.get("candidates")
         if not isinstance(history, list) or not isinstance(candidates, list) or not candidates:
             raise ValueError("expected 'history' (a list of items) and a non-empty "
                              "'candidates' list")
-        warnings = []
-        if len(history) > maxlen:
-            warnings.append("history of {} items truncated to the most recent {}".format(
-                len(history), maxlen))
-            history = history[-maxlen:]
+        codes = self._feedback_codes(data, request.get("feedback"), len(history))
+        liked = np.asarray(data.vocab["feedback_liked"], np.int64)[codes]
         pairs = np.asarray([self._resolve(data, entry) for entry in history + candidates],
                            dtype=np.int64).reshape(-1, 2)
-        n, k = len(candidates), len(history)
+        n = len(candidates)
+        # the running statistics are those of the WHOLE history given, as in training
+        everything = pairs[:len(history), 1]
+        same = everything[None, :] == pairs[len(history):, 1][:, None]  # [n, history]
+        prior = {"prior_events": np.full(n, len(history), np.int32),
+                 "prior_positives": np.full(n, int(liked.sum()), np.int32),
+                 "prior_cat_events": same.sum(axis=1).astype(np.int32),
+                 "prior_cat_positives": (same * liked[None, :]).sum(axis=1).astype(np.int32)}
+        warnings = []
+        k = len(history)
+        if k > maxlen:
+            warnings.append("history of {} items truncated to the most recent {}".format(
+                k, maxlen))
+            pairs, codes, k = np.concatenate([pairs[k - maxlen:k], pairs[k:]]), \
+                codes[-maxlen:], maxlen
         hist = np.zeros((n, maxlen), np.int32)
         hcat = np.zeros((n, maxlen), np.int32)
+        hfeed = np.zeros((n, maxlen), np.int32)
         hist[:, :k] = pairs[:k, 0]
         hcat[:, :k] = pairs[:k, 1]
-        return {"hist_items": hist, "hist_cats": hcat, "hist_len": np.full(n, k, np.int32),
-                "target_item": pairs[k:, 0].astype(np.int32),
-                "target_cat": pairs[k:, 1].astype(np.int32),
-                "target_count": data.item_counts[pairs[k:, 0]].astype(np.float32)}, warnings
+        hfeed[:, :k] = codes
+        target = pairs[k:, 0]
+        batch = {"target_item": target, "user": np.zeros(n, np.int64)}
+        splits = data.splits["test"].derived  # not a training row: nothing left out
+        prior.update({"hist_items": hist, "hist_cats": hcat, "hist_feedback": hfeed,
+                      "hist_len": np.full(n, k, np.int32),
+                      "target_item": target.astype(np.int32),
+                      "target_cat": pairs[k:, 1].astype(np.int32),
+                      "target_count": splits["target_count"](batch).astype(np.float32),
+                      "target_rate": splits["target_rate"](batch).astype(np.float32)})
+        return prior, warnings
+
+    @staticmethod
+    def _feedback_codes(data, feedback, length):
+        """The feedback codes of a request's history (0 = none); ValueError names a value
+        that is not one of the data's feedback names."""
+        if feedback is None:
+            return np.zeros(length, np.int64)
+        if not isinstance(feedback, list) or len(feedback) != length:
+            raise ValueError("'feedback' must be a list with one entry per history item "
+                             "({}), got {!r}".format(length, feedback)[:200])
+        names = [str(v) for v in np.asarray(data.vocab["feedback"]).tolist()]
+        lookup = {name: code for code, name in enumerate(names) if code}
+        codes = []
+        for value in feedback:
+            if value is None:
+                codes.append(0)
+                continue
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                raise ValueError("feedback {!r}: expected a name such as {}".format(
+                    value, ", ".join(names[1:4]) or "(this data has none)")[:200])
+            name = str(value) if isinstance(value, str) else samples.feedback_codes(
+                [value])[1][-1]
+            if name not in lookup:
+                raise ValueError("unknown feedback {!r} (this data's: {})".format(
+                    value, ", ".join(names[1:]) or "none")[:200])
+            codes.append(lookup[name])
+        return np.asarray(codes, np.int64)
 
     @staticmethod
     def _resolve(data, entry):
@@ -317,7 +392,8 @@ class DINTask(Task):
         if data.vocab is None:
             return None
         return {key: [v.item() if hasattr(v, "item") else v for v in data.vocab[key].tolist()]
-                for key in ("items", "categories", "item_category")}
+                for key in ("items", "categories", "item_category", "feedback")
+                if key in data.vocab}
 
     def describe_data(self, data):
         out = {"synthetic": data.synthetic, "root": data.root, "sizes": data.sizes,
@@ -372,7 +448,12 @@ class DINTask(Task):
                     recency=model_config.recency,
                     history_stats=model_config.history_stats,
                     popularity=model_config.popularity,
-                    static_shapes=model_config.static_shapes)
+                    static_shapes=model_config.static_shapes,
+                    num_feedback=data.sizes.get("feedback", 0) if getattr(
+                        model_config, "feedback", False) else 0,
+                    item_rate=getattr(model_config, "item_rate", False),
+                    user_stats=getattr(model_config, "user_stats", False),
+                    wide=getattr(model_config, "wide", False))
         model.build()
         model.set_frequencies(data.item_counts, data.category_counts)
         return model
@@ -429,24 +510,21 @@ class DINTask(Task):
     def metric_rows(self, data, split):
         """AUC and log loss rest on the rows; GAUC on the users that have both labels."""
         rows = data.splits[split]
-        users = np.unique(np.asarray(rows["user"])[np.asarray(rows["label"]) > 0.5])
-        return {"rows": rows.num_rows, "gauc_users": int(len(users))}
+        user, label = np.asarray(rows["user"]), np.asarray(rows["label"]) > 0.5
+        both = np.intersect1d(np.unique(user[label]), np.unique(user[~label]))
+        return {"rows": rows.num_rows, "gauc_users": int(len(both))}
 
     def baselines(self, data, split):
-        rows = data.splits[split]
-        labels, users = rows["label"], rows["user"]
-        # the narrowest columns that hold the scores exactly: a full-size split is millions
-        # of rows and the rules are scored after the model, at the run's peak memory
-        counts = data.item_counts
-        if counts.size and counts.max() < 2 ** 31:
-            counts = counts.astype(np.int32)
-        popularity = counts[rows["target_item"]]
-        in_history = rows.map_chunks(_target_cat_in_history)  # bool
-        out = {}
-        scorers = [("item_popularity", popularity), ("category_in_history", in_history)]
-        oracle = generators.amazon_oracle(data.root, data.vocab) if data.vocab else None
+        """The rules, the learned simple models and (on generated data) the ceiling, on the
+        model's rows (:mod:`training.tasks.din_baselines`)."""
+        if getattr(self, "_baselines", None) is None or self._baselines.data is not data:
+            self._baselines = din_baselines.Baselines(data)
+        out = self._baselines.score(split)
+        oracle = generators.amazon_oracle(data.root, data.vocab, data.protocol) \
+            if data.vocab else None
         if oracle is not None:  # generated data: the generator's own scorer, the ceiling
-            scorers.append(("oracle", oracle(rows)))
-        for name, scores in scorers:
-            out[name] = {"auc": M.auc(labels, scores), "gauc": M.gauc(users, labels, scores)}
+            rows = data.splits[split]
+            labels, users = rows["label"], rows["user"]
+            scores = oracle(rows)
+            out["oracle"] = {"auc": M.auc(labels, scores), "gauc": M.gauc(users, labels, scores)}
         return out

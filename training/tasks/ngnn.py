@@ -38,7 +38,7 @@ from datasets import generators
 from models.ngnn import NGNN, consistency_loss, ranking_loss
 from training import metrics as M
 from models.errors import UsageError
-from training.tasks import Task, TrainInput
+from training.tasks import Task, TrainInput, ngnn_baselines
 
 log = logging.getLogger("npurec.ngnn")
 
@@ -448,9 +448,10 @@ class NGNNTask(Task):
 
     def baselines(self, data, split):
         """The co-occurrence rules of the training outfits (``data.rules``: of the nodes; on
-        Polyvore Outfits of ``category_id`` and of ``semantic_category``) score the same
-        questions; on generated data, the generator's own scorer adds the ceiling
-        (``oracle``)."""
+        Polyvore Outfits of ``category_id`` and of ``semantic_category``) and the learned
+        simple model on their statistics (``category_statistics``,
+        :mod:`training.tasks.ngnn_baselines`) score the same questions; on generated data,
+        the generator's own scorer adds the ceiling (``oracle``)."""
         fitb, compat = data.fitb[split], data.compat[split]
         out = {}
         for name, (mapping, counts) in sorted(data.rules.items()):
@@ -462,26 +463,30 @@ class NGNNTask(Task):
             out[name] = question_metrics(
                 scorer(cats_of(fitb), fitb["mask"]), scorer(cats_of(compat), compat["mask"]),
                 compat["label"], answer=fitb.get("answer"), paired=not data.official)
+        if getattr(self, "_learned", None) is None or self._learned.data is not data:
+            self._learned = ngnn_baselines.CategoryStatistics(data)
+        learned = self._learned
+        out["category_statistics"] = question_metrics(
+            learned.score(fitb), learned.score(compat), compat["label"],
+            answer=fitb.get("answer"), paired=not data.official)
         oracle = generators.polyvore_oracle(data.root, data.store.keys, data.num_categories,
                                            data.distinct_categories)
         if oracle is not None:
             out["oracle"] = question_metrics(
                 oracle(fitb["items"], fitb["cats"], fitb["mask"]),
-                oracle(compat["items"], compat["cats"], compat["mask"]), compat["label"],
-                ties="share")
+                oracle(compat["items"], compat["cats"], compat["mask"]), compat["label"])
         return out
 
 
-def question_metrics(fitb_scores, compat_scores, compat_labels, ties="wrong", answer=None,
-                     paired=True):
-    """FITB accuracy, compatibility ROC AUC and pairwise accuracy of one scorer; ``ties``:
-    see :func:`training.metrics.fitb_accuracy`.
+def question_metrics(fitb_scores, compat_scores, compat_labels, answer=None, paired=True):
+    """FITB accuracy and MRR, compatibility ROC AUC and pairwise accuracy of one scorer, ties
+    counted at their expected value under a random tie-break for every scorer, models and
+    rules alike (:mod:`training.metrics`).
 
     Args:
       fitb_scores: [Q * 4] FITB candidate scores, question by question.
       compat_scores: scores of the compatibility outfits.
       compat_labels: 1 true, 0 corrupted.
-      ties: ``wrong`` or ``share``.
       answer: [Q] the true candidate's column (None: column 0, as drawn here).
       paired: the compatibility outfits are n true ones then their n partners (drawn here);
         a release's own lists are not, and have no pairwise accuracy.
@@ -495,15 +500,13 @@ def question_metrics(fitb_scores, compat_scores, compat_labels, ties="wrong", an
         others = np.argsort(np.arange(4)[None, :] == answer[:, None], axis=1, kind="stable")
         order = np.concatenate([answer[:, None], others[:, :3]], axis=1)
         fitb_scores = np.take_along_axis(fitb_scores, order, axis=1)
-    out = {"fitb_accuracy": M.fitb_accuracy(fitb_scores, ties),
+    out = {"fitb_accuracy": M.fitb_accuracy(fitb_scores),
+           "fitb_mrr": M.fitb_mrr(fitb_scores),
            "compat_auc": M.auc(compat_labels, compat_scores)}
     if paired:
         n = len(compat_labels) // 2
-        out["pairwise_accuracy"] = M.pairwise_accuracy(compat_scores[:n], compat_scores[n:],
-                                                       ties)
-    if ties == "wrong":  # the selection metric; not defined for tie-sharing oracles
-        out["fitb_mrr"] = M.fitb_mrr(fitb_scores)
-        out["mrr_auc"] = 0.5 * (out["fitb_mrr"] + out["compat_auc"])
+        out["pairwise_accuracy"] = M.pairwise_accuracy(compat_scores[:n], compat_scores[n:])
+    out["mrr_auc"] = 0.5 * (out["fitb_mrr"] + out["compat_auc"])
     return out
 
 
