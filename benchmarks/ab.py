@@ -46,7 +46,7 @@ SIDES = ("a", "b")
 def _child(options):
     """Build the variant, report ``ready``, then time one window per ``run`` line on stdin."""
     sys.path.insert(0, os.path.abspath(options["code"]))
-    from training import quiet  # pylint: disable=import-outside-toplevel
+    from models import quiet  # pylint: disable=import-outside-toplevel
 
     quiet.start_tensorflow(False)
     import tensorflow as tf  # pylint: disable=import-outside-toplevel

@@ -170,7 +170,7 @@ def main(argv=None):
     parser.add_argument("--structure", default="", help="folder of the real outfit lists")
     parser.add_argument("--out", help="JSON file to write")
     args = parser.parse_args(argv)
-    from training import quiet  # pylint: disable=import-outside-toplevel
+    from models import quiet  # pylint: disable=import-outside-toplevel
 
     quiet.start_tensorflow(False)
     from benchmarks import report  # pylint: disable=import-outside-toplevel

@@ -341,7 +341,7 @@ def main(argv=None):
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="show TensorFlow's start-up notices")
     args = parser.parse_args(argv)
-    from training import quiet  # pylint: disable=import-outside-toplevel
+    from models import quiet  # pylint: disable=import-outside-toplevel
 
     # the featurizer's convolutions run as `datasets.featurize` runs them: oneDNN as set
     quiet.start_tensorflow(args.verbose, onednn=args.model == "featurize")

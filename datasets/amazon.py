@@ -197,7 +197,6 @@ def read_reviews(path, on_bad_line="error", report=None):
       DataError: a bad line with ``on_bad_line="error"`` (file and line named).
     """
     report = report if report is not None else collections.Counter()
-    report["skipped_lines:" + os.path.basename(path)] += 0  # said, also when none
     users, items, times, stars = [], [], [], []
     for number, text in _lines(path):
         if isinstance(text, _NotText):
@@ -241,7 +240,6 @@ def read_meta(path, on_bad_line="error", report=None):
       DataError: a bad line with ``on_bad_line="error"`` (file and line named).
     """
     report = report if report is not None else collections.Counter()
-    report["skipped_lines:" + os.path.basename(path)] += 0
     report["meta_asin_repeated_with_another_category"] += 0
     categories = {}
     for number, text in _lines(path):
@@ -448,8 +446,10 @@ def build_samples(reviews, item_category, maxlen=20, seed=0, report=None, negati
     seeded random order). The negative's candidate (``negatives``):
 
     * ``in_split`` (default): the positive candidate of another random row of the same
-      split. Negatives are then drawn as positives are, so an item's popularity or "it was
-      never seen in training" cannot tell the classes apart. With the uniform draw on a
+      split (training rows: of the same fold of users, :func:`datasets.samples.fold_of`, so
+      that the out-of-fold statistics leave a negative's source event out as they leave out
+      a positive's own). Negatives are then drawn as positives are, so an item's popularity
+      or "it was never seen in training" cannot tell the classes apart. With the uniform draw on a
       sparse log they can: most positives at the end of a log that is not k-core are new
       items, nearly every catalogue item was seen in training, and "the candidate never
       occurs in training" beat DIN (issue 33: AUC 0.887 on a real log).
@@ -576,15 +576,21 @@ def _negatives(user, target, split_of, users, items, n_items, how, rng, report):
     """
     touched = np.unique(users * (n_items + 1) + items)
     if how == "in_split":
-        # rows of each split, grouped: a draw is a random row of the row's own split
-        order = np.argsort(split_of, kind="stable")
-        start = np.searchsorted(split_of[order], np.arange(3))
-        size = np.bincount(split_of, minlength=3)
+        # rows grouped: a draw is a random row of the row's own group. Validation and test
+        # are a group each; training rows are grouped by their user's fold
+        # (datasets.samples.fold_of), so that a training negative's candidate, like the
+        # positive's, has its source event left out of the row's out-of-fold statistics,
+        # as a test negative's source (a test event) is never in the training statistics
+        groups = samples.FOLDS + 2
+        group = np.where(split_of == 0, samples.fold_of(user), samples.FOLDS + split_of - 1)
+        order = np.argsort(group, kind="stable")
+        start = np.searchsorted(group[order], np.arange(groups))
+        size = np.bincount(group, minlength=groups)
 
-    def draw(rows):
-        if how == "uniform":
+    def draw(rows, uniform):
+        if uniform:
             return rng.randint(1, n_items + 1, size=len(rows))
-        code = split_of[rows]
+        code = group[rows]
         pick = start[code] + (rng.random_sample(len(rows)) * size[code]).astype(np.int64)
         return target[order[pick]]
 
@@ -593,13 +599,21 @@ def _negatives(user, target, split_of, users, items, n_items, how, rng, report):
         where = np.minimum(np.searchsorted(touched, pairs), len(touched) - 1)
         return touched[where] == pairs
 
-    negative = draw(np.arange(len(user))).astype(np.int32)
+    negative = draw(np.arange(len(user)), how == "uniform").astype(np.int32)
     pending = np.arange(len(user))
-    for _ in range(64):
+    fallback = 0
+    for round_ in range(64):
         pending = pending[touched_by_user(pending)]
         if not len(pending):
             break
-        negative[pending] = draw(pending)
+        # in_split: a row whose split holds only items the user touched (a tiny split)
+        # would never get a negative; after 16 rounds the rest are drawn from the catalogue
+        uniform = how == "uniform" or round_ >= 16
+        if uniform and how != "uniform" and round_ == 16:
+            fallback = len(pending)
+        negative[pending] = draw(pending, uniform)
+    if how == "in_split":
+        report["negatives_from_the_catalogue_split_exhausted"] += int(fallback)
     report["negatives_touched_by_user"] = int(touched_by_user(np.arange(len(user))).sum())
     return negative
 

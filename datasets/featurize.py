@@ -45,7 +45,7 @@ import time
 import numpy as np
 
 from models.errors import DataError, NpurecError, said
-from models import files
+from models import files, quiet
 from datasets import progress as progress_bars
 from datasets import features as feature_store
 from datasets import polyvore as pv
@@ -585,6 +585,7 @@ def main(argv=None):
                    "JSON layout")
     p.add_argument("--chunk", type=int, default=512, help="images per resume chunk")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--verbose", action="store_true", help="keep TensorFlow's start-up notices")
     o = sub.add_parser("polyvore-outfits", help="Polyvore Outfits (Vasileva et al. 2018) with "
                        "its official questions (NGNN)",
                        description=featurize_polyvore_outfits.__doc__.split("\n\n")[0])
@@ -610,10 +611,15 @@ def main(argv=None):
         sub_parser.add_argument("--on-bad", default="skip", choices=["skip", "error"])
         sub_parser.add_argument("--chunk", type=int, default=512)
         sub_parser.add_argument("--quiet", action="store_true", help="no progress bar")
+        sub_parser.add_argument("--verbose", action="store_true",
+                                help="keep TensorFlow's start-up notices")
     args = parser.parse_args(argv)
     if args.dataset not in ("polyvore", "polyvore-outfits"):
         parser.print_help()
         return 2
+    # as quiet as training.fit: TensorFlow's start-up notices dropped (oneDNN kept on: the
+    # backbones are convolutions)
+    quiet.start_tensorflow(verbose=args.verbose, onednn=True)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.dataset == "polyvore-outfits":
         try:

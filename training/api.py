@@ -19,7 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 import dataclasses
 
-from training import quiet
+from models import quiet
 
 quiet.start_tensorflow()  # before TensorFlow is imported below: no start-up notices in notebooks
 

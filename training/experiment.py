@@ -31,7 +31,7 @@ def start(verbose=False):
     Raises:
       SystemExit: ``import datasets`` finds another package (the message says what to do).
     """
-    from training import quiet  # pylint: disable=import-outside-toplevel
+    from models import quiet  # pylint: disable=import-outside-toplevel
 
     quiet.start_tensorflow(verbose)
     if not logging.getLogger().handlers:
@@ -196,7 +196,7 @@ def _train(task_cls, sections, resolved, output_dir, resuming, cluster, resume, 
         "runtime": runtime.describe(),
         "versions": versions(),
         "data": task.describe_data(data),
-        "config": resolved,
+        "config": task.applied_config(data, resolved),
     }
     metrics.update(results)
     _log_results(metrics)

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 from models import files
-from training import quiet
+from models import quiet
 from models.errors import UsageError
 
 

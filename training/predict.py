@@ -20,7 +20,7 @@ import numpy as np
 
 from models import files
 from models.errors import UsageError
-from training import quiet
+from models import quiet
 
 
 def _check_paths(input_path, output_path):

@@ -11,6 +11,7 @@ import pytest
 
 from models.errors import DataError
 from datasets import amazon, samples
+from training.tasks import din_baselines
 from datasets.generators import amazon_interests
 
 
@@ -96,7 +97,7 @@ def test_sampling_matches_a_slow_reference():
     rows = [("u%d" % rng.randint(40), "i%d" % rng.randint(60), int(t)) for t in range(600)]
     reviews = pd.DataFrame(rows, columns=["user", "item", "time"])
     meta = {"i%d" % i: "c%d" % (i % 7) for i in range(60)}
-    sequence, rows, sizes, vocab = amazon.build_samples(reviews, meta, maxlen=5, seed=1)
+    sequence, rows, sizes, vocab, _ = amazon.build_samples(reviews, meta, maxlen=5, seed=1)
     splits = {name: _columns(sequence, r, vocab, 5) for name, r in rows.items()}
     # reference: loop over users, after dropping repeated (user, item) reviews (first kept)
     frame = reviews.sort_values("time", kind="mergesort").drop_duplicates(["user", "item"])
@@ -319,24 +320,43 @@ def test_remapped_pickle_columns_must_be_integer_ids(tmp_path):
         amazon.load(str(d), str(tmp_path / "c"))
 
 
-def test_the_popularity_feature_leaves_a_training_rows_own_event_out(tmp_path):
-    """target_count = positive training events of the candidate; a positive TRAINING row does
-    not count itself (else "count >= 1" would separate positives only in training)."""
-    def rows(items, labels):
+def test_the_candidates_statistics_leave_a_training_rows_fold_out(tmp_path):
+    """target_count / target_rate / target_events of a TRAINING row come from the other folds'
+    users (scaled to the whole set): nothing of the row's own label reaches its features (a
+    leave-one-out rate is lower on an item's positive rows than on its negative ones, which
+    trees read as the label). Validation and test rows see the whole training set."""
+    def rows(users, items, labels, events):
         n = len(items)
-        return samples.records(np.zeros(n), np.zeros(n), np.zeros(n), items, np.ones(n),
-                               labels)
+        return samples.records(users, events, np.ones(n), items, np.ones(n), labels)
 
-    splits = {"train": rows([1, 1, 2, 3], [1, 1, 1, 0]), "validation": rows([2], [1]),
-              "test": rows([1, 3, 4], [1, 0, 0])}
+    # users 0..4 are folds 0..4; sequence[event] is the item each event is of
+    sequence = np.array([1, 1, 2, 3, 9])
+    splits = {"train": rows([0, 1, 2, 3], [1, 1, 2, 1], [1, 1, 1, 0], [0, 1, 2, 4]),
+              "validation": rows([0], [2], [1], [4]), "test": rows([0, 1, 2], [1, 3, 4],
+                                                                   [1, 0, 0], [4, 4, 4])}
     path = str(tmp_path / "set")
-    samples.write(path, np.zeros(1), splits, {"items": 5, "categories": 2}, {},
+    samples.write(path, sequence, splits, {"items": 5, "categories": 2}, {},
                   {"items": np.array(["", "a", "b", "c", "d"]), "categories": np.array(["", "x"]),
                    "item_category": np.array([0, 1, 1, 1, 1])}, 3)
     data = amazon.AmazonData(samples.open_set(path), synthetic=True, root="memory")
     np.testing.assert_array_equal(data.item_counts, [0, 2, 1, 0, 0])
-    np.testing.assert_array_equal(data.splits["train"]["target_count"], [1, 1, 0, 0])
-    np.testing.assert_array_equal(data.splits["test"]["target_count"], [2, 0, 0])
+    scale = samples.FOLDS / (samples.FOLDS - 1.0)
+    train = data.splits["train"]
+    # item 1: positives of users 0 and 1, a negative of user 3; each row sees the others
+    np.testing.assert_allclose(train["target_count"], [scale, scale, 0, 2 * scale])
+    np.testing.assert_allclose(train["target_events"], [scale, scale, 0, 2 * scale])
+    base = data.base_rate
+    assert base == pytest.approx(3 / 4)
+    prior = amazon.RATE_PRIOR_ROWS
+    rate_user0 = (scale + prior * base) / (2 * scale + prior)  # user 1's positive, user 3's
+    np.testing.assert_allclose(train["target_rate"][0], rate_user0, rtol=1e-6)
+    rate_user3 = (2 * scale + prior * base) / (2 * scale + prior)  # users 0 and 1's positives
+    np.testing.assert_allclose(train["target_rate"][3], rate_user3, rtol=1e-6)
+    test = data.splits["test"]
+    np.testing.assert_array_equal(test["target_count"], [2, 0, 0])
+    np.testing.assert_array_equal(test["target_events"], [2, 0, 0])
+    np.testing.assert_allclose(test["target_rate"][0], (2 + prior * base) / (3 + prior),
+                               rtol=1e-6)
 
 
 def _write_release(folder, release, rows, categories, gz=True):
@@ -419,5 +439,6 @@ def test_din_trains_one_epoch_on_a_2018_or_2023_folder(tmp_path, monkeypatch, re
         metrics = json.load(handle)
     assert metrics["data"]["sizes"]["users"] == 300 and metrics["data"]["sizes"]["items"] == 41
     assert metrics["rows"]["test"]["rows"] == 2 * 300  # each user's last event and a negative
-    assert set(metrics["baselines"]["test"]) == {"item_popularity", "category_in_history"}
+    assert set(metrics["baselines"]["test"]) == set(din_baselines.RULES + din_baselines.LEARNED) \
+        | {"base_rate"}
     assert 0.0 <= metrics["test"]["auc"] <= 1.0

@@ -256,7 +256,15 @@ def test_fit_cli_trains_and_scores_the_official_questions(featurized, tmp_path):
         metrics = json.load(handle)
     assert metrics["rows"]["test"]["fitb_questions"] == len(questions["disjoint", "test"])
     assert set(metrics["baselines"]["test"]) == {"category_cooccurrence",
-                                                 "semantic_cooccurrence"}
+                                                 "semantic_cooccurrence", "category_statistics"}
+    # ties shared: the semantic rule ties on every question (every candidate shares the
+    # blank's semantic category), so it scores chance, not 0
+    assert metrics["baselines"]["test"]["semantic_cooccurrence"]["fitb_accuracy"] == \
+        pytest.approx(0.25)
+    # what applied: the store's own dimensions, no generator settings, its random weights said
+    assert metrics["config"]["data"]["visual_dim"] == metrics["data"]["features"]["visual_dim"]
+    assert "synthetic_kind" not in metrics["config"]["data"]
+    assert metrics["data"]["features"]["random_weights"] is True
     assert "disjoint" in metrics["data"]["questions"]
     assert 0.0 <= metrics["test"]["fitb_accuracy"] <= 1.0
     assert fit.main(["--model", "ngnn", "--data-dir", root, "--epochs", "1",

@@ -1,6 +1,7 @@
 """The generators' own scorers (the ceiling reported as ``baselines.oracle``): golden values on
 hand-made rows, and on small generated sets the ceiling sits above the trivial rules."""
 import numpy as np
+import pytest
 
 from datasets.generators import common
 from datasets import generators
@@ -44,10 +45,10 @@ def test_tie_aware_metrics():
                        [1.0, 1.0, 1.0, 1.0],    # tied with all: 1/4
                        [2.0, 1.0, 0.0, 0.0],    # right: 1
                        [0.0, 1.0, 0.0, 0.0]])   # wrong: 0
-    assert M.fitb_accuracy(scores) == 0.25  # models: a tie is wrong
-    assert M.fitb_accuracy(scores, ties="share") == (0.5 + 0.25 + 1.0) / 4
-    assert M.pairwise_accuracy([1, 1, 0], [0, 1, 1]) == 1.0 / 3
-    assert M.pairwise_accuracy([1, 1, 0], [0, 1, 1], ties="share") == 0.5
+    assert M.fitb_accuracy(scores) == (0.5 + 0.25 + 1.0) / 4  # every scorer: ties shared
+    assert M.fitb_accuracy(scores, ties="wrong") == 0.25
+    assert M.pairwise_accuracy([1, 1, 0], [0, 1, 1]) == 0.5
+    assert M.pairwise_accuracy([1, 1, 0], [0, 1, 1], ties="wrong") == 1.0 / 3
 
 
 def test_polyvore_ceiling_beats_the_rule_on_generated_data(tmp_path, monkeypatch):
@@ -67,14 +68,19 @@ def test_polyvore_ceiling_beats_the_rule_on_generated_data(tmp_path, monkeypatch
 
 def test_amazon_ceiling_beats_the_rules_on_generated_data(tmp_path, monkeypatch):
     monkeypatch.setenv("NPUREC_CACHE", str(tmp_path))
+    from training.tasks import din_baselines
     from training.tasks.din import DINDataConfig, DINTask
 
     task = DINTask(data_config=DINDataConfig(synthetic_users=600))
     data = task.prepare(seed=0)
     base = task.baselines(data, "test")
-    assert set(base) == {"item_popularity", "category_in_history", "oracle"}
+    assert set(base) == set(din_baselines.RULES + din_baselines.LEARNED) | {"base_rate",
+                                                                            "oracle"}
     assert base["oracle"]["auc"] > base["category_in_history"]["auc"] + 0.02
     assert base["oracle"]["auc"] > 0.95
+    # in_split negatives: the candidate alone says little (uniform: popularity 0.7 and more)
+    for rule in ("item_popularity", "seen_in_training", "item_positive_rate"):
+        assert abs(base[rule]["auc"] - 0.5) < 0.08, (rule, base[rule])
 
 
 def test_compatibility_oracle_golden_values(tmp_path):
@@ -116,5 +122,6 @@ def test_compatibility_generator_is_real_format_and_its_ceiling_beats_the_rule(t
 def test_fitb_mrr_golden_value():
     scores = np.array([[3.0, 1.0, 2.0, 0.0],    # rank 1
                        [1.0, 2.0, 0.0, 0.0],    # rank 2
-                       [1.0, 1.0, 2.0, 0.0]])   # tie + one above: rank 3
-    assert M.fitb_mrr(scores) == (1.0 + 0.5 + 1.0 / 3.0) / 3
+                       [1.0, 1.0, 2.0, 0.0]])   # tie + one above: rank 2 or 3
+    assert M.fitb_mrr(scores, ties="wrong") == (1.0 + 0.5 + 1.0 / 3.0) / 3
+    assert M.fitb_mrr(scores) == pytest.approx((1.0 + 0.5 + (0.5 + 1.0 / 3.0) / 2) / 3)

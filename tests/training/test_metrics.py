@@ -88,20 +88,40 @@ def test_row_metrics_refuse_nan_scores_mismatched_lengths_and_non_binary_labels(
 
 
 def test_fitb_accuracy_and_mrr_with_ties():
+    """Ties count at their expected value under a random tie-break (the default, for every
+    scorer): a constant scorer gets chance, 1/4, not 0."""
     scores = np.array([[0.9, 0.1, 0.2, 0.3],    # right: rank 1
-                       [0.5, 0.5, 0.1, 0.1],    # tie with one other: wrong / shares 1/2
+                       [0.5, 0.5, 0.1, 0.1],    # tie with one other: 1/2 (wrong: 0)
                        [0.1, 0.2, 0.3, 0.4],    # rank 4
-                       [0.3, 0.3, 0.3, 0.3]])   # all tied: wrong / shares 1/4
-    assert M.fitb_accuracy(scores) == pytest.approx(1 / 4)
-    assert M.fitb_accuracy(scores, ties="share") == pytest.approx((1 + 1 / 2 + 0 + 1 / 4) / 4)
-    # MRR: ties rank the true answer behind: ranks 1, 2, 4, 4
-    assert M.fitb_mrr(scores) == pytest.approx((1 + 1 / 2 + 1 / 4 + 1 / 4) / 4)
+                       [0.3, 0.3, 0.3, 0.3]])   # all tied: 1/4 (wrong: 0)
+    assert M.fitb_accuracy(scores) == pytest.approx((1 + 1 / 2 + 0 + 1 / 4) / 4)
+    assert M.fitb_accuracy(scores, ties="wrong") == pytest.approx(1 / 4)
+    # MRR, expected over the tied positions: 1, (1 + 1/2) / 2, 1/4, (1 + 1/2 + 1/3 + 1/4) / 4
+    assert M.fitb_mrr(scores) == pytest.approx(
+        (1 + 0.75 + 0.25 + (1 + 1 / 2 + 1 / 3 + 1 / 4) / 4) / 4)
+    # ties="wrong" ranks the true answer behind: ranks 1, 2, 4, 4
+    assert M.fitb_mrr(scores, ties="wrong") == pytest.approx((1 + 1 / 2 + 1 / 4 + 1 / 4) / 4)
+    constant = np.zeros((5, 4))
+    assert M.fitb_accuracy(constant) == pytest.approx(0.25)
+    assert M.fitb_mrr(constant) == pytest.approx((1 + 1 / 2 + 1 / 3 + 1 / 4) / 4)
+
+
+def test_expected_mrr_matches_random_tie_breaking():
+    rng = np.random.RandomState(0)
+    scores = rng.randint(3, size=(400, 4)).astype(float)  # many ties
+    draws = []
+    for _ in range(300):
+        jitter = scores + 1e-6 * rng.uniform(size=scores.shape)  # a random tie-break
+        draws.append((M.fitb_mrr(jitter), M.fitb_accuracy(jitter)))
+    mrr, accuracy = np.mean(draws, axis=0)
+    assert M.fitb_mrr(scores) == pytest.approx(mrr, abs=0.005)
+    assert M.fitb_accuracy(scores) == pytest.approx(accuracy, abs=0.005)
 
 
 def test_pairwise_accuracy_and_rela_impr():
-    assert M.pairwise_accuracy([3, 2, 1, 5], [1, 2, 4, 0]) == pytest.approx(2 / 4)
-    assert M.pairwise_accuracy([3, 2, 1, 5], [1, 2, 4, 0], ties="share") == \
-        pytest.approx(2.5 / 4)
+    assert M.pairwise_accuracy([3, 2, 1, 5], [1, 2, 4, 0]) == pytest.approx(2.5 / 4)
+    assert M.pairwise_accuracy([3, 2, 1, 5], [1, 2, 4, 0], ties="wrong") == \
+        pytest.approx(2 / 4)
     # RelaImpr: (0.7 - 0.5) / (0.6 - 0.5) - 1 = 1.0 (twice as far above chance)
     assert M.rela_impr(0.7, 0.6) == pytest.approx(1.0)
     assert M.rela_impr(0.6, 0.6) == pytest.approx(0.0)

@@ -341,6 +341,11 @@ def test_npu_ranks_train_dice_and_mba_on_the_global_batch(monkeypatch, two_npu_r
              "hist_len": lens, "target_item": rng.randint(1, 30, 8).astype(np.int32),
              "target_cat": rng.randint(1, 5, 8).astype(np.int32),
              "target_count": rng.randint(0, 9, 8).astype(np.float32),
+             "hist_feedback": np.where(slots, rng.randint(1, 3, (8, 6)), 0).astype(np.int32),
+             "target_rate": rng.uniform(0.2, 0.8, 8).astype(np.float32),
+             "prior_events": (lens + 3).astype(np.int32), "prior_positives": lens,
+             "prior_cat_events": (lens // 2).astype(np.int32),
+             "prior_cat_positives": (lens // 3).astype(np.int32),
              "label": (rng.uniform(size=8) < 0.5).astype(np.float32)}
     doubled = {k: np.concatenate([v, v]) for k, v in batch.items()}
     one = rt.configure("cpu", "fp32", cluster=Cluster())  # one process, whatever RANK_SIZE says

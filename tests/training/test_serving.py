@@ -65,11 +65,15 @@ def test_din_predict_ranks_and_reports_bad_lines(runs, tmp_path):
     k = int(test["hist_len"][row])
     history = [[int(i), int(c)] for i, c in zip(test["hist_items"][row, :k],
                                                  test["hist_cats"][row, :k])]
+    # each history event's feedback by name, as the run's vocab.json lists them
+    names = [str(n) for n in run.data.vocab["feedback"].tolist()]
+    feedback = [names[c] if c else None for c in test["hist_feedback"][row, :k].tolist()]
+    assert int(test["prior_events"][row]) == k  # the whole history is the one given
     one = [1, int(run.data.vocab["item_category"][1])]  # item 1 with its own category
     candidates = [[int(test["target_item"][row]), int(test["target_cat"][row])], one]
     maxlen = test["hist_items"].shape[1]
     _write(str(tmp_path / "in.jsonl"), [
-        json.dumps({"history": history, "candidates": candidates}),
+        json.dumps({"history": history, "candidates": candidates, "feedback": feedback}),
         "{broken",
         json.dumps({"history": history, "candidates": [[10 ** 7, 1]]}),
         json.dumps({"history": history * (maxlen + 1), "candidates": candidates}),

@@ -267,6 +267,21 @@ class Task(object):
         """A short dict about the data (sizes, whether it is synthetic) for the run record."""
         return {}
 
+    def applied_config(self, data, config):
+        """The run's resolved config as it APPLIED to ``data``, for ``metrics.json``: settings
+        the data overrides show the data's value (a packed feature store's own dimensions),
+        settings that did not apply are left out (the generator's settings on real data).
+        ``config.json`` keeps what was asked (a resume compares it).
+
+        Args:
+          data: the prepared data.
+          config: ``{section: {key: value}}``.
+
+        Returns:
+          A new dict of the same shape.
+        """
+        return config
+
     def vocabulary(self, data):
         """The id space the model is trained in, as JSON (lists indexed by id), or None.
 

@@ -216,9 +216,11 @@ class NGNNTask(Task):
         root, is_synthetic, cache = common.resolve_data_dir(
             data_config.data_dir, data_config.cache_dir, make_default, description, log_)
         if polyvore_outfits.is_featurized(root):
-            return polyvore_outfits.load(root, data_config.split, seed=seed,
+            data = polyvore_outfits.load(root, data_config.split, seed=seed,
                                          min_category_items=data_config.min_category_items,
                                          log=log_)
+            _warn_random_features(data.store, root, log_)
+            return data
         if outfits_release.is_release(root):
             raise UsageError("--data-dir {}: the raw Polyvore Outfits release; featurize it "
                              "first: python -m datasets.featurize polyvore-outfits --root {} "
@@ -228,6 +230,7 @@ class NGNNTask(Task):
                        visual_dim=data_config.visual_dim, vocab_size=data_config.vocab_size,
                        synthetic=is_synthetic,
                        distinct_categories=data_config.distinct_categories, log=log_)
+        _warn_random_features(data.store, root, log_)
         return data
 
     def export_module(self, model, data):
@@ -319,7 +322,24 @@ class NGNNTask(Task):
                 "width": data.width,
                 "categories": data.num_categories,
                 "outfits": {k: int(len(v["items"])) for k, v in data.splits.items()},
+                "features": features_record(data.store),
                 "report": data.report}
+
+    def applied_config(self, data, config):
+        """The feature store's own dimensions (a packed store brings them: 1280 for
+        EfficientNet, not the default 2048), without the generator's settings on real data."""
+        out = {k: dict(v) if isinstance(v, dict) else v for k, v in config.items()}
+        section = out.get("data", {})
+        section["visual_dim"] = int(data.store.visual_dim)
+        section["vocab_size"] = int(data.store.vocab_size)
+        if not data.synthetic:
+            for key in ("synthetic_outfits", "synthetic_kind", "structure_dir",
+                        "synthetic_layout"):
+                section.pop(key, None)
+        if not data.official:
+            section.pop("split", None)
+            section.pop("min_category_items", None)
+        return out
 
     def num_train_examples(self, data):
         return int(data.splits["train"]["mask"].sum())
@@ -476,6 +496,27 @@ class NGNNTask(Task):
                 oracle(fitb["items"], fitb["cats"], fitb["mask"]),
                 oracle(compat["items"], compat["cats"], compat["mask"]), compat["label"])
         return out
+
+
+def features_record(store):
+    """How the item vectors were made, for ``metrics.json``: the featurizer's encoder
+    (backbone, weights, precision) and dimensions, ``random_weights`` when the backbone was
+    not trained (``--weights none``)."""
+    encoder = dict(getattr(store, "meta", {}).get("encoder") or {})
+    out = {"visual_dim": int(store.visual_dim), "vocab_size": int(store.vocab_size)}
+    if encoder:
+        out["encoder"] = encoder
+        out["random_weights"] = str(encoder.get("weights", "")).startswith("none")
+    return out
+
+
+def _warn_random_features(store, root, log_):
+    """Training on vectors of an untrained backbone learns nothing of the images: said."""
+    if features_record(store).get("random_weights"):
+        log_.warning("%s: the image vectors were encoded with RANDOM backbone weights "
+                     "(datasets.featurize --weights none: for tests only); the visual branch "
+                     "sees noise-like features. Featurize with --weights imagenet or a "
+                     "weights file for real results", root)
 
 
 def question_metrics(fitb_scores, compat_scores, compat_labels, answer=None, paired=True):
