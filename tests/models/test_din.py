@@ -285,3 +285,81 @@ def test_the_popularity_input_reaches_the_logit_only_when_asked():
     without.build()
     np.testing.assert_array_equal(without(low).numpy(), without(high).numpy())
     assert DIN.from_config(with_feature.get_config()).popularity
+
+
+def _with_real_log_inputs(batch, rng):
+    """The inputs of real logs beside a :func:`_batch`: feedback codes, rates and the user's
+    running statistics."""
+    n, length = batch["hist_items"].shape
+    slots = np.arange(length)[None, :] < batch["hist_len"][:, None]
+    out = dict(batch)
+    out["hist_feedback"] = np.where(slots, rng.randint(1, 4, (n, length)), 0).astype(np.int32)
+    out["target_count"] = rng.randint(0, 9, n).astype(np.float32)
+    out["target_rate"] = rng.uniform(0.1, 0.9, n).astype(np.float32)
+    out["prior_events"] = (batch["hist_len"] + 5).astype(np.int32)
+    out["prior_positives"] = (batch["hist_len"] + 1).astype(np.int32)
+    out["prior_cat_events"] = (batch["hist_len"] // 2).astype(np.int32)
+    out["prior_cat_positives"] = (batch["hist_len"] // 3).astype(np.int32)
+    return out
+
+
+def test_feedback_reaches_the_keys_and_padding_still_changes_nothing():
+    """A history event's feedback (a rating) is part of its key: changing the feedback of a
+    real event changes the score, changing that of a padding slot does not."""
+    rng = np.random.RandomState(0)
+    batch = _with_real_log_inputs(_batch(rng), rng)
+    model = DIN(30, 5, embedding_dim=4, num_feedback=4)
+    model.build()
+    model.feedback_embedding.assign(rng.normal(size=(4, 8)).astype(np.float32))
+    base = model(batch).numpy()
+    slots = np.arange(6)[None, :] < batch["hist_len"][:, None]
+    padded = dict(batch, hist_feedback=np.where(slots, batch["hist_feedback"], 3).astype(
+        np.int32))
+    np.testing.assert_allclose(model(padded).numpy(), base, rtol=1e-6, atol=1e-6)
+    shifted = batch["hist_feedback"] % 3 + 1  # every real event's feedback changed
+    rated = dict(batch, hist_feedback=np.where(slots, shifted, 0).astype(np.int32))
+    changed = np.abs(model(rated).numpy() - base) > 1e-6
+    assert changed[batch["hist_len"] > 0].all() and not changed[batch["hist_len"] == 0].any()
+    assert DIN.from_config(model.get_config()).num_feedback == 4
+    without = DIN(30, 5, embedding_dim=4)
+    without.build()
+    assert "feedback_embedding" not in [w.name.split("/")[-1].split(":")[0]
+                                        for w in without.weights]
+
+
+def test_the_wide_term_is_a_logistic_regression_on_the_simple_features():
+    """With the deep part's output weights at zero, the logit IS a linear model on the simple
+    features (the learned simple baseline is a special case of the model): checked against
+    the features computed by hand."""
+    rng = np.random.RandomState(1)
+    batch = _with_real_log_inputs(_batch(rng), rng)
+    model = DIN(30, 5, embedding_dim=4, popularity=True, item_rate=True, user_stats=True,
+                wide=True)
+    model.build()
+    kernel = model.logit.kernel
+    kernel.assign(np.zeros(kernel.shape, np.float32))
+    model.logit.bias.assign(np.zeros(1, np.float32))
+    weights = rng.normal(size=(8, 1)).astype(np.float32)
+    model.wide_logit.bias.assign([0.25])
+
+    def log_odds(p):
+        p = np.clip(p, 1e-4, 1 - 1e-4)
+        return np.log(p) - np.log1p(-p)
+
+    length = batch["hist_len"].astype(np.float64)
+    valid = np.arange(6)[None, :] < length[:, None]
+    same = ((batch["hist_cats"] == batch["target_cat"][:, None]) & valid).sum(axis=1)
+    events = batch["prior_events"].astype(np.float64)
+    cat_events = batch["prior_cat_events"].astype(np.float64)
+    features = np.stack([
+        np.log1p(batch["target_count"]), log_odds(batch["target_rate"]), np.log1p(events),
+        log_odds((batch["prior_positives"] + 1.0) / (events + 2.0)), np.log1p(cat_events),
+        cat_events / np.maximum(events, 1.0),
+        log_odds((batch["prior_cat_positives"] + 1.0) / (cat_events + 2.0)),
+        same / np.maximum(length, 1.0)], axis=1)
+    # the wide layer sees these 8 columns (popularity, rate, 5 user statistics, share)
+    model.wide_logit.kernel.assign(weights)
+    np.testing.assert_allclose(model(batch).numpy(), features.dot(weights).ravel() + 0.25,
+                               rtol=1e-4, atol=1e-5)
+    config = DIN.from_config(model.get_config()).get_config()
+    assert config["wide"] and config["item_rate"] and config["user_stats"]
