@@ -238,7 +238,7 @@ def _log_results(metrics):
     log.info("test: %s", ", ".join("{}={:.4f}".format(k, v)
                                    for k, v in sorted(metrics["test"].items())))
     for name, values in sorted(metrics["baselines"]["test"].items()):
-        log.info("test, %s %s: %s", "ceiling" if name == "oracle" else "rule", name,
+        log.info("test, %s %s: %s", "ceiling" if name == "oracle" else "baseline", name,
                  ", ".join("{}={:.4f}".format(k, v) for k, v in sorted(values.items())))
 
 

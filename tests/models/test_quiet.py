@@ -36,6 +36,21 @@ def test_a_run_prints_no_tensorflow_start_up_notices(tmp_path):
     assert "npurec.experiment: run directory" in result.stderr  # our own log lines still show
 
 
+@pytest.mark.slow
+def test_the_featurizer_is_as_quiet_as_training(tmp_path):
+    """``datasets.featurize`` starts TensorFlow the same way (its error still shows)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "datasets.featurize", "polyvore-outfits", "--root",
+         str(tmp_path / "missing"), "--out", str(tmp_path / "out")],
+        cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        universal_newlines=True, timeout=300)
+    assert result.returncode == 2, result.stderr[-2000:]
+    noisy = [l for l in result.stderr.splitlines() if l.startswith(NOISE_PREFIXES)
+             or "cuInit" in l or "rebuild TensorFlow" in l]
+    assert not noisy, noisy
+    assert "missing" in result.stderr
+
+
 def _fake_tensorflow(tmp_path):
     """A stand-in ``tensorflow`` package that writes to file descriptor 2 on import the way
     TensorFlow's C++ does: the filter is what is under test, not TensorFlow."""
