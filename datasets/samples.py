@@ -27,11 +27,12 @@ feedback. ``prior_events`` / ``prior_positives`` are the user's running statisti
 row's event: how many events the user had (ALL of them, not only the ``maxlen`` kept) and how
 many of them the protocol counts as liked (a rating of 4 or more on MovieLens; every review on
 Amazon, where negatives are sampled); ``prior_cat_events`` / ``prior_cat_positives`` the same
-among the user's earlier events in the CANDIDATE's category (a genre on MovieLens). Training rows are stored in a seeded
-random order (:func:`shuffled`), so an epoch can read them as a random sequence of contiguous
-chunks (a few reads per batch, never one per row: :meth:`Split.read` reads each run of
-consecutive rows at once); evaluation reads
-contiguous ranges. Reads go through plain file reads (:func:`datasets.features.read_rows`), not
+among the user's earlier events in the CANDIDATE's category (a genre on MovieLens).
+
+Training rows are stored in a seeded random order (:func:`shuffled`), so an epoch can read
+them as a random sequence of contiguous chunks (a few reads per batch, never one per row:
+:meth:`Split.read` reads each run of consecutive rows at once); evaluation reads contiguous
+ranges. Reads go through plain file reads (:func:`datasets.features.read_rows`), not
 through a memory mapping, whose touched pages would count as the process's memory.
 """
 from __future__ import absolute_import, division, print_function

@@ -176,6 +176,39 @@ class DIN(keras.Model):
         return tf.concat([tf.cast(gather(self.item_embedding, items), dt),
                           tf.cast(gather(self.category_embedding, cats), dt)], axis=-1)
 
+    def _keys(self, inputs, hist_items, hist_cats):
+        """[B, L, 2d] the history's keys: item and category embeddings, plus each event's
+        feedback embedding when the model has one."""
+        keys = self._embed(hist_items, hist_cats)
+        if self.num_feedback > 1:
+            codes = tf.cast(inputs["hist_feedback"], tf.int32)
+            keys += tf.cast(gather(self.feedback_embedding, codes), keys.dtype)
+        return keys
+
+    def attention_weights(self, inputs):
+        """[B, L] float32: the weight the activation unit gives each history slot of each
+        row (0 on padding), exactly as :meth:`call` computes it (feedback and recency in the
+        keys), for plots and inspection.
+
+        Args:
+          inputs: the model's input dict.
+
+        Returns:
+          The weights.
+
+        Raises:
+          ValueError: a sum-pooling BaseModel (no attention).
+        """
+        if self.attention is None:
+            raise ValueError("a sum-pooling BaseModel has no attention to show")
+        hist_items = tf.cast(inputs["hist_items"], tf.int32)
+        hist_cats = tf.cast(inputs["hist_cats"], tf.int32)
+        mask = tf.sequence_mask(inputs["hist_len"], hist_items.shape[1], dtype=tf.float32)
+        keys = self._with_recency(self._keys(inputs, hist_items, hist_cats), inputs["hist_len"])
+        query = self._embed(tf.cast(inputs["target_item"], tf.int32),
+                            tf.cast(inputs["target_cat"], tf.int32))
+        return tf.cast(self.attention(query, keys, mask, training=False), tf.float32)
+
     def _with_recency(self, keys, hist_len):
         """keys + the embedding of each slot's distance from the candidate (left-aligned
         histories: slot j of a history of length n is n - 1 - j steps back)."""
@@ -238,10 +271,7 @@ class DIN(keras.Model):
         target_cats = tf.cast(inputs["target_cat"], tf.int32)
         length = hist_items.shape[1] or tf.shape(hist_items)[1]
         mask = tf.sequence_mask(inputs["hist_len"], length, dtype=tf.float32)
-        keys = self._embed(hist_items, hist_cats)  # [B, L, 2d]
-        if self.num_feedback > 1:
-            codes = tf.cast(inputs["hist_feedback"], tf.int32)
-            keys += tf.cast(gather(self.feedback_embedding, codes), keys.dtype)
+        keys = self._keys(inputs, hist_items, hist_cats)  # [B, L, 2d]
         query = self._embed(target_items, target_cats)  # [B, 2d]
         if self.attention is not None:
             weights = self.attention(query, self._with_recency(keys, inputs["hist_len"]),

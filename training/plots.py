@@ -61,7 +61,8 @@ def din_attention(model, row, candidates, path=None):
 
     Args:
       model: a trained :class:`models.din.DIN`.
-      row: one processed row (history ids, categories, length).
+      row: one processed row (history ids, categories, length, and its feedback codes when
+        the data has them).
       candidates: candidate item ids.
       path: also save the figure here.
 
@@ -74,14 +75,14 @@ def din_attention(model, row, candidates, path=None):
     if model.attention is None:
         raise ValueError("a sum-pooling BaseModel has no attention to show")
     n = len(candidates)
-    hist_items = np.repeat(row["hist_items"][:1], n, axis=0)
-    hist_cats = np.repeat(row["hist_cats"][:1], n, axis=0)
+    batch = {k: np.repeat(np.asarray(v)[:1], n, axis=0) for k, v in row.items()}
+    hist_items, hist_cats = batch["hist_items"], batch["hist_cats"]
     length = int(row["hist_len"][0])
-    keys = model._embed(tf.constant(hist_items), tf.constant(hist_cats))  # pylint: disable=protected-access
-    query = model._embed(tf.constant([c[0] for c in candidates]),  # pylint: disable=protected-access
-                         tf.constant([c[1] for c in candidates]))
-    mask = tf.sequence_mask(np.full(n, length), hist_items.shape[1], dtype=tf.float32)
-    weights = model.attention(query, keys, mask).numpy()[:, :length]
+    batch["target_item"] = np.asarray([c[0] for c in candidates], np.int32)
+    batch["target_cat"] = np.asarray([c[1] for c in candidates], np.int32)
+    if "hist_feedback" not in batch:  # a row without feedback: none recorded
+        batch["hist_feedback"] = np.zeros_like(hist_items)
+    weights = model.attention_weights(batch).numpy()[:, :length]
     if path:
         fig, ax = plt.subplots(figsize=(1 + 0.45 * length, 1 + 0.45 * n))
         image = ax.imshow(weights, cmap="viridis", aspect="auto")

@@ -31,8 +31,8 @@ def generate(n_users=2000, n_themes=10, theme_size=4, interests=2, min_events=8,
     (which category is in which theme is random). Every user has ``interests`` favourite
     themes with Dirichlet(1) shares, Dirichlet(1) shares over each theme's categories, and
     ``min_events``-``max_events`` events spread over one timeline. The events are played in
-    time order: each picks a theme, then a category of it by the user's shares, then with probability
-    ``new_item`` an item that did not exist before (it arrives now, in that category), else
+    time order: each picks a theme, then a category of it by the user's shares, then with
+    probability ``new_item`` an item that did not exist before (it arrives now, in that category), else
     an existing item of the category by preferential attachment (an item is picked in
     proportion to its events so far; one the user has is skipped). Most items therefore
     occur once, a few become popular, and the last events of the log are mostly new items.
@@ -51,8 +51,9 @@ def generate(n_users=2000, n_themes=10, theme_size=4, interests=2, min_events=8,
       The data directory.
     """
     params = dict(n_users=n_users, n_themes=n_themes, theme_size=theme_size,
-                  interests=interests, min_events=min_events, max_events=max_events, new_item=new_item,
-                  gzip_reviews=gzip_reviews, seed=seed, version=common.GENERATOR_VERSION)
+                  interests=interests, min_events=min_events, max_events=max_events,
+                  new_item=new_item, gzip_reviews=gzip_reviews, seed=seed,
+                  version=common.GENERATOR_VERSION)
     target = directory or os.path.join(common.cache_root(), "synthetic",
                                        "amazon-longtail-" + common.params_key(params))
     return common.atomic_build(target, lambda tmp: _write(tmp, **params))

@@ -321,6 +321,10 @@ def test_feedback_reaches_the_keys_and_padding_still_changes_nothing():
     changed = np.abs(model(rated).numpy() - base) > 1e-6
     assert changed[batch["hist_len"] > 0].all() and not changed[batch["hist_len"] == 0].any()
     assert DIN.from_config(model.get_config()).num_feedback == 4
+    # what the unit weighs, as call() weighs it: 0 on padding, moved by the feedback
+    weights = model.attention_weights(batch).numpy()
+    assert np.all(weights[~slots] == 0.0)
+    assert not np.allclose(weights[slots], model.attention_weights(rated).numpy()[slots])
     without = DIN(30, 5, embedding_dim=4)
     without.build()
     assert "feedback_embedding" not in [w.name.split("/")[-1].split(":")[0]

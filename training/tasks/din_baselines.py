@@ -93,10 +93,11 @@ class Baselines(object):
     def _fit(self):
         """Fit the learned baselines on (a seeded sample of) the training rows."""
         # imported here: scikit-learn is needed only once a run is scored
-        from sklearn.ensemble import HistGradientBoostingClassifier  # pylint: disable=import-outside-toplevel
-        from sklearn.linear_model import LogisticRegression  # pylint: disable=import-outside-toplevel
-        from sklearn.pipeline import make_pipeline  # pylint: disable=import-outside-toplevel
-        from sklearn.preprocessing import StandardScaler  # pylint: disable=import-outside-toplevel
+        # pylint: disable=import-outside-toplevel
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
 
         train = self.data.splits["train"]
         rng = np.random.RandomState(self.seed)

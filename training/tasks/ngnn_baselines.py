@@ -119,7 +119,8 @@ class CategoryStatistics(object):
 
     def _fit(self, rng):
         # imported here: scikit-learn is needed only once a run is scored
-        from sklearn.linear_model import LogisticRegression  # pylint: disable=import-outside-toplevel
+        # pylint: disable=import-outside-toplevel
+        from sklearn.linear_model import LogisticRegression
 
         data = self.data
         train = data.splits["train"]
