@@ -619,6 +619,7 @@ def _negatives(user, target, split_of, users, items, n_items, how, rng, report):
 
 
 RATE_PRIOR_ROWS = 10.0  # pseudo-rows of the training base rate in an item's positive rate
+FEEDBACK_PRIOR_EVENTS = 2.0  # pseudo-events of the training mean in an item's mean feedback
 
 
 class AmazonData(object):
@@ -637,10 +638,12 @@ class AmazonData(object):
       item_index: raw asin -> item id (requests name items by asin).
       item_counts / category_counts: positive training events per id (the mini-batch aware
         regulariser's frequencies, counted when the samples were written).
-      item_stats: float32 [3, items]: each item's positive training rows, training rows
-        (both labels) and occurrences in the training log (events training rows predict; a
-        sampled negative is not one).
+      item_stats: float32 [5, items]: each item's positive training rows, training rows
+        (both labels), occurrences in the training log (events training rows predict; a
+        sampled negative is not one), and the sum and count of those events' numeric
+        feedback (ratings, stars).
       base_rate: the training rows' positive share.
+      feedback_mean: the training events' mean numeric feedback (0 without any).
 
     Each split also gets derived columns of the candidate's training statistics:
     ``target_count`` (positive training rows: the popularity input), ``target_rate`` (its
@@ -666,27 +669,31 @@ class AmazonData(object):
         self.category_counts = sample_set.category_counts
         folds = getattr(sample_set, "fold_counts", None)
         if folds is None:  # a sample set without them: positives only, one fold
-            folds = np.stack([self.item_counts] * 3)[:, None, :].astype(np.float32)
+            zeros = np.zeros_like(self.item_counts)
+            folds = np.stack([self.item_counts] * 3 + [zeros, zeros])[:, None, :].astype(
+                np.float32)
         self.fold_counts = folds
         self.item_stats = folds.sum(axis=1)
         rows = float(self.item_stats[1].sum())
         self.base_rate = float(self.item_stats[0].sum()) / rows if rows else 0.5
+        rated = float(self.item_stats[4].sum())
+        self.feedback_mean = float(self.item_stats[3].sum()) / rated if rated else 0.0
         for name, split in self.splits.items():
             train = name == "train"
-            split.derived["target_count"] = self._derived(train, "count")
-            split.derived["target_rate"] = self._derived(train, "rate")
-            split.derived["target_events"] = self._derived(train, "events")
+            for what in ("count", "rate", "events", "feedback"):
+                split.derived["target_" + what] = self._derived(train, what)
 
     def candidate_stats(self, batch, train):
-        """The candidate's (positives, rows, events) in training: out of fold for training
-        rows (scaled to the whole set), the whole training set's otherwise.
+        """The candidate's (positives, rows, events, feedback sum, feedback count) in
+        training: out of fold for training rows (scaled to the whole set), the whole training
+        set's otherwise.
 
         Args:
           batch: ``target_item`` and ``user`` columns.
           train: whether the rows are training rows.
 
         Returns:
-          Three float64 [n] arrays.
+          Five float64 [n] arrays.
         """
         item = np.asarray(batch["target_item"], np.int64)
         stats = self.item_stats[:, item].astype(np.float64)
@@ -694,17 +701,19 @@ class AmazonData(object):
         if train and folds > 1:
             fold = samples.fold_of(batch["user"])
             stats = (stats - self.fold_counts[:, fold, item]) * (folds / (folds - 1.0))
-        return stats[0], stats[1], stats[2]
+        return tuple(stats)
 
     def _derived(self, train, what):
-        base = self.base_rate
+        base, mean = self.base_rate, self.feedback_mean
 
         def compute(batch):
-            positives, rows, events = self.candidate_stats(batch, train)
+            positives, rows, events, total, rated = self.candidate_stats(batch, train)
             if what == "count":
                 value = positives
             elif what == "events":
                 value = events
+            elif what == "feedback":
+                value = (total - rated * mean) / (rated + FEEDBACK_PRIOR_EVENTS)
             else:
                 value = (positives + RATE_PRIOR_ROWS * base) / (rows + RATE_PRIOR_ROWS)
             return value.astype(np.float32)

@@ -17,9 +17,9 @@ its history is a slice of the user's event sequence, made when a batch is read:
     DIR/vocab_<name>.npy   raw keys of item and category ids, each item's category id, the
                            feedback codes' names and whether the protocol counts each as liked
     DIR/counts_<name>.npy  positive training events per item id and per category id;
-    DIR/fold_counts.npy    float32 [3, FOLDS, items]: per fold of training users, each
-                           item's positive rows, rows (both labels) and events
-                           (:func:`fold_counts`)
+    DIR/fold_counts.npy    float32 [5, FOLDS, items]: per fold of training users, each
+                           item's positive rows, rows (both labels), events, and the sum
+                           and count of its events' numeric feedback (:func:`fold_counts`)
 
 Row ``r``'s history is ``sequence[event - hist_len : event]`` (oldest first, left-aligned,
 0 = padding), its categories those items' categories and its feedback those events'
@@ -54,7 +54,7 @@ RECORD = ("user", "event", "hist_len", "target_item", "target_cat", "label", "pr
 HISTORY = ("hist_items", "hist_cats", "hist_feedback")
 SPLITS = ("train", "validation", "test")
 VOCAB = ("items", "categories", "item_category", "feedback", "feedback_liked")
-VERSION = 3  # 3: per-event feedback, the user's running statistics, training rows per item
+VERSION = 3  # 3: per-event feedback, the user's running statistics, out-of-fold item counts
 READ_ROWS = 1 << 20  # rows per read of a whole column
 
 
@@ -95,10 +95,32 @@ def fold_of(user):
     return np.asarray(user, np.int64) % FOLDS
 
 
-def fold_counts(train, sequence, n_items):
+def feedback_values(names):
+    """The number each feedback code stands for (a rating, stars), NaN where its name is not
+    a number (a behaviour type) and for code 0 (none recorded).
+
+    Args:
+      names: the feedback codes' names, code 0 first.
+
+    Returns:
+      float64 [codes].
+    """
+    values = np.full(len(names), np.nan)
+    for code, name in enumerate(np.asarray(names).tolist()):
+        if code:
+            try:
+                values[code] = float(name)
+            except ValueError:
+                pass
+    values[~np.isfinite(values)] = np.nan
+    return values
+
+
+def fold_counts(train, sequence, n_items, event_values=None):
     """Per fold of training users, each item's positive training rows, training rows (both
-    labels) and events (its occurrences in the training log: the events training rows
-    predict, each once; a sampled negative is not one).
+    labels), events (its occurrences in the training log: the events training rows predict,
+    each once; a sampled negative is not one), and the sum and count of those events'
+    numeric feedback (a rating, stars; ``event_values`` NaN where there is none).
 
     Why folds: a training row's own statistics must not include its label. Leaving only the
     row itself out is not enough: an item's leave-one-out positive rate is LOWER on its
@@ -111,25 +133,32 @@ def fold_counts(train, sequence, n_items):
       train: int32 [rows, 10] training records.
       sequence: [events] item ids.
       n_items: the item id space.
+      event_values: [events] each event's numeric feedback (NaN: none), or None.
 
     Returns:
-      float32 [3, FOLDS, n_items]: positives, rows, events.
+      float32 [5, FOLDS, n_items]: positives, rows, events, feedback sum, feedback count.
     """
     user = train[:, RECORD.index("user")]
     item = train[:, RECORD.index("target_item")].astype(np.int64)
     positive = train[:, RECORD.index("label")] > 0
     fold = fold_of(user)
-    out = np.zeros((3, FOLDS, n_items), np.float32)
+    size = FOLDS * n_items
+    out = np.zeros((5, FOLDS, n_items), np.float32)
     index = fold * n_items + item
-    out[0] = np.bincount(index[positive], minlength=FOLDS * n_items).reshape(FOLDS, n_items)
-    out[1] = np.bincount(index, minlength=FOLDS * n_items).reshape(FOLDS, n_items)
+    out[0] = np.bincount(index[positive], minlength=size).reshape(FOLDS, n_items)
+    out[1] = np.bincount(index, minlength=size).reshape(FOLDS, n_items)
     event = train[:, RECORD.index("event")].astype(np.int64)
     sequence = np.asarray(sequence)
     own = (event < len(sequence)) & (sequence[np.clip(event, 0, max(len(sequence) - 1, 0))]
                                      == item) if len(sequence) else np.zeros(len(item), bool)
-    events = np.unique(index[own] * (len(sequence) + 1) + event[own])  # each event once
-    out[2] = np.bincount(events // (len(sequence) + 1),
-                         minlength=FOLDS * n_items).reshape(FOLDS, n_items)
+    key = np.unique(index[own] * (len(sequence) + 1) + event[own])  # each event once
+    events, slot = key % (len(sequence) + 1), key // (len(sequence) + 1)
+    out[2] = np.bincount(slot, minlength=size).reshape(FOLDS, n_items)
+    if event_values is not None and len(events):
+        value = np.asarray(event_values, np.float64)[events]
+        rated = np.isfinite(value)
+        out[3] = np.bincount(slot[rated], value[rated], minlength=size).reshape(FOLDS, n_items)
+        out[4] = np.bincount(slot[rated], minlength=size).reshape(FOLDS, n_items)
     return out
 
 
@@ -344,8 +373,8 @@ def write(path, sequence, splits, sizes, report, vocab, maxlen, feedback=None, p
                                    ("categories", "target_cat", sizes["categories"])):
             np.save(os.path.join(tmp, "counts_{}.npy".format(name)), np.bincount(
                 train[positive, RECORD.index(column)], minlength=size).astype(np.float32))
-        np.save(os.path.join(tmp, "fold_counts.npy"), fold_counts(train, sequence,
-                                                                 sizes["items"]))
+        np.save(os.path.join(tmp, "fold_counts.npy"), fold_counts(
+            train, sequence, sizes["items"], feedback_values(vocab["feedback"])[feedback]))
         files.write_json(os.path.join(tmp, "meta.json"), {
             "version": VERSION, "sizes": sizes, "report": report, "maxlen": int(maxlen),
             "protocol": protocol,
@@ -397,9 +426,9 @@ class SampleSet(object):
         self.item_counts = np.load(os.path.join(path, "counts_items.npy"))
         self.category_counts = np.load(os.path.join(path, "counts_categories.npy"))
         self.fold_counts = np.load(os.path.join(path, "fold_counts.npy"))
-        if self.fold_counts.shape != (3, FOLDS, self.item_counts.shape[0]):
+        if self.fold_counts.shape != (5, FOLDS, self.item_counts.shape[0]):
             raise ValueError("fold_counts.npy has shape {}, expected {}".format(
-                self.fold_counts.shape, (3, FOLDS, self.item_counts.shape[0])))
+                self.fold_counts.shape, (5, FOLDS, self.item_counts.shape[0])))
         item_to_cat = np.asarray(self.vocab["item_category"], np.int32)
         self.splits = {name: Split(os.path.join(path, name + ".npy"), self.sequence,
                                    item_to_cat, self.maxlen, self.feedback)

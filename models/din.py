@@ -13,7 +13,7 @@ attention unit's packing of real history positions, which ``static_shapes=True``
 
 Inputs (dict): hist_items, hist_cats [B, L] int (0 = padding), hist_len [B] int,
 target_item, target_cat [B] int; with the options below also hist_feedback [B, L] int,
-target_count, target_rate [B] float and prior_events, prior_positives, prior_cat_events,
+target_count, target_rate, target_feedback [B] float and prior_events, prior_positives, prior_cat_events,
 prior_cat_positives [B] int.
 """
 from __future__ import absolute_import, division, print_function
@@ -46,7 +46,7 @@ class DIN(keras.Model):
         interests needs ((count + a) / (length + K a)); an MLP cannot divide by a length it
         is not given. Off in the paper.
       popularity: also feed the MLP log(1 + ``inputs["target_count"]``), the candidate's
-        count of positive training events (leave-one-out on training rows: the task
+        count of positive training events (out of fold on training rows: the task
         excludes the row's own event). Learning an item's popularity through its embedding
         alone needs many events per item and memorises the rest. Off in the paper.
       static_shapes: score every history slot in the attention unit (NPU); False (default)
@@ -57,8 +57,10 @@ class DIN(keras.Model):
         event's feedback to its key, both where the unit scores it and in what is pooled: a
         movie rated 1 and one rated 5 are different evidence about the candidate. 0 = off.
       item_rate: also feed log-odds of ``inputs["target_rate"]``, the candidate's positive
-        share over its training rows (smoothed, leave-one-out): on labelled data (MovieLens)
-        the item's quality, which the item embedding would otherwise have to memorise.
+        share over its training rows (smoothed, out of fold for training rows), and
+        ``inputs["target_feedback"]``, its events' mean rating or stars (centred, smoothed):
+        on labelled data (MovieLens) the item's quality, which the item embedding would
+        otherwise have to memorise.
       user_stats: also feed the user's running statistics over ALL earlier events (not only
         the ``maxlen`` kept): log(1 + ``prior_events``) and the log-odds of the smoothed liked
         share ``(prior_positives + 1) / (prior_events + 2)``, and the same in the candidate's
@@ -153,7 +155,8 @@ class DIN(keras.Model):
                  "hist_feedback": tf.zeros([1, 1], tf.int32),
                  "hist_len": tf.zeros([1], tf.int32), "target_item": tf.zeros([1], tf.int32),
                  "target_cat": tf.zeros([1], tf.int32), "target_count": tf.zeros([1], tf.float32),
-                 "target_rate": tf.fill([1], 0.5), "prior_events": tf.zeros([1], tf.int32),
+                 "target_rate": tf.fill([1], 0.5), "target_feedback": tf.zeros([1], tf.float32),
+                 "prior_events": tf.zeros([1], tf.int32),
                  "prior_positives": tf.zeros([1], tf.int32),
                  "prior_cat_events": tf.zeros([1], tf.int32),
                  "prior_cat_positives": tf.zeros([1], tf.int32)}
@@ -228,7 +231,8 @@ class DIN(keras.Model):
             count = tf.cast(inputs["target_count"], tf.float32)
             columns.append(tf.math.log1p(tf.maximum(count, 0.0)))
         if self.item_rate:
-            columns.append(_log_odds(tf.cast(inputs["target_rate"], tf.float32)))
+            columns += [_log_odds(tf.cast(inputs["target_rate"], tf.float32)),
+                        tf.cast(inputs["target_feedback"], tf.float32)]
         if self.user_stats:
             events = tf.maximum(tf.cast(inputs["prior_events"], tf.float32), 0.0)
             liked = tf.clip_by_value(tf.cast(inputs["prior_positives"], tf.float32), 0.0,

@@ -357,6 +357,8 @@ def test_the_candidates_statistics_leave_a_training_rows_fold_out(tmp_path):
     np.testing.assert_array_equal(test["target_events"], [2, 0, 0])
     np.testing.assert_allclose(test["target_rate"][0], (2 + prior * base) / (3 + prior),
                                rtol=1e-6)
+    # no stars in these rows: the mean-feedback feature is 0 everywhere
+    assert not np.any(test["target_feedback"]) and not np.any(train["target_feedback"])
 
 
 def _write_release(folder, release, rows, categories, gz=True):

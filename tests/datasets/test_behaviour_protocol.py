@@ -179,3 +179,43 @@ def test_on_a_long_tail_log_only_in_split_negatives_hide_the_candidate(
     else:
         assert max(candidate_only) > 0.65, base
     assert base["category_in_history"]["auc"] > 0.75
+
+
+def test_the_candidates_mean_feedback_is_out_of_fold_for_training_rows(tmp_path):
+    """target_feedback: the item's mean rating over its training events minus the training
+    mean, smoothed; a training row does not see its own fold's ratings."""
+    rng = np.random.RandomState(0)
+    ratings = pd.DataFrame({"user": np.repeat(np.arange(40), 5),
+                            "item": rng.randint(10, 16, size=200),
+                            "rating": rng.randint(1, 6, size=200),
+                            "time": np.arange(200)})
+    genres = {str(i): "Drama" for i in range(10, 16)}
+    sequence, splits, sizes, vocab, feedback = movielens.build_samples(ratings, genres,
+                                                                       maxlen=5, seed=0)
+    path = str(tmp_path / "set")
+    samples.write(path, sequence, splits, sizes, {}, vocab, 5, feedback=feedback)
+    data = amazon.AmazonData(samples.open_set(path), synthetic=False, root="memory")
+    rating = samples.feedback_values(vocab["feedback"])[feedback]
+    train = splits["train"]
+    columns = {k: train[:, i] for i, k in enumerate(samples.RECORD)}
+    events = np.unique(columns["event"])
+    mean = rating[events].mean()
+    assert data.feedback_mean == pytest.approx(mean)
+    prior = amazon.FEEDBACK_PRIOR_EVENTS
+    got = data.splits["test"]["target_feedback"]
+    test_items = data.splits["test"]["target_item"]
+    for item, value in zip(test_items, got):
+        mine = rating[events][sequence[events] == item]
+        assert value == pytest.approx((mine.sum() - len(mine) * mean) / (len(mine) + prior),
+                                      rel=1e-5, abs=1e-6)
+    # a training row: the other folds' events only, counts scaled to the whole set
+    row = 0
+    fold = samples.fold_of(columns["user"][row])
+    folds = samples.FOLDS / (samples.FOLDS - 1.0)
+    user_of_event = dict(zip(columns["event"].tolist(), columns["user"].tolist()))
+    item = columns["target_item"][row]
+    kept = [e for e in events if sequence[e] == item
+            and samples.fold_of(user_of_event[e]) != fold]
+    total, count = folds * rating[kept].sum(), folds * len(kept)
+    assert data.splits["train"]["target_feedback"][row] == pytest.approx(
+        (total - count * mean) / (count + prior), rel=1e-5, abs=1e-6)

@@ -296,6 +296,7 @@ def _with_real_log_inputs(batch, rng):
     out["hist_feedback"] = np.where(slots, rng.randint(1, 4, (n, length)), 0).astype(np.int32)
     out["target_count"] = rng.randint(0, 9, n).astype(np.float32)
     out["target_rate"] = rng.uniform(0.1, 0.9, n).astype(np.float32)
+    out["target_feedback"] = rng.normal(size=n).astype(np.float32)
     out["prior_events"] = (batch["hist_len"] + 5).astype(np.int32)
     out["prior_positives"] = (batch["hist_len"] + 1).astype(np.int32)
     out["prior_cat_events"] = (batch["hist_len"] // 2).astype(np.int32)
@@ -343,7 +344,7 @@ def test_the_wide_term_is_a_logistic_regression_on_the_simple_features():
     kernel = model.logit.kernel
     kernel.assign(np.zeros(kernel.shape, np.float32))
     model.logit.bias.assign(np.zeros(1, np.float32))
-    weights = rng.normal(size=(8, 1)).astype(np.float32)
+    weights = rng.normal(size=(9, 1)).astype(np.float32)
     model.wide_logit.bias.assign([0.25])
 
     def log_odds(p):
@@ -356,12 +357,14 @@ def test_the_wide_term_is_a_logistic_regression_on_the_simple_features():
     events = batch["prior_events"].astype(np.float64)
     cat_events = batch["prior_cat_events"].astype(np.float64)
     features = np.stack([
-        np.log1p(batch["target_count"]), log_odds(batch["target_rate"]), np.log1p(events),
+        np.log1p(batch["target_count"]), log_odds(batch["target_rate"]),
+        batch["target_feedback"], np.log1p(events),
         log_odds((batch["prior_positives"] + 1.0) / (events + 2.0)), np.log1p(cat_events),
         cat_events / np.maximum(events, 1.0),
         log_odds((batch["prior_cat_positives"] + 1.0) / (cat_events + 2.0)),
         same / np.maximum(length, 1.0)], axis=1)
-    # the wide layer sees these 8 columns (popularity, rate, 5 user statistics, share)
+    # the wide layer sees these 9 columns (popularity, rate, mean feedback, 5 user
+    # statistics, share)
     model.wide_logit.kernel.assign(weights)
     np.testing.assert_allclose(model(batch).numpy(), features.dot(weights).ravel() + 0.25,
                                rtol=1e-4, atol=1e-5)

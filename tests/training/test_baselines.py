@@ -15,6 +15,7 @@ def test_din_features_by_hand():
              "hist_len": np.array([3, 1]), "target_cat": np.array([3, 4]),
              "prior_events": np.array([7, 1]), "prior_positives": np.array([5, 0]),
              "target_rate": np.array([0.5, 0.8]), "target_count": np.array([4.0, 0.0]),
+             "target_feedback": np.array([0.25, -1.0]),
              "target_events": np.array([6.0, 0.0])}
     table = din_baselines.features(batch)
     column = {name: table[:, i] for i, name in enumerate(din_baselines.FEATURES)}
@@ -25,6 +26,7 @@ def test_din_features_by_hand():
                                rtol=1e-5)
     np.testing.assert_allclose(column["item_rate"], [0.0, np.log(4.0)], atol=1e-5)
     np.testing.assert_allclose(column["log_popularity"], np.log1p([4.0, 0.0]), rtol=1e-6)
+    np.testing.assert_allclose(column["item_feedback"], [0.25, -1.0])
 
 
 def test_din_baselines_fit_on_training_rows_and_score_the_same_rows(tmp_path, monkeypatch):

@@ -343,6 +343,7 @@ def test_npu_ranks_train_dice_and_mba_on_the_global_batch(monkeypatch, two_npu_r
              "target_count": rng.randint(0, 9, 8).astype(np.float32),
              "hist_feedback": np.where(slots, rng.randint(1, 3, (8, 6)), 0).astype(np.int32),
              "target_rate": rng.uniform(0.2, 0.8, 8).astype(np.float32),
+             "target_feedback": rng.normal(size=8).astype(np.float32),
              "prior_events": (lens + 3).astype(np.int32), "prior_positives": lens,
              "prior_cat_events": (lens // 2).astype(np.int32),
              "prior_cat_positives": (lens // 3).astype(np.int32),

@@ -12,7 +12,7 @@ checkpoint kept (the two generators peak at different epochs). Against id memori
 (validation AUC peaking early while the training loss keeps falling, most where items have
 few events), the paper's mini-batch aware L2 at a small weight (0.01; larger weights cost AUC
 where item ids carry the signal) together with the candidate's training popularity as an
-input (leave-one-out): the item embeddings no longer have to memorise popularity.
+input (out of fold on training rows): the item embeddings no longer have to memorise popularity.
 ``--preset card`` gives the card's configuration.
 Model selection uses validation AUC. Alongside the model, ``baselines`` in metrics.json
 hold the simple rules and the learned simple models a practitioner would run first, on the
@@ -41,7 +41,8 @@ from training.tasks import KeyRange, Task, TrainInput, din_baselines
 
 log = logging.getLogger("npurec.din")
 INPUT_KEYS = ("hist_items", "hist_cats", "hist_feedback", "hist_len", "target_item",
-              "target_cat", "target_count", "target_rate", "prior_events", "prior_positives",
+              "target_cat", "target_count", "target_rate", "target_feedback", "prior_events",
+              "prior_positives",
               "prior_cat_events", "prior_cat_positives")
 
 
@@ -59,7 +60,7 @@ class DINModelConfig(object):
       history_stats: the MLP also sees the history length and the mean of the weighted keys
         (True; False = the paper and the card preset); see :class:`models.din.DIN`.
       popularity: the MLP also sees log(1 + the candidate's count of positive training
-        events), leave-one-out on training rows (True; False = the paper and the card
+        events), out of fold on training rows (True; False = the paper and the card
         preset); see :class:`models.din.DIN`.
       static_shapes: the attention unit scores every history slot, padding included (static
         shapes); False runs it on the real positions only (faster). The runtime switches it
@@ -201,7 +202,8 @@ _SPLIT_SHIFT = 40  # evaluation row keys: split code << 40 | row
 TRAIN_CHUNK = 256  # consecutive training rows read together (DINTask.train_input)
 _DTYPES = {"hist_items": tf.int32, "hist_cats": tf.int32, "hist_feedback": tf.int32,
            "hist_len": tf.int32, "target_item": tf.int32, "target_cat": tf.int32,
-           "target_count": tf.float32, "target_rate": tf.float32, "prior_events": tf.int32,
+           "target_count": tf.float32, "target_rate": tf.float32,
+           "target_feedback": tf.float32, "prior_events": tf.int32,
            "prior_positives": tf.int32, "prior_cat_events": tf.int32,
            "prior_cat_positives": tf.int32, "label": tf.float32}
 
@@ -347,7 +349,8 @@ class DINTask(Task):
                       "target_item": target.astype(np.int32),
                       "target_cat": pairs[k:, 1].astype(np.int32),
                       "target_count": splits["target_count"](batch).astype(np.float32),
-                      "target_rate": splits["target_rate"](batch).astype(np.float32)})
+                      "target_rate": splits["target_rate"](batch).astype(np.float32),
+                      "target_feedback": splits["target_feedback"](batch).astype(np.float32)})
         return prior, warnings
 
     @staticmethod

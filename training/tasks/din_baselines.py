@@ -5,7 +5,9 @@ regression on three numbers beat DIN by 0.05 AUC while the report printed two ru
 (issue 33). So every run scores, on the SAME validation and test rows as the model:
 
 * one-feature rules: ``item_positive_rate`` (the candidate's positive share over its training
-  rows, smoothed, leave-one-out), ``user_prior_rate`` (the user's liked share over their
+  rows, smoothed, out of fold for training rows), ``item_mean_feedback`` (its mean rating or
+  stars: within a MovieLens user a better ranking of movies than the share of 4s and 5s),
+  ``user_prior_rate`` (the user's liked share over their
   earlier events), ``item_popularity`` and ``inverse_popularity`` (positive training events,
   both ways), ``seen_in_training`` and ``unseen_in_training`` (the candidate occurs in the
   training log, both ways) and ``category_in_history``; ``base_rate`` (the training positive
@@ -25,11 +27,11 @@ import numpy as np
 
 from training import metrics as M
 
-FEATURES = ("item_rate", "log_popularity", "log_item_events", "seen", "user_rate",
-            "log_user_events", "category_in_history", "category_share", "hist_len")
+FEATURES = ("item_rate", "item_feedback", "log_popularity", "log_item_events", "seen",
+            "user_rate", "log_user_events", "category_in_history", "category_share", "hist_len")
 FIT_ROWS = 200000  # training rows the learned baselines are fitted on (a seeded sample)
-RULES = ("item_positive_rate", "user_prior_rate", "item_popularity", "inverse_popularity",
-         "seen_in_training", "unseen_in_training", "category_in_history")
+RULES = ("item_positive_rate", "item_mean_feedback", "user_prior_rate", "item_popularity",
+         "inverse_popularity", "seen_in_training", "unseen_in_training", "category_in_history")
 LEARNED = ("logistic_regression", "gradient_boosting")
 
 
@@ -43,7 +45,7 @@ def features(batch):
 
     Args:
       batch: ``{column: array}`` with the derived columns ``target_count``,
-        ``target_rate`` and ``target_events``.
+        ``target_rate``, ``target_feedback`` and ``target_events``.
 
     Returns:
       float32 [n, len(FEATURES)].
@@ -55,6 +57,7 @@ def features(batch):
     liked = np.clip(np.asarray(batch["prior_positives"], np.float64), 0.0, events)
     item_events = np.asarray(batch["target_events"], np.float64)
     columns = [_log_odds(batch["target_rate"]),
+               np.asarray(batch["target_feedback"], np.float64),
                np.log1p(np.maximum(np.asarray(batch["target_count"], np.float64), 0.0)),
                np.log1p(item_events), item_events > 0,
                _log_odds((liked + 1.0) / (events + 2.0)), np.log1p(events), same > 0,
@@ -66,6 +69,7 @@ def _rule_scores(table):
     """{rule: scores} of one split's feature table."""
     column = {name: table[:, i] for i, name in enumerate(FEATURES)}
     return {"item_positive_rate": column["item_rate"],
+            "item_mean_feedback": column["item_feedback"],
             "user_prior_rate": column["user_rate"],
             "item_popularity": column["log_popularity"],
             "inverse_popularity": -column["log_popularity"],
