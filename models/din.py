@@ -13,8 +13,8 @@ attention unit's packing of real history positions, which ``static_shapes=True``
 
 Inputs (dict): hist_items, hist_cats [B, L] int (0 = padding), hist_len [B] int,
 target_item, target_cat [B] int; with the options below also hist_feedback [B, L] int,
-target_count, target_rate, target_feedback [B] float and prior_events, prior_positives, prior_cat_events,
-prior_cat_positives [B] int.
+target_count, target_rate, target_feedback [B] float and prior_events, prior_positives,
+prior_cat_events, prior_cat_positives [B] int.
 """
 from __future__ import absolute_import, division, print_function
 

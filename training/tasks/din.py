@@ -5,14 +5,15 @@ measured worse on both embedded generators (the figures are in README's DIN tabl
 1024 instead of 4096 (on the data sets of 70k-140k training rows measured, 4096 leaves 15-20
 steps an epoch: MovieLens-100k GAUC -0.007, the transitions generator under in_split
 negatives did not learn at all, AUC 0.55 against 0.92; the step costs ~7 % more per sample),
-learning rate 0.01 instead of 0.001 (0.001 underfits in the steps the data gives), embeddings of 32
-instead of 8 per item and category (8 cannot hold both the category interest and the item
+learning rate 0.01 instead of 0.001 (0.001 underfits in the steps the data gives), embeddings
+of 32 instead of 8 per item and category (8 cannot hold both the category interest and the item
 relations), and up to 10 epochs with early stopping (patience 3) on validation AUC, the best
 checkpoint kept (the two generators peak at different epochs). Against id memorisation
 (validation AUC peaking early while the training loss keeps falling, most where items have
 few events), the paper's mini-batch aware L2 at a small weight (0.01; larger weights cost AUC
 where item ids carry the signal) together with the candidate's training popularity as an
-input (out of fold on training rows): the item embeddings no longer have to memorise popularity.
+input (out of fold on training rows): the item embeddings no longer have to memorise
+popularity.
 ``--preset card`` gives the card's configuration.
 Model selection uses validation AUC. Alongside the model, ``baselines`` in metrics.json
 hold the simple rules and the learned simple models a practitioner would run first, on the
@@ -42,8 +43,7 @@ from training.tasks import KeyRange, Task, TrainInput, din_baselines
 log = logging.getLogger("npurec.din")
 INPUT_KEYS = ("hist_items", "hist_cats", "hist_feedback", "hist_len", "target_item",
               "target_cat", "target_count", "target_rate", "target_feedback", "prior_events",
-              "prior_positives",
-              "prior_cat_events", "prior_cat_positives")
+              "prior_positives", "prior_cat_events", "prior_cat_positives")
 
 
 @dataclasses.dataclass(frozen=True)
