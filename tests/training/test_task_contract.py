@@ -37,6 +37,27 @@ def test_an_unreadable_base_run_is_named_when_the_task_is_built(tmp_path):
         cls(eval_config=cls.eval_config_cls(base_run=str(tmp_path / "nowhere")))
 
 
+@pytest.mark.parametrize("base, message", [
+    ({"validation": {"auc": 0.5}, "test": {"auc": 0.7}}, "validation AUC is 0.5"),
+    ({"validation": {"auc": 0.6}, "test": {"auc": None}}, "test AUC is None"),
+    ({"validation": {"auc": 0.6}, "test": {"auc": 0.7},
+      "config": {"model": {"pooling": "attention"}}}, "not a BaseModel run"),
+    ({"validation": {"auc": 0.6}, "test": {"auc": 0.7}}, "not a BaseModel run"),
+])
+def test_a_base_run_rela_impr_cannot_use_is_refused_when_the_task_is_built(tmp_path, base,
+                                                                         message):
+    """RelaImpr divides by the base's AUC - 0.5 and means "against the BaseModel on the same
+    data": a base at chance, without an AUC, or not a sum-pooling run is refused, named."""
+    import json  # pylint: disable=import-outside-toplevel
+
+    folder = tmp_path / "base"
+    folder.mkdir()
+    (folder / "metrics.json").write_text(json.dumps(base))
+    cls = task_class("din")
+    with pytest.raises(UsageError, match=message):
+        cls(eval_config=cls.eval_config_cls(base_run=str(folder)))
+
+
 def test_rela_impr_compares_each_split_with_the_base_runs_same_split(tmp_path):
     """DIN's RelaImpr against a BaseModel run, with literal numbers: the base run's test AUC
     0.75 and validation AUC 0.6; a model that ranks perfectly (AUC 1.0) is (1 - 0.5) /
@@ -48,7 +69,8 @@ def test_rela_impr_compares_each_split_with_the_base_runs_same_split(tmp_path):
     base = tmp_path / "base"
     base.mkdir()
     (base / "metrics.json").write_text(json.dumps(
-        {"validation": {"auc": 0.6}, "test": {"auc": 0.75}}))
+        {"validation": {"auc": 0.6}, "test": {"auc": 0.75},
+         "config": {"model": {"pooling": "sum"}}}))
     cls = task_class("din")
     task = cls(eval_config=cls.eval_config_cls(base_run=str(base)))
     rows = {"label": np.array([0, 1, 0, 1, 1, 0], np.float32),
@@ -58,3 +80,28 @@ def test_rela_impr_compares_each_split_with_the_base_runs_same_split(tmp_path):
     assert task.metrics(data, "test", perfect)["rela_impr"] == pytest.approx(1.0)
     assert task.metrics(data, "validation", perfect)["rela_impr"] == pytest.approx(4.0)
     assert "rela_impr" not in cls().metrics(data, "test", perfect)  # no base run, no field
+
+
+def test_a_base_run_on_other_data_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    """RelaImpr against a BaseModel run on other data (another size, other rows) would compare
+    AUCs of different rows: refused when the data is prepared, naming what differs."""
+    import json  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.setenv("NPUREC_CACHE", str(tmp_path / "cache"))
+    cls = task_class("din")
+    data_config = cls.data_config_cls(synthetic_users=300)
+    data = cls(data_config=data_config).prepare(seed=0)
+    rows = {k: v.num_rows for k, v in data.splits.items()}
+    folder = tmp_path / "base"
+    folder.mkdir()
+    base = {"validation": {"auc": 0.6}, "test": {"auc": 0.7},
+            "config": {"model": {"pooling": "sum"}},
+            "data": {"sizes": dict(data.sizes), "rows": rows}}
+    (folder / "metrics.json").write_text(json.dumps(base))
+    task = cls(data_config=data_config, eval_config=cls.eval_config_cls(base_run=str(folder)))
+    assert task.prepare(seed=0).sizes == data.sizes  # the same data: accepted
+    base["data"]["rows"] = dict(rows, test=rows["test"] + 2)
+    (folder / "metrics.json").write_text(json.dumps(base))
+    task = cls(data_config=data_config, eval_config=cls.eval_config_cls(base_run=str(folder)))
+    with pytest.raises(UsageError, match="its data's rows are"):
+        task.prepare(seed=0)

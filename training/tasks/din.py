@@ -195,7 +195,36 @@ def _read_base_run(base_run):
                          "a finished BaseModel run".format(base_run, path, err))
     if not isinstance(metrics, dict):
         raise UsageError("eval.base_run {}: {} is not a run's metrics".format(base_run, path))
+    for split in ("validation", "test"):
+        value = (metrics.get(split) or {}).get("auc") if isinstance(metrics.get(split),
+                                                                    dict) else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not np.isfinite(value) or value <= 0.5:
+            raise UsageError("eval.base_run {}: its {} AUC is {!r}; RelaImpr = (AUC - 0.5) / "
+                             "(base AUC - 0.5) - 1 needs a base above chance (a number > "
+                             "0.5)".format(base_run, split, value))
+    model = ((metrics.get("config") or {}).get("model") or {}) \
+        if isinstance(metrics.get("config"), dict) else {}
+    if not isinstance(model, dict) or model.get("pooling") != "sum":
+        raise UsageError("eval.base_run {}: not a BaseModel run (its model.pooling is {!r}); "
+                         "RelaImpr is measured against the paper's BaseModel, a run with "
+                         "--set model.pooling=sum on the same data".format(
+                             base_run, model.get("pooling") if isinstance(model, dict)
+                             else None))
     return metrics
+
+
+def _check_base_data(base_run, base, data):
+    """The BaseModel run scored the same rows: its data's sizes and row counts are this
+    data's (else RelaImpr compares AUCs of different rows); a UsageError says which differ."""
+    described = base.get("data") if isinstance(base.get("data"), dict) else {}
+    mine = {"sizes": data.sizes, "rows": {k: v.num_rows for k, v in data.splits.items()}}
+    for key, value in sorted(mine.items()):
+        if described.get(key) != value:
+            raise UsageError("eval.base_run {}: its data's {} are {}, this run's {}; "
+                             "RelaImpr needs a BaseModel run on the same data (the same "
+                             "files and data settings)".format(base_run, key,
+                                                               described.get(key), value))
 
 
 _SPLIT_SHIFT = 40  # evaluation row keys: split code << 40 | row
@@ -284,8 +313,11 @@ class DINTask(Task):
                 on_bad_line=data_config.on_bad_line, trust_pickle=data_config.trust_pickle,
                 log=log_, negatives=data_config.negatives,
                 min_item_events=data_config.min_item_events)
-        return amazon.AmazonData(sample_set, synthetic=is_synthetic, root=root,
+        data = amazon.AmazonData(sample_set, synthetic=is_synthetic, root=root,
                                  protocol=protocol)
+        if self.base_metrics is not None:  # before anything is written
+            _check_base_data(self.eval_config.base_run, self.base_metrics, data)
+        return data
 
     def export_module(self, model, data):
         maxlen = data.maxlen
