@@ -338,8 +338,9 @@ def time_to_quality(history, monitor, mode="max", within=0.005):
       ``{"metric", "best", "seconds_to_best", "step_of_best", "seconds_to_within",
       "step_within", "within"}``, or None when the history has no timed evaluation.
     """
-    timed = [r for r in history if "seconds" in r and monitor in r.get("validation", {})]
-    if not timed:
+    timed = [r for r in history if "seconds" in r and monitor in r.get("validation", {})
+             and np.isfinite(float(r["validation"][monitor]))]
+    if not timed:  # never evaluated, or the metric undefined throughout (NaN)
         return None
     sign = 1.0 if mode == "max" else -1.0
     values = [sign * float(r["validation"][monitor]) for r in timed]

@@ -219,3 +219,24 @@ def test_the_candidates_mean_feedback_is_out_of_fold_for_training_rows(tmp_path)
     total, count = folds * rating[kept].sum(), folds * len(kept)
     assert data.splits["train"]["target_feedback"][row] == pytest.approx(
         (total - count * mean) / (count + prior), rel=1e-5, abs=1e-6)
+
+
+def test_a_split_with_one_label_is_refused_before_training(tmp_path, monkeypatch):
+    """MovieLens where every rating is 4 or 5: no negatives, AUC undefined; the task says so
+    when the data is prepared (it used to train, log auc=nan and crash at the end)."""
+    from datasets import movielens as ml  # pylint: disable=import-outside-toplevel
+    from models.errors import DataError  # pylint: disable=import-outside-toplevel
+    from training.tasks.din import DINDataConfig, DINTask  # pylint: disable=import-outside-toplevel
+
+    root = tmp_path / "ml-100k"
+    root.mkdir()
+    lines = ["{}\t{}\t5\t{}".format(u, i, 880000000 + 10 * u + i) for u in range(1, 31)
+             for i in range(1, 6)]
+    (root / "u.data").write_text("\n".join(lines) + "\n")
+    flags = "|".join(["0"] * len(ml.GENRES_100K))
+    (root / "u.item").write_text("\n".join("{}|Movie {}||||{}".format(i, i, flags)
+                                           for i in range(1, 6)) + "\n")
+    task = DINTask(data_config=DINDataConfig(data_dir=str(root),
+                                             cache_dir=str(tmp_path / "cache")))
+    with pytest.raises(DataError, match=r"every train row is positive .*rating >= 4"):
+        task.prepare(seed=0)

@@ -165,3 +165,12 @@ def test_time_to_quality_finds_the_first_best_and_the_first_close_evaluation():
                                for r in history], "logloss", mode="min")
     assert lower["seconds_to_best"] == 14.0 and lower["best"] == pytest.approx(0.099)
     assert M.time_to_quality([{"step": 1, "validation": {"auc": 0.5}}], "auc") is None
+
+
+def test_time_to_quality_skips_an_undefined_metric():
+    """A validation metric that is NaN (one class) is no quality reached: no StopIteration."""
+    history = [{"seconds": 1.0, "step": 1, "validation": {"auc": float("nan")}},
+               {"seconds": 2.0, "step": 2, "validation": {"auc": float("nan")}}]
+    assert M.time_to_quality(history, "auc") is None
+    history.append({"seconds": 3.0, "step": 3, "validation": {"auc": 0.7}})
+    assert M.time_to_quality(history, "auc")["seconds_to_best"] == 3.0

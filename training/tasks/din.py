@@ -37,7 +37,7 @@ from datasets.generators import amazon_interests, amazon_longtail, amazon_transi
 from datasets import generators
 from models.din import DIN
 from training import metrics as M
-from models.errors import UsageError
+from models.errors import DataError, UsageError
 from training.tasks import KeyRange, Task, TrainInput, din_baselines
 
 log = logging.getLogger("npurec.din")
@@ -214,6 +214,21 @@ def _read_base_run(base_run):
     return metrics
 
 
+def _check_both_labels(data, root):
+    """Every split holds both labels, or AUC, GAUC and model selection are undefined (e.g.
+    MovieLens where every rating is 4 or 5): a DataError says which split and why, before
+    anything is trained or written."""
+    for name in samples.SPLITS:
+        split = data.splits[name]
+        positives = int(np.count_nonzero(split["label"] > 0.5))
+        if positives in (0, split.num_rows):
+            raise DataError("{}: every {} row is {} ({} rows): AUC and model selection need "
+                            "both labels (the labels: {})".format(
+                                root, name, "positive" if positives else "negative",
+                                split.num_rows, (data.protocol or {}).get(
+                                    "label", "from the data")))
+
+
 def _check_base_data(base_run, base, data):
     """The BaseModel run scored the same rows: its data's sizes and row counts are this
     data's (else RelaImpr compares AUCs of different rows); a UsageError says which differ."""
@@ -315,6 +330,7 @@ class DINTask(Task):
                 min_item_events=data_config.min_item_events)
         data = amazon.AmazonData(sample_set, synthetic=is_synthetic, root=root,
                                  protocol=protocol)
+        _check_both_labels(data, root)
         if self.base_metrics is not None:  # before anything is written
             _check_base_data(self.eval_config.base_run, self.base_metrics, data)
         return data
