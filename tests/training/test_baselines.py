@@ -101,3 +101,22 @@ def test_ngnn_learned_baseline_is_at_least_the_rule(tmp_path, monkeypatch):
     rule, learned = scored["category_cooccurrence"], scored["category_statistics"]
     assert learned["compat_auc"] > rule["compat_auc"] - 0.02, scored
     assert learned["fitb_accuracy"] > 0.25
+
+
+def test_ngnn_prior_can_start_as_the_learned_baseline(tmp_path, monkeypatch):
+    """model.prior_init=fitted: the co-occurrence prior's mix starts at the weights the
+    pairwise logistic regression fits on the node categories' statistics (so the model's
+    prior term IS that ranker at step 0); the default starts as the rule (1, 0, 0)."""
+    monkeypatch.setenv("NPUREC_CACHE", str(tmp_path))
+    from training.tasks.ngnn import (  # pylint: disable=import-outside-toplevel
+        NGNNDataConfig, NGNNModelConfig, NGNNTask)
+
+    data_config = NGNNDataConfig(synthetic_outfits=200, visual_dim=16, vocab_size=40,
+                                 synthetic_kind="compatibility")
+    data = NGNNTask(data_config=data_config).prepare(seed=0)
+    mix = ngnn_baselines.fitted_prior_mix(data)
+    assert mix.shape == (3,) and np.all(np.isfinite(mix)) and np.any(mix != [1, 0, 0])
+    fitted = NGNNTask(NGNNModelConfig(hidden=4, prior_init="fitted"), data_config)
+    np.testing.assert_allclose(fitted.build_model(data).prior.mix.numpy(), mix, rtol=1e-6)
+    rule = NGNNTask(NGNNModelConfig(hidden=4), data_config)
+    np.testing.assert_array_equal(rule.build_model(data).prior.mix.numpy(), [1, 0, 0])

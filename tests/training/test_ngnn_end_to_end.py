@@ -30,9 +30,10 @@ def test_ngnn_learns_on_the_embedded_default(tmp_path, monkeypatch):
     # the default model beats the co-occurrence rule by a wide margin (a regression that stops
     # it learning the planted style fails here) and stays below the generator's ceiling. After
     # 4 epochs (a CI-time choice; 6 measured FITB 0.58 on validation) the default measured
-    # test FITB 0.54 / AUC 0.943 / pairwise 0.938 against the rule's 0.346 / 0.839 / 0.836
-    # (3 epochs: 0.53 / 0.931 / 0.922); 500 questions give a sampling error of ~0.02
-    assert test["fitb_accuracy"] > rule["fitb_accuracy"] + 0.15
+    # test FITB 0.54 / AUC 0.943 / pairwise 0.938 against the rule's 0.405 / 0.839 / 0.837
+    # with ties shared (0.346 when a tie counted as a miss); 500 questions give a sampling
+    # error of ~0.02
+    assert test["fitb_accuracy"] > rule["fitb_accuracy"] + 0.10
     assert test["compat_auc"] > rule["compat_auc"] + 0.05
     assert test["pairwise_accuracy"] > rule["pairwise_accuracy"] + 0.05
     assert ceiling["fitb_accuracy"] > test["fitb_accuracy"]
@@ -84,7 +85,12 @@ def test_ngnn_is_not_below_the_rule_on_real_outfit_structure(tmp_path, monkeypat
     Pairwise accuracy gets one pair of slack, and only it: on 400 validation pairs the rule
     is saturated here (0.975, 10 pairs wrong) and the default measured 1 pair under it, while
     the previous defaults (no prior, per-category projections) were under the rule on every
-    metric in this very setting (FITB -0.095, AUC -0.012, pairwise -3 pairs)."""
+    metric in this very setting (FITB -0.095, AUC -0.012, pairwise -3 pairs).
+
+    The learned category statistics (a logistic regression on the rule, PMI and frequency)
+    are stronger than the rule here and than this small, short run on FITB (measured: 0.739
+    against 0.708 on validation; at 4,000 outfits and full training the model leads it,
+    README): the run must SAY so in ``below_rules``, naming that baseline."""
     monkeypatch.setenv("NPUREC_CACHE", str(tmp_path / "cache"))
     out = str(tmp_path / "run")
     code = fit.main(["--model", "ngnn", "--output-dir", out, "--device", "cpu", "--seed", "0",
@@ -100,7 +106,13 @@ def test_ngnn_is_not_below_the_rule_on_real_outfit_structure(tmp_path, monkeypat
     for metric in ("fitb_accuracy", "fitb_mrr", "compat_auc", "mrr_auc"):
         assert validation[metric] >= rule[metric], (metric, validation, rule)
     assert validation["pairwise_accuracy"] >= rule["pairwise_accuracy"] - one_pair
-    for entry in metrics["below_rules"]:  # what the run says matches what was measured
-        assert entry["metric"] == "pairwise_accuracy"
-        assert entry["rule_value"] - entry["model"] <= one_pair
+    baselines = {k: v for k, v in metrics["baselines"]["validation"].items() if k != "oracle"}
+    said = {e["metric"] for e in metrics["below_rules"]}
+    for metric, value in validation.items():  # what the run says is what was measured
+        best = max(v[metric] for v in baselines.values() if metric in v)
+        assert (value < best) == (metric in said), (metric, value, baselines, said)
+    for entry in metrics["below_rules"]:
+        if entry["rule"] == "category_cooccurrence":
+            assert entry["metric"] == "pairwise_accuracy"
+            assert entry["rule_value"] - entry["model"] <= one_pair
     assert metrics["baselines"]["test"]["oracle"]["compat_auc"] > 0.95  # the ceiling is there

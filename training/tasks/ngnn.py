@@ -57,8 +57,14 @@ class NGNNModelConfig(object):
       category_pairs: add a learned category-compatibility term (not in the paper).
       readout: mean over nodes (default: comparable across outfit sizes) or sum (the paper).
       cooccurrence_prior: the co-occurrence rule of the training outfits inside the score, as
-        a learned mix of the rule, PMI and category frequency that starts as the rule,
-        leave-one-out in training (default: on; the paper: off).
+        a learned mix of the rule, PMI and category frequency, leave-one-out in training
+        (default: on; the paper: off).
+      prior_init: where that mix starts: ``rule`` (default: 1, 0, 0, the co-occurrence rule)
+        or ``fitted`` (the weights the learned category-statistics baseline fits on the
+        training pairs, so the model starts as that baseline). Measured once each, 4 epochs:
+        ``style`` test FITB / AUC 0.630 / 0.985 fitted against 0.54 / 0.943; the real outfit
+        lists at 800 outfits 0.675 / 0.944 against 0.678 / 0.947. Not better everywhere, so
+        not the default.
       shared_projection: input projections shared by every category plus a per-category
         part that starts at zero (the paper: per-category only).
       category_l2: L2 weight on the per-category input projections (0 = none).
@@ -77,6 +83,7 @@ class NGNNModelConfig(object):
     category_pairs: bool = False
     readout: str = "mean"
     cooccurrence_prior: bool = True
+    prior_init: str = "rule"
     shared_projection: bool = True
     category_l2: float = 0.0
     input_dropout: float = 0.6
@@ -101,6 +108,9 @@ class NGNNModelConfig(object):
         if not 0.0 <= self.input_dropout < 1.0:
             raise UsageError("model.input_dropout ({}) must be in [0, 1)".format(
                 self.input_dropout))
+        if self.prior_init not in ("fitted", "rule"):
+            raise UsageError("model.prior_init ({!r}) must be fitted or rule".format(
+                self.prior_init))
         if not 0.0 <= self.category_l2 < float("inf"):
             raise UsageError("model.category_l2 ({}) must be a finite number >= 0".format(
                 self.category_l2))
@@ -398,6 +408,10 @@ class NGNNTask(Task):
             train = data.splits["train"]
             model.set_cooccurrence(data.cooc, pv.category_frequency(train, data.num_categories),
                                    len(train["cats"]))
+            if getattr(model_config, "prior_init", "rule") == "fitted":
+                mix = ngnn_baselines.fitted_prior_mix(data)
+                if mix is not None:
+                    model.prior.mix.assign(mix)
         if model_config.edges == "cooccurrence":
             model.set_edge_weights(edge_weights(data.cooc))
         return model

@@ -80,13 +80,15 @@ class CategoryStatistics(object):
       data: NGNN's prepared data (``splits["train"]``, ``pools``, ``rules``,
         ``num_categories``).
       seed: the training pairs' seed.
+      rules: the category fields, ``{name: (store row -> category or None for the nodes,
+        counts)}`` (default ``data.rules``).
     """
 
-    def __init__(self, data, seed=0):
+    def __init__(self, data, seed=0, rules=None):
         self.data = data
         self.fields = []  # (mapping, counts, frequency, outfits, size) per rule
         train = data.splits["train"]
-        for _, (mapping, counts) in sorted(data.rules.items()):
+        for _, (mapping, counts) in sorted((rules or data.rules).items()):
             size = counts.shape[0]
             cats = self._cats(mapping, train["items"], train["cats"])
             frequency = pv.category_frequency({"cats": cats, "mask": train["mask"]}, size)
@@ -157,3 +159,21 @@ class CategoryStatistics(object):
         if self.weights is None:
             return np.zeros(len(rows["items"]))
         return self._features(rows["items"], rows["cats"], rows["mask"]).dot(self.weights)
+
+
+def fitted_prior_mix(data, seed=0):
+    """The weights of NGNN's co-occurrence prior (rule, PMI, frequency of the NODE categories,
+    :class:`models.ngnn_layers.CooccurrencePrior`) as the learned simple baseline fits them:
+    a pairwise logistic regression on the model's own training pairs, the score difference
+    under the same logistic link as the model's BPR loss. The model then starts from what the
+    learned baseline knows and learns what the items add.
+
+    Args:
+      data: NGNN's prepared data (``cooc``: the node categories' counts).
+      seed: the training pairs' seed.
+
+    Returns:
+      float32 [3], or None when there is nothing to fit (no training pair).
+    """
+    weights = CategoryStatistics(data, seed, rules={"nodes": (None, data.cooc)}).weights
+    return None if weights is None else np.asarray(weights, np.float32)
