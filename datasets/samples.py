@@ -230,38 +230,47 @@ def category_prior(users, categories, liked, row_user, row_event, row_cat):
     return before - first, done[before] - done[first]
 
 
-def feedback_codes(values, names=None):
-    """Feedback values (ratings, stars, behaviour types) as small integer codes.
+def feedback_codes(values):
+    """Feedback values (ratings, stars, behaviour types) as small integer codes, vectorised
+    (one sort of the distinct values: a full-size log has tens of millions of events).
 
     Args:
-      values: [n] values (numbers or strings; NaN / None = none recorded).
-      names: the known values in code order (codes 1..); None: the sorted distinct values.
+      values: [n] values, numbers or strings (NaN / None = none recorded).
 
     Returns:
       ``(codes, names)``: int16 [n] (0 = none recorded) and the names of codes 0.. (code 0
-      is ``""``).
+      is ``""``; numbers are named by :func:`feedback_name`, in numeric order; strings in
+      sorted order).
     """
     series = pd.Series(np.asarray(values, dtype=object))
-    missing = series.isna().to_numpy()
-    if names is None:
-        present = series[~missing]
-        numeric = pd.to_numeric(present, errors="coerce")
-        if len(present) and numeric.notna().all():
-            names = [_number_name(v) for v in np.unique(numeric.to_numpy(np.float64))]
-        else:
-            names = sorted(set(str(v) for v in present))
-    lookup = {name: code for code, name in enumerate(names, 1)}
-    text = [_number_name(v) if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
-            else str(v) for v in series.where(~missing, "").tolist()]
-    codes = np.asarray([lookup.get(t, 0) for t in text], np.int16) if len(text) else \
-        np.zeros(0, np.int16)
-    codes[missing] = 0
-    return codes, [""] + list(names)
+    present = series.notna().to_numpy()
+    codes = np.zeros(len(series), np.int16)
+    numeric = pd.to_numeric(series[present], errors="coerce")
+    if numeric.notna().all():
+        distinct, index = np.unique(numeric.to_numpy(np.float64), return_inverse=True)
+        names = [feedback_name(v) for v in distinct]
+    else:
+        distinct, index = np.unique(series[present].astype(str).to_numpy(),
+                                    return_inverse=True)
+        names = [str(v) for v in distinct]
+    codes[present] = np.asarray(index).ravel() + 1
+    return codes, [""] + names
 
 
-def _number_name(value):
-    """A rating's name: ``4`` for 4.0, ``3.5`` for 3.5."""
+def feedback_name(value):
+    """A feedback value's name: ``4`` for 4.0, ``3.5`` for 3.5, a string as it is.
+
+    Args:
+      value: a number or a string.
+
+    Returns:
+      A string.
+    """
+    if isinstance(value, str):
+        return value
     value = float(value)
+    if not np.isfinite(value):
+        return repr(value)
     return str(int(value)) if value == int(value) else repr(value)
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from datasets import amazon, movielens, samples
 from datasets.generators import amazon_longtail
+from models.errors import DataError
 
 
 def test_running_statistics_match_a_slow_reference():
@@ -39,6 +40,8 @@ def test_feedback_codes_name_ratings_stars_and_behaviour_types():
     codes, names = samples.feedback_codes(["buy", "click", None, "cart", "click"])
     assert names == ["", "buy", "cart", "click"]
     assert codes.tolist() == [1, 3, 0, 2, 3]
+    assert [samples.feedback_name(v) for v in (4.0, 3.5, "cart", float("nan"))] == \
+        ["4", "3.5", "cart", "nan"]
 
 
 def _reviews(rows):
@@ -152,7 +155,7 @@ def test_min_item_events_drops_rare_items_first_and_counts_them():
                                                  report=report, min_item_events=2)
     assert "rare" not in vocab["items"].tolist()
     assert report["events_of_items_below_min_item_events_dropped"] == 1
-    with pytest.raises(Exception, match="negatives"):
+    with pytest.raises(DataError, match="negatives .*'popular'"):
         amazon.build_samples(_reviews(rows), {}, negatives="popular")
 
 
@@ -225,7 +228,6 @@ def test_a_split_with_one_label_is_refused_before_training(tmp_path, monkeypatch
     """MovieLens where every rating is 4 or 5: no negatives, AUC undefined; the task says so
     when the data is prepared (it used to train, log auc=nan and crash at the end)."""
     from datasets import movielens as ml  # pylint: disable=import-outside-toplevel
-    from models.errors import DataError  # pylint: disable=import-outside-toplevel
     from training.tasks.din import DINDataConfig, DINTask  # pylint: disable=import-outside-toplevel
 
     root = tmp_path / "ml-100k"

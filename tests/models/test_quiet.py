@@ -22,6 +22,12 @@ def _env(**extra):
     return env
 
 
+def _notices(stderr):
+    """TensorFlow's start-up notices among a process's stderr lines."""
+    return [l for l in stderr.splitlines() if l.startswith(NOISE_PREFIXES)
+            or "cuInit" in l or "rebuild TensorFlow" in l]
+
+
 @pytest.mark.slow
 def test_a_run_prints_no_tensorflow_start_up_notices(tmp_path):
     result = subprocess.run(
@@ -30,9 +36,7 @@ def test_a_run_prints_no_tensorflow_start_up_notices(tmp_path):
         cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         universal_newlines=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    noisy = [l for l in result.stderr.splitlines() if l.startswith(NOISE_PREFIXES)
-             or "cuInit" in l or "rebuild TensorFlow" in l]
-    assert not noisy, noisy
+    assert not _notices(result.stderr), _notices(result.stderr)
     assert "npurec.experiment: run directory" in result.stderr  # our own log lines still show
 
 
@@ -45,9 +49,7 @@ def test_the_featurizer_is_as_quiet_as_training(tmp_path):
         cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         universal_newlines=True, timeout=300)
     assert result.returncode == 2, result.stderr[-2000:]
-    noisy = [l for l in result.stderr.splitlines() if l.startswith(NOISE_PREFIXES)
-             or "cuInit" in l or "rebuild TensorFlow" in l]
-    assert not noisy, noisy
+    assert not _notices(result.stderr), _notices(result.stderr)
     assert "missing" in result.stderr
 
 

@@ -420,8 +420,7 @@ class DINTask(Task):
             if isinstance(value, bool) or not isinstance(value, (str, int, float)):
                 raise ValueError("feedback {!r}: expected a name such as {}".format(
                     value, ", ".join(names[1:4]) or "(this data has none)")[:200])
-            name = str(value) if isinstance(value, str) else samples.feedback_codes(
-                [value])[1][-1]
+            name = samples.feedback_name(value)
             if name not in lookup:
                 raise ValueError("unknown feedback {!r} (this data's: {})".format(
                     value, ", ".join(names[1:]) or "none")[:200])
