@@ -9,9 +9,11 @@ removed and the target is as it was.
 from __future__ import absolute_import, division, print_function
 
 import contextlib
+import errno
 import json
 import os
 import shutil
+import stat
 import tempfile
 
 from models.errors import DataError, UsageError
@@ -44,9 +46,62 @@ def _temporary(path, make):
         raise UsageError("cannot write {}: {}".format(path, err.strerror or err))
 
 
+def _open_stream(path, mode, encoding):
+    """Open what is not a regular file (a device, a FIFO, a terminal) for writing, in place.
+
+    A FIFO is opened without blocking first: with no reader, ``open`` would wait forever.
+
+    Raises:
+      UsageError: a FIFO with no reader, a socket, or anything the system will not open.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as err:
+        if err.errno == errno.ENXIO:
+            raise UsageError("cannot write {}: it is a pipe (FIFO) with no reader, or a socket; "
+                             "start the reader first, or name a file".format(path))
+        raise UsageError("cannot write {}: {}".format(path, err.strerror or err))
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)  # writes wait for a slow reader instead of failing
+    return os.fdopen(fd, mode, encoding=encoding)
+
+
+def output_kind(path):
+    """How :func:`atomic_file` writes ``path``: ``"file"`` or ``"stream"``, and the real target.
+
+    Why: ``os.replace`` is right for a regular file only. A symbolic link, a device such as
+    ``/dev/null``, a FIFO or ``/proc/self/fd/1`` must never be replaced by a regular file:
+    a link is written THROUGH (its target is replaced atomically when it is a regular file, or
+    created when the link dangles), and whatever is not a regular file is written in place,
+    as a shell's ``>`` would.
+
+    Args:
+      path: the path a user named.
+
+    Returns:
+      ``("file", real_path)`` or ``("stream", path)``.
+
+    Raises:
+      UsageError: ``path`` is a folder.
+    """
+    try:
+        info = os.stat(path)  # follows links
+    except OSError:
+        # nothing there (or a dangling link): a new regular file where the link points
+        return "file", os.path.realpath(path) if os.path.islink(path) else path
+    if stat.S_ISDIR(info.st_mode):
+        raise UsageError("cannot write {}: it is a folder; name a file".format(path))
+    if stat.S_ISREG(info.st_mode):
+        return "file", os.path.realpath(path) if os.path.islink(path) else path
+    return "stream", path
+
+
 @contextlib.contextmanager
 def atomic_file(path, mode="w", encoding=None):
     """Open a temporary file beside ``path`` for writing; rename it over ``path`` on success.
+
+    A link is written through, and a device, FIFO or terminal is written in place
+    (:func:`output_kind`): none of them is ever replaced by a regular file.
 
     Args:
       path: the file to (re)place.
@@ -57,14 +112,20 @@ def atomic_file(path, mode="w", encoding=None):
       The open file object.
 
     Raises:
-      UsageError: the folder of ``path`` cannot be written.
+      UsageError: the folder of ``path`` cannot be written, ``path`` is a folder, or a FIFO
+        with no reader.
     """
-    fd, tmp = _temporary(path, tempfile.mkstemp)
+    kind, target = output_kind(path)
+    if kind == "stream":
+        with _open_stream(target, mode, encoding) as handle:
+            yield handle
+        return
+    fd, tmp = _temporary(target, tempfile.mkstemp)
     try:
         with os.fdopen(fd, mode, encoding=encoding) as handle:
             yield handle
         os.chmod(tmp, user_file_mode())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)

@@ -2,6 +2,9 @@
 finished one has the user's file mode, and each "target exists" policy does what it says."""
 import json
 import os
+import stat
+import threading
+import time
 
 import pytest
 
@@ -94,3 +97,66 @@ def test_a_cache_folder_that_cannot_be_written_is_one_usage_error(tmp_path, monk
     target = str(tmp_path / "cache" / "synthetic" / "amazon-x")
     with pytest.raises(UsageError, match="cannot write .*amazon-x: Permission denied"):
         common.atomic_build(target, lambda tmp: None)
+
+
+# --- outputs that are not plain files (issue 35): never replaced, written through or in place
+
+def test_a_link_to_a_file_is_written_through_and_kept(tmp_path):
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    files.write_json(str(link), {"a": 1})
+    assert link.is_symlink() and os.readlink(str(link)) == str(real)
+    assert json.loads(real.read_text()) == {"a": 1}
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_dangling_link_creates_its_target_and_stays_a_link(tmp_path):
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(tmp_path / "later.jsonl")
+    with files.atomic_file(str(link)) as handle:
+        handle.write("x\n")
+    assert link.is_symlink() and (tmp_path / "later.jsonl").read_text() == "x\n"
+
+
+def test_a_device_is_written_in_place_not_replaced(tmp_path):
+    files.write_json(os.devnull, {"a": 1})
+    link = tmp_path / "out"
+    link.symlink_to(os.devnull)
+    with files.atomic_file(str(link), "wb") as handle:
+        handle.write(b"bytes")
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    assert link.is_symlink() and os.readlink(str(link)) == os.devnull
+
+
+def test_a_fifo_with_a_reader_gets_the_output(tmp_path):
+    fifo = str(tmp_path / "pipe")
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo).read()))
+    reader.start()
+    deadline = time.time() + 10
+    while True:  # the reader's open() must be waiting before the writer looks for it
+        try:
+            files.write_json(fifo, {"streamed": True})
+            break
+        except UsageError:
+            assert time.time() < deadline
+            time.sleep(0.05)
+    reader.join(10)
+    assert json.loads(got[0]) == {"streamed": True}
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and _leftovers(tmp_path) == []
+
+
+def test_a_fifo_without_a_reader_is_refused_at_once(tmp_path):
+    fifo = str(tmp_path / "pipe")
+    os.mkfifo(fifo)
+    with pytest.raises(UsageError, match="pipe.*no reader"):
+        files.write_json(fifo, {})
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_a_folder_is_refused_by_name(tmp_path):
+    with pytest.raises(UsageError, match="is a folder"):
+        files.write_json(str(tmp_path), {})
