@@ -721,6 +721,33 @@ class AmazonData(object):
         return compute
 
 
+def detect(data_dir):
+    """The Amazon inputs in ``data_dir``: ``[reviews, meta]`` or ``[remap.pkl]``, or None.
+
+    Args:
+      data_dir: a folder.
+
+    Returns:
+      The input files, or None when the folder holds no Amazon data.
+
+    Raises:
+      DataError: ambiguous files: a raw release AND ``remap.pkl`` (which one is meant?),
+        several category files of one kind, or ``.json`` and ``.json.gz`` that differ.
+    """
+    reviews_path, meta_path = _find(data_dir, REVIEWS), _find(data_dir, META)
+    if not (reviews_path and meta_path):  # the 2018 / 2023 releases name files by category
+        reviews_path, meta_path = _find_release_files(data_dir)
+    pickle_path = os.path.join(data_dir, REMAP_PICKLE)
+    if reviews_path and meta_path and os.path.isfile(pickle_path):
+        raise DataError("{}: both raw Amazon files ({}, {}) and {}: which one is meant is "
+                        "ambiguous; keep one in the folder".format(
+                            data_dir, os.path.basename(reviews_path),
+                            os.path.basename(meta_path), REMAP_PICKLE))
+    if reviews_path and meta_path:
+        return [reviews_path, meta_path]
+    return [pickle_path] if os.path.isfile(pickle_path) else None
+
+
 def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pickle=False,
          log=None, negatives="in_split", min_item_events=0):
     """Samples from raw files or ``remap.pkl`` in ``data_dir``, cached by content and params.
@@ -745,15 +772,8 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pick
     """
     if on_bad_line not in ("error", "skip"):
         raise DataError("data.on_bad_line ({!r}) must be 'error' or 'skip'".format(on_bad_line))
-    reviews_path, meta_path = _find(data_dir, REVIEWS), _find(data_dir, META)
-    if not (reviews_path and meta_path):  # the 2018 / 2023 releases name files by category
-        reviews_path, meta_path = _find_release_files(data_dir)
-    pickle_path = os.path.join(data_dir, REMAP_PICKLE)
-    if reviews_path and meta_path:
-        inputs = [reviews_path, meta_path]
-    elif os.path.isfile(pickle_path):
-        inputs = [pickle_path]
-    else:
+    inputs = detect(data_dir)
+    if inputs is None:
         raise DataError("{}: expected {}[.gz] and {}[.gz] (2014), CATEGORY[_5].json[.gz] and "
                         "meta_CATEGORY.json[.gz] (2018), CATEGORY.jsonl[.gz] and "
                         "meta_CATEGORY.jsonl[.gz] (2023), or {}".format(
@@ -771,7 +791,7 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pick
             reviews = read_reviews(inputs[0], on_bad_line, report)
             item_category = read_meta(inputs[1], on_bad_line, report)
         else:
-            reviews, item_category = from_remap_pickle(pickle_path, trust_pickle)
+            reviews, item_category = from_remap_pickle(inputs[0], trust_pickle)
         made = build_samples(reviews, item_category, maxlen=maxlen, seed=seed, report=report,
                              negatives=negatives, min_item_events=min_item_events)
         has_stars = bool(np.isfinite(reviews["stars"]).any()) if "stars" in reviews else False

@@ -99,7 +99,7 @@ def featurize_polyvore(images, outfits, out, split=None, backbone="inception_v3"
     for flag, folder in (("--images", images), ("--outfits", outfits), ("--split", split)):
         if folder is not None and not os.path.isdir(folder):
             raise DataError("{} {}: no such folder".format(flag, folder))
-    _check_output(out, [images, outfits, split])
+    _check_output(out, [images, outfits, split], create=False)  # refusals are cheap
     report = collections.Counter()
     examples = collections.defaultdict(list)
 
@@ -162,6 +162,7 @@ def featurize_polyvore(images, outfits, out, split=None, backbone="inception_v3"
         else:
             paths[key] = path
 
+    _check_output(out, [images, outfits, split])  # every text file read: only now written
     encoder = image_io.ImageEncoder(backbone, weights, image_size, precision, batch_size)
     cache = image_io.PartCache(os.path.join(out, CACHE_DIR, encoder.tag))
     cached = cache.index()
@@ -301,6 +302,7 @@ def featurize_polyvore_outfits(root, out, splits=None, backbone="inception_v3",
     keys = sorted({item for rows in lists.values() for _, members in rows
                    for _, item in members})
     metadata = release.read_metadata(root, keys)
+    names = release.read_category_names(root)
     vocabularies = {split: split_vocabulary(
         [metadata[i].text for i in sorted({item for _, members in lists[split, "train"]
                                            for _, item in members})],
@@ -356,7 +358,6 @@ def featurize_polyvore_outfits(root, out, splits=None, backbone="inception_v3",
                        "text_ids": text_ids, "text_len": text_len, "words": words},
                  {"encoder": encoder.describe(), "dataset": "polyvore_outfits",
                   "text": "title + description (url name if both empty), 3+ characters"})
-    names = release.read_category_names(root)
     files.write_json(os.path.join(out, OUTFITS_ITEMS_FILE), {
         "keys": keys, "category_id": [metadata[k].category_id for k in keys],
         "semantic_category": [metadata[k].semantic for k in keys],
@@ -458,8 +459,9 @@ def _encode(encoder, cache, todo, paths, stamps, chunk, progress, on_chunk, reje
     return done[0]
 
 
-def _check_output(out, inputs):
-    """Refuse an output folder that is an input, or holds files this command did not write."""
+def _check_output(out, inputs, create=True):
+    """Refuse an output folder that is an input, or holds files this command did not write;
+    then make it (``create``), once every input has been read and checked."""
     real = os.path.realpath(out)
     for folder in inputs:
         if folder and os.path.realpath(folder) == real:
@@ -472,6 +474,8 @@ def _check_output(out, inputs):
     if os.path.exists(out) and not os.path.isdir(out):
         raise DataError("--out {}: is a file, not a folder; name a new or empty folder "
                         "(the file was not touched)".format(out))
+    if not create:
+        return
     try:
         os.makedirs(out, exist_ok=True)
     except OSError as err:

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from datasets import amazon, samples
+from models import numbers
 from models.errors import DataError
 
 #: layout name -> (ratings file, movies file)
@@ -62,12 +63,25 @@ def detect(data_dir):
 
     Returns:
       A key of :data:`LAYOUTS`, or None.
+
+    Raises:
+      DataError: files of two layouts (e.g. ``ratings.csv`` and ``u.data``): which one is
+        meant is ambiguous, and using one without a word would be a silent choice.
     """
-    for name, (ratings, movies) in LAYOUTS.items():
-        if os.path.isfile(os.path.join(data_dir, ratings)) and \
-                os.path.isfile(os.path.join(data_dir, movies)):
-            return name
-    return None
+    found = [name for name, (ratings, movies) in LAYOUTS.items()
+             if os.path.isfile(os.path.join(data_dir, ratings)) and
+             os.path.isfile(os.path.join(data_dir, movies))]
+    if len(found) > 1:
+        raise DataError("{}: MovieLens files of {} layouts ({}): keep one layout's files in a "
+                        "folder".format(data_dir, len(found), ", ".join(
+                            " + ".join(LAYOUTS[name]) for name in found)))
+    return found[0] if found else None
+
+
+def _id_ok(column):
+    """Which values of a string column are ids (:data:`models.numbers.DIGITS`), blanks
+    around them allowed."""
+    return column.fillna("").str.strip().str.fullmatch(numbers.DIGITS)
 
 
 def _bad(path, line, what, on_bad_line, report):
@@ -173,12 +187,11 @@ def read_ratings(path, layout, on_bad_line="error", report=None):
                                       "timestamp": "time"})
     rating = pd.to_numeric(frame["rating"], errors="coerce")
     time = pd.to_numeric(frame["time"], errors="coerce")
-    ids_ok = frame["user"].fillna("").str.strip().str.isdigit() & \
-        frame["item"].fillna("").str.strip().str.isdigit()
+    ids_ok = _id_ok(frame["user"]) & _id_ok(frame["item"])
     ok = ids_ok & rating.between(0, 10) & time.notna() & (time >= 0) & (time < 2 ** 53) & \
         (time == np.floor(time.fillna(0)))
     for line in frame.loc[~ok, "_line"].tolist():
-        _bad(path, line, "expected integer user and movie ids, a rating and a whole "
+        _bad(path, line, "expected integer user and movie ids (ASCII digits, at most 18), a rating and a whole "
              "non-negative timestamp", on_bad_line, report)
     frame = frame.loc[ok]
     return pd.DataFrame({"user": frame["user"].str.strip().to_numpy(),
@@ -214,9 +227,12 @@ def read_movies(path, layout, on_bad_line="error", report=None):
     genres = {}
     for row in frame.to_dict("records"):  # one per MOVIE (tens of thousands): loading only
         item = (row.get("item") or "").strip()
-        if not item.isdigit():
-            _bad(path, row["_line"], "expected a movie id and its genres", on_bad_line,
-                 report)
+        if numbers.parse_whole(item) is None:
+            _bad(path, row["_line"], "expected a movie id (ASCII digits, at most 18) and its "
+                 "genres", on_bad_line, report)
+            continue
+        if item in genres:  # a movie listed twice: the first line is kept, and counted
+            report["duplicate_movie_lines_dropped:" + os.path.basename(path)] += 1
             continue
         if layout == "100k":
             flags = [row.get(g) for g in GENRES_100K]

@@ -31,6 +31,7 @@ import os
 
 from models import files
 from models.errors import DataError
+from models.numbers import parse_whole
 from datasets import polyvore as pv
 
 SPLITS = ("nondisjoint", "disjoint")
@@ -170,12 +171,11 @@ def read_metadata(root, wanted=None):
                 where))
         if not isinstance(entry, dict):
             raise DataError("{}: expected an object, got {!r}".format(where, entry)[:300])
-        category = entry.get("category_id")
-        if isinstance(category, str) and category.strip().isdigit():
-            category = int(category.strip())
-        if not _is_int(category):
-            raise DataError("{}: category_id must be an integer (or a string of digits), got "
-                            "{!r}".format(where, category)[:300])
+        given = entry.get("category_id")
+        category = parse_whole(given)
+        if category is None:
+            raise DataError("{}: category_id must be a whole number (or a string of ASCII "
+                            "digits), got {!r}".format(where, given)[:300])
         semantic = entry.get("semantic_category")
         if not isinstance(semantic, str) or not semantic.strip():
             raise DataError("{}: semantic_category must be a non-empty string, got "
@@ -206,14 +206,14 @@ def read_category_names(root):
     if not os.path.isfile(path):
         return {}
     names = {}
-    with open(path, encoding="utf-8", newline="") as handle:
-        for line, row in enumerate(csv.reader(handle), 1):
-            if not row or not "".join(row).strip():
-                continue
-            if len(row) < 3 or not row[0].strip().isdigit():
-                raise DataError("{}:{}: expected category_id,fine name,semantic category, got "
-                                "{!r}".format(path, line, row)[:300])
-            names[int(row[0])] = (row[1].strip(), row[2].strip())
+    lines = (text for _, text in files.text_lines(path, "categories file"))
+    for line, row in enumerate(csv.reader(lines), 1):
+        if not row or not "".join(row).strip():
+            continue
+        if len(row) < 3 or parse_whole(row[0]) is None:
+            raise DataError("{}:{}: expected category_id,fine name,semantic category, got "
+                            "{!r}".format(path, line, row)[:300])
+        names[parse_whole(row[0])] = (row[1].strip(), row[2].strip())
     return names
 
 
@@ -369,16 +369,15 @@ def read_compatibility(root, split, phase, index):
         raise DataError("missing {} {} compatibility file: {}".format(split, phase, path))
     source = os.path.join(root, outfit_file(split, phase))
     out = []
-    with open(path, encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            where = "{}:{}".format(path, line_no)
-            if fields[0] not in ("0", "1") or len(fields) < 3:
-                raise DataError("{}: expected '0|1 key key ...' (a label and 2+ item keys), got "
-                                "{!r}".format(where, line.strip())[:300])
-            out.append((_resolve(fields[1:], index, where, source), int(fields[0])))
+    for line_no, line in files.text_lines(path, "compatibility file"):
+        fields = line.split()
+        if not fields:
+            continue
+        where = "{}:{}".format(path, line_no)
+        if fields[0] not in ("0", "1") or len(fields) < 3:
+            raise DataError("{}: expected '0|1 key key ...' (a label and 2+ item keys), got "
+                            "{!r}".format(where, line.strip())[:300])
+        out.append((_resolve(fields[1:], index, where, source), int(fields[0])))
     if not out:
         raise DataError("{}: no compatibility lines".format(path))
     return out

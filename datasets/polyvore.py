@@ -31,7 +31,6 @@ paper did (words of 3+ characters seen at least 5 times).
 from __future__ import absolute_import, division, print_function
 
 import collections
-import json
 import os
 import re
 
@@ -62,13 +61,7 @@ def load_json(path, what):
     Raises:
       DataError: a missing file or invalid JSON.
     """
-    if not os.path.isfile(path):
-        raise DataError("missing {} file: {}".format(what, path))
-    with open(path, encoding="utf-8") as handle:
-        try:
-            return json.load(handle)
-        except ValueError as err:
-            raise DataError("{}: not valid JSON ({})".format(path, err))
+    return files.load_json(path, what)
 
 
 def _is_int(value):

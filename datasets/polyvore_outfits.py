@@ -29,11 +29,11 @@ Choices, each documented because it changes what the numbers mean:
 from __future__ import absolute_import, division, print_function
 
 import collections
-import json
 import os
 
 import numpy as np
 
+from models import files
 from models.errors import DataError
 from datasets import features as feature_store
 from datasets import outfits_release as release
@@ -63,12 +63,11 @@ def _read_words(path):
     if not os.path.isfile(path):
         raise DataError("missing vocabulary file: {}".format(path))
     words = []
-    with open(path, encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, 1):
-            word = line.rstrip("\n").split("\t")[0]
-            if not word:
-                raise DataError("{}:{}: expected word<TAB>count".format(path, line_no))
-            words.append(word)
+    for line_no, line in files.text_lines(path, "vocabulary file"):
+        word = line.rstrip("\n").split("\t")[0]
+        if not word:
+            raise DataError("{}:{}: expected word<TAB>count".format(path, line_no))
+        words.append(word)
     return words
 
 
@@ -158,8 +157,7 @@ def load(root, split="nondisjoint", seed=0, min_category_items=100, log=None):
         raise DataError("data.split={}: {} holds only {} (featurize that split with --split "
                         "{})".format(split, root, ", ".join(present) or "no split", split))
     store = feature_store.open_packed(root)
-    with open(os.path.join(root, ITEMS_FILE), encoding="utf-8") as handle:
-        items = json.load(handle)
+    items = files.load_json(os.path.join(root, ITEMS_FILE), "featurized items")
     if items.get("keys") != list(store.keys):
         raise DataError("{}: its items are not the feature store's rows; run featurize "
                         "again".format(os.path.join(root, ITEMS_FILE)))

@@ -19,6 +19,7 @@ import numpy as np
 
 from models import files
 from models.errors import DataError
+from models.numbers import parse_whole
 from datasets import polyvore as pv
 
 RELEASE_FILES = (("train", "train_no_dup.json"), ("validation", "valid_no_dup.json"),
@@ -87,11 +88,7 @@ def read_release(outfits_dir, on_bad="error", report=None):
 def _integer(value):
     """An int from the release's JSON (an int, or a string of digits), else None: a float
     such as 1.9 is refused, never truncated."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
+    return parse_whole(value)
 
 
 def _parse_outfit(entry, path, position, items, seen):
@@ -234,11 +231,10 @@ def read_category_names(*folders):
         path = os.path.join(folder, CATEGORY_NAMES_FILE) if folder else ""
         if path and os.path.isfile(path):
             names = {}
-            with open(path, encoding="utf-8") as handle:
-                for line in handle:
-                    parts = line.strip().split(None, 1)
-                    if len(parts) == 2 and parts[0].isdigit():
-                        names[int(parts[0])] = parts[1]
+            for _, line in files.text_lines(path, "category names file"):
+                parts = line.strip().split(None, 1)
+                if len(parts) == 2 and parse_whole(parts[0]) is not None:
+                    names[parse_whole(parts[0])] = parts[1]
             return names
     return {}
 
@@ -259,15 +255,14 @@ def read_vocabulary(path):
     if not os.path.isfile(path):
         raise DataError("--vocab {}: no such file".format(path))
     words = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) > 2 or (len(parts) == 2 and not parts[1].isdigit()):
-                raise DataError("{}, line {}: expected 'word' or 'word count', got {!r}".format(
-                    path, number, line.rstrip("\n")))
-            words.append(parts[0].lower())
+    for number, line in files.text_lines(path, "vocabulary file"):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) > 2 or (len(parts) == 2 and parse_whole(parts[1]) is None):
+            raise DataError("{}, line {}: expected 'word' or 'word count', got {!r}".format(
+                path, number, line.rstrip("\n")))
+        words.append(parts[0].lower())
     if not words:
         raise DataError("{}: the vocabulary is empty".format(path))
     if len(set(words)) != len(words):

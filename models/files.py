@@ -261,3 +261,61 @@ def path_under(root, *parts):
                         "in their folder".format(path, root, real))
     return path
 
+
+
+# --- reading: every data file is decoded and parsed one way, with errors that name it --------
+
+def text_lines(path, what="file", encoding="utf-8"):
+    """``(line number, text)`` of a text file, each line decoded on its own.
+
+    Why: iterating a text-mode handle raises ``UnicodeDecodeError`` mid-loop, with no file or
+    line; this names both, and the column.
+
+    Args:
+      path: the file.
+      what: what the file is, for the message when it is missing.
+      encoding: its encoding.
+
+    Yields:
+      ``(number, line)``, numbers from 1, the newline kept.
+
+    Raises:
+      DataError: a missing file, or bytes that are not ``encoding`` (file, line, column).
+    """
+    if not os.path.isfile(path):
+        raise DataError("missing {}: {}".format(what, path))
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                yield number, raw.decode(encoding)
+            except UnicodeDecodeError as err:
+                raise DataError("{}:{}: bytes that are not {} at column {}".format(
+                    path, number, encoding, err.start + 1))
+
+
+def read_text(path, what="file", encoding="utf-8"):
+    """The whole text of a file, decoded (:func:`text_lines`' errors)."""
+    return "".join(line for _, line in text_lines(path, what, encoding))
+
+
+def load_json(path, what="JSON file"):
+    """A JSON file, or a DataError naming it: missing, not UTF-8, not JSON, nested too deeply.
+
+    Args:
+      path: the file.
+      what: what the file is, for the message.
+
+    Returns:
+      The parsed value.
+
+    Raises:
+      DataError: as above (a file nested thousands deep would otherwise end the process in
+        ``RecursionError``).
+    """
+    text = read_text(path, what + " file")
+    try:
+        return json.loads(text)
+    except ValueError as err:
+        raise DataError("{}: not valid JSON ({})".format(path, err))
+    except RecursionError:
+        raise DataError("{}: not readable JSON (nested too deeply)".format(path))

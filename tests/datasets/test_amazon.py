@@ -444,3 +444,14 @@ def test_din_trains_one_epoch_on_a_2018_or_2023_folder(tmp_path, monkeypatch, re
     assert set(metrics["baselines"]["test"]) == set(din_baselines.RULES + din_baselines.LEARNED) \
         | {"base_rate"}
     assert 0.0 <= metrics["test"]["auc"] <= 1.0
+
+
+def test_raw_files_beside_remap_pickle_are_refused_as_ambiguous(tmp_path):
+    """Issue 35: the raw files used to win without a word."""
+    for name in (amazon.REVIEWS, amazon.META, amazon.REMAP_PICKLE):
+        (tmp_path / name).write_bytes(b"")
+    with pytest.raises(DataError, match="both raw Amazon files .* and remap.pkl"):
+        amazon.load(str(tmp_path), str(tmp_path / "cache"))
+    (tmp_path / amazon.REMAP_PICKLE).unlink()
+    assert amazon.detect(str(tmp_path)) == [str(tmp_path / amazon.REVIEWS),
+                                            str(tmp_path / amazon.META)]

@@ -136,3 +136,68 @@ def test_din_trains_on_a_movielens_folder_and_records_the_protocol(catalogue, tm
     assert collections.Counter(metrics["rows"]["test"]) == collections.Counter(
         {"rows": metrics["data"]["rows"]["test"],
          "gauc_users": metrics["rows"]["test"]["gauc_users"]})
+
+
+# --- issue 35: ids that str.isdigit() accepts but int() refuses, ambiguity, duplicates --------
+
+@pytest.mark.parametrize("layout, line, what", [
+    ("100k", "\u00b2\t3\t4\t978300000\n", "Unicode digit user"),
+    ("csv", "7,\u0663,4.0,978300000\n", "Arabic-Indic digit movie"),
+    ("dat", "99999999999999999999::3::4::978300000\n", "user id beyond int64"),
+    ("csv", "7,123456789012345678901234,4.0,978300000\n", "movie id beyond int64"),
+])
+def test_ids_that_are_not_ascii_int64_are_named(catalogue, tmp_path, layout, line, what):
+    movies, rows = catalogue
+    root = fx.write(str(tmp_path / "ml"), layout, movies, rows)
+    name = movielens.LAYOUTS[layout][0]
+    encoding = "utf-8" if layout == "csv" else "latin-1"
+    with open(os.path.join(root, name), "a", encoding=encoding,
+              errors="backslashreplace") as handle:
+        handle.write(line)
+    bad_line = len(rows) + (2 if layout == "csv" else 1)
+    with pytest.raises(DataError, match="{}:{}: expected integer".format(name, bad_line)):
+        _load(root, tmp_path / "a")
+
+
+def test_a_movie_id_in_unicode_digits_is_named(catalogue, tmp_path):
+    movies, rows = catalogue
+    root = fx.write(str(tmp_path / "ml"), "csv", movies, rows)
+    with open(os.path.join(root, "movies.csv"), "a", encoding="utf-8") as handle:
+        handle.write('\u00b3,"Cubed",Drama\n')
+    with pytest.raises(DataError, match=r"movies.csv:\d+: expected a movie id"):
+        _load(root, tmp_path / "a")
+
+
+def test_a_movie_listed_twice_keeps_its_first_line_and_is_counted(catalogue, tmp_path):
+    movies, rows = catalogue
+    root = fx.write(str(tmp_path / "ml"), "csv", movies, rows)
+    first = _load(root, tmp_path / "a")
+    movie, _, genres = movies[0]
+    other = "Western" if "Western" not in genres else "Drama"
+    with open(os.path.join(root, "movies.csv"), "a", encoding="utf-8") as handle:
+        handle.write('{},"Again",{}\n'.format(movie, other))
+    again = _load(root, tmp_path / "b")
+    assert again[2]["duplicate_movie_lines_dropped:movies.csv"] == 1
+    assert list(again[3]["categories"]) == list(first[3]["categories"])
+    np.testing.assert_array_equal(again[0]["train"]["target_cat"],
+                                  first[0]["train"]["target_cat"])
+
+
+def test_two_layouts_in_one_folder_are_refused(catalogue, tmp_path):
+    movies, rows = catalogue
+    root = fx.write(str(tmp_path / "ml"), "csv", movies, rows)
+    fx.write(root, "100k", movies, rows)
+    with pytest.raises(DataError, match="2 layouts .*ratings.csv \\+ movies.csv, u.data"):
+        movielens.detect(root)
+
+
+def test_movielens_and_amazon_files_in_one_folder_are_refused(catalogue, tmp_path, capsys):
+    movies, rows = catalogue
+    root = fx.write(str(tmp_path / "ml"), "csv", movies, rows)
+    with open(os.path.join(root, "remap.pkl"), "wb") as handle:
+        handle.write(b"not read")
+    code = fit.main(["--model", "din", "--data-dir", root, "--output-dir",
+                     str(tmp_path / "run"), "--device", "cpu", "--epochs", "1"])
+    assert code == 2
+    assert "both MovieLens files" in capsys.readouterr().err
+    assert not os.path.exists(str(tmp_path / "run"))

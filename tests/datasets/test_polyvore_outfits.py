@@ -184,6 +184,11 @@ def _edit_json(path, change):
     ("missing_file", r"missing disjoint valid fill-in-the-blank file"),
     ("no_metadata", r"polyvore_item_metadata.json: item \d+ is named by an outfit list"),
     ("underscore_set", r"valid.json: outfit #0: set_id '1_2' holds '_'"),
+    # issue 35: bytes, Unicode digits and nesting in every file the reader opens
+    ("not_utf8", r"compatibility_valid.txt:2: bytes that are not utf-8 at column 3"),
+    ("unicode_digit_category", r"category_id must be a whole number .* got '\u00b3'"),
+    ("deep_questions", r"fill_in_blank_valid.json: not readable JSON \(nested too deeply\)"),
+    ("bad_categories_csv", r"categories.csv:7: expected category_id,fine name"),
 ])
 def test_a_broken_release_is_refused_naming_the_place_and_writes_nothing(
         release_copy, tmp_path, breakage, message):
@@ -218,6 +223,22 @@ def test_a_broken_release_is_refused_naming_the_place_and_writes_nothing(
     elif breakage == "no_metadata":
         _edit_json(os.path.join(release_copy, release.METADATA_FILE),
                    lambda meta: meta.pop(sorted(meta)[0]))
+    elif breakage == "not_utf8":
+        path = os.path.join(nd, "compatibility_valid.txt")
+        with open(path, "rb") as handle:
+            lines = handle.readlines()
+        lines[1] = lines[1][:2] + b"\xff" + lines[1][2:]
+        with open(path, "wb") as handle:
+            handle.writelines(lines)
+    elif breakage == "unicode_digit_category":
+        _edit_json(os.path.join(release_copy, release.METADATA_FILE),
+                   lambda meta: meta[sorted(meta)[0]].__setitem__("category_id", "\u00b3"))
+    elif breakage == "deep_questions":
+        with open(os.path.join(release_copy, "disjoint", "fill_in_blank_valid.json"), "w") as f:
+            f.write("[" * 200000 + "]" * 200000)
+    elif breakage == "bad_categories_csv":  # refused BEFORE any image is encoded
+        with open(os.path.join(release_copy, release.CATEGORIES_FILE), "a") as handle:
+            handle.write("\u00b3,hats,accessories\n")
     elif breakage == "underscore_set":
         _edit_json(os.path.join(nd, "valid.json"), lambda os_: os_[0].__setitem__("set_id", "1_2"))
     out = str(tmp_path / "out")

@@ -318,7 +318,12 @@ class DINTask(Task):
             data_config.data_dir, data_config.cache_dir,
             lambda: generate(n_users=data_config.synthetic_users), description, log_)
         protocol = None
-        if movielens.detect(root):  # MovieLens files: the paper's MovieLens protocol
+        layout = movielens.detect(root)  # each reader refuses its own ambiguous files
+        if layout and amazon.detect(root):
+            raise DataError("{}: both MovieLens files ({}) and Amazon files: which data set is "
+                            "meant is ambiguous; keep one in the folder".format(
+                                root, " + ".join(movielens.LAYOUTS[layout])))
+        if layout:  # MovieLens files: the paper's MovieLens protocol
             sample_set, protocol = movielens.load(
                 root, os.path.join(cache, "movielens"), maxlen=data_config.maxlen, seed=seed,
                 on_bad_line=data_config.on_bad_line, log=log_)

@@ -37,7 +37,7 @@ from datasets.generators import common, polyvore_compatibility, polyvore_style, 
 from datasets import generators
 from models.ngnn import NGNN, consistency_loss, ranking_loss
 from training import metrics as M
-from models.errors import UsageError
+from models.errors import DataError, UsageError
 from training.tasks import Task, TrainInput, ngnn_baselines
 
 log = logging.getLogger("npurec.ngnn")
@@ -193,6 +193,25 @@ def _model_inputs(features, cats, mask):
     return out
 
 
+def _refuse_two_formats(root):
+    """A folder holding the Maryland outfit lists AND a Polyvore Outfits release (or its
+    featurized store) is ambiguous: reading one without a word would be a silent choice. (A
+    featurized store written into its own release folder is not: it is read.)
+
+    Raises:
+      DataError: naming both formats' files.
+    """
+    maryland = os.path.join(root, pv.TRAIN_FILE)
+    other = [os.path.join(root, name) for name, present in (
+        (polyvore_outfits.ITEMS_FILE, polyvore_outfits.is_featurized(root)),
+        (outfits_release.METADATA_FILE, outfits_release.is_release(root))) if present]
+    if os.path.isfile(maryland) and other:
+        raise DataError("{}: both the Maryland outfit lists ({}) and Polyvore Outfits files "
+                        "({}): which data set is meant is ambiguous; keep one in the "
+                        "folder".format(root, pv.TRAIN_FILE, ", ".join(
+                            os.path.basename(o) for o in other)))
+
+
 class NGNNTask(Task):
     """NGNN on Polyvore-format data: the Task the loop trains (see the module docstring)."""
     name = "ngnn"
@@ -225,6 +244,7 @@ class NGNNTask(Task):
 
         root, is_synthetic, cache = common.resolve_data_dir(
             data_config.data_dir, data_config.cache_dir, make_default, description, log_)
+        _refuse_two_formats(root)
         if polyvore_outfits.is_featurized(root):
             data = polyvore_outfits.load(root, data_config.split, seed=seed,
                                          min_category_items=data_config.min_category_items,
