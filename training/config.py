@@ -369,8 +369,14 @@ def load_config_file(path):
     if os.path.getsize(path) > MAX_CONFIG_BYTES:
         raise UsageError("--config {}: {:,} bytes; a config file holds at most {:,}".format(
             path, os.path.getsize(path), MAX_CONFIG_BYTES))
-    with open(path) as handle:
-        text = handle.read()
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[:err.start].count(b"\n") + 1
+        raise UsageError("--config {}:{}: bytes that are not UTF-8 (offset {}); a config file "
+                         "is UTF-8 text".format(path, line, err.start))
     if path.endswith((".yaml", ".yml")):
         try:
             import yaml  # pylint: disable=import-outside-toplevel
@@ -399,4 +405,30 @@ def load_config_file(path):
     if not isinstance(data, dict):
         raise UsageError("--config {}: expected a mapping of sections, got {}".format(
             path, type(data).__name__))
+    _check_shape(path, data)
     return data
+
+
+def _check_shape(path, data):
+    """Every section a mapping (or empty), every key at every depth a name.
+
+    Raises:
+      UsageError: naming the section or key path and what it holds (``{"train": [1, 2]}``,
+        ``train: {2: 3}`` or a top-level ``1:`` used to end in a traceback).
+    """
+    def names(mapping, where):
+        for key, value in mapping.items():
+            if not isinstance(key, str):
+                raise UsageError("--config {}: {}key {!r} is not a name; {} are words such "
+                                 "as {}".format(path, where + ": " if where else "", key,
+                                                "settings" if where else "sections",
+                                                "epochs" if where else ", ".join(SECTIONS)))
+            if isinstance(value, dict):
+                names(value, (where + "." if where else "") + key)
+
+    names(data, "")
+    for section, value in data.items():
+        if section != "task" and value is not None and not isinstance(value, dict):
+            raise UsageError("--config {}: section {!r} must be a mapping of settings (e.g. "
+                             "{{\"epochs\": 3}}), got {} {}".format(
+                                 path, section, type(value).__name__, repr(value)[:80]))

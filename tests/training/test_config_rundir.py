@@ -158,3 +158,26 @@ def test_a_huge_config_file_is_refused(tmp_path):
     path.write_text('{"train": {"epochs": 1}, "pad": "' + "x" * (cfg.MAX_CONFIG_BYTES) + '"}')
     with pytest.raises(UsageError, match="holds at most"):
         cfg.load_config_file(str(path))
+
+
+@pytest.mark.parametrize("name, content, needle", [
+    ("list.json", b'{"train": [1, 2]}', r"section 'train' must be a mapping .* got list"),
+    ("text.json", b'{"train": "abc"}', r"section 'train' must be a mapping .* got str"),
+    ("number.json", b'{"model": 3}', r"section 'model' must be a mapping .* got int"),
+    ("key.yaml", b"train: {epochs: 1, 2: 3}\n", r"train: key 2 is not a name; settings"),
+    ("top.yaml", b"train: {epochs: 1}\n1: 2\n", r"key 1 is not a name; sections are"),
+    ("deep.yaml", b"runtime: {npu_options: {3: x}}\n", r"runtime.npu_options: key 3"),
+    ("bytes.json", b'{"train":\n {"epochs": "\xff"}}', r"bytes.json:2: bytes that are not "
+                                                      r"UTF-8"),
+])
+def test_a_config_file_of_the_wrong_shape_is_named(tmp_path, capsys, name, content, needle):
+    """Issue 35: each of these ended in a traceback; now exit 2 naming the file and key."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(UsageError, match=needle):
+        cfg.load_config_file(str(path))
+    from training import fit  # the command line says the same, with exit 2
+    assert fit.main(["--model", "din", "--config", str(path), "--output-dir",
+                     str(tmp_path / "run")]) == 2
+    assert name in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
