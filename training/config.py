@@ -259,7 +259,36 @@ def resolve(task, preset=None, config_file=None, flags=None, sets=(), values=Non
     apply_overrides(raw, sets, SECTIONS)
     for (section, key), value in sorted((values or {}).items()):
         raw[section][key] = value
-    return build_sections(task, raw, SECTIONS)
+    return absolute_paths(build_sections(task, raw, SECTIONS))
+
+
+def is_path_field(name):
+    """Whether a config field names a file or folder: ``*_dir`` and ``*_run`` (data_dir,
+    cache_dir, structure_dir, eval.base_run)."""
+    return name.endswith(("_dir", "_run"))
+
+
+def absolute_paths(sections):
+    """The sections with every path field made absolute against the working directory.
+
+    Why: ``config.json`` is read again by evaluate, predict, export and ``--resume``, maybe
+    from another working directory; a relative ``data/x`` would then name another folder
+    (or none).
+
+    Args:
+      sections: ``{name: dataclass}``.
+
+    Returns:
+      The same, with non-empty path fields absolute.
+    """
+    out = {}
+    for name, section in sections.items():
+        changes = {f.name: os.path.abspath(getattr(section, f.name))
+                   for f in dataclasses.fields(section)
+                   if is_path_field(f.name) and isinstance(getattr(section, f.name), str)
+                   and getattr(section, f.name)}
+        out[name] = dataclasses.replace(section, **changes) if changes else section
+    return out
 
 
 def to_dict(section):

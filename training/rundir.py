@@ -17,7 +17,7 @@ import tempfile
 import time
 
 from models import files
-from models.errors import UsageError
+from models.errors import DataError, UsageError
 
 RUN_MARKERS = ("config.json", "metrics.json", "history.json", "checkpoints")
 CONFIG_FILE, METRICS_FILE, HISTORY_FILE, VOCAB_FILE = (
@@ -38,19 +38,36 @@ def logs_dir(run_dir, name):
 
 
 def selected_checkpoint(run_dir):
-    """The checkpoint a finished run selected: ``checkpoints/best``, else the latest one.
+    """The checkpoint a run selected: ``checkpoints/best``; the latest one only for a run
+    that never selected one (stopped before its first evaluation).
+
+    Why not fall back silently: a finished run whose best checkpoint is gone would be scored
+    (or served) with other weights than the ones its metrics.json reports.
 
     Args:
       run_dir: the run directory.
 
     Returns:
       A checkpoint prefix, or None when there is none.
+
+    Raises:
+      UsageError: ``metrics.json`` names a selected checkpoint but ``checkpoints/best`` holds
+        none.
     """
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
     folder = checkpoint_dir(run_dir)
-    return (tf.train.latest_checkpoint(os.path.join(folder, BEST_DIR))
-            or tf.train.latest_checkpoint(folder))
+    best = tf.train.latest_checkpoint(os.path.join(folder, BEST_DIR))
+    if best:
+        return best
+    metrics = read_json(os.path.join(run_dir, "metrics.json"), {})
+    if isinstance(metrics, dict) and metrics.get("selected_checkpoint"):
+        raise UsageError(
+            "{}: the run selected {} (metrics.json) but {} holds no checkpoint: restore it. "
+            "The latest checkpoint holds other weights than the ones the run reports, and is "
+            "not used in its place.".format(run_dir, metrics["selected_checkpoint"],
+                                            os.path.join(folder, BEST_DIR)))
+    return tf.train.latest_checkpoint(folder)
 
 
 def default_path(model):
@@ -120,11 +137,10 @@ def read_json(path, default=None):
     """
     if not os.path.exists(path):
         return default
-    with open(path) as handle:
-        try:
-            return json.load(handle)
-        except ValueError as err:
-            raise UsageError("{} is not valid JSON ({}); fix or remove it".format(path, err))
+    try:
+        return files.load_json(path, "run file")
+    except DataError as err:
+        raise UsageError("{}; fix or remove it".format(err))
 
 
 def holds_run(path):

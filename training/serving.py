@@ -105,10 +105,12 @@ def load_run(run_dir, data_dir=None):
     try:
         status = tf.train.Checkpoint(model=model).restore(path)
         status.assert_existing_objects_matched()
-    except (AssertionError, ValueError, tf.errors.OpError) as err:
+    except (AssertionError, ValueError, tf.errors.OpError, IndexError, KeyError,
+            TypeError) as err:  # a truncated .data file ends in IndexError inside TF
         lines = str(getattr(err, "message", "") or err).strip().splitlines()
-        raise UsageError("checkpoint {} does not fit the model built from {}{} ({}). Restore "
-                         "the file, or train a new run.".format(
+        raise UsageError("checkpoint {} cannot be read (damaged or truncated) or does not fit "
+                         "the model built from {}{} ({}). Restore the file, or train a new "
+                         "run.".format(
                              path, os.path.join(run_dir, rundir.CONFIG_FILE),
                              _edited_keys(run_dir, config),
                              (lines[0] if lines else type(err).__name__)[:200])) from None

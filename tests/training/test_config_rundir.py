@@ -62,7 +62,7 @@ def test_config_files_json_and_errors(tmp_path):
 def test_read_json_names_a_corrupt_file(tmp_path):
     path = tmp_path / "history.json"
     path.write_text("[{")
-    with pytest.raises(UsageError, match="history.json is not valid JSON"):
+    with pytest.raises(UsageError, match="history.json: not valid JSON"):
         rundir.read_json(str(path))
     assert rundir.read_json(str(tmp_path / "absent.json"), default=[]) == []
 

@@ -361,3 +361,67 @@ def test_both_models_record_the_rows_behind_their_metrics(runs):
     outfits = ngnn["data"]["outfits"]["validation"]
     assert ngnn["rows"]["validation"] == {"fitb_questions": outfits,
                                           "compat_outfits": 2 * outfits}
+
+
+def _copy_run(runs, model, tmp_path):
+    import shutil  # pylint: disable=import-outside-toplevel
+
+    run = str(tmp_path / "run")
+    shutil.copytree(runs[model], run, ignore=shutil.ignore_patterns("export"))
+    return run
+
+
+def test_a_truncated_best_checkpoint_is_named_not_an_index_error(runs, tmp_path, capsys):
+    """Issue 35: the best checkpoint's .data file cut short ended evaluate in IndexError."""
+    run = _copy_run(runs, "din", tmp_path)
+    best = os.path.join(run, "checkpoints", "best")
+    data = [f for f in os.listdir(best) if ".data-" in f][0]
+    with open(os.path.join(best, data), "r+b") as handle:
+        handle.truncate(os.path.getsize(os.path.join(best, data)) // 3)
+    assert evaluate_main(["--run-dir", run, "--output", str(tmp_path / "e.json")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be read (damaged or truncated)" in err and "best" in err
+    assert not (tmp_path / "e.json").exists()
+
+
+def test_a_missing_best_checkpoint_is_never_replaced_by_the_latest(runs, tmp_path, capsys):
+    """Issue 35: with checkpoints/best deleted, evaluate scored the latest weights (another
+    model than the one metrics.json reports) without a word."""
+    import shutil  # pylint: disable=import-outside-toplevel
+
+    run = _copy_run(runs, "din", tmp_path)
+    shutil.rmtree(os.path.join(run, "checkpoints", "best"))
+    assert evaluate_main(["--run-dir", run]) == 2
+    assert "the run selected" in capsys.readouterr().err
+    _write(str(tmp_path / "in.jsonl"), ["{}"])
+    assert predict.main(["--run-dir", run, "--input", str(tmp_path / "in.jsonl"),
+                         "--output", str(tmp_path / "out.jsonl")]) == 2
+    assert "the run selected" in capsys.readouterr().err
+
+
+def test_a_run_is_evaluated_from_another_working_directory(tmp_path, monkeypatch, capsys):
+    """Issue 35: config.json kept --data-dir relative to where the run was trained, so an
+    evaluation from elsewhere said "--data-dir data/x: no such directory"."""
+    from tests.datasets import movielens_fixture as fx  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.setenv("NPUREC_CACHE", str(tmp_path / "cache"))
+    movies = fx.catalogue()
+    fx.write(str(tmp_path / "train" / "data" / "ml"), "csv", movies,
+             fx.ratings(movies, n_users=120, per_user=15))
+    monkeypatch.chdir(str(tmp_path / "train"))
+    assert fit.main(["--model", "din", "--data-dir", "data/ml", "--output-dir", "run",
+                     "--device", "cpu", "--epochs", "1", "--batch-size", "64",
+                     "--set", "model.embedding_dim=4"]) == 0
+    config = json.load(open("run/config.json"))
+    assert config["data"]["data_dir"] == str(tmp_path / "train" / "data" / "ml")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(str(tmp_path / "elsewhere"))
+    capsys.readouterr()
+    assert evaluate_main(["--run-dir", str(tmp_path / "train" / "run")]) == 0
+    assert json.loads(capsys.readouterr().out)["test"]["auc"] > 0
+
+
+def evaluate_main(argv):
+    from training import evaluate  # pylint: disable=import-outside-toplevel
+
+    return evaluate.main(argv)
