@@ -124,6 +124,36 @@ class DIN(keras.Model):
             self.wide_logit = keras.layers.Dense(1, dtype="float32", name="wide_logit",
                                                  kernel_initializer="zeros")
 
+    @staticmethod
+    def weight_count(num_items, num_categories, embedding_dim, attention_units=(80, 40),
+                     mlp_units=(200, 80), recency=0, num_feedback=0, attention=True):
+        """About how many weights a DIN of these sizes holds, WITHOUT allocating them.
+
+        Why: a mistyped size (``mlp_units=[1000000000]``, ``recency=1000000000``) must be
+        refused with a message before TensorFlow tries to allocate it and the process is
+        killed. An upper bound within a few per cent of ``count_params`` (tested): the MLP's
+        input is taken at its widest (every optional input on).
+
+        Args:
+          as the constructor's; ``attention``: whether ``pooling`` is ``attention``.
+
+        Returns:
+          An int.
+        """
+        d = int(embedding_dim)
+
+        def chain(width, units):
+            total = 0
+            for out in tuple(int(u) for u in units) + (1,):
+                total += width * out + out + 4 * out  # kernel, bias, the activation's state
+                width = out
+            return total
+
+        return int((num_items + num_categories) * (d + 1) +
+                   (int(recency) * bool(attention) + max(int(num_feedback), 0)) * 2 * d +
+                   (chain(8 * d, attention_units) if attention else 0) +
+                   chain(6 * d + 48, mlp_units))
+
     @property
     def mlp(self):
         """The MLP's Dense layers in order (kept as attributes, so that checkpoints track them)."""

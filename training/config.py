@@ -116,8 +116,15 @@ class RuntimeConfig(object):
         if self.precision not in PRECISIONS:
             raise UsageError("runtime.precision ({!r}) must be one of {}".format(
                 self.precision, ", ".join(PRECISIONS)))
-        if self.cpu_replicas < 1:
-            raise UsageError("runtime.cpu_replicas ({}) must be >= 1".format(self.cpu_replicas))
+        if not 1 <= self.cpu_replicas <= MAX_CPU_REPLICAS:
+            raise UsageError("runtime.cpu_replicas ({}) must be 1 to {}: the replicas split the "
+                             "same cores, and each one is a copy of the step to build and run "
+                             "(1,024 made no progress for minutes)".format(
+                                 self.cpu_replicas, MAX_CPU_REPLICAS))
+
+
+#: the most logical CPU devices a run mirrors over (tests and debugging of replica code)
+MAX_CPU_REPLICAS = 64
 
 
 def _coerce(section, key, value, annotation):

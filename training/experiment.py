@@ -171,7 +171,7 @@ def _train(task_cls, sections, resolved, output_dir, resuming, cluster, resume, 
     task = task_cls(task_cls.model_config_for(sections["model"], runtime.device, log),
                     sections["data"], sections["eval"])
     data = task.prepare(train_cfg.seed, log)
-    _check_before_writing(task, data, train_cfg)
+    _check_before_writing(task, data, train_cfg, runtime.num_replicas)
     estimate = task.model_bytes(data)
     if estimate is not None:
         memory.check_fits(estimate[0], "{}'s weights and optimizer state".format(task.name),
@@ -209,14 +209,21 @@ def _train(task_cls, sections, resolved, output_dir, resuming, cluster, resume, 
     return Run(output_dir, metrics, model, task, data)
 
 
-def _check_before_writing(task, data, train_cfg):
-    """What can only be checked once the data is there, checked before the run directory is
-    touched: a refused run leaves nothing behind (exit 2 promises it).
+def _check_before_writing(task, data, train_cfg, replicas=1):
+    """What can only be checked once the data and the devices are there, checked before the
+    run directory is touched: a refused run leaves nothing behind (exit 2 promises it), and
+    the corrected rerun is not refused as "already holds a run".
 
     Raises:
-      UsageError: a batch larger than the training set, or a ``train.monitor`` that is none
-        of the task's metrics.
+      UsageError: a batch larger than the training set or that the replicas cannot share
+        evenly, or a ``train.monitor`` that is none of the task's metrics.
     """
+    if train_cfg.batch_size % replicas:
+        raise UsageError(
+            "train.batch_size ({}) must be divisible by the number of replicas ({}) so every "
+            "replica gets the same static shape; use {}. Nothing was written.".format(
+                train_cfg.batch_size, replicas,
+                (train_cfg.batch_size // replicas + 1) * replicas))
     n_train = task.num_train_examples(data)
     if train_cfg.batch_size > n_train:
         raise UsageError("train.batch_size ({}) is larger than the training set ({} examples); "

@@ -370,3 +370,26 @@ def test_the_wide_term_is_a_logistic_regression_on_the_simple_features():
                                rtol=1e-4, atol=1e-5)
     config = DIN.from_config(model.get_config()).get_config()
     assert config["wide"] and config["item_rate"] and config["user_stats"]
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"recency": 20, "num_feedback": 6, "history_stats": True, "popularity": True,
+     "item_rate": True, "user_stats": True, "wide": True},
+    {"embedding_dim": 32, "attention_units": (16,), "mlp_units": (64, 32, 16), "recency": 5},
+    {"pooling": "sum", "mlp_units": (7,)},
+])
+def test_the_weight_estimate_bounds_the_built_model_closely(options):
+    """DIN.weight_count is what sizes are refused by before anything is allocated: never
+    below the real count, and not far above it."""
+    options = dict(options)
+    dim = options.pop("embedding_dim", 8)
+    model = DIN(500, 20, embedding_dim=dim, **options)
+    model.build()
+    estimate = DIN.weight_count(
+        500, 20, dim, attention_units=options.get("attention_units", (80, 40)),
+        mlp_units=options.get("mlp_units", (200, 80)),
+        recency=options.get("recency", 0), num_feedback=options.get("num_feedback", 0),
+        attention=options.get("pooling", "attention") == "attention")
+    actual = model.count_params()
+    assert actual <= estimate <= 1.35 * actual, (actual, estimate)

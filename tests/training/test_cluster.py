@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from models.errors import UsageError
 from tests.conftest import ROOT
 from training import cluster as cl
 from training import fit
@@ -161,3 +162,28 @@ def test_checkpoint_of_another_replica_count_is_refused(tmp_path, monkeypatch, c
     assert code == 2
     assert "written by a job with 2 replica(s), this job has 1" in capsys.readouterr().err
     assert _snapshot(out) == before
+
+
+def test_a_batch_the_cpu_replicas_cannot_share_is_refused_before_the_run_directory(tmp_path):
+    """Issue 35: cpu_replicas=3 with batch 64 was refused after the run directory existed, so
+    the corrected rerun was refused as "already holds a run". (Its own process: logical CPU
+    devices must be configured before TensorFlow starts.)"""
+    out = str(tmp_path / "run")
+    proc = subprocess.run(
+        [sys.executable, "-m", "training.fit", "--model", TOY, "--output-dir", out,
+         "--device", "cpu", "--epochs", "1", "--batch-size", "64",
+         "--set", "runtime.cpu_replicas=3"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "divisible by the number of replicas (3)" in proc.stderr and "use 66" in proc.stderr
+    assert not os.path.exists(out)
+
+
+def test_cpu_replicas_are_bounded():
+    """Issue 35: runtime.cpu_replicas=1024 made no progress for minutes."""
+    from training import config as cfg  # pylint: disable=import-outside-toplevel
+
+    with pytest.raises(UsageError, match=r"runtime.cpu_replicas \(1024\) must be 1 to 64"):
+        cfg.RuntimeConfig(cpu_replicas=1024)
+    assert cfg.RuntimeConfig(cpu_replicas=cfg.MAX_CPU_REPLICAS).cpu_replicas == 64

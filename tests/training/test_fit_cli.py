@@ -398,6 +398,9 @@ def test_a_full_disk_while_checkpointing_is_one_line_and_keeps_the_last(tmp_path
 @pytest.mark.parametrize("model, setting, needle", [
     ("din", "data.maxlen=1000000000", "data.maxlen=1000000000"),
     ("din", "model.embedding_dim=100000000", "model.embedding_dim=100000000"),
+    ("din", "model.recency=1000000000", "recency=1000000000"),  # issue 35
+    ("din", "model.mlp_units=[1000000000]", "mlp_units=[1000000000]"),
+    ("din", "model.attention_units=[100000,100000]", "attention_units=[100000, 100000]"),
     ("ngnn", "model.hidden=10000000", "model.hidden=10000000"),
 ])
 def test_a_size_the_machine_cannot_hold_is_refused_with_numbers(tmp_path, monkeypatch, capsys,

@@ -515,13 +515,20 @@ class DINTask(Task):
         return TrainInput(keys, _reader(train.read, INPUT_KEYS + ("label",), data.maxlen))
 
     def model_bytes(self, data):
-        """The embedding tables (items and categories) with their gradients and two Adam
-        slots, float32: the part of DIN that grows with a setting."""
-        dim = getattr(self.model_config, "embedding_dim", None)
+        """Every weight (:meth:`models.din.DIN.weight_count`) with its gradient and two Adam
+        slots, float32: each size setting is checked before anything is allocated."""
+        config = self.model_config
+        dim = getattr(config, "embedding_dim", None)
         if dim is None:  # a subclass with another model: no estimate
             return None
-        rows = data.sizes["items"] + data.sizes["categories"]
-        return rows * dim * 4 * 4, "model.embedding_dim={}".format(dim)
+        count = DIN.weight_count(
+            data.sizes["items"], data.sizes["categories"], dim,
+            attention_units=config.attention_units, mlp_units=config.mlp_units,
+            recency=config.recency, attention=config.pooling == "attention",
+            num_feedback=_feedback_codes_used(data, config) if hasattr(data, "vocab") else 0)
+        return count * 4 * 4, "model.embedding_dim={}, attention_units={}, mlp_units={}, " \
+            "recency={}".format(dim, list(config.attention_units), list(config.mlp_units),
+                                config.recency)
 
     def build_model(self, data):
         model_config = self.model_config
