@@ -46,7 +46,7 @@ GENRES_100K = ("unknown", "Action", "Adventure", "Animation", "Children's", "Com
                "Romance", "Sci-Fi", "Thriller", "War", "Western")
 NO_GENRE = "(no genres listed)"
 SPLIT_SHARES = (0.7, 0.1, 0.2)  # train, validation, test users
-CACHE_VERSION = 2  # 2: ratings as feedback, the running statistics
+CACHE_VERSION = 3  # 2: ratings as feedback, the running statistics; 3: split cuts rounded
 PROTOCOL = {"dataset": "movielens", "label": "rating >= 4 is positive",
             "negatives": "real: the ratings below 4 (none are sampled)",
             "split": "by user, shuffled with the seed: 70% train, 10% validation, 20% test",
@@ -309,7 +309,8 @@ def build_samples(ratings, movie_genre, maxlen=20, seed=0, report=None):
     prior_events, prior_positives = samples.prior_stats(users, labels)
     order = np.random.RandomState(seed).permutation(len(user_keys))
     share = np.cumsum(SPLIT_SHARES)[:-1]
-    cut = np.floor(share * len(user_keys)).astype(np.int64)
+    # rounded first: cumsum((0.7, 0.1, 0.2)) is 0.7999..., which floored 10 users to 7/0/3
+    cut = np.floor(np.round(share * len(user_keys), 6)).astype(np.int64)
     split_of_user = np.zeros(len(user_keys), np.int64)
     split_of_user[order[cut[0]:cut[1]]] = 1
     split_of_user[order[cut[1]:]] = 2

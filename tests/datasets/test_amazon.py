@@ -455,3 +455,21 @@ def test_raw_files_beside_remap_pickle_are_refused_as_ambiguous(tmp_path):
     (tmp_path / amazon.REMAP_PICKLE).unlink()
     assert amazon.detect(str(tmp_path)) == [str(tmp_path / amazon.REVIEWS),
                                             str(tmp_path / amazon.META)]
+
+
+def test_users_of_three_events_give_no_training_rows_and_that_is_said(tmp_path, capsys,
+                                                                     monkeypatch):
+    """Issue 35: every user with exactly 3 events was refused as "batch_size (32) is larger
+    than the training set (0 examples)", which says nothing of why."""
+    from training import fit  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.setenv("NPUREC_CACHE", str(tmp_path / "cache"))
+    rows = [("u%d" % u, a, t) for u in range(20) for t, a in enumerate("abc")]
+    _write_reviews(str(tmp_path / amazon.REVIEWS), rows)
+    _write_meta(str(tmp_path / amazon.META), META)
+    assert fit.main(["--model", "din", "--data-dir", str(tmp_path), "--output-dir",
+                     str(tmp_path / "run"), "--device", "cpu", "--batch-size", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "no train rows from 20 users and 60 events" in err
+    assert "users with 4 or more events, and here every user has 3 or fewer" in err
+    assert not (tmp_path / "run").exists()

@@ -201,3 +201,13 @@ def test_movielens_and_amazon_files_in_one_folder_are_refused(catalogue, tmp_pat
     assert code == 2
     assert "both MovieLens files" in capsys.readouterr().err
     assert not os.path.exists(str(tmp_path / "run"))
+
+
+def test_ten_users_split_seven_one_two(catalogue, tmp_path):
+    """Issue 35: cumsum((0.7, 0.1, 0.2)) is 0.7999..., which floored 10 users to 7/0/3 and
+    the run was refused for "no validation rows"."""
+    movies, _ = catalogue
+    root = fx.write(str(tmp_path / "ml"), "csv", movies, fx.ratings(movies, n_users=10))
+    splits = _load(root, tmp_path)[0]
+    users = [len(set(splits[s]["user"].tolist())) for s in ("train", "validation", "test")]
+    assert users == [7, 1, 2]

@@ -218,8 +218,17 @@ def _check_both_labels(data, root):
     """Every split holds both labels, or AUC, GAUC and model selection are undefined (e.g.
     MovieLens where every rating is 4 or 5): a DataError says which split and why, before
     anything is trained or written."""
+    protocol = data.protocol or {}
     for name in samples.SPLITS:
         split = data.splits[name]
+        if split.num_rows == 0:  # say why, not "batch_size is larger than 0 examples"
+            raise DataError(
+                "{}: no {} rows from {:,} users and {:,} events. The split: {}{}".format(
+                    root, name, data.sizes.get("users", 0), data.sizes.get("events", 0),
+                    protocol.get("split", "from the data"),
+                    "; so training rows come from users with 4 or more events, and here "
+                    "every user has 3 or fewer" if name == "train" and
+                    protocol.get("split", "").startswith("by time") else ""))
         positives = int(np.count_nonzero(split["label"] > 0.5))
         if positives in (0, split.num_rows):
             raise DataError("{}: every {} row is {} ({} rows): AUC and model selection need "
