@@ -816,12 +816,19 @@ def cached_samples(path, build, maxlen, name, log=None):
     Returns:
       A :class:`datasets.samples.SampleSet`.
     """
-    opened = samples.open_set(path)
+    try:
+        opened = samples.open_set(path)
+        damaged = False
+    except DataError as err:  # derived data: built again, never trusted, and said
+        if log:
+            log.warning("%s: %s", name, str(err).replace("remove it to build it again",
+                                                         "building it again"))
+        opened, damaged = None, True
     if opened is None:
         report = collections.Counter()
         sequence, splits, sizes, vocab, feedback, made_by = build(report)
         samples.write(path, sequence, splits, sizes, {k: int(v) for k, v in report.items()},
-                      vocab, maxlen, feedback=feedback, protocol=made_by)
+                      vocab, maxlen, feedback=feedback, protocol=made_by, replace=damaged)
         opened = samples.open_set(path)
         if log:
             log.info("%s: %s; %s", name, opened.sizes, opened.report)

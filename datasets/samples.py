@@ -54,7 +54,8 @@ RECORD = ("user", "event", "hist_len", "target_item", "target_cat", "label", "pr
 HISTORY = ("hist_items", "hist_cats", "hist_feedback")
 SPLITS = ("train", "validation", "test")
 VOCAB = ("items", "categories", "item_category", "feedback", "feedback_liked")
-VERSION = 3  # 3: per-event feedback, the user's running statistics, out-of-fold item counts
+VERSION = 4  # 3: per-event feedback, the user's running statistics, out-of-fold item counts;
+# 4: the digest of every file and the folder's key in meta.json, checked when read back
 READ_ROWS = 1 << 20  # rows per read of a whole column
 
 
@@ -344,7 +345,8 @@ def shuffled(rows, seed):
     return rows[np.random.RandomState(seed).permutation(len(rows))]
 
 
-def write(path, sequence, splits, sizes, report, vocab, maxlen, feedback=None, protocol=None):
+def write(path, sequence, splits, sizes, report, vocab, maxlen, feedback=None, protocol=None,
+          replace=False):
     """Write a sample set to ``path`` (a new folder, built aside and renamed into place; a
     concurrent writer of the same content that finished first wins).
 
@@ -360,6 +362,7 @@ def write(path, sequence, splits, sizes, report, vocab, maxlen, feedback=None, p
       maxlen: the history length.
       feedback: [events] feedback codes (int16; 0 = none recorded), or None.
       protocol: how rows, labels and negatives were made (JSON), or None.
+      replace: replace a folder already at ``path`` (a damaged cache) instead of keeping it.
     """
     vocab = dict(vocab)
     vocab.setdefault("feedback", np.asarray([""]))
@@ -367,7 +370,7 @@ def write(path, sequence, splits, sizes, report, vocab, maxlen, feedback=None, p
     if feedback is None:
         feedback = np.zeros(len(sequence), np.int16)
     sizes = dict(sizes, feedback=len(vocab["feedback"]))
-    with files.atomic_directory(path, exists=files.KEEP) as tmp:
+    with files.atomic_directory(path, exists=files.REPLACE if replace else files.KEEP) as tmp:
         np.save(os.path.join(tmp, "sequence.npy"), np.asarray(sequence, np.int32))
         np.save(os.path.join(tmp, "feedback.npy"), np.asarray(feedback, np.int16))
         for name, rows in splits.items():
@@ -386,7 +389,8 @@ def write(path, sequence, splits, sizes, report, vocab, maxlen, feedback=None, p
             train, sequence, sizes["items"], feedback_values(vocab["feedback"])[feedback]))
         files.write_json(os.path.join(tmp, "meta.json"), {
             "version": VERSION, "sizes": sizes, "report": report, "maxlen": int(maxlen),
-            "protocol": protocol,
+            "protocol": protocol, "key": os.path.basename(os.path.normpath(path)),
+            "files": files.file_digests(tmp),
             "rows": {name: int(len(rows)) for name, rows in splits.items()}})
 
 
@@ -405,10 +409,19 @@ def open_set(path):
     if not os.path.isfile(os.path.join(path, "meta.json")):
         return None
     try:
+        meta = files.load_json(os.path.join(path, "meta.json"), "sample cache meta")
+        if not isinstance(meta, dict) or meta.get("version") != VERSION:
+            raise ValueError("version {} (expected {})".format(
+                meta.get("version") if isinstance(meta, dict) else None, VERSION))
+        key = os.path.basename(os.path.normpath(path))
+        if meta.get("key") != key:  # another data set's (or settings') folder moved here
+            raise ValueError("it was built as {!r}, and is read as {!r}".format(
+                meta.get("key"), key))
+        files.check_digests(path, meta.get("files") or {})
         return SampleSet(path)
-    except (OSError, ValueError, KeyError) as err:
-        raise DataError("{}: not a readable sample cache ({}: {}); remove it to build it "
-                        "again".format(path, type(err).__name__, err))
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise DataError("{}: not a readable sample cache ({}); remove it to build it "
+                        "again".format(path, err))
 
 
 class SampleSet(object):

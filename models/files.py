@@ -263,6 +263,43 @@ def path_under(root, *parts):
 
 
 
+def digest(path, chunk=1 << 22):
+    """A BLAKE2b digest (hex) of a file's bytes, read in chunks: what a cache records of each
+    of its files when written and checks when read back."""
+    import hashlib  # pylint: disable=import-outside-toplevel
+
+    hasher = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk), b""):
+            hasher.update(block)
+    return hasher.hexdigest()
+
+
+def file_digests(folder):
+    """``{name: [bytes, digest]}`` of the plain files in ``folder`` (see :func:`check_digests`)."""
+    return {name: [os.path.getsize(os.path.join(folder, name)),
+                   digest(os.path.join(folder, name))]
+            for name in sorted(os.listdir(folder))
+            if os.path.isfile(os.path.join(folder, name))}
+
+
+def check_digests(folder, recorded):
+    """Raise a DataError naming the first file of ``folder`` that is not as ``recorded``
+    (:func:`file_digests` when it was written): missing, another size, other bytes.
+
+    Why: a cache is trusted when read back; a flipped label or a folder swapped for another
+    data set's would otherwise train and score silently."""
+    for name, (size, expected) in sorted(recorded.items()):
+        path = os.path.join(folder, name)
+        if not os.path.isfile(path):
+            raise DataError("{}: missing".format(path))
+        if os.path.getsize(path) != size:
+            raise DataError("{}: {:,} bytes, {:,} when it was written".format(
+                path, os.path.getsize(path), size))
+        if digest(path) != expected:
+            raise DataError("{}: its bytes changed since it was written".format(path))
+
+
 # --- reading: every data file is decoded and parsed one way, with errors that name it --------
 
 def text_lines(path, what="file", encoding="utf-8"):
