@@ -425,3 +425,33 @@ def evaluate_main(argv):
     from training import evaluate  # pylint: disable=import-outside-toplevel
 
     return evaluate.main(argv)
+
+
+def test_the_raw_din_signature_clamps_lengths_and_refuses_unknown_ids(runs):
+    """Issue 35: through the SavedModel itself (not predict's parser), hist_len=-1 returned
+    NaN and hist_len above maxlen another score than maxlen."""
+    path = os.path.join(runs["din"], "export-raw")
+    if not os.path.exists(path):
+        export.export(runs["din"], path)
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    loaded = serving.load_run(runs["din"])
+    maxlen = loaded.data.maxlen
+    batch = loaded.data.splits["test"].read(np.arange(4))
+    inputs = {k: tf.constant(batch[k]) for k in INPUT_KEYS}
+
+    def score(**changes):
+        given = dict(inputs)
+        given.update({k: tf.constant(v, inputs[k].dtype) for k, v in changes.items()})
+        return list(serve(**given).values())[0].numpy()
+
+    base = score(hist_len=np.full(4, maxlen))
+    np.testing.assert_allclose(score(hist_len=np.full(4, maxlen + 7)), base, atol=1e-6)
+    empty = score(hist_len=np.zeros(4))
+    negative = score(hist_len=np.full(4, -1), prior_events=np.full(4, -3))
+    assert np.isfinite(negative).all()
+    np.testing.assert_allclose(score(hist_len=np.full(4, -1)), empty, atol=1e-6)
+    assert np.isfinite(score(target_rate=np.full(4, np.nan))).all()
+    bad = np.array(batch["target_item"])
+    bad[0] = loaded.data.sizes["items"] + 5
+    with pytest.raises(tf.errors.InvalidArgumentError, match="target_item: ids must be below"):
+        score(target_item=bad)

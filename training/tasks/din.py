@@ -261,6 +261,43 @@ _DTYPES = {"hist_items": tf.int32, "hist_cats": tf.int32, "hist_feedback": tf.in
            "prior_cat_positives": tf.int32, "label": tf.float32}
 
 
+def _served_inputs(inputs, maxlen, sizes):
+    """The raw SavedModel's inputs made what the model was trained on, inside the signature.
+
+    Why: a caller of the signature is not the request parser. ``hist_len=-1`` gave NaN and a
+    ``hist_len`` above ``maxlen`` another score: a length is clamped to ``[0, maxlen]`` (a
+    longer history is its most recent ``maxlen``, as predict truncates it), counts to
+    ``>= 0`` (a category's below the user's), the rate to ``[0, 1]``, non-finite floats to
+    0. An id outside the run's vocabulary cannot mean anything: it is refused
+    (InvalidArgumentError naming the input), never gathered (a GPU would give zeros).
+    """
+    out = dict(inputs)
+    out["hist_len"] = tf.clip_by_value(inputs["hist_len"], 0, maxlen)
+    for name in ("prior_events", "prior_positives", "prior_cat_events", "prior_cat_positives"):
+        out[name] = tf.maximum(inputs[name], 0)
+    out["prior_positives"] = tf.minimum(out["prior_positives"], out["prior_events"])
+    out["prior_cat_events"] = tf.minimum(out["prior_cat_events"], out["prior_events"])
+    out["prior_cat_positives"] = tf.minimum(out["prior_cat_positives"],
+                                            out["prior_cat_events"])
+    for name in ("target_count", "target_rate", "target_feedback"):
+        value = inputs[name]
+        out[name] = tf.where(tf.math.is_finite(value), value, tf.zeros_like(value))
+    out["target_count"] = tf.maximum(out["target_count"], 0.0)
+    out["target_rate"] = tf.clip_by_value(out["target_rate"], 0.0, 1.0)
+    checks = []
+    for name, size in (("hist_items", "items"), ("target_item", "items"),
+                       ("hist_cats", "categories"), ("target_cat", "categories"),
+                       ("hist_feedback", "feedback")):
+        ids = inputs[name]
+        checks.append(tf.debugging.assert_non_negative(
+            ids, message="{}: ids must be >= 0".format(name)))
+        checks.append(tf.debugging.assert_less(
+            ids, tf.constant(sizes[size], ids.dtype),
+            message="{}: ids must be below {} (the run's {})".format(name, sizes[size], size)))
+    with tf.control_dependencies(checks):
+        return {k: tf.identity(v) for k, v in out.items()}
+
+
 def _reader(read, keys, maxlen, key=None):
     """A tf.data map function: a batch of row numbers (in a dict under ``key`` if given) ->
     the batch ``read`` gives (numpy, in the input pipeline), with static shapes."""
@@ -356,10 +393,14 @@ class DINTask(Task):
         module = tf.Module()
         module.model = model
 
+        sizes = {"items": data.sizes["items"], "categories": data.sizes["categories"],
+                 "feedback": max(int(data.sizes.get("feedback", 1)), 1)}
+
         @tf.function(input_signature=[spec])
         def serve(inputs):
             """Click probability of each (history, candidate) row; ids as in the run's data."""
-            return {"probability": tf.sigmoid(model(inputs, training=False))}
+            return {"probability": tf.sigmoid(model(_served_inputs(inputs, maxlen, sizes),
+                                                    training=False))}
 
         module.serve = serve
         return module
