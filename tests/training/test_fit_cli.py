@@ -84,6 +84,19 @@ def test_unknown_model(capsys):
     assert "unknown --model 'nosuchmodel'" in err and "ngnn" in err and "din" in err
 
 
+@pytest.mark.parametrize("name, needle", [
+    ("collections:OrderedDict", "is not a Task subclass"),  # issue 35: AttributeError
+    ("os.path:join", "is not a Task subclass"),
+    ("json:", "cannot import the task"),
+    (":Task", "cannot import the task"),
+    ("no_such_module_x:Task", "cannot import the task"),
+])
+def test_a_model_name_that_is_not_a_task_is_named(capsys, name, needle):
+    assert fit.main(["--model", name]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+
+
 def test_existing_run_is_refused_and_kept(tmp_path, capsys):
     code, out = _run(tmp_path, "--epochs", "1")
     assert code == 0

@@ -333,11 +333,18 @@ def task_class(name):
         module_name, cls_name = target.split(":", 1)
         try:
             module = importlib.import_module(module_name)
-            _REGISTRY[name] = getattr(module, cls_name)
-        except (ImportError, AttributeError) as err:
+            found = getattr(module, cls_name)
+        except (ImportError, AttributeError, ValueError) as err:  # ValueError: "a:" or ":b"
             if name in _BUILTIN:
                 raise
             raise UsageError("--model {!r}: cannot import the task ({})".format(name, err))
+        if not (isinstance(found, type) and issubclass(found, Task)):
+            # e.g. collections:OrderedDict: importable, but not a task (it ended in an
+            # AttributeError deep in the config code)
+            raise UsageError("--model {!r}: {} is not a Task subclass (training.tasks.Task); "
+                             "name a task class, or one of: {}".format(
+                                 name, found, ", ".join(available_tasks())))
+        _REGISTRY[name] = found
     if name not in _REGISTRY:
         raise UsageError("unknown --model {!r}; available: {}".format(
             name, ", ".join(available_tasks())))
