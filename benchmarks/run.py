@@ -23,6 +23,8 @@ import sys
 import tempfile
 import time
 
+from models import files
+from models.errors import UsageError
 from models.precision import DEVICES, PRECISIONS
 
 # benchmarks.common imports TensorFlow: imported in the functions, after main() has started
@@ -345,13 +347,36 @@ def main(argv=None):
 
     # the featurizer's convolutions run as `datasets.featurize` runs them: oneDNN as set
     quiet.start_tensorflow(args.verbose, onednn=args.model == "featurize")
+    _check_args(parser, args)  # before any measurement: a refusal costs nothing
     runners = {"ngnn": run_ngnn, "din": run_din, "featurize": run_featurize,
                "quality": run_quality}
     records = runners[args.model](args)
-    with open(args.out, "w") as handle:
-        json.dump({"model": args.model, "smoke": bool(args.smoke), "records": records}, handle,
-                  indent=2)
+    files.write_json(args.out, {"model": args.model, "smoke": bool(args.smoke),
+                                "records": records}, sort_keys=False)
     return 0
+
+
+def _check_args(parser, args):
+    """Every argument checked before the first measurement (issue 35: ``--windows 0`` ended
+    in StatisticsError, an unknown backbone in a traceback, and an ``--out`` in a missing
+    folder failed only after every measurement). Exits 2 with argparse's usage line."""
+    from datasets import images as image_io  # pylint: disable=import-outside-toplevel
+
+    for flag, value in (("--windows", args.windows), ("--images", args.images),
+                        ("--image-batch", args.image_batch)):
+        if value < 1:
+            parser.error("{} {}: must be at least 1".format(flag, value))
+    unknown = [b for b in args.backbones.split(",") if b not in image_io.BACKBONES]
+    if args.model == "featurize" and unknown:
+        parser.error("--backbones: unknown {}; choose from {}".format(
+            ", ".join(repr(b) for b in unknown), ", ".join(image_io.BACKBONES)))
+    folder = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(folder):
+        parser.error("--out {}: the folder {} does not exist".format(args.out, folder))
+    try:
+        files.output_kind(args.out)
+    except UsageError as err:
+        parser.error(str(err))
 
 
 if __name__ == "__main__":

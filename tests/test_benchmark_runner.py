@@ -147,3 +147,22 @@ def test_ab_alternates_two_variants_and_compares_their_first_losses(tmp_path):
     assert result.returncode != 0
     assert "variant b (--set model.no_such_option=1)" in result.stderr
     assert "no_such_option" in result.stderr
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--model", "din", "--windows", "0"], "--windows 0: must be at least 1"),
+    (["--model", "featurize", "--backbones", "foo"], "--backbones: unknown 'foo'"),
+    (["--model", "featurize", "--image-batch", "-1"], "--image-batch -1"),
+    (["--model", "din", "--out", "/no/such/folder/x.json"], "the folder /no/such/folder"),
+])
+def test_bad_runner_arguments_exit_2_before_measuring(tmp_path, capsys, args, needle):
+    """Issue 35: each of these ended in a traceback, or (--out) failed after every
+    measurement."""
+    from benchmarks import run  # pylint: disable=import-outside-toplevel
+
+    if "--out" not in args:
+        args = args + ["--out", str(tmp_path / "r.json")]
+    with pytest.raises(SystemExit) as stopped:
+        run.main(args + ["--smoke"])
+    assert stopped.value.code == 2 and needle in capsys.readouterr().err
+    assert not (tmp_path / "r.json").exists()
