@@ -33,6 +33,79 @@ def user_file_mode(directory=False):
     return (0o777 if directory else 0o666) & ~mask
 
 
+def check_creatable(path, what, below=()):
+    """Refuse, before anything is made, a path the file system cannot create: a component
+    longer than the system allows, a path too long, a file where a folder must be, or a
+    nearest existing folder that cannot be written. Read-only: a refusal leaves nothing.
+
+    Args:
+      path: a file or folder to be created (its missing parents too).
+      what: how the message names it, e.g. ``"the run directory"``.
+      below: components that will be made inside ``path`` (checked, not named).
+
+    Raises:
+      UsageError: "cannot write WHAT PATH: why. Nothing was created."
+    """
+    full = os.path.abspath(os.path.join(path, *below))
+
+    def refuse(why):
+        raise UsageError("cannot write {} {}: {}. Nothing was created.".format(
+            what, path, why))
+
+    existing = full
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    try:
+        name_max = os.pathconf(existing, "PC_NAME_MAX")
+        path_max = os.pathconf(existing, "PC_PATH_MAX")
+    except (AttributeError, OSError, ValueError):  # not POSIX: let the system say
+        name_max, path_max = 255, 4096
+    for part in full.split(os.sep):
+        size = len(part.encode("utf-8", "surrogateescape"))
+        if size > name_max:
+            refuse("the name {}... is {} bytes long, and this file system allows {}".format(
+                part[:40], size, name_max))
+    if len(full.encode("utf-8", "surrogateescape")) >= path_max:
+        refuse("the path is longer than this system allows ({} bytes)".format(path_max))
+    if existing != full:
+        if not os.path.isdir(existing):
+            refuse("{} is a file, not a folder".format(existing))
+        if not os.access(existing, os.W_OK | os.X_OK):
+            refuse("{} is not writable".format(existing))
+
+
+def make_folders(path):
+    """``os.makedirs(path, exist_ok=True)`` that removes the folders it made when it fails
+    part-way, so a refused path leaves no empty folders.
+
+    Returns:
+      The folders it made, deepest first (for :func:`remove_made` when a later step fails).
+
+    Raises:
+      OSError: as ``os.makedirs``.
+    """
+    made = []
+    head = os.path.abspath(path)
+    while not os.path.exists(head):
+        made.append(head)
+        head = os.path.dirname(head)
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        remove_made(made)
+        raise
+    return made
+
+
+def remove_made(made):
+    """Remove the (empty) folders :func:`make_folders` made, deepest first."""
+    for folder in made:
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
+
+
 def _temporary(path, make):
     """A temporary file or folder beside ``path``, made by ``make(dir=...)``.
 
@@ -125,7 +198,10 @@ def atomic_file(path, mode="w", encoding=None):
         with os.fdopen(fd, mode, encoding=encoding) as handle:
             yield handle
         os.chmod(tmp, user_file_mode())
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as err:  # e.g. a name too long: said, and the temporary removed
+            raise UsageError("cannot write {}: {}".format(path, err.strerror or err))
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)

@@ -179,6 +179,7 @@ def check(path, resume=False, overwrite=False):
         raise UsageError("--resume and --overwrite contradict each other; pick one")
     if os.path.exists(path) and not os.path.isdir(path):
         raise UsageError("--output-dir {} exists and is not a directory".format(path))
+    files.check_creatable(path, "the run directory", (CHECKPOINT_DIR, BEST_DIR))
     if not holds_run(path):
         return False
     if resume:
@@ -215,10 +216,15 @@ def prepare(path, resume=False, overwrite=False):
             aside = "{}.replaced-{}".format(path.rstrip("/"), time.strftime("%Y%m%d-%H%M%S"))
             os.rename(path, aside)
             print("npurec: --overwrite: moved the earlier run in {} to {}".format(path, aside))
-        for sub in ("", CHECKPOINT_DIR, LOGS_DIR):
-            os.makedirs(os.path.join(path, sub), exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(prefix=".write-test-", dir=path)
-        probe.close()
+        made = []
+        try:
+            for sub in (CHECKPOINT_DIR, LOGS_DIR):
+                made = files.make_folders(os.path.join(path, sub)) + made
+            probe = tempfile.NamedTemporaryFile(prefix=".write-test-", dir=path)
+            probe.close()
+        except OSError:
+            files.remove_made(made)  # a refused run directory leaves no empty folders
+            raise
     except OSError as err:
         raise UsageError("cannot write the run directory {}: {}. Choose another "
                          "--output-dir.".format(err.filename or path, err.strerror or err))

@@ -160,3 +160,9 @@ def test_a_fifo_without_a_reader_is_refused_at_once(tmp_path):
 def test_a_folder_is_refused_by_name(tmp_path):
     with pytest.raises(UsageError, match="is a folder"):
         files.write_json(str(tmp_path), {})
+
+
+def test_a_name_the_file_system_refuses_is_a_usage_error_and_leaves_nothing(tmp_path):
+    with pytest.raises(UsageError, match="cannot write .*File name too long"):
+        files.write_json(str(tmp_path / ("n" * 300)), {})
+    assert os.listdir(str(tmp_path)) == []

@@ -181,3 +181,28 @@ def test_a_config_file_of_the_wrong_shape_is_named(tmp_path, capsys, name, conte
                      str(tmp_path / "run")]) == 2
     assert name in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("make", [
+    lambda base: os.path.join(base, "a", "b", "x" * 300),  # a component too long
+    lambda base: os.path.join(base, "a", *(["y" * 200] * 25)),  # a path too long
+])
+def test_an_output_dir_the_system_cannot_make_leaves_no_folders(tmp_path, make, capsys):
+    """Issue 35: an over-long --output-dir left empty folders behind."""
+    from training import fit  # pylint: disable=import-outside-toplevel
+
+    before = sorted(os.listdir(str(tmp_path)))
+    assert fit.main(["--model", "tests.toy_task:ToyTask", "--output-dir", make(str(tmp_path)),
+                     "--device", "cpu", "--epochs", "1"]) == 2
+    assert "Nothing was created" in capsys.readouterr().err
+    assert sorted(os.listdir(str(tmp_path))) == before
+
+
+def test_make_folders_removes_what_it_made_when_it_fails(tmp_path):
+    from models import files  # pylint: disable=import-outside-toplevel
+
+    with pytest.raises(OSError):
+        files.make_folders(str(tmp_path / "a" / "b" / ("z" * 300)))
+    assert os.listdir(str(tmp_path)) == []
+    made = files.make_folders(str(tmp_path / "c" / "d"))
+    assert made == [str(tmp_path / "c" / "d"), str(tmp_path / "c")]
