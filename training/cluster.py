@@ -18,10 +18,15 @@ environment layout and reaches the same verdict.
 """
 from __future__ import absolute_import, division, print_function
 
+import errno
 import json
 import os
+import socket
+import time
 
-from models.errors import UsageError
+from models import files
+from models.errors import DataError, UsageError, WorkerLostError
+from models.numbers import parse_whole
 
 ENGINES = ("single", "tf", "npu")
 _TF_CONFIG_EXAMPLE = ('{"cluster": {"worker": ["host1:port", "host2:port"]}, '
@@ -44,7 +49,8 @@ class Cluster(object):
     """
 
     def __init__(self, engine="single", num_workers=1, worker_id=0, source="",
-                 rank_table=None):
+                 rank_table=None, addresses=()):
+        self.addresses = tuple(addresses)  # TF_CONFIG: every worker's host:port, in id order
         self.engine = engine
         self.num_workers = int(num_workers)
         self.worker_id = int(worker_id)
@@ -170,9 +176,11 @@ def parse_tf_config(text):
                                "got {!r}".format(job, addresses))
         for index, address in enumerate(addresses):
             host, _, port = address.rpartition(":")
-            if not host or not port.isdigit():
-                raise ClusterError("TF_CONFIG cluster.{}[{}] = {!r} is not \"host:port\"".format(
-                    job, index, address))
+            number = parse_whole(port)  # "２２２２" (non-ASCII digits) is not a port
+            if not host or number is None or not 1 <= number <= 65535:
+                raise ClusterError("TF_CONFIG cluster.{}[{}] = {!r} is not \"host:port\" (a "
+                                   "port is 1 to 65535 in ASCII digits)".format(
+                                       job, index, address))
             if address in seen:
                 raise ClusterError(
                     "TF_CONFIG names the worker at {} twice ({} and {}[{}]): every worker "
@@ -193,7 +201,8 @@ def parse_tf_config(text):
                            "address(es)".format(index, task_type, len(jobs[task_type])))
     worker_id = index if task_type == "chief" else index + len(chiefs)
     return Cluster("tf", len(chiefs) + len(workers), worker_id,
-                   source="TF_CONFIG task {}[{}]".format(task_type, index))
+                   source="TF_CONFIG task {}[{}]".format(task_type, index),
+                   addresses=list(chiefs) + list(workers))
 
 
 def parse_npu_ranks(environ):
@@ -236,29 +245,103 @@ def parse_npu_ranks(environ):
 def _rank_table_devices(path):
     """Devices listed by an HCCL rank table (``server_list[].device[]``); None if not listed."""
     try:
-        with open(path) as handle:
-            table = json.load(handle)
-    except ValueError as err:
-        raise ClusterError("RANK_TABLE_FILE {} is not valid JSON ({})".format(path, err))
+        table = files.load_json(path, "RANK_TABLE_FILE")
+    except DataError as err:
+        raise ClusterError("RANK_TABLE_FILE {}".format(err))
     servers = table.get("server_list") if isinstance(table, dict) else None
     if not isinstance(servers, list):
         return None
-    return sum(len(server.get("device", []) or []) for server in servers
-               if isinstance(server, dict))
+    count = 0
+    for index, server in enumerate(servers):
+        devices = server.get("device", []) if isinstance(server, dict) else None
+        if not isinstance(devices, list):  # a number here ended in a TypeError
+            raise ClusterError("RANK_TABLE_FILE {}: server_list[{}].device must be a list of "
+                               "devices, got {!r}".format(path, index, devices)[:300])
+        count += len(devices)
+    return count
 
 
 def _int_variable(environ, name, default):
     raw = environ.get(name, "").strip()
     if not raw:
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ClusterError("{}={!r} is not an integer".format(name, raw))
+    value = parse_whole(raw)
+    if value is None:
+        raise ClusterError("{}={!r} is not a whole number in ASCII digits".format(name, raw))
+    return value
 
 
 def _shorten(text, limit=120):
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+#: how long a worker waits for its peers before it gives up (NPUREC_PEER_TIMEOUT overrides)
+PEER_TIMEOUT_S = 900
+
+
+def wait_for_peers(cluster, timeout=None, poll=0.5):
+    """Claim this worker's port and wait until every peer's answers, in Python.
+
+    Why: TensorFlow's own rendezvous (creating ``MultiWorkerMirroredStrategy``) blocks in C++
+    holding the interpreter: a lone worker ignored Ctrl-C and SIGTERM and waited forever, and
+    a port already in use ended in "Could not start gRPC server" naming no port. Here the
+    wait is interruptible (Ctrl-C: exit 130), bounded, and names what it waits for; the
+    strategy is created only once every peer is listening (its own temporary socket, then
+    its gRPC server, on its port).
+
+    Args:
+      cluster: a ``tf`` :class:`Cluster` with its addresses.
+      timeout: seconds (default ``NPUREC_PEER_TIMEOUT`` or :data:`PEER_TIMEOUT_S`).
+      poll: seconds between tries.
+
+    Raises:
+      ClusterError: this worker's port is in use by another process.
+      WorkerLostError: a peer did not answer in time (exit 3; it names them).
+    """
+    if not cluster.distributed or len(cluster.addresses) != cluster.num_workers:
+        return
+    if timeout is None:
+        raw = os.environ.get("NPUREC_PEER_TIMEOUT", "").strip()
+        timeout = parse_whole(raw) if raw else PEER_TIMEOUT_S
+        if timeout is None:
+            raise ClusterError("NPUREC_PEER_TIMEOUT={!r} is not a whole number of "
+                               "seconds".format(raw))
+    own = cluster.addresses[cluster.worker_id]
+    port = int(own.rpartition(":")[2])
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.bind(("", port))
+    except OSError as err:
+        listener.close()
+        if err.errno == errno.EADDRINUSE:
+            raise ClusterError("{}: this worker's address {} is in use by another process on "
+                               "this machine (port {}); stop it, or give this worker another "
+                               "port in every worker's TF_CONFIG".format(cluster.source, own,
+                                                                         port))
+        raise ClusterError("{}: cannot listen on {} ({})".format(cluster.source, own,
+                                                                 err.strerror or err))
+    listener.listen(64)
+    pending = [a for i, a in enumerate(cluster.addresses) if i != cluster.worker_id]
+    deadline = time.time() + timeout
+    try:
+        while pending:
+            for address in list(pending):
+                host, _, peer_port = address.rpartition(":")
+                try:
+                    socket.create_connection((host.strip("[]"), int(peer_port)),
+                                             timeout=min(2.0, poll * 4)).close()
+                    pending.remove(address)
+                except OSError:
+                    pass
+            if pending and time.time() > deadline:
+                raise WorkerLostError(
+                    "{}: waited {} s for worker(s) {} of TF_CONFIG; start every worker with "
+                    "the same cluster list, or check the addresses (NPUREC_PEER_TIMEOUT sets "
+                    "the wait)".format(cluster.source, timeout, ", ".join(pending)))
+            if pending:
+                time.sleep(poll)
+    finally:
+        listener.close()
 
 
 def check_batch(cluster, global_batch_size):

@@ -26,6 +26,8 @@ hands each input pipeline its own share of every global batch (see
 from __future__ import absolute_import, division, print_function
 
 import logging
+import signal
+import threading
 import re
 
 import tensorflow as tf
@@ -33,7 +35,7 @@ import tensorflow as tf
 from models import compat, replicas
 from models.precision import DEVICES, KERAS_POLICY, NPU_PRECISION_MODE, PRECISIONS
 from training import optimizers
-from training.cluster import Cluster, detect
+from training.cluster import Cluster, detect, wait_for_peers
 from models.errors import UsageError
 from training.sharding import InputShard
 
@@ -427,9 +429,18 @@ def _configure_multi_worker(device, precision, reason, cluster):
         implementation = tf.distribute.experimental.CommunicationImplementation.RING
     log.info("waiting for the %d workers of %s (worker %d) ...", cluster.num_workers,
              cluster.source, cluster.worker_id)
-    strategy = tf.distribute.MultiWorkerMirroredStrategy(
-        communication_options=tf.distribute.experimental.CommunicationOptions(
-            implementation=implementation))
+    wait_for_peers(cluster)  # interruptible and bounded: TF's own wait is neither
+    # TF's rendezvous holds the interpreter: a Python Ctrl-C handler could not run in it, so
+    # for its (now short) span Ctrl-C ends the process at once (the shell sees 130)
+    previous = signal.signal(signal.SIGINT, signal.SIG_DFL) \
+        if threading.current_thread() is threading.main_thread() else None
+    try:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy(
+            communication_options=tf.distribute.experimental.CommunicationOptions(
+                implementation=implementation))
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     if strategy.num_replicas_in_sync % cluster.num_workers:
         raise RuntimeSetupError("workers have different numbers of devices ({} replicas over "
                                 "{} workers)".format(strategy.num_replicas_in_sync,

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -75,13 +76,13 @@ def test_bad_npu_ranks(tmp_path):
          "does not exist"),
         ({"RANK_SIZE": "4", "RANK_TABLE_FILE": table}, "lists 2 device(s) but RANK_SIZE=4"),
         ({"RANK_SIZE": "2", "RANK_ID": "2", "RANK_TABLE_FILE": table}, "RANK_ID=2 must be in"),
-        ({"RANK_SIZE": "two"}, "RANK_SIZE='two' is not an integer"),
+        ({"RANK_SIZE": "two"}, "RANK_SIZE='two' is not a whole number"),
         ({"RANK_SIZE": "2", "RANK_TABLE_FILE": table, "TF_CONFIG": tf_config(["a:1", "b:2"])},
          "not both"),
     ]
     broken = tmp_path / "broken.json"
     broken.write_text("{")
-    cases.append(({"RANK_SIZE": "2", "RANK_TABLE_FILE": str(broken)}, "is not valid JSON"))
+    cases.append(({"RANK_SIZE": "2", "RANK_TABLE_FILE": str(broken)}, "not valid JSON"))
     for environ, needle in cases:
         with pytest.raises(cl.ClusterError) as err:
             cl.detect(environ)
@@ -187,3 +188,134 @@ def test_cpu_replicas_are_bounded():
     with pytest.raises(UsageError, match=r"runtime.cpu_replicas \(1024\) must be 1 to 64"):
         cfg.RuntimeConfig(cpu_replicas=1024)
     assert cfg.RuntimeConfig(cpu_replicas=cfg.MAX_CPU_REPLICAS).cpu_replicas == 64
+
+
+# --- issue 35: the wait for peers, the ports, the rank table ---------------------------------
+
+def _two_worker_cluster(ports, index):
+    return cl.parse_tf_config(json.dumps({
+        "cluster": {"worker": ["127.0.0.1:{}".format(p) for p in ports]},
+        "task": {"type": "worker", "index": index}}))
+
+
+def _free_ports(count):
+    import socket  # pylint: disable=import-outside-toplevel
+
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_a_port_in_use_is_named_before_any_wait():
+    import socket  # pylint: disable=import-outside-toplevel
+
+    ports = _free_ports(2)
+    busy = socket.socket()
+    busy.bind(("", ports[0]))
+    busy.listen(1)
+    try:
+        with pytest.raises(UsageError, match="127.0.0.1:{} is in use by another process".format(
+                ports[0])):
+            cl.wait_for_peers(_two_worker_cluster(ports, 0), timeout=30)
+    finally:
+        busy.close()
+
+
+def test_a_lone_worker_gives_up_naming_its_peer():
+    from models.errors import WorkerLostError  # pylint: disable=import-outside-toplevel
+
+    ports = _free_ports(2)
+    with pytest.raises(WorkerLostError, match="waited 1 s for worker.*127.0.0.1:{}".format(
+            ports[1])):
+        cl.wait_for_peers(_two_worker_cluster(ports, 0), timeout=1, poll=0.1)
+
+
+def test_two_workers_find_each_other():
+    import threading  # pylint: disable=import-outside-toplevel
+
+    import socket  # pylint: disable=import-outside-toplevel
+
+    ports = _free_ports(2)
+    done, finished, servers = [], threading.Event(), []
+
+    def worker(index):
+        cl.wait_for_peers(_two_worker_cluster(ports, index), timeout=20, poll=0.1)
+        server = socket.socket()  # what TensorFlow's gRPC server does next, on the same port
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("", ports[index]))
+        server.listen(4)
+        servers.append(server)
+        done.append(index)
+        finished.wait(30)
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    deadline = time.time() + 30
+    while len(done) < 2 and time.time() < deadline:
+        time.sleep(0.1)
+    finished.set()
+    for server in servers:
+        server.close()
+    assert sorted(done) == [0, 1]
+
+
+@pytest.mark.parametrize("port", ["\uff12\uff12\uff12\uff12", "0", "70000", "22a"])
+def test_a_port_that_is_not_ascii_digits_in_range_is_refused(port):
+    with pytest.raises(UsageError, match="is not \"host:port\""):
+        cl.parse_tf_config(json.dumps({"cluster": {"worker": ["h1:" + port, "h2:2222"]},
+                                       "task": {"type": "worker", "index": 0}}))
+
+
+@pytest.mark.parametrize("table, needle", [
+    ({"server_list": [{"device": 8}]}, r"server_list\[0\].device must be a list"),
+    ({"server_list": [{"device": "abc"}]}, r"server_list\[0\].device must be a list"),
+])
+def test_a_rank_table_of_the_wrong_shape_is_named(tmp_path, table, needle):
+    path = tmp_path / "rank_table.json"
+    path.write_text(json.dumps(table))
+    with pytest.raises(UsageError, match=needle):
+        cl.detect({"RANK_SIZE": "2", "RANK_ID": "0", "RANK_TABLE_FILE": str(path)})
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "\u0663", "-1x"])
+def test_rank_variables_in_other_digits_are_refused(value):
+    with pytest.raises(UsageError, match="RANK_ID=.* is not a whole number"):
+        cl.detect({"RANK_SIZE": "2", "RANK_ID": value})
+
+
+@pytest.mark.slow
+def test_a_lone_worker_ends_on_ctrl_c_with_130(tmp_path):
+    """Issue 35: a lone worker waiting for its peer ignored SIGINT twice and SIGTERM."""
+    import signal  # pylint: disable=import-outside-toplevel
+    import time  # pylint: disable=import-outside-toplevel
+
+    ports = _free_ports(2)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_CONFIG=json.dumps({
+        "cluster": {"worker": ["127.0.0.1:{}".format(p) for p in ports]},
+        "task": {"type": "worker", "index": 0}}))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "training.fit", "--model", TOY, "--output-dir",
+         str(tmp_path / "run"), "--device", "cpu", "--epochs", "1"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:  # until it is waiting (its port answers)
+            try:
+                import socket  # pylint: disable=import-outside-toplevel
+
+                socket.create_connection(("127.0.0.1", ports[0]), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, out[-2000:]
