@@ -172,6 +172,7 @@ def _train(task_cls, sections, resolved, output_dir, resuming, cluster, resume, 
                     sections["data"], sections["eval"])
     data = task.prepare(train_cfg.seed, log)
     _check_before_writing(task, data, train_cfg, runtime.num_replicas)
+    _check_same_data(task, data, runtime)
     estimate = task.model_bytes(data)
     if estimate is not None:
         memory.check_fits(estimate[0], "{}'s weights and optimizer state".format(task.name),
@@ -233,6 +234,35 @@ def _check_before_writing(task, data, train_cfg, replicas=1):
         raise UsageError("train.monitor {!r} is not a validation metric of {}; choose one of "
                          "{}. Nothing was written.".format(train_cfg.monitor, task.name,
                                                            ", ".join(sorted(names))))
+
+
+def data_fingerprint(task, data):
+    """A number that two workers with the same data share: a hash of the training-set size
+    and the vocabulary (52 bits, exact as a float64)."""
+    import hashlib  # pylint: disable=import-outside-toplevel
+    import json  # pylint: disable=import-outside-toplevel
+
+    text = json.dumps([task.num_train_examples(data), task.vocabulary(data)], sort_keys=True,
+                      default=str)
+    return int(hashlib.sha1(text.encode("utf-8")).hexdigest()[:13], 16)
+
+
+def _check_same_data(task, data, runtime):
+    """Every worker of a cluster loaded the same data, before the first collective step.
+
+    Why: two workers given different data crashed in a collective with a shape mismatch (or,
+    with equal shapes, would train on a mix without a word).
+
+    Raises:
+      UsageError: naming the workers whose data differs from the chief's (worker 0).
+    """
+    prints = runtime.gather_from_workers(float(data_fingerprint(task, data)))
+    differ = [i for i, value in enumerate(prints) if value != prints[0]]
+    if differ:
+        raise UsageError(
+            "worker(s) {} loaded other data than worker 0 (another --data-dir, data settings "
+            "or files): every worker must read the same data set. Nothing was written.".format(
+                ", ".join(str(i) for i in differ)))
 
 
 def _log_results(metrics):

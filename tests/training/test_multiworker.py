@@ -43,7 +43,8 @@ def _free_ports(count):
 class Job(object):
     """Processes of one launch; logs and weights go to ``work``."""
 
-    def __init__(self, work, name, run_dir, workers, extra=(), run_dirs=None):
+    def __init__(self, work, name, run_dir, workers, extra=(), run_dirs=None,
+                 worker_extra=None):
         self.work, self.name = work, name
         self.procs, self.logs = [], []
         ports = _free_ports(workers) if workers > 1 else []
@@ -63,7 +64,8 @@ class Job(object):
             self.logs.append(log)
             self.procs.append(subprocess.Popen(
                 [sys.executable, "-m", "tests.training.multiworker_check", out, "--"]
-                + FIT_ARGS + ["--output-dir", run_dirs[index]] + list(extra),
+                + FIT_ARGS + ["--output-dir", run_dirs[index]] + list(extra)
+                + list((worker_extra or {}).get(index, ())),
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
         self.started = time.time()
 
@@ -183,3 +185,15 @@ def test_lost_worker_stops_the_job_and_resume_finishes_it(reference, tmp_path):
     assert _last_json(resumed.output(0))["steps"] == TOTAL_STEPS
     assert _max_diff(resumed.weights(0), resumed.weights(1)) == 0.0
     assert _max_diff(resumed.weights(0), pair.weights(0)) < 1e-6
+
+
+def test_workers_given_different_data_are_refused_before_training(tmp_path):
+    """Issue 35: two workers given different data both crashed in a collective with a shape
+    mismatch. They compare their data first: exit 2 naming the worker, nothing written."""
+    run_dir = str(tmp_path / "run")
+    job = Job(str(tmp_path), "mixed", run_dir, 2,
+              worker_extra={1: ["--set", "data.synthetic_users=2100"]})
+    codes = job.wait()
+    assert codes == [2, 2], job.output(0)[-3000:] + job.output(1)[-3000:]
+    assert "worker(s) 1 loaded other data than worker 0" in job.output(0)
+    assert not os.path.exists(os.path.join(run_dir, "config.json"))
