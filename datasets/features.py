@@ -88,7 +88,8 @@ class _Source(object):
                 with open(self._file(key), "rb") as handle:
                     raw = handle.read()
             return json.loads(raw.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError) as err:
+        except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError,
+                RecursionError) as err:
             raise DataError("{}: cannot parse item feature file ({})".format(
                 self.describe(key), err))
 
@@ -143,8 +144,10 @@ class FeatureStore(object):
 
     def __init__(self, path):
         self.path = path
-        with open(os.path.join(path, "meta.json")) as handle:
-            self.meta = json.load(handle)
+        self.meta = files.load_json(os.path.join(path, "meta.json"), "feature store meta")
+        if not isinstance(self.meta, dict) or not isinstance(self.meta.get("keys"), list):
+            raise DataError("{}: not a feature store's meta.json (no list of keys); "
+                            "featurize again".format(os.path.join(path, "meta.json")))
         self.keys = self.meta["keys"]
         self._rows = {k: i for i, k in enumerate(self.keys)}
         self.visual = np.load(os.path.join(path, "visual.npy"), mmap_mode="r")

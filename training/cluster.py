@@ -154,6 +154,9 @@ def parse_tf_config(text):
     """
     try:
         config = json.loads(text)
+    except RecursionError:
+        raise ClusterError("TF_CONFIG is nested too deeply to read: {!r}".format(
+            _shorten(text)))
     except ValueError as err:
         raise ClusterError("TF_CONFIG is not valid JSON ({}): {!r}; expected e.g. {}".format(
             err, _shorten(text), _TF_CONFIG_EXAMPLE))

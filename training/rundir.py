@@ -11,7 +11,6 @@ Layout::
 """
 from __future__ import absolute_import, division, print_function
 
-import json
 import os
 import tempfile
 import time

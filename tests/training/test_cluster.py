@@ -319,3 +319,8 @@ def test_a_lone_worker_ends_on_ctrl_c_with_130(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130, out[-2000:]
+
+
+def test_a_tf_config_nested_too_deeply_is_named():
+    with pytest.raises(UsageError, match="TF_CONFIG is nested too deeply"):
+        cl.parse_tf_config("[" * 100000 + "]" * 100000)

@@ -35,6 +35,11 @@ def test_an_unreadable_base_run_is_named_when_the_task_is_built(tmp_path):
     cls = task_class("din")
     with pytest.raises(UsageError, match="eval.base_run .*metrics.json"):
         cls(eval_config=cls.eval_config_cls(base_run=str(tmp_path / "nowhere")))
+    for name, content in (("deep", b"[" * 100000 + b"]" * 100000), ("bytes", b'{"a": "\xff"}')):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.json").write_bytes(content)
+        with pytest.raises(UsageError, match="eval.base_run .*metrics.json"):
+            cls(eval_config=cls.eval_config_cls(base_run=str(tmp_path / name)))
 
 
 @pytest.mark.parametrize("base, message", [

@@ -24,7 +24,6 @@ event's feedback (``model.feedback``), so that it starts from what they know.
 from __future__ import absolute_import, division, print_function
 
 import dataclasses
-import json
 import logging
 import os
 import typing
@@ -35,6 +34,7 @@ import tensorflow as tf
 from datasets import amazon, movielens, samples
 from datasets.generators import amazon_interests, amazon_longtail, amazon_transitions, common
 from datasets import generators
+from models import files
 from models.din import DIN
 from training import metrics as M
 from models.errors import DataError, UsageError
@@ -188,9 +188,8 @@ def _read_base_run(base_run):
         return None
     path = os.path.join(base_run, "metrics.json")
     try:
-        with open(path) as handle:
-            metrics = json.load(handle)
-    except (OSError, ValueError) as err:
+        metrics = files.load_json(path, "base run metrics")
+    except (OSError, ValueError) as err:  # DataError is a ValueError
         raise UsageError("eval.base_run {}: cannot read {} ({}); name the run directory of "
                          "a finished BaseModel run".format(base_run, path, err))
     if not isinstance(metrics, dict):
