@@ -21,8 +21,9 @@ import tensorflow as tf
 
 from benchmarks import realsize
 from models import compat
-from training.trainer import Trainer
+from training import config as cfg
 from training import runtime as rt
+from training.loop import build_trainer
 from training.sharding import epoch_dataset
 
 
@@ -95,11 +96,14 @@ class Bench(object):
         self.batches = batches
 
 
-def _trainer(task, data, runtime, batch_size, optimizer, n_batches, seed=0):
+def _trainer(task, data, runtime, batch_size, n_batches, seed=0):
+    """The model and trainer built as a run builds them (:func:`training.loop.build_trainer`,
+    with the task's own optimizer, learning rate and clipping: a fixed 1e-3 once ignored
+    DIN's 1e-2)."""
+    train_config = cfg.resolve(type(task))["train"]
     with runtime.strategy.scope():
         model = task.build_model(data)
-        opt = runtime.make_optimizer(optimizer, 1e-3)
-        trainer = Trainer(task, data, model, opt, runtime, batch_size)
+    trainer = build_trainer(task, data, model, runtime, train_config, batch_size)
     dataset = epoch_dataset(task, data, batch_size, 0, seed)
     batches = list(dataset.take(n_batches))
     with runtime.strategy.scope():
@@ -126,7 +130,7 @@ def ngnn(batch_size=16, outfit_size=None, device="cpu", precision="fp32", n_batc
     runtime = rt.configure(device, precision)
     data = data or realsize.polyvore_in_memory(outfit_size=outfit_size)
     task = NGNNTask(NGNNModelConfig())
-    trainer, batches = _trainer(task, data, runtime, batch_size, "rmsprop", n_batches)
+    trainer, batches = _trainer(task, data, runtime, batch_size, n_batches)
     return Bench(task, data, trainer, batch_size, batches), runtime
 
 
@@ -187,5 +191,5 @@ def din(batch_size=4096, maxlen=20, device="cpu", precision="fp32", n_batches=12
     data = AmazonData(din_sample_set(batch_size * n_batches, maxlen), synthetic=True,
                       root="memory")
     task = DINTask(DINModelConfig())
-    trainer, batches = _trainer(task, data, runtime, batch_size, "adam", n_batches)
+    trainer, batches = _trainer(task, data, runtime, batch_size, n_batches)
     return Bench(task, data, trainer, batch_size, batches), runtime

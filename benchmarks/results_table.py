@@ -1,5 +1,5 @@
-"""The results tables of docs/models.md and README, made from runs' ``metrics.json``: the model beside every baseline
-on the same rows.
+"""The results tables of docs/models.md and README, made from runs' ``metrics.json``: the
+model beside every baseline on the same rows.
 
     python -m benchmarks.results_table runs/din-ml100k-seed0 runs/din-ml100k-seed1
 

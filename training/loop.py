@@ -24,7 +24,7 @@ import os
 
 import tensorflow as tf
 
-from models.errors import Interrupted, UsageError, WorkerLostError
+from models.errors import Interrupted, WorkerLostError
 from training import checkpoints as ckpt
 from training import rundir
 from training.controller import Controller, EarlyStopping
@@ -37,6 +37,28 @@ log = logging.getLogger("npurec.loop")
 # Errors a collective raises when a peer is gone (killed, crashed, unreachable).
 _PEER_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError,
                 tf.errors.CancelledError, tf.errors.AbortedError)
+
+
+def build_trainer(task, data, model, runtime, train_config, global_batch=None):
+    """The optimizer and the :class:`Trainer` as every run builds them: the one builder that
+    the loop, the command lines, the API, the notebooks and the benchmarks share, so a
+    setting (the task's learning rate, clipping) cannot apply in one and not another.
+
+    Args:
+      task, data, model: as :func:`train_and_evaluate`.
+      runtime: the :class:`training.runtime.Runtime`.
+      train_config: the :class:`training.config.TrainConfig` (optimizer, learning rate, clip
+        norm, batch size).
+      global_batch: the global batch (default ``train_config.batch_size``).
+
+    Returns:
+      The Trainer (its ``optimizer`` attribute holds the optimizer).
+    """
+    with runtime.strategy.scope():
+        optimizer = runtime.make_optimizer(train_config.optimizer, train_config.learning_rate,
+                                           clipnorm=train_config.clip_norm or None)
+        return Trainer(task, data, model, optimizer, runtime,
+                       global_batch or train_config.batch_size)
 
 
 def train_and_evaluate(task, data, model, runtime, *, train_config, run_dir, resuming=False,
@@ -56,9 +78,12 @@ def train_and_evaluate(task, data, model, runtime, *, train_config, run_dir, res
       The final metrics: validation and test of the selected checkpoint, baselines, the
       selection (monitor, direction, best value, step, checkpoint) and throughput.
 
+    The batch was checked against the training set and the replicas by the driver
+    (:mod:`training.experiment`), before the run directory existed.
+
     Raises:
-      UsageError: a batch larger than the data, an unusable checkpoint, a resume with another
-        replica count. DivergedError: the weights became NaN/inf. WorkerLostError: a peer of a
+      UsageError: an unusable checkpoint, a resume with another replica count.
+        DivergedError: the weights became NaN/inf. WorkerLostError: a peer of a
         multi-worker job went away.
 
     Model selection: the checkpoint with the best validation ``monitor`` value is restored
@@ -68,18 +93,15 @@ def train_and_evaluate(task, data, model, runtime, *, train_config, run_dir, res
     cfg = train_config
     strategy = runtime.strategy
     global_batch = cfg.batch_size
-    n_train = task.num_train_examples(data)
-    steps_per_epoch = n_train // global_batch
-    if steps_per_epoch < 1:
-        raise UsageError("train.batch_size ({}) is larger than the training set ({} examples); "
-                         "lower it".format(global_batch, n_train))
+    # the driver checked the batch against the training set and the replicas before the run
+    # directory existed (training.experiment._check_before_writing): one check, one place
+    steps_per_epoch = task.num_train_examples(data) // global_batch
     if cfg.steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch, cfg.steps_per_epoch)
 
+    trainer = build_trainer(task, data, model, runtime, cfg)
+    optimizer = trainer.optimizer
     with strategy.scope():
-        optimizer = runtime.make_optimizer(cfg.optimizer, cfg.learning_rate,
-                                           clipnorm=cfg.clip_norm or None)
-        trainer = Trainer(task, data, model, optimizer, runtime, global_batch)
         stopping = EarlyStopping(cfg.monitor_mode if cfg.monitor else task.monitor_mode,
                                   cfg.patience)
     per_replica = global_batch // runtime.num_replicas

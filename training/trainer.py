@@ -12,7 +12,6 @@ import tensorflow as tf
 
 from datasets.pipeline import without_autotune_model
 from models import compat
-from models.errors import UsageError
 from training.sharding import InputShard
 from training.tasks import KeyRange
 
@@ -35,12 +34,8 @@ class Trainer(object):
         self.model = model
         self.optimizer = optimizer
         self.runtime = runtime
-        self.global_batch_size = int(global_batch_size)
-        if self.global_batch_size % runtime.num_replicas:
-            raise UsageError(
-                "train.batch_size ({}) must be divisible by the number of replicas ({}) so "
-                "every replica gets the same static shape".format(
-                    self.global_batch_size, runtime.num_replicas))
+        self.global_batch_size = int(global_batch_size)  # divides over the replicas: the
+        # driver checked it (training.experiment._check_before_writing)
         with runtime.strategy.scope():
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
             # checkpointed, so that a resume with another replica count is refused

@@ -120,13 +120,20 @@ def test_bf16_path_trains():
     assert all(np.isfinite(losses)) and losses[-1] < losses[0]
 
 
-def test_batch_not_divisible_by_replicas_is_refused():
-    class FakeRuntime(object):
-        num_replicas = 3
-        strategy = tf.distribute.get_strategy()
+def test_batch_not_divisible_by_replicas_is_refused_by_the_driver():
+    """One check, in the driver, before the run directory exists (the Trainer once repeated
+    it after the directory was made)."""
+    from training import experiment  # pylint: disable=import-outside-toplevel
+    from training.config import TrainConfig  # pylint: disable=import-outside-toplevel
 
-    with pytest.raises(UsageError, match=r"batch_size \(32\) must be divisible"):
-        trainer_lib.Trainer(ToyTask(), None, None, None, FakeRuntime(), 32)
+    task = ToyTask()
+    data = task.prepare(0)
+    with pytest.raises(UsageError, match=r"batch_size \(32\) must be divisible .* \(3\).* "
+                                         r"use 33"):
+        experiment._check_before_writing(  # pylint: disable=protected-access
+            task, data, TrainConfig(batch_size=32), replicas=3)
+    experiment._check_before_writing(  # pylint: disable=protected-access
+        task, data, TrainConfig(batch_size=33), replicas=3)
 
 
 @pytest.mark.skipif(not compat.IS_KERAS3, reason="Keras 2 tracks layers kept in lists")
