@@ -21,7 +21,6 @@ from __future__ import absolute_import, division, print_function
 import ast
 import collections
 import gzip
-import hashlib
 import json
 import os
 import pickle
@@ -388,19 +387,6 @@ def from_remap_pickle(path, trust_pickle=False):
                             "time": frame["unixReviewTime"].to_numpy().astype(np.int64)})
     meta = dict(zip(range(len(cate_list)), cate_list.tolist()))
     return reviews, meta
-
-
-def file_key(paths, params):
-    """Cache key: the parameters and the full CONTENT of every input (an in-place edit that
-    keeps size and mtime still changes it; hashing ~1.4 GB costs seconds, loading minutes)."""
-    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
-    for path in paths:
-        digest.update(os.path.basename(path).encode() + b"\0")
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 22), b""):
-                digest.update(block)
-        digest.update(b"\0")
-    return digest.hexdigest()[:24]
 
 
 NEGATIVES = ("in_split", "uniform")
@@ -797,57 +783,5 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", trust_pick
         has_stars = bool(np.isfinite(reviews["stars"]).any()) if "stars" in reviews else False
         return made + (protocol(negatives, min_item_events, has_stars),)
 
-    return cached_samples(os.path.join(cache_dir, "amazon-{}".format(file_key(inputs, params))),
+    return samples.cached(os.path.join(cache_dir, "amazon-{}".format(samples.file_key(inputs, params))),
                           build, maxlen, "amazon", log)
-
-
-def cached_samples(path, build, maxlen, name, log=None):
-    """The sample set at ``path`` (content-keyed by the caller), built once with
-    ``build(report)`` -> ``(sequence, splits, sizes, vocab, feedback, protocol)``: the one
-    cache of every behaviour data set.
-
-    Args:
-      path: the cache folder.
-      build: makes the samples; counts what it drops in the Counter it is given.
-      maxlen: the history length the samples were built with.
-      name: the data set's name in the log lines.
-      log: a logger (where the cache is; what was altered, at WARNING, on every load).
-
-    Returns:
-      A :class:`datasets.samples.SampleSet`.
-    """
-    try:
-        opened = samples.open_set(path)
-        damaged = False
-    except DataError as err:  # derived data: built again, never trusted, and said
-        if log:
-            log.warning("%s: %s", name, str(err).replace("remove it to build it again",
-                                                         "building it again"))
-        opened, damaged = None, True
-    if opened is None:
-        report = collections.Counter()
-        sequence, splits, sizes, vocab, feedback, made_by = build(report)
-        samples.write(path, sequence, splits, sizes, {k: int(v) for k, v in report.items()},
-                      vocab, maxlen, feedback=feedback, protocol=made_by, replace=damaged)
-        opened = samples.open_set(path)
-        if log:
-            log.info("%s: %s; %s", name, opened.sizes, opened.report)
-    elif log:
-        log.info("%s: cached samples %s", name, path)
-    warn_report(opened.report, log, name)
-    return opened
-
-
-def warn_report(report, log, name):
-    """Whatever was dropped, skipped or altered is said at WARNING level on every load
-    (a cached load too), so a user never trains on silently different data.
-
-    Args:
-      report: ``{what: count}``.
-      log: a logger, or None.
-      name: the data set's name in the line.
-    """
-    altered = {k: v for k, v in report.items() if v}  # negatives a user reviewed too: said
-    if log and altered:
-        log.warning("%s: the data was not used as given: %s", name, ", ".join(
-            "{} {}".format(v, k.replace("_", " ")) for k, v in sorted(altered.items())))

@@ -31,7 +31,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from datasets import amazon, samples
+from datasets import samples
 from models import numbers
 from models.errors import DataError
 
@@ -367,7 +367,7 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", log=None):
     params = {"maxlen": maxlen, "seed": seed, "on_bad_line": on_bad_line,
               "version": CACHE_VERSION, "protocol": protocol, "samples": samples.VERSION}
     samples.check_maxlen(maxlen)
-    path = os.path.join(cache_dir, "movielens-{}".format(amazon.file_key(inputs, params)))
+    path = os.path.join(cache_dir, "movielens-{}".format(samples.file_key(inputs, params)))
 
     def build(report):
         ratings = read_ratings(inputs[0], layout, on_bad_line, report)
@@ -375,4 +375,4 @@ def load(data_dir, cache_dir, maxlen=20, seed=0, on_bad_line="error", log=None):
         return build_samples(ratings, genres, maxlen=maxlen, seed=seed, report=report) + \
             (protocol,)
 
-    return amazon.cached_samples(path, build, maxlen, "movielens", log), protocol
+    return samples.cached(path, build, maxlen, "movielens", log), protocol

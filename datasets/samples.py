@@ -37,7 +37,9 @@ through a memory mapping, whose touched pages would count as the process's memor
 """
 from __future__ import absolute_import, division, print_function
 
+import collections
 import collections.abc
+import hashlib
 import json
 import os
 
@@ -575,3 +577,68 @@ class Split(collections.abc.Mapping):
         parts = [compute(self.read_range(start, min(start + rows, self.num_rows)))
                  for start in range(0, self.num_rows, rows)]
         return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def file_key(paths, params):
+    """Cache key: the parameters and the full CONTENT of every input (an in-place edit that
+    keeps size and mtime still changes it; hashing ~1.4 GB costs seconds, loading minutes)."""
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
+    for path in paths:
+        digest.update(os.path.basename(path).encode() + b"\0")
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    return digest.hexdigest()[:24]
+
+
+def cached(path, build, maxlen, name, log=None):
+    """The sample set at ``path`` (content-keyed by the caller), built once with
+    ``build(report)`` -> ``(sequence, splits, sizes, vocab, feedback, protocol)``: the one
+    cache of every behaviour data set.
+
+    Args:
+      path: the cache folder.
+      build: makes the samples; counts what it drops in the Counter it is given.
+      maxlen: the history length the samples were built with.
+      name: the data set's name in the log lines.
+      log: a logger (where the cache is; what was altered, at WARNING, on every load).
+
+    Returns:
+      A :class:`SampleSet`.
+    """
+    try:
+        opened = open_set(path)
+        damaged = False
+    except DataError as err:  # derived data: built again, never trusted, and said
+        if log:
+            log.warning("%s: %s", name, str(err).replace("remove it to build it again",
+                                                         "building it again"))
+        opened, damaged = None, True
+    if opened is None:
+        report = collections.Counter()
+        sequence, splits, sizes, vocab, feedback, made_by = build(report)
+        write(path, sequence, splits, sizes, {k: int(v) for k, v in report.items()}, vocab,
+              maxlen, feedback=feedback, protocol=made_by, replace=damaged)
+        opened = open_set(path)
+        if log:
+            log.info("%s: %s; %s", name, opened.sizes, opened.report)
+    elif log:
+        log.info("%s: cached samples %s", name, path)
+    warn_report(opened.report, log, name)
+    return opened
+
+
+def warn_report(report, log, name):
+    """Whatever was dropped, skipped or altered is said at WARNING level on every load
+    (a cached load too), so a user never trains on silently different data.
+
+    Args:
+      report: ``{what: count}``.
+      log: a logger, or None.
+      name: the data set's name in the line.
+    """
+    altered = {k: v for k, v in report.items() if v}  # negatives a user reviewed too: said
+    if log and altered:
+        log.warning("%s: the data was not used as given: %s", name, ", ".join(
+            "{} {}".format(v, k.replace("_", " ")) for k, v in sorted(altered.items())))

@@ -199,7 +199,8 @@ def test_movielens_and_amazon_files_in_one_folder_are_refused(catalogue, tmp_pat
     code = fit.main(["--model", "din", "--data-dir", root, "--output-dir",
                      str(tmp_path / "run"), "--device", "cpu", "--epochs", "1"])
     assert code == 2
-    assert "both MovieLens files" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "files of 2 formats (MovieLens" in err and "Amazon reviews" in err and "ambiguous" in err
     assert not os.path.exists(str(tmp_path / "run"))
 
 

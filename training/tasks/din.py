@@ -31,7 +31,7 @@ import typing
 import numpy as np
 import tensorflow as tf
 
-from datasets import amazon, movielens, samples
+from datasets import amazon, behaviour, samples
 from datasets.generators import amazon_interests, amazon_longtail, amazon_transitions, common
 from datasets import generators
 from models import files
@@ -362,22 +362,10 @@ class DINTask(Task):
         root, is_synthetic, cache = common.resolve_data_dir(
             data_config.data_dir, data_config.cache_dir,
             lambda: generate(n_users=data_config.synthetic_users), description, log_)
-        protocol = None
-        layout = movielens.detect(root)  # each reader refuses its own ambiguous files
-        if layout and amazon.detect(root):
-            raise DataError("{}: both MovieLens files ({}) and Amazon files: which data set is "
-                            "meant is ambiguous; keep one in the folder".format(
-                                root, " + ".join(movielens.LAYOUTS[layout])))
-        if layout:  # MovieLens files: the paper's MovieLens protocol
-            sample_set, protocol = movielens.load(
-                root, os.path.join(cache, "movielens"), maxlen=data_config.maxlen, seed=seed,
-                on_bad_line=data_config.on_bad_line, log=log_)
-        else:
-            sample_set = amazon.load(
-                root, os.path.join(cache, "amazon"), maxlen=data_config.maxlen, seed=seed,
-                on_bad_line=data_config.on_bad_line, trust_pickle=data_config.trust_pickle,
-                log=log_, negatives=data_config.negatives,
-                min_item_events=data_config.min_item_events)
+        # the format is the provider's to find (datasets/behaviour.py): a reader registered
+        # there is read here with no edit to this task
+        sample_set, protocol = behaviour.PROVIDER.load(root, cache, data_config, seed, log_,
+                                                        is_synthetic)
         data = amazon.AmazonData(sample_set, synthetic=is_synthetic, root=root,
                                  protocol=protocol)
         _check_both_labels(data, root)

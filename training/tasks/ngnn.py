@@ -24,20 +24,18 @@ from __future__ import absolute_import, division, print_function
 
 import dataclasses
 import logging
-import os
 
 import numpy as np
 import tensorflow as tf
 
-from datasets import outfits_release
+from datasets import outfits, outfits_release
 from datasets import polyvore as pv
-from datasets import polyvore_outfits
 from datasets import tables
 from datasets.generators import common, polyvore_compatibility, polyvore_style, real_outfits
 from datasets import generators
 from models.ngnn import NGNN, consistency_loss, ranking_loss
 from training import metrics as M
-from models.errors import DataError, UsageError
+from models.errors import UsageError
 from training.tasks import Task, TrainInput, ngnn_baselines
 
 log = logging.getLogger("npurec.ngnn")
@@ -193,25 +191,6 @@ def _model_inputs(features, cats, mask):
     return out
 
 
-def _refuse_two_formats(root):
-    """A folder holding the Maryland outfit lists AND a Polyvore Outfits release (or its
-    featurized store) is ambiguous: reading one without a word would be a silent choice. (A
-    featurized store written into its own release folder is not: it is read.)
-
-    Raises:
-      DataError: naming both formats' files.
-    """
-    maryland = os.path.join(root, pv.TRAIN_FILE)
-    other = [os.path.join(root, name) for name, present in (
-        (polyvore_outfits.ITEMS_FILE, polyvore_outfits.is_featurized(root)),
-        (outfits_release.METADATA_FILE, outfits_release.is_release(root))) if present]
-    if os.path.isfile(maryland) and other:
-        raise DataError("{}: both the Maryland outfit lists ({}) and Polyvore Outfits files "
-                        "({}): which data set is meant is ambiguous; keep one in the "
-                        "folder".format(root, pv.TRAIN_FILE, ", ".join(
-                            os.path.basename(o) for o in other)))
-
-
 class NGNNTask(Task):
     """NGNN on Polyvore-format data: the Task the loop trains (see the module docstring)."""
     name = "ngnn"
@@ -244,22 +223,9 @@ class NGNNTask(Task):
 
         root, is_synthetic, cache = common.resolve_data_dir(
             data_config.data_dir, data_config.cache_dir, make_default, description, log_)
-        _refuse_two_formats(root)
-        if polyvore_outfits.is_featurized(root):
-            data = polyvore_outfits.load(root, data_config.split, seed=seed,
-                                         min_category_items=data_config.min_category_items,
-                                         log=log_)
-            _warn_random_features(data.store, root, log_)
-            return data
-        if outfits_release.is_release(root):
-            raise UsageError("--data-dir {}: the raw Polyvore Outfits release; featurize it "
-                             "first: python -m datasets.featurize polyvore-outfits --root {} "
-                             "--out OUT, then --data-dir OUT".format(root, root))
-        data = pv.load(root, os.path.join(cache, "stores"), seed=seed,
-                       on_bad=data_config.on_bad, on_missing=data_config.on_missing,
-                       visual_dim=data_config.visual_dim, vocab_size=data_config.vocab_size,
-                       synthetic=is_synthetic,
-                       distinct_categories=data_config.distinct_categories, log=log_)
+        # the layout is the provider's to find (datasets/outfits.py): a reader registered
+        # there is read here with no edit to this task
+        data = outfits.PROVIDER.load(root, cache, data_config, seed, log_, is_synthetic)
         _warn_random_features(data.store, root, log_)
         return data
 

@@ -1,0 +1,39 @@
+"""The behaviour-log family (DIN's data): its provider and the readers of today's formats.
+
+Each reader returns ``(sample set, protocol)``: a :class:`datasets.samples.SampleSet` and
+how its rows, labels and negatives were made (None: the set's own ``protocol``). Readers of
+other formats register here (:data:`PROVIDER`; ``docs/extending.md``).
+"""
+from __future__ import absolute_import, division, print_function
+
+import os
+
+from datasets import amazon, movielens
+from datasets.providers import Provider, Reader
+
+PROVIDER = Provider("behaviour log")
+
+
+def _movielens(root, cache_dir, config, seed, log, synthetic):
+    del synthetic  # MovieLens is never generated
+    return movielens.load(root, os.path.join(cache_dir, "movielens"), maxlen=config.maxlen,
+                          seed=seed, on_bad_line=config.on_bad_line, log=log)
+
+
+def _amazon(root, cache_dir, config, seed, log, synthetic):
+    del synthetic  # the generators write the Amazon format; the protocol is the same
+    sample_set = amazon.load(root, os.path.join(cache_dir, "amazon"), maxlen=config.maxlen,
+                             seed=seed, on_bad_line=config.on_bad_line,
+                             trust_pickle=config.trust_pickle, log=log,
+                             negatives=config.negatives,
+                             min_item_events=config.min_item_events)
+    return sample_set, None
+
+
+PROVIDER.register(Reader(
+    "movielens", "MovieLens (ratings.csv + movies.csv, ratings.dat + movies.dat, or u.data + "
+    "u.item)", movielens.detect, _movielens))
+PROVIDER.register(Reader(
+    "amazon", "Amazon reviews ({} + {} (2014), CATEGORY[_5].json + meta_CATEGORY.json (2018), "
+    "CATEGORY.jsonl + meta_CATEGORY.jsonl (2023), each optionally .gz, or {})".format(
+        amazon.REVIEWS, amazon.META, amazon.REMAP_PICKLE), amazon.detect, _amazon))
