@@ -31,7 +31,7 @@ import numpy as np
 from benchmarks import child, report
 from datasets import features as feature_store
 from datasets import polyvore as pv
-from datasets.generators import common
+from datasets.generators import outfit_files
 
 SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..",
                       "shared", "data", "polyvore")
@@ -61,7 +61,7 @@ def _structure(directory, rng, split_sizes):
             splits[split].append({"set_id": str(set_id),
                                   "items_index": list(range(1, len(cats) + 1)),
                                   "items_category": [category_ids[c] for c in cats]})
-    common.write_split_files(directory, splits, pools, category_ids)
+    outfit_files.write_split_files(directory, splits, pools, category_ids)
     return "generated structure ({})".format(
         "the real size" if split_sizes == SPLIT_SIZES else "smoke size")
 

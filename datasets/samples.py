@@ -32,7 +32,7 @@ among the user's earlier events in the CANDIDATE's category (a genre on MovieLen
 Training rows are stored in a seeded random order (:func:`shuffled`), so an epoch can read
 them as a random sequence of contiguous chunks (a few reads per batch, never one per row:
 :meth:`Split.read` reads each run of consecutive rows at once); evaluation reads contiguous
-ranges. Reads go through plain file reads (:func:`datasets.features.read_rows`), not
+ranges. Reads go through plain file reads (:func:`datasets.arrays.read_rows`), not
 through a memory mapping, whose touched pages would count as the process's memory.
 """
 from __future__ import absolute_import, division, print_function
@@ -49,7 +49,7 @@ import pandas as pd
 from models import files
 from models import memory
 from models.errors import DataError
-from datasets import features as feature_store
+from datasets import arrays
 
 RECORD = ("user", "event", "hist_len", "target_item", "target_cat", "label", "prior_events",
           "prior_positives", "prior_cat_events", "prior_cat_positives")
@@ -520,7 +520,7 @@ class Split(collections.abc.Mapping):
         raise KeyError(key)
 
     def _raw(self, start, stop):
-        return feature_store.read_rows(self.records, np.arange(start, stop))
+        return arrays.read_rows(self.records, np.arange(start, stop))
 
     def expand(self, raw):
         """Stored records [n, 6] -> the batch dict (columns, histories, derived columns).
@@ -550,7 +550,7 @@ class Split(collections.abc.Mapping):
         Returns:
           ``{name: array}``.
         """
-        return self.expand(feature_store.read_rows(self.records, np.asarray(rows, np.int64)))
+        return self.expand(arrays.read_rows(self.records, np.asarray(rows, np.int64)))
 
     def read_range(self, start, stop):
         """Rows ``start .. stop - 1`` (one read).

@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 import numpy as np
 import tensorflow as tf
 
-from datasets.features import read_rows
+from datasets.arrays import read_rows
 
 FEATURE_KEYS = ("visual", "text_ids", "text_mask")
 
@@ -35,7 +35,7 @@ def host_lookup(store):
     ``store`` is a :class:`datasets.features.FeatureStore` (or anything with its ``visual``,
     ``text_ids`` and ``text_len`` arrays). ``items``: an int tensor of store rows of any
     static shape S; the outputs have shapes S + [F], S + [W], S + [W] (static when S is).
-    The rows are read with :func:`datasets.features.read_rows` (vectorised; a memory-mapped
+    The rows are read with :func:`datasets.arrays.read_rows` (vectorised; a memory-mapped
     store's pages do not become this process's memory).
 
     Args:
@@ -79,7 +79,7 @@ def device_table(array, name, rows_per_chunk=4096):
     touches every page of the mapping (file pages count as this process's resident memory):
     ~3x the table at the peak (BENCHMARKS.md, Memory). Here the variable
     starts as zeros and takes one chunk at a time, read with
-    :func:`datasets.features.read_rows`.
+    :func:`datasets.arrays.read_rows`.
 
     Args:
       array: the table (possibly memory-mapped).

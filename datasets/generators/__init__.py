@@ -18,47 +18,8 @@ module                                    data set (``data.synthetic_kind``)
 
 Each generator writes ``ORACLE.npz``, the latent variables it planted, and its module's
 ``oracle`` scores rows the way the generator would: the ceiling that ``metrics.json`` reports
-as ``baselines.oracle`` next to the trivial rules. :func:`polyvore_oracle` and
-:func:`amazon_oracle` ask each generator of the family whether it made a directory.
+as ``baselines.oracle`` next to the trivial rules. :func:`outfit_oracles.oracle` and
+:func:`behaviour_oracles.oracle` ask each generator of the family whether it made a directory
+(one module per family, so that neither model's run imports the other's generators).
 """
 from __future__ import absolute_import, division, print_function
-
-from datasets.generators import (amazon_interests, amazon_longtail, amazon_transitions,
-                                 polyvore_compatibility, polyvore_style, real_outfits)
-
-
-def polyvore_oracle(root, store_keys, num_categories, distinct_categories=False):
-    """The outfit scorer of whichever NGNN generator made ``root``, or None (not generated).
-
-    Args:
-      root: the data directory.
-      store_keys: the item key of each feature-store row.
-      num_categories: categories of the data.
-      distinct_categories: the negatives keep an outfit's categories distinct.
-
-    Returns:
-      ``scorer(items, cats, mask) -> scores`` or None.
-    """
-    for module in (polyvore_style, polyvore_compatibility, real_outfits):
-        scorer = module.oracle(root, store_keys, num_categories, distinct_categories)
-        if scorer is not None:
-            return scorer
-    return None
-
-
-def amazon_oracle(root, vocab, protocol=None):
-    """The click scorer of whichever DIN generator made ``root``, or None (not generated).
-
-    Args:
-      root: the data directory.
-      vocab: the processed data's vocabulary (``items``: the asin of each id).
-      protocol: the data's protocol: how its negatives were drawn (None: uniform).
-
-    Returns:
-      ``scorer(rows) -> scores`` or None.
-    """
-    for module in (amazon_interests, amazon_transitions, amazon_longtail):
-        scorer = module.oracle(root, vocab, protocol)
-        if scorer is not None:
-            return scorer
-    return None

@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from datasets.generators import common
+from datasets.generators import behaviour_files
 
 KIND = "amazon-interests"  # what ORACLE.npz says made the data
 
@@ -42,7 +43,7 @@ def generate(n_users=6000, n_items=2000, n_categories=40, interests=3, gzip_revi
 def _write_amazon(out, n_users, n_items, n_categories, interests, gzip_reviews, seed, version):
     rng = np.random.RandomState(seed)
     item_cat = rng.randint(n_categories, size=n_items)
-    asins = common.asins(rng, n_items)
+    asins = behaviour_files.asins(rng, n_items)
     by_cat = [np.flatnonzero(item_cat == c) for c in range(n_categories)]
     weights = [rng.pareto(1.5, size=len(items)) + 1.0 for items in by_cat]
     weights = [w / w.sum() for w in weights]
@@ -62,8 +63,8 @@ def _write_amazon(out, n_users, n_items, n_categories, interests, gzip_reviews, 
                 continue
             seen.add(item)
             time += int(rng.randint(3600, 30 * 86400))
-            lines.append(common.review(u, asins[item], time))
-    common.write_amazon_files(out, lines, asins, item_cat, gzip_reviews, version)
+            lines.append(behaviour_files.review(u, asins[item], time))
+    behaviour_files.write_amazon_files(out, lines, asins, item_cat, gzip_reviews, version)
     within = np.zeros(n_items, np.float64)  # an item's probability inside its category
     for c in range(n_categories):
         within[by_cat[c]] = weights[c]
@@ -77,8 +78,8 @@ def oracle(root, vocab, protocol=None):
 
     The generator gives each user ``I`` favourite categories with Dirichlet(1) shares and
     every event is an item of a favourite category, drawn by the item's weight inside its
-    category; the next event's category has :func:`common.interest_posterior`. A positive's
-    candidate has that probability times the item's weight; against UNIFORM negatives that
+    category; the next event's category has :func:`.behaviour_files.interest_posterior`. A
+    positive's candidate has that probability times the item's weight; against UNIFORM negatives that
     ranks rows as the Bayes rule does (up to the generator's skipping of repeated items).
     Against ``in_split`` negatives (drawn as positives are: category ``c`` with the split's
     positive share ``q_c``, then the item by the same weight) the likelihood ratio is
@@ -95,15 +96,15 @@ def oracle(root, vocab, protocol=None):
     saved = common.read_oracle(root, KIND)
     if saved is None:
         return None
-    item_row = common.item_rows(saved, vocab)
+    item_row = behaviour_files.item_rows(saved, vocab)
     interests, n_categories = int(saved["interests"]), int(saved["n_categories"])
     within = saved["within"]
-    drawn_in_split = common.in_split(protocol)
+    drawn_in_split = behaviour_files.in_split(protocol)
 
     def scorer(rows):
-        p_cat = common.interest_posterior(rows, interests, n_categories)
+        p_cat = behaviour_files.interest_posterior(rows, interests, n_categories)
         if drawn_in_split:
-            return p_cat / common.split_share(rows, "target_cat")
+            return p_cat / behaviour_files.split_share(rows, "target_cat")
         target = item_row[np.asarray(rows["target_item"])]
         return np.where(target >= 0, p_cat * within[np.maximum(target, 0)], 0.0)
 

@@ -19,6 +19,7 @@ import os
 import numpy as np
 
 from datasets.generators import common
+from datasets.generators import behaviour_files
 
 KIND = "amazon-longtail"  # what ORACLE.npz says made the data
 
@@ -100,9 +101,9 @@ def _write(out, n_users, n_themes, theme_size, interests, min_events, max_events
         pool.append(chosen)
         owned.add((u, chosen))
         item[e] = chosen
-    asins = common.asins(rng, len(item_cat))
-    lines = [common.review(int(u), asins[i], int(t)) for u, i, t in zip(user, item, time)]
-    common.write_amazon_files(out, lines, asins, np.asarray(item_cat), gzip_reviews, version)
+    asins = behaviour_files.asins(rng, len(item_cat))
+    lines = [behaviour_files.review(int(u), asins[i], int(t)) for u, i, t in zip(user, item, time)]
+    behaviour_files.write_amazon_files(out, lines, asins, np.asarray(item_cat), gzip_reviews, version)
     theme_of = np.zeros(n_categories, np.int64)
     theme_of[members.ravel()] = np.repeat(np.arange(n_themes), theme_size)
     np.savez(os.path.join(out, common.ORACLE_FILE), kind=np.asarray(KIND),
@@ -112,7 +113,7 @@ def _write(out, n_users, n_themes, theme_size, interests, min_events, max_events
 
 def posterior(rows, theme_of_id, interests, n_themes, theme_size):
     """P(the next event's category | the history) of :func:`generate`: the theme by the
-    Dirichlet posterior of :func:`common.interest_posterior` over THEMES, then the category
+    Dirichlet posterior of :func:`behaviour_files.interest_posterior` over THEMES, then the category
     inside its theme by its own (Polya urn): ``(1 + n_c) / (theme_size + n_t)`` for a
     category seen ``n_c`` times in a theme seen ``n_t`` times.
 
@@ -129,7 +130,7 @@ def posterior(rows, theme_of_id, interests, n_themes, theme_size):
     valid = np.arange(hist_cats.shape[1])[None, :] < length[:, None]
     themes = {"hist_cats": np.where(valid, theme_of_id[hist_cats], -1), "hist_len": length,
               "target_cat": theme_of_id[target_cat]}
-    p_theme = common.interest_posterior(themes, interests, n_themes)
+    p_theme = behaviour_files.interest_posterior(themes, interests, n_themes)
     n_theme = ((themes["hist_cats"] == themes["target_cat"][:, None]) & valid).sum(axis=1)
     n_cat = ((hist_cats == target_cat[:, None]) & valid).sum(axis=1)
     return p_theme * (1.0 + n_cat) / (theme_size + n_theme)
@@ -158,19 +159,19 @@ def oracle(root, vocab, protocol=None):
     n_themes = int(theme_of.max()) + 1
     theme_size = len(theme_of) // n_themes
     # processed category id -> generator category, through an item of it
-    item_row = common.item_rows(saved, vocab)
+    item_row = behaviour_files.item_rows(saved, vocab)
     item_category = np.asarray(vocab["item_category"])
     theme_of_id = np.full(int(item_category.max()) + 1, -1, np.int64)
     known = item_row >= 0
     theme_of_id[item_category[known]] = theme_of[saved["item_category"][item_row[known]]]
     catalogue = np.bincount(item_category[1:], minlength=len(theme_of_id)).astype(np.float64)
     catalogue /= max(catalogue.sum(), 1.0)
-    drawn_in_split = common.in_split(protocol)
+    drawn_in_split = behaviour_files.in_split(protocol)
 
     def scorer(rows):
         p_cat = posterior(rows, theme_of_id, interests, n_themes, theme_size)
         if drawn_in_split:
-            return p_cat / common.split_share(rows, "target_cat")
+            return p_cat / behaviour_files.split_share(rows, "target_cat")
         target_cat = np.asarray(rows["target_cat"])
         return p_cat / np.maximum(catalogue[target_cat], 1e-12)
 

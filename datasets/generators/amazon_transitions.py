@@ -8,6 +8,7 @@ import os
 import numpy as np
 
 from datasets.generators import common
+from datasets.generators import behaviour_files
 
 KIND = "amazon-transitions"  # what ORACLE.npz says made the data
 
@@ -49,7 +50,7 @@ def _write_amazon_transitions(out, n_users, n_items, n_categories, successors, j
                               gzip_reviews, seed, version):
     rng = np.random.RandomState(seed)
     item_cat = rng.randint(n_categories, size=n_items)
-    asins = common.asins(rng, n_items)
+    asins = behaviour_files.asins(rng, n_items)
     popularity = rng.pareto(1.5, size=n_items) + 1.0
     popularity /= popularity.sum()
     succ = np.stack([rng.choice(n_items, size=successors, replace=False)
@@ -65,12 +66,12 @@ def _write_amazon_transitions(out, n_users, n_items, n_categories, successors, j
             if item not in seen:
                 seen.add(item)
                 time += int(rng.randint(3600, 30 * 86400))
-                lines.append(common.review(u, asins[item], time))
+                lines.append(behaviour_files.review(u, asins[item], time))
             if rng.random_sample() < jump:
                 item = int(rng.choice(n_items, p=popularity))
             else:
                 item = int(succ[item, rng.choice(successors, p=succ_p[item])])
-    common.write_amazon_files(out, lines, asins, item_cat, gzip_reviews, version)
+    behaviour_files.write_amazon_files(out, lines, asins, item_cat, gzip_reviews, version)
     np.savez(os.path.join(out, common.ORACLE_FILE), kind=np.asarray(KIND),
              asins=np.asarray(asins), successors=succ, successor_p=succ_p,
              popularity=popularity, jump=np.asarray(jump))
@@ -93,10 +94,10 @@ def oracle(root, vocab, protocol=None):
     saved = common.read_oracle(root, KIND)
     if saved is None:
         return None
-    item_row = common.item_rows(saved, vocab)
+    item_row = behaviour_files.item_rows(saved, vocab)
     succ, succ_p = saved["successors"], saved["successor_p"]
     popularity, jump = saved["popularity"], float(saved["jump"])
-    drawn_in_split = common.in_split(protocol)
+    drawn_in_split = behaviour_files.in_split(protocol)
 
     def scorer(rows):
         hist, length = np.asarray(rows["hist_items"]), np.asarray(rows["hist_len"])
@@ -107,7 +108,7 @@ def oracle(root, vocab, protocol=None):
         chained = (succ_p[last] * (succ[last] == target[:, None])).sum(axis=1)
         score = jump * popularity[target] + (1.0 - jump) * chained
         if drawn_in_split:
-            score = score / common.split_share(rows, "target_item")
+            score = score / behaviour_files.split_share(rows, "target_item")
         return np.where(known, score, 0.0)
 
     return scorer

@@ -8,6 +8,7 @@ import numpy as np
 
 from datasets import polyvore as pv
 from datasets.generators import common
+from datasets.generators import outfit_files
 
 KIND = "polyvore-compatibility"  # what ORACLE.npz says made the data
 
@@ -93,7 +94,7 @@ def _write_polyvore_compatibility(out, n_train, n_valid, n_test, groups, per_gro
                     pools[c].append(key)
             outfits.append(entry)
         splits[name] = outfits
-    common.write_polyvore_files(out, splits, pools, category_ids, visual, text, layout, version)
+    outfit_files.write_polyvore_files(out, splits, pools, category_ids, visual, text, layout, version)
     keys = sorted(styles)
     np.savez(os.path.join(out, common.ORACLE_FILE), kind=np.asarray(KIND),
              keys=np.asarray(keys), style=np.asarray([styles[k] for k in keys], np.int64),
@@ -120,7 +121,7 @@ def oracle(root, store_keys, num_categories, distinct_categories=False):
     saved = common.read_oracle(root, KIND)
     if saved is None:
         return None
-    single_style = common.style_scorer_parts(saved, store_keys)
+    single_style = outfit_files.style_scorer_parts(saved, store_keys)
     log_s = np.log(float(saved["num_styles"]))
     log_c = np.log(float(num_categories))
     groups = int(saved["groups"])
@@ -131,9 +132,9 @@ def oracle(root, store_keys, num_categories, distinct_categories=False):
         cats = np.asarray(cats)
         n = mask.sum(axis=1)
         valid = single_style(items, mask)
-        score = (-log_s - common.log_falling(groups, mask.shape[1])[np.minimum(n, groups)]
+        score = (-log_s - outfit_files.log_falling(groups, mask.shape[1])[np.minimum(n, groups)]
                  + n * log_c + (mass[cats] * mask).sum(axis=1))
-        valid &= ~common.repeated(saved["group_of"][cats], mask) & (n <= groups)
+        valid &= ~outfit_files.repeated(saved["group_of"][cats], mask) & (n <= groups)
         return np.where(valid, score, -1e9)
 
     return scorer

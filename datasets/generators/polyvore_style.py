@@ -13,6 +13,7 @@ import os
 import numpy as np
 
 from datasets.generators import common
+from datasets.generators import outfit_files
 
 KIND = "polyvore-style"  # what ORACLE.npz says made the data
 
@@ -80,7 +81,7 @@ def _write_polyvore(out, n_train, n_valid, n_test, num_categories, num_styles, v
             outfits.append(entry)
         splits[name] = outfits
 
-    common.write_polyvore_files(out, splits, pools, category_ids, visual, text, layout, version)
+    outfit_files.write_polyvore_files(out, splits, pools, category_ids, visual, text, layout, version)
     keys = sorted(styles)
     np.savez(os.path.join(out, common.ORACLE_FILE), kind=np.asarray(KIND),
              keys=np.asarray(keys), style=np.asarray([styles[k] for k in keys], np.int64),
@@ -108,7 +109,7 @@ def oracle(root, store_keys, num_categories, distinct_categories=False):
     saved = common.read_oracle(root, KIND)
     if saved is None:
         return None
-    single_style = common.style_scorer_parts(saved, store_keys)
+    single_style = outfit_files.style_scorer_parts(saved, store_keys)
     log_s = np.log(float(saved["num_styles"]))
     log_c = np.log(float(num_categories))
 
@@ -119,8 +120,8 @@ def oracle(root, store_keys, num_categories, distinct_categories=False):
         valid = single_style(items, mask)
         score = (n - 1) * log_s
         if not distinct_categories:
-            score = score + n * log_c - common.log_falling(num_categories, mask.shape[1])[n]
-            valid &= ~common.repeated(cats, mask)
+            score = score + n * log_c - outfit_files.log_falling(num_categories, mask.shape[1])[n]
+            valid &= ~outfit_files.repeated(cats, mask)
         return np.where(valid, score, -1e9)
 
     return scorer

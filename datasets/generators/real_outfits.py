@@ -32,6 +32,7 @@ import numpy as np
 from models.errors import DataError
 from datasets import polyvore as pv
 from datasets.generators import common
+from datasets.generators import outfit_files
 
 KIND = "polyvore-outfits"
 SHARED_DIR = os.path.join(  # datasets/generators/ -> the repository -> ../shared
@@ -155,7 +156,7 @@ def _write(out, folder, n_train, n_valid, n_test, latent_dim, spread, strength, 
             splits[name].append({"set_id": set_id,
                                  "items_index": [int(k.rsplit("_", 1)[1]) for k in keys],
                                  "items_category": [int(category_ids[c]) for c in cats]})
-    common.write_polyvore_files(out, splits, pools, category_ids, visual, text, layout,
+    outfit_files.write_polyvore_files(out, splits, pools, category_ids, visual, text, layout,
                                 version)
     every = pv.pack(lists["train"], lambda ks: np.zeros(len(ks), np.int32))
     keys = sorted(latent)

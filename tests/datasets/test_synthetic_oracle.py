@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from datasets.generators import common
-from datasets import generators
+from datasets.generators import behaviour_oracles, outfit_oracles
 from training import metrics as M
 
 
@@ -24,20 +24,20 @@ def test_polyvore_oracle_golden_values(tmp_path):
                       [rows["a"], rows["b"], rows["c"], 0]])   # one style, a category twice
     cats = np.array([[0, 1, 2, 0], [0, 1, 2, 0], [0, 1, 1, 0]])
     mask = np.array([[1, 1, 1, 0]] * 3, dtype=np.float32)
-    original = generators.polyvore_oracle(root, keys, num_categories=10)
+    original = outfit_oracles.oracle(root, keys, num_categories=10)
     scores = original(items, cats, mask)
     # (n-1) log S + n log C - log(C (C-1) (C-2)) for n=3, S=4, C=10
     expected = 2 * np.log(4) + 3 * np.log(10) - np.log(10 * 9 * 8)
     np.testing.assert_allclose(scores[0], expected)
     assert scores[1] == scores[2] == -1e9
-    distinct = generators.polyvore_oracle(root, keys, 10, distinct_categories=True)
+    distinct = outfit_oracles.oracle(root, keys, 10, distinct_categories=True)
     np.testing.assert_allclose(distinct(items, cats, mask), [2 * np.log(4), -1e9,
                                                              2 * np.log(4)])
 
 
 def test_no_oracle_file_means_no_ceiling(tmp_path):
-    assert generators.polyvore_oracle(str(tmp_path), ["a"], 3) is None
-    assert generators.amazon_oracle(str(tmp_path), {"items": np.asarray(["", "B1"])}) is None
+    assert outfit_oracles.oracle(str(tmp_path), ["a"], 3) is None
+    assert behaviour_oracles.oracle(str(tmp_path), {"items": np.asarray(["", "B1"])}) is None
 
 
 def test_tie_aware_metrics():
@@ -90,7 +90,7 @@ def test_compatibility_oracle_golden_values(tmp_path):
     np.savez(str(tmp_path / common.ORACLE_FILE), kind=np.asarray("polyvore-compatibility"),
              keys=np.asarray(keys), style=np.asarray([1, 1, 1, 0]), num_styles=np.asarray(2),
              groups=np.asarray(2), group_of=np.asarray([0, 0, 1, 1]), pref=pref)
-    scorer = generators.polyvore_oracle(str(tmp_path), keys, num_categories=4)
+    scorer = outfit_oracles.oracle(str(tmp_path), keys, num_categories=4)
     items = np.array([[0, 1], [0, 3], [0, 1]])       # a+b one style; a+d two styles
     cats = np.array([[1, 2], [1, 2], [0, 1]])        # last: both from group 0
     mask = np.ones((3, 2), np.float32)

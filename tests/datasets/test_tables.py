@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from datasets.features import read_rows
+from datasets.arrays import read_rows
 from datasets.tables import device_table, device_tables, gather_tables, host_lookup
 
 

@@ -33,7 +33,7 @@ import tensorflow as tf
 
 from datasets import amazon, behaviour, samples
 from datasets.generators import amazon_interests, amazon_longtail, amazon_transitions, common
-from datasets import generators
+from datasets.generators import behaviour_oracles
 from models import files
 from models.din import DIN
 from training import metrics as M
@@ -649,7 +649,7 @@ class DINTask(Task):
         if getattr(self, "_baselines", None) is None or self._baselines.data is not data:
             self._baselines = din_baselines.Baselines(data)
         out = self._baselines.score(split)
-        oracle = generators.amazon_oracle(data.root, data.vocab, data.protocol) \
+        oracle = behaviour_oracles.oracle(data.root, data.vocab, data.protocol) \
             if data.vocab else None
         if oracle is not None:  # generated data: the generator's own scorer, the ceiling
             rows = data.splits[split]

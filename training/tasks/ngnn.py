@@ -32,7 +32,7 @@ from datasets import outfits, outfits_release
 from datasets import polyvore as pv
 from datasets import tables
 from datasets.generators import common, polyvore_compatibility, polyvore_style, real_outfits
-from datasets import generators
+from datasets.generators import outfit_oracles
 from models.ngnn import NGNN, consistency_loss, ranking_loss
 from training import metrics as M
 from models.errors import UsageError
@@ -489,7 +489,7 @@ class NGNNTask(Task):
         out["category_statistics"] = question_metrics(
             learned.score(fitb), learned.score(compat), compat["label"],
             answer=fitb.get("answer"), paired=not data.official)
-        oracle = generators.polyvore_oracle(data.root, data.store.keys, data.num_categories,
+        oracle = outfit_oracles.oracle(data.root, data.store.keys, data.num_categories,
                                            data.distinct_categories)
         if oracle is not None:
             out["oracle"] = question_metrics(
