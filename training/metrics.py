@@ -6,18 +6,17 @@ piece by piece (:data:`CHUNK` rows) instead of through whole-split temporaries.
 
 * :func:`auc` - ROC AUC (exact, ties one half: scikit-learn's value).
 * :func:`logloss` - binary cross-entropy of probabilities, clipped for finiteness.
-* :func:`gauc` - the DIN paper's group AUC: per-user AUC weighted by the user's number of
-  impressions, over users who have both a positive and a negative (others are undefined).
-* :func:`fitb_accuracy` - fill-in-the-blank: the true candidate (column 0) scores highest.
-* :func:`fitb_mrr` - the true candidate's mean reciprocal rank.
-* :func:`pairwise_accuracy` - what the original NGNN code calls "auc": the fraction of pairs
-  where the true outfit scores above its random partner.
+* :func:`below_rules` - where a model is below a baseline; :func:`time_to_quality`.
+
+Each model's own metrics live beside its task: GAUC and RelaImpr in
+:mod:`training.tasks.din_metrics`, fill-in-the-blank and pairwise accuracy in
+:mod:`training.tasks.ngnn_metrics`; :func:`labels_scores`, :func:`pieces` and
+:func:`nondecreasing` are the bounded-memory passes they share.
 
 Ties, everywhere: the expected value when they are broken at random (AUC and GAUC: a tied
 positive-negative pair counts one half; FITB: 1/k for a true answer tied with k-1 others;
 MRR: the mean reciprocal rank over the tied positions; pairwise: one half). A rule whose scores
 tie by design is thus scored at chance, never as all wrong.
-* :func:`rela_impr` - RelaImpr of the DIN paper: ((AUC(model) - 0.5) / (AUC(base) - 0.5) - 1).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -27,7 +26,7 @@ import numpy as np
 CHUNK = 1 << 16  # rows per piece of the metrics' passes: their memory is that of one piece
 
 
-def _labels_scores(labels, scores):
+def labels_scores(labels, scores):
     """Flat views (no copies) of the two columns, checked: same length, no NaN score,
     labels 0 or 1 (the first other one named by its row)."""
     labels = np.asarray(labels).ravel()
@@ -46,7 +45,7 @@ def _labels_scores(labels, scores):
     return labels, scores
 
 
-def _pieces(n, sorted_keys):
+def pieces(n, sorted_keys):
     """``(start, stop)`` pieces of about :data:`CHUNK` of the positions ``0..n-1`` of rows in
     sorted order, each ending where the key changes, so that a run of equal keys (tied
     scores, one user's rows) is never split. ``sorted_keys(a, b)`` gives the keys of
@@ -70,7 +69,7 @@ def _pieces(n, sorted_keys):
         start = stop
 
 
-def _nondecreasing(values):
+def nondecreasing(values):
     """Whether ``values`` never decrease (checked piece by piece, no whole-array temporary)."""
     for a in range(0, len(values), CHUNK):
         piece = values[a:a + CHUNK + 1]
@@ -94,7 +93,7 @@ def auc(labels, scores):
     Returns:
       A float in [0, 1] (NaN with one class only).
     """
-    labels, scores = _labels_scores(labels, scores)
+    labels, scores = labels_scores(labels, scores)
     n = len(labels)
     positives = sum(int(np.count_nonzero(labels[a:a + CHUNK] > 0.5)) for a in range(0, n, CHUNK))
     negatives = n - positives
@@ -102,7 +101,7 @@ def auc(labels, scores):
         return float("nan")
     order = np.argsort(scores, kind="stable")
     below, total = 0, 0.0
-    for start, stop in _pieces(n, lambda a, b: scores[order[a:b]]):
+    for start, stop in pieces(n, lambda a, b: scores[order[a:b]]):
         rows = order[start:stop]
         s, y = scores[rows], labels[rows] > 0.5
         first = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
@@ -126,166 +125,13 @@ def logloss(labels, probabilities, eps=1e-7):
     Returns:
       A float.
     """
-    labels, probabilities = _labels_scores(labels, probabilities)
+    labels, probabilities = labels_scores(labels, probabilities)
     total = 0.0
     for a in range(0, len(labels), CHUNK):
         y = labels[a:a + CHUNK].astype(np.float64)
         p = np.clip(probabilities[a:a + CHUNK].astype(np.float64), eps, 1.0 - eps)
         total += float(np.sum(y * np.log(p) + (1.0 - y) * np.log1p(-p)))
     return -total / max(len(labels), 1)
-
-
-def _rank_auc_by_group(groups, labels, scores):
-    """Per-group ROC AUC via average ranks, vectorised (no Python loop over groups).
-
-    Returns (group ids, AUC per group, impressions per group, valid mask).
-    """
-    groups = np.asarray(groups).ravel()
-    labels = np.asarray(labels).ravel().astype(np.float64)
-    scores = np.asarray(scores, dtype=np.float64).ravel()
-    # Sort by (group, score); ties within a group get their average rank.
-    order = np.lexsort((scores, groups))
-    g, s, y = groups[order], scores[order], labels[order]
-    n = len(g)
-    new_group = np.r_[True, g[1:] != g[:-1]]
-    group_start = np.flatnonzero(new_group)
-    group_index = np.cumsum(new_group) - 1
-    position = np.arange(n) - group_start[group_index]  # 0-based rank inside the group
-    new_run = np.r_[True, (g[1:] != g[:-1]) | (s[1:] != s[:-1])]
-    run_index = np.cumsum(new_run) - 1
-    run_first = np.flatnonzero(new_run)
-    run_last = np.r_[run_first[1:], n] - 1
-    avg_rank = (position[run_first] + position[run_last]) / 2.0 + 1.0
-    ranks = avg_rank[run_index]
-    n_groups = len(group_start)
-    count = np.bincount(group_index, minlength=n_groups).astype(np.float64)
-    pos = np.bincount(group_index, weights=y, minlength=n_groups)
-    neg = count - pos
-    pos_rank_sum = np.bincount(group_index, weights=ranks * y, minlength=n_groups)
-    valid = (pos > 0) & (neg > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        group_auc = (pos_rank_sum - pos * (pos + 1) / 2.0) / (pos * neg)
-    return g[group_start], group_auc, count, valid
-
-
-def gauc(groups, labels, scores):
-    """Impression-weighted mean of per-user AUC (users with both classes only).
-
-    In bounded memory: the rows are taken a piece of whole users at a time (in their own
-    order when they come grouped by user, as evaluation splits do; else through one sort
-    order by user, 8 bytes a row) and each piece's users are ranked together.
-
-    Args:
-      groups: the user of each row.
-      labels: 0/1 per row.
-      scores: the model's score per row.
-
-    Returns:
-      A float.
-    """
-    labels, scores = _labels_scores(labels, scores)
-    groups = np.asarray(groups).ravel()
-    if len(groups) != len(labels):
-        raise ValueError("{} groups but {} labels".format(len(groups), len(labels)))
-    n = len(groups)
-    order = None if _nondecreasing(groups) else np.argsort(groups, kind="stable")
-    weighted, weight = 0.0, 0.0
-    keys = (lambda a, b: groups[a:b]) if order is None else (lambda a, b: groups[order[a:b]])
-    for start, stop in _pieces(n, keys):
-        rows = slice(start, stop) if order is None else order[start:stop]
-        _, group_auc, count, valid = _rank_auc_by_group(groups[rows], labels[rows],
-                                                        scores[rows])
-        weighted += float(np.sum(group_auc[valid] * count[valid]))
-        weight += float(np.sum(count[valid]))
-    return weighted / weight if weight else float("nan")
-
-
-def _tie_groups(scores):
-    """Per question: candidates strictly above the true answer (column 0) and the others
-    tied with it (the true answer not counted)."""
-    scores = np.asarray(scores, dtype=np.float64)
-    above = (scores[:, 1:] > scores[:, :1]).sum(axis=1)
-    tied = (scores[:, 1:] == scores[:, :1]).sum(axis=1)
-    return above, tied
-
-
-def fitb_accuracy(candidate_scores, ties="share"):
-    """``candidate_scores``: [questions, candidates], the true answer in column 0.
-
-    ``ties="share"`` (the one used for every scorer, models and rules alike): the expected
-    accuracy when ties are broken at random, 1/k for a true answer tied with k-1 others. A
-    rule whose scores tie by design (every candidate of a Polyvore Outfits question shares
-    the blank's semantic category) then scores chance, 0.25, not 0: counted as misses, ties
-    once made a model look above a rule that it was below (issue 33). ``ties="wrong"``: a tie
-    with the true answer is a miss.
-
-    Args:
-      candidate_scores: [Q, K] scores, the true answer in column 0.
-      ties: ``share`` (1 / tied candidates) or ``wrong`` (a tie is a miss).
-
-    Returns:
-      A float in [0, 1].
-    """
-    above, tied = _tie_groups(candidate_scores)
-    if ties == "share":
-        return float(np.mean(np.where(above == 0, 1.0 / (1.0 + tied), 0.0)))
-    return float(np.mean((above == 0) & (tied == 0)))
-
-
-def fitb_mrr(candidate_scores, ties="share"):
-    """Mean reciprocal rank of the true answer (column 0) among its candidates. Smoother than
-    accuracy on a few hundred questions (a question answered second-best still counts 1/2),
-    so it is NGNN's model-selection metric.
-
-    Args:
-      candidate_scores: [Q, K] scores, the true answer in column 0.
-      ties: ``share``: the expected reciprocal rank when ties are broken at random (a true
-        answer tied with t others behind b better ones: the mean of 1/r for r = b+1 ..
-        b+t+1); ``wrong``: ties rank the true answer behind.
-
-    Returns:
-      A float in (0, 1].
-    """
-    above, tied = _tie_groups(candidate_scores)
-    if ties == "wrong":
-        return float(np.mean(1.0 / (1.0 + above + tied)))
-    width = int(np.asarray(candidate_scores).shape[1]) if np.ndim(candidate_scores) == 2 else 1
-    harmonic = np.r_[0.0, np.cumsum(1.0 / np.arange(1, width + 1))]  # H(0..K)
-    expected = (harmonic[above + tied + 1] - harmonic[above]) / (tied + 1.0)
-    return float(np.mean(expected))
-
-
-def pairwise_accuracy(true_scores, partner_scores, ties="share"):
-    """Share of pairs whose true member scores higher (``ties="share"``, the default: a tie
-    counts 1/2, the expected value of a random tie-break; ``wrong``: a miss).
-
-    Args:
-      true_scores: the true outfits' scores.
-      partner_scores: their corrupted partners' scores.
-      ties: ``share`` or ``wrong``.
-
-    Returns:
-      A float in [0, 1].
-    """
-    true_scores = np.asarray(true_scores, dtype=np.float64).ravel()
-    partner_scores = np.asarray(partner_scores, dtype=np.float64).ravel()
-    wins = np.mean(true_scores > partner_scores)
-    if ties == "share":
-        wins += 0.5 * np.mean(true_scores == partner_scores)
-    return float(wins)
-
-
-def rela_impr(model_auc, base_auc):
-    """RelaImpr (DIN paper, eq. 11), as a fraction: 0.1 means 10% relative improvement.
-
-    Args:
-      model_auc: the model's AUC.
-      base_auc: the BaseModel's AUC on the same rows.
-
-    Returns:
-      A float (0: as good as the base).
-    """
-    return float((model_auc - 0.5) / (base_auc - 0.5) - 1.0)
 
 
 CEILING = "oracle"  # the baseline that is a ceiling, not a rule to beat

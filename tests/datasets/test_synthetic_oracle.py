@@ -5,7 +5,7 @@ import pytest
 
 from datasets.generators import common
 from datasets.generators import behaviour_oracles, outfit_oracles
-from training import metrics as M
+from training.tasks import ngnn_metrics
 
 
 def _polyvore_root(tmp_path, styles, num_styles=4):
@@ -45,10 +45,10 @@ def test_tie_aware_metrics():
                        [1.0, 1.0, 1.0, 1.0],    # tied with all: 1/4
                        [2.0, 1.0, 0.0, 0.0],    # right: 1
                        [0.0, 1.0, 0.0, 0.0]])   # wrong: 0
-    assert M.fitb_accuracy(scores) == (0.5 + 0.25 + 1.0) / 4  # every scorer: ties shared
-    assert M.fitb_accuracy(scores, ties="wrong") == 0.25
-    assert M.pairwise_accuracy([1, 1, 0], [0, 1, 1]) == 0.5
-    assert M.pairwise_accuracy([1, 1, 0], [0, 1, 1], ties="wrong") == 1.0 / 3
+    assert ngnn_metrics.fitb_accuracy(scores) == (0.5 + 0.25 + 1.0) / 4  # every scorer: ties shared
+    assert ngnn_metrics.fitb_accuracy(scores, ties="wrong") == 0.25
+    assert ngnn_metrics.pairwise_accuracy([1, 1, 0], [0, 1, 1]) == 0.5
+    assert ngnn_metrics.pairwise_accuracy([1, 1, 0], [0, 1, 1], ties="wrong") == 1.0 / 3
 
 
 def test_polyvore_ceiling_beats_the_rule_on_generated_data(tmp_path, monkeypatch):
@@ -123,5 +123,5 @@ def test_fitb_mrr_golden_value():
     scores = np.array([[3.0, 1.0, 2.0, 0.0],    # rank 1
                        [1.0, 2.0, 0.0, 0.0],    # rank 2
                        [1.0, 1.0, 2.0, 0.0]])   # tie + one above: rank 2 or 3
-    assert M.fitb_mrr(scores, ties="wrong") == (1.0 + 0.5 + 1.0 / 3.0) / 3
-    assert M.fitb_mrr(scores) == pytest.approx((1.0 + 0.5 + (0.5 + 1.0 / 3.0) / 2) / 3)
+    assert ngnn_metrics.fitb_mrr(scores, ties="wrong") == (1.0 + 0.5 + 1.0 / 3.0) / 3
+    assert ngnn_metrics.fitb_mrr(scores) == pytest.approx((1.0 + 0.5 + (0.5 + 1.0 / 3.0) / 2) / 3)

@@ -6,7 +6,7 @@ import tensorflow as tf
 from models.din import DIN
 from models.din_layers import Dice, LocalActivationUnit
 from models import compat
-from training import metrics as M
+from training.tasks import din_metrics
 
 
 def _sigmoid(x):
@@ -234,10 +234,10 @@ def test_gauc_against_a_hand_computed_example():
     # user 2: pos 0.3, 0.6 vs negs 0.5, 0.1 -> wins 0.3>0.1, 0.6>0.5, 0.6>0.1 -> 3/4, 4 impr.
     # user 3: one class only -> excluded
     want = (3 * 0.5 + 4 * 0.75) / 7
-    assert M.gauc(users, labels, scores) == pytest.approx(want)
+    assert din_metrics.gauc(users, labels, scores) == pytest.approx(want)
     # ties count one half
-    assert M.gauc([1, 1], [1, 0], [0.5, 0.5]) == pytest.approx(0.5)
-    assert M.rela_impr(0.75, 0.7) == pytest.approx(0.25)
+    assert din_metrics.gauc([1, 1], [1, 0], [0.5, 0.5]) == pytest.approx(0.5)
+    assert din_metrics.rela_impr(0.75, 0.7) == pytest.approx(0.25)
 
 
 def test_history_stats_give_the_mlp_the_length_and_the_mean():

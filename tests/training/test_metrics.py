@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 from training import metrics as M
+from training.tasks import din_metrics
+from training.tasks import ngnn_metrics
 
 
 def test_auc_counts_ties_as_half_and_is_nan_for_one_class():
@@ -25,10 +27,10 @@ def test_gauc_weights_users_by_impressions_and_skips_one_class_users():
     scores = [0.9, 0.1, 0.5, 0.4, 0.2, 0.3, 0.5, 0.6]
     # user 7: pos {0.9, 0.4} vs neg {0.1, 0.5}: wins 0.9>0.1, 0.9>0.5, 0.4>0.1 -> 3/4, 4 rows
     # user 9: pos 0.2 vs neg 0.3 -> 0, 2 rows;  GAUC = (0.75*4 + 0*2) / 6 = 0.5
-    assert M.gauc(groups, labels, scores) == pytest.approx(0.5)
+    assert din_metrics.gauc(groups, labels, scores) == pytest.approx(0.5)
     # equal to sklearn's AUC per user when computed one user at a time
-    assert M.gauc([1] * 4, labels[:4], scores[:4]) == pytest.approx(M.auc(labels[:4], scores[:4]))
-    assert math.isnan(M.gauc([1, 1], [1, 1], [0.1, 0.2]))
+    assert din_metrics.gauc([1] * 4, labels[:4], scores[:4]) == pytest.approx(M.auc(labels[:4], scores[:4]))
+    assert math.isnan(din_metrics.gauc([1, 1], [1, 1], [0.1, 0.2]))
 
 
 def test_gauc_matches_a_loop_over_users_on_random_data():
@@ -42,7 +44,7 @@ def test_gauc_matches_a_loop_over_users_on_random_data():
         if labels[rows].min() != labels[rows].max():
             total += M.auc(labels[rows], scores[rows]) * rows.sum()
             weight += rows.sum()
-    assert M.gauc(groups, labels, scores) == pytest.approx(total / weight)
+    assert din_metrics.gauc(groups, labels, scores) == pytest.approx(total / weight)
 
 
 @pytest.mark.parametrize("chunk", [5, 64, 1 << 20])
@@ -67,9 +69,9 @@ def test_row_metrics_in_pieces_equal_the_whole_array_definitions(monkeypatch, ch
         if labels[rows].min() != labels[rows].max():
             total += roc_auc_score(labels[rows], scores[rows]) * rows.sum()
             weight += rows.sum()
-    assert M.gauc(groups, labels, scores) == pytest.approx(total / weight, abs=1e-12)
+    assert din_metrics.gauc(groups, labels, scores) == pytest.approx(total / weight, abs=1e-12)
     shuffle = rng.permutation(n)
-    assert M.gauc(groups[shuffle], labels[shuffle], scores[shuffle]) == pytest.approx(
+    assert din_metrics.gauc(groups[shuffle], labels[shuffle], scores[shuffle]) == pytest.approx(
         total / weight, abs=1e-12)
     p = np.clip(scores.astype(np.float64) / max(float(scores.max()), 1.0), 1e-7, 1 - 1e-7)
     assert M.logloss(labels, p) == pytest.approx(
@@ -80,7 +82,7 @@ def test_row_metrics_refuse_nan_scores_mismatched_lengths_and_non_binary_labels(
     with pytest.raises(ValueError, match="NaN"):
         M.auc([0, 1], [0.1, float("nan")])
     with pytest.raises(ValueError, match="2 labels but 3 scores"):
-        M.gauc([1, 1], [0, 1], [0.1, 0.2, 0.3])
+        din_metrics.gauc([1, 1], [0, 1], [0.1, 0.2, 0.3])
     with pytest.raises(ValueError, match="labels must be 0 or 1; row 2 is 2"):
         M.auc([0, 1, 2, 1], [0.1, 0.2, 0.3, 0.4])  # a rating where a label belongs
     with pytest.raises(ValueError, match="row 1 is 0.5"):
@@ -94,16 +96,16 @@ def test_fitb_accuracy_and_mrr_with_ties():
                        [0.5, 0.5, 0.1, 0.1],    # tie with one other: 1/2 (wrong: 0)
                        [0.1, 0.2, 0.3, 0.4],    # rank 4
                        [0.3, 0.3, 0.3, 0.3]])   # all tied: 1/4 (wrong: 0)
-    assert M.fitb_accuracy(scores) == pytest.approx((1 + 1 / 2 + 0 + 1 / 4) / 4)
-    assert M.fitb_accuracy(scores, ties="wrong") == pytest.approx(1 / 4)
+    assert ngnn_metrics.fitb_accuracy(scores) == pytest.approx((1 + 1 / 2 + 0 + 1 / 4) / 4)
+    assert ngnn_metrics.fitb_accuracy(scores, ties="wrong") == pytest.approx(1 / 4)
     # MRR, expected over the tied positions: 1, (1 + 1/2) / 2, 1/4, (1 + 1/2 + 1/3 + 1/4) / 4
-    assert M.fitb_mrr(scores) == pytest.approx(
+    assert ngnn_metrics.fitb_mrr(scores) == pytest.approx(
         (1 + 0.75 + 0.25 + (1 + 1 / 2 + 1 / 3 + 1 / 4) / 4) / 4)
     # ties="wrong" ranks the true answer behind: ranks 1, 2, 4, 4
-    assert M.fitb_mrr(scores, ties="wrong") == pytest.approx((1 + 1 / 2 + 1 / 4 + 1 / 4) / 4)
+    assert ngnn_metrics.fitb_mrr(scores, ties="wrong") == pytest.approx((1 + 1 / 2 + 1 / 4 + 1 / 4) / 4)
     constant = np.zeros((5, 4))
-    assert M.fitb_accuracy(constant) == pytest.approx(0.25)
-    assert M.fitb_mrr(constant) == pytest.approx((1 + 1 / 2 + 1 / 3 + 1 / 4) / 4)
+    assert ngnn_metrics.fitb_accuracy(constant) == pytest.approx(0.25)
+    assert ngnn_metrics.fitb_mrr(constant) == pytest.approx((1 + 1 / 2 + 1 / 3 + 1 / 4) / 4)
 
 
 def test_expected_mrr_matches_random_tie_breaking():
@@ -112,19 +114,19 @@ def test_expected_mrr_matches_random_tie_breaking():
     draws = []
     for _ in range(300):
         jitter = scores + 1e-6 * rng.uniform(size=scores.shape)  # a random tie-break
-        draws.append((M.fitb_mrr(jitter), M.fitb_accuracy(jitter)))
+        draws.append((ngnn_metrics.fitb_mrr(jitter), ngnn_metrics.fitb_accuracy(jitter)))
     mrr, accuracy = np.mean(draws, axis=0)
-    assert M.fitb_mrr(scores) == pytest.approx(mrr, abs=0.005)
-    assert M.fitb_accuracy(scores) == pytest.approx(accuracy, abs=0.005)
+    assert ngnn_metrics.fitb_mrr(scores) == pytest.approx(mrr, abs=0.005)
+    assert ngnn_metrics.fitb_accuracy(scores) == pytest.approx(accuracy, abs=0.005)
 
 
 def test_pairwise_accuracy_and_rela_impr():
-    assert M.pairwise_accuracy([3, 2, 1, 5], [1, 2, 4, 0]) == pytest.approx(2.5 / 4)
-    assert M.pairwise_accuracy([3, 2, 1, 5], [1, 2, 4, 0], ties="wrong") == \
+    assert ngnn_metrics.pairwise_accuracy([3, 2, 1, 5], [1, 2, 4, 0]) == pytest.approx(2.5 / 4)
+    assert ngnn_metrics.pairwise_accuracy([3, 2, 1, 5], [1, 2, 4, 0], ties="wrong") == \
         pytest.approx(2 / 4)
     # RelaImpr: (0.7 - 0.5) / (0.6 - 0.5) - 1 = 1.0 (twice as far above chance)
-    assert M.rela_impr(0.7, 0.6) == pytest.approx(1.0)
-    assert M.rela_impr(0.6, 0.6) == pytest.approx(0.0)
+    assert din_metrics.rela_impr(0.7, 0.6) == pytest.approx(1.0)
+    assert din_metrics.rela_impr(0.6, 0.6) == pytest.approx(0.0)
 
 
 def test_the_cooccurrence_rule_scores_by_hand():

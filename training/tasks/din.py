@@ -37,6 +37,7 @@ from datasets.generators import behaviour_oracles
 from models import files
 from models.din import DIN
 from training import metrics as M
+from training.tasks import din_metrics
 from models.errors import DataError, UsageError
 from training.tasks import KeyRange, Task, TrainInput, din_baselines
 
@@ -630,10 +631,10 @@ class DINTask(Task):
         rows = data.splits[split]
         labels = rows["label"]
         out = {"auc": M.auc(labels, scores), "logloss": M.logloss(labels, scores),
-               "gauc": M.gauc(rows["user"], labels, scores)}
+               "gauc": din_metrics.gauc(rows["user"], labels, scores)}
         base = self.base_metrics
         if base and "auc" in base.get(split, {}):
-            out["rela_impr"] = M.rela_impr(out["auc"], base[split]["auc"])
+            out["rela_impr"] = din_metrics.rela_impr(out["auc"], base[split]["auc"])
         return out
 
     def metric_rows(self, data, split):
@@ -655,5 +656,5 @@ class DINTask(Task):
             rows = data.splits[split]
             labels, users = rows["label"], rows["user"]
             scores = oracle(rows)
-            out["oracle"] = {"auc": M.auc(labels, scores), "gauc": M.gauc(users, labels, scores)}
+            out["oracle"] = {"auc": M.auc(labels, scores), "gauc": din_metrics.gauc(users, labels, scores)}
         return out

@@ -26,6 +26,7 @@ from __future__ import absolute_import, division, print_function
 import numpy as np
 
 from training import metrics as M
+from training.tasks import din_metrics
 
 FEATURES = ("item_rate", "item_feedback", "log_popularity", "log_item_events", "seen",
             "user_rate", "log_user_events", "category_in_history", "category_share", "hist_len")
@@ -135,7 +136,7 @@ class Baselines(object):
         table = rows.map_chunks(features).reshape(-1, len(FEATURES))
         out = {}
         for name, scores in _rule_scores(table).items():
-            out[name] = {"auc": M.auc(labels, scores), "gauc": M.gauc(users, labels, scores)}
+            out[name] = {"auc": M.auc(labels, scores), "gauc": din_metrics.gauc(users, labels, scores)}
         base = min(max(self.data.base_rate, 1e-7), 1 - 1e-7)
         out["base_rate"] = {"logloss": M.logloss(labels, np.full(len(labels), base))}
         for name, model in sorted(self._models.items()):
@@ -143,6 +144,6 @@ class Baselines(object):
                 model.predict_proba(table[a:a + M.CHUNK])[:, 1]
                 for a in range(0, len(table), M.CHUNK)]) if len(table) else np.zeros(0)
             out[name] = {"auc": M.auc(labels, probability),
-                         "gauc": M.gauc(users, labels, probability),
+                         "gauc": din_metrics.gauc(users, labels, probability),
                          "logloss": M.logloss(labels, probability)}
         return out

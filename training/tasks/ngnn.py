@@ -35,6 +35,7 @@ from datasets.generators import common, polyvore_compatibility, polyvore_style, 
 from datasets.generators import outfit_oracles
 from models.ngnn import NGNN, consistency_loss, ranking_loss
 from training import metrics as M
+from training.tasks import ngnn_metrics
 from models.errors import UsageError
 from training.tasks import Task, TrainInput, ngnn_baselines
 
@@ -541,12 +542,12 @@ def question_metrics(fitb_scores, compat_scores, compat_labels, answer=None, pai
         others = np.argsort(np.arange(4)[None, :] == answer[:, None], axis=1, kind="stable")
         order = np.concatenate([answer[:, None], others[:, :3]], axis=1)
         fitb_scores = np.take_along_axis(fitb_scores, order, axis=1)
-    out = {"fitb_accuracy": M.fitb_accuracy(fitb_scores),
-           "fitb_mrr": M.fitb_mrr(fitb_scores),
+    out = {"fitb_accuracy": ngnn_metrics.fitb_accuracy(fitb_scores),
+           "fitb_mrr": ngnn_metrics.fitb_mrr(fitb_scores),
            "compat_auc": M.auc(compat_labels, compat_scores)}
     if paired:
         n = len(compat_labels) // 2
-        out["pairwise_accuracy"] = M.pairwise_accuracy(compat_scores[:n], compat_scores[n:])
+        out["pairwise_accuracy"] = ngnn_metrics.pairwise_accuracy(compat_scores[:n], compat_scores[n:])
     out["mrr_auc"] = 0.5 * (out["fitb_mrr"] + out["compat_auc"])
     return out
 
