@@ -49,14 +49,17 @@ from models import files, quiet
 from datasets import progress as progress_bars
 from datasets import features as feature_store
 from datasets import polyvore as pv
+from datasets import polyvore_outfits
 from datasets import polyvore_release as release_io
 
-REPORT_FILE = "featurize_report.json"
-VOCAB_FILE = "vocabulary.txt"
+# the output's file names are the reader's (datasets/polyvore_outfits.py), written from there
+# once: a rename on one side only would make every featurized folder unreadable
+REPORT_FILE = polyvore_outfits.REPORT_FILE
+VOCAB_FILE = polyvore_outfits.VOCABULARY_FILE
+OUTFITS_ITEMS_FILE = polyvore_outfits.ITEMS_FILE
+OUTFITS_CATEGORIES_FILE = polyvore_outfits.CATEGORIES_FILE
 CACHE_DIR = ".featurize-cache"
 STORE_VERSION = 1
-OUTFITS_ITEMS_FILE = "items.json"
-OUTFITS_CATEGORIES_FILE = "categories.json"
 log = logging.getLogger("npurec.featurize")
 
 
