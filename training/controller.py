@@ -1,10 +1,10 @@
-"""The calendar of one launch of the loop (orbit's Controller), and model selection.
+"""The calendar of one launch of the loop (orbit's Controller), and model selection's state.
 
-:class:`Controller` runs the epochs of a :class:`training.trainer.Trainer`: evaluation
-cadence, model selection on validation and early stopping (:class:`EarlyStopping`, stored in
-variables so that it is checkpointed), checkpoints, history, TensorBoard scalars, the progress
-bar and throughput; at the end it restores the selected checkpoint and reports validation,
-test and the task's rules on the same rows.
+:class:`Controller` runs the epochs of a :class:`training.trainer.Trainer`: when to evaluate
+and checkpoint, the progress bar, training scalars and throughput. What an evaluation leads
+to (selection and the best checkpoint, history, TensorBoard, the log line) is its actions'
+(:mod:`training.actions`); the final report is :func:`training.report.final_report`'s.
+:class:`EarlyStopping` keeps the selection state in variables, so it is checkpointed.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -17,18 +17,12 @@ import tensorflow as tf
 
 from datasets import progress
 from models import compat
-from models.errors import DivergedError, UsageError
-from training import metrics as metrics_lib
+from models.errors import DivergedError
 from training import rundir
-from training.checkpoints import restore
+from training.actions import default_actions
 from training.sharding import epoch_dataset
 
 log = logging.getLogger("npurec.loop")
-
-#: fewer rows (questions, users) than this behind a metric get a WARNING: with 100 rows an AUC
-#: of 0.6 is about two standard errors from chance
-MIN_ROWS = 100
-
 
 class EarlyStopping(object):
     """Model selection state, stored in variables so that it is checkpointed with the run."""
@@ -101,10 +95,12 @@ class Controller(object):
       history: evaluations so far (a resumed run's earlier ones), appended to.
       steps_per_epoch: global steps per epoch.
       seed: the data order's seed.
+      actions: what to do with each evaluation's record (default
+        :func:`training.actions.default_actions`).
     """
 
     def __init__(self, *, task, data, trainer, train_config, run_dir, checkpoints, stopping,
-                 history, steps_per_epoch, seed):
+                 history, steps_per_epoch, seed, actions=None):
         self.task, self.data, self.trainer = task, data, trainer
         self.runtime = runtime = trainer.runtime
         self.cfg, self.run_dir, self.files = train_config, run_dir, checkpoints
@@ -124,6 +120,9 @@ class Controller(object):
         else:
             self.writers = {name: tf.summary.create_noop_writer()
                             for name in ("train", "validation")}
+        self.actions = actions if actions is not None else default_actions(
+            stopping, checkpoints, self.monitor, task.name, history, run_dir, self.chief,
+            self.writers["validation"])
 
     def evaluate(self, split):
         """The task's metrics of the current weights on ``split`` (``validation`` or ``test``).
@@ -166,8 +165,9 @@ class Controller(object):
                 self.files.latest() or "none"))
 
     def validate(self, step, epoch, train_loss, losses=()):
-        """Evaluate on validation at ``step``: update model selection, save the best checkpoint,
-        append to the history (written by the chief) and TensorBoard; returns the metrics.
+        """Evaluate on validation at ``step`` and run the evaluation's actions on its record
+        (:mod:`training.actions`: model selection and the best checkpoint, the history,
+        TensorBoard, the log line); returns the metrics.
 
         Args:
           step: the global step.
@@ -184,25 +184,10 @@ class Controller(object):
         """
         self.check_finite(step, losses)
         metrics = self.evaluate("validation")
-        if self.monitor not in metrics:
-            raise UsageError("train.monitor {!r} is not a validation metric of {}; choose one "
-                             "of {}".format(self.monitor, self.task.name,
-                                            ", ".join(sorted(metrics))))
-        improved = self.stopping.update(float(metrics[self.monitor]), step)
-        if improved:
-            self.files.save_best(step)
         record = {"step": step, "epoch": epoch, "train_loss": train_loss,
-                  "validation": metrics, "best": bool(improved),
-                  "seconds": round(time.time() - self.started, 2)}
-        self.history.append(record)
-        if self.chief:
-            rundir.write_history(self.run_dir, self.history)
-        with self.writers["validation"].as_default():
-            for name, value in metrics.items():
-                tf.summary.scalar(name, value, step=step)
-        log.info("step %d epoch %d: validation %s%s", step, epoch,
-                 ", ".join("{}={:.4f}".format(k, v) for k, v in sorted(metrics.items())),
-                 " (best)" if improved else "")
+                  "validation": metrics, "seconds": round(time.time() - self.started, 2)}
+        for action in self.actions:
+            action(record)
         return metrics
 
     def epoch_batches(self, epoch, first_step):
@@ -223,10 +208,11 @@ class Controller(object):
                                                num_steps=self.steps_per_epoch)
 
     def run(self):
-        """Run the calendar to the last epoch or early stop; returns :meth:`finish`'s metrics.
+        """Run the calendar to the last epoch or early stop.
 
         Returns:
-          The final metrics (see :meth:`finish`).
+          The timing the final report needs (:func:`training.report.final_report`):
+          ``{"timed_steps", "timed_seconds", "compile_seconds"}``.
         """
         cfg, trainer, stopping = self.cfg, self.trainer, self.stopping
         steps_per_epoch, global_batch = self.steps_per_epoch, cfg.batch_size
@@ -292,56 +278,5 @@ class Controller(object):
             self.files.save(step)
         for writer in self.writers.values():
             writer.flush()
-        return self.finish(timed_steps, timed_seconds, compile_seconds)
-
-    def finish(self, timed_steps, timed_seconds, compile_seconds):
-        """Restore the selected checkpoint, evaluate validation and test with the rules on the same
-        rows, and return the final metrics (selection, throughput, ``below_rules``).
-
-        Args:
-          timed_steps, timed_seconds: steps after the first and their time (throughput).
-          compile_seconds: the first step's time (tracing, compilation).
-
-        Returns:
-          ``{"validation", "test", "baselines", "below_rules", "best_step", "steps",
-          "time_to_quality", ...}``.
-        """
-        stopping, global_batch = self.stopping, self.cfg.batch_size
-        if bool(stopping.stopped.numpy()):
-            log.info("early stopping: %s did not improve for %d evaluations", self.monitor,
-                     self.cfg.patience)
-        best = self.files.best()
-        if best:
-            restore(tf.train.Checkpoint(model=self.trainer.model), best, "the best")
-        final = {"validation": self.evaluate("validation"), "test": self.evaluate("test")}
-        final["baselines"] = {"validation": self.task.baselines(self.data, "validation"),
-                              "test": self.task.baselines(self.data, "test")}
-        # said on VALIDATION (what selection sees), never hidden: a model below a rule is a bug
-        final["below_rules"] = metrics_lib.below_rules(final["validation"],
-                                                       final["baselines"]["validation"])
-        for entry in final["below_rules"]:
-            log.warning("the selected checkpoint is BELOW the rule %s on validation %s: "
-                        "%.4f vs %.4f", entry["rule"], entry["metric"], entry["model"],
-                        entry["rule_value"])
-        final["rows"] = {split: self.task.metric_rows(self.data, split)
-                         for split in ("validation", "test")}
-        for split, counts in sorted(final["rows"].items()):
-            for what, count in sorted(counts.items()):
-                if count < MIN_ROWS:
-                    log.warning("%s metrics rest on %d %s: too few to tell a model from chance "
-                                "or from a rule (%d or more wanted); more data, or do not read "
-                                "much into them", split, count, what.replace("_", " "),
-                                MIN_ROWS)
-        final["best_step"] = int(stopping.best_step.numpy())
-        final["steps"] = int(self.trainer.step.numpy())
-        final["early_stopped"] = bool(stopping.stopped.numpy())
-        final["monitor"] = self.monitor
-        final["monitor_mode"] = stopping.mode
-        final["best_value"] = float(stopping.best.numpy()) if best else None
-        final["selected_checkpoint"] = best
-        final["train_samples_per_sec"] = (
-            global_batch * timed_steps / timed_seconds if timed_seconds else None)
-        final["first_step_seconds"] = compile_seconds
-        final["time_to_quality"] = metrics_lib.time_to_quality(self.history, self.monitor,
-                                                               stopping.mode)
-        return final
+        return {"timed_steps": timed_steps, "timed_seconds": timed_seconds,
+                "compile_seconds": compile_seconds}

@@ -28,6 +28,7 @@ from models.errors import Interrupted, WorkerLostError
 from training import checkpoints as ckpt
 from training import rundir
 from training.controller import Controller, EarlyStopping
+from training.report import final_report
 from training.sharding import epoch_dataset
 from training.trainer import Trainer
 
@@ -143,7 +144,9 @@ def train_and_evaluate(task, data, model, runtime, *, train_config, run_dir, res
                                 run_dir=run_dir, checkpoints=files, stopping=stopping,
                                 history=history, steps_per_epoch=steps_per_epoch, seed=seed)
         try:
-            return controller.run()
+            timing = controller.run()
+            return final_report(task, data, controller.evaluate, trainer, stopping, files,
+                                controller.history, controller.monitor, cfg, timing)
         except KeyboardInterrupt:
             raise Interrupted(
                 "interrupted at step {} of {}. The checkpoints are kept; the last one is {}. "

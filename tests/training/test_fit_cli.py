@@ -437,7 +437,7 @@ def test_every_metric_says_how_many_rows_it_rests_on(tmp_path, caplog):
     WARNING that names the count (2 rows once gave AUC 1.0 on test and 0.0 on validation)."""
     import logging  # pylint: disable=import-outside-toplevel
 
-    from training.controller import MIN_ROWS  # pylint: disable=import-outside-toplevel
+    from training.report import MIN_ROWS  # pylint: disable=import-outside-toplevel
 
     caplog.set_level(logging.WARNING)
     code, out = _run(tmp_path, "--epochs", "1", "--set", "data.n=40", "--batch-size", "8")
