@@ -46,7 +46,7 @@ SIDES = ("a", "b")
 def _child(options):
     """Build the variant, report ``ready``, then time one window per ``run`` line on stdin."""
     sys.path.insert(0, os.path.abspath(options["code"]))
-    from models import quiet  # pylint: disable=import-outside-toplevel
+    from core import quiet  # pylint: disable=import-outside-toplevel
 
     quiet.start_tensorflow(False)
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
@@ -88,7 +88,7 @@ def _build(options):
     (fixed learning rate, no clipping): the run's own optimizer settings must apply, and an
     older checkout (``--code-a``) must be buildable with what it has.
     """
-    from models import compat  # pylint: disable=import-outside-toplevel
+    from core import compat  # pylint: disable=import-outside-toplevel
     from training import config as cfg  # pylint: disable=import-outside-toplevel
     from training import runtime as rt  # pylint: disable=import-outside-toplevel
     from training.sharding import epoch_dataset  # pylint: disable=import-outside-toplevel

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks import realsize
-from models import compat
+from core import compat
 from training import config as cfg
 from training import runtime as rt
 from training.loop import build_trainer

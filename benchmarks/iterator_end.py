@@ -49,7 +49,7 @@ def measure(seconds, trials, matmul=1000):
     Returns:
       ``{setting: [seconds per trial]}``.
     """
-    from models import quiet  # pylint: disable=import-outside-toplevel
+    from core import quiet  # pylint: disable=import-outside-toplevel
     quiet.start_tensorflow()
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 

@@ -46,7 +46,7 @@ def category_draws(rng, batches, structure=""):
     Returns:
       A dict of lists of int32 arrays.
     """
-    from models.errors import DataError  # pylint: disable=import-outside-toplevel
+    from core.errors import DataError  # pylint: disable=import-outside-toplevel
     from datasets.generators import real_outfits  # pylint: disable=import-outside-toplevel
 
     rows = PAIRS * (SLOTS + 1)
@@ -170,7 +170,7 @@ def main(argv=None):
     parser.add_argument("--structure", default="", help="folder of the real outfit lists")
     parser.add_argument("--out", help="JSON file to write")
     args = parser.parse_args(argv)
-    from models import quiet  # pylint: disable=import-outside-toplevel
+    from core import quiet  # pylint: disable=import-outside-toplevel
 
     quiet.start_tensorflow(False)
     from benchmarks import report  # pylint: disable=import-outside-toplevel

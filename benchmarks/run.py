@@ -23,9 +23,9 @@ import sys
 import tempfile
 import time
 
-from models import files
-from models.errors import UsageError
-from models.precision import DEVICES, PRECISIONS
+from core import files
+from core.errors import UsageError
+from core.precision import DEVICES, PRECISIONS
 
 # benchmarks.common imports TensorFlow: imported in the functions, after main() has started
 # TensorFlow quietly
@@ -343,7 +343,7 @@ def main(argv=None):
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="show TensorFlow's start-up notices")
     args = parser.parse_args(argv)
-    from models import quiet  # pylint: disable=import-outside-toplevel
+    from core import quiet  # pylint: disable=import-outside-toplevel
 
     # the featurizer's convolutions run as `datasets.featurize` runs them: oneDNN as set
     quiet.start_tensorflow(args.verbose, onednn=args.model == "featurize")

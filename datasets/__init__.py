@@ -1,8 +1,8 @@
 """npurec datasets: raw files in, validated arrays and tf.data out.
 
 It knows nothing of the models: of the floor below it, it uses only the errors
-(:mod:`models.errors`), the atomic writer (:mod:`models.files`) and, for the featurizer's
-image backbone, the Keras shims (:mod:`models.compat`).
+(:mod:`core.errors`), the atomic writer (:mod:`core.files`) and, for the featurizer's
+image backbone, the Keras shims (:mod:`core.compat`).
 
 Note: this top-level package is named ``datasets`` and therefore clashes with Hugging Face's
 ``datasets`` when both are installed in one environment; ``training.fit`` checks which one

@@ -29,7 +29,7 @@ import zlib
 import numpy as np
 import pandas as pd
 
-from models.errors import DataError
+from core.errors import DataError
 from datasets import progress, safe_pickle, samples
 
 REVIEWS = "reviews_Electronics_5.json"

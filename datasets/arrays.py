@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 import numpy as np
 
-from models.errors import DataError
+from core.errors import DataError
 
 
 def mapped_file(array):

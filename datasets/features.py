@@ -29,8 +29,8 @@ import zipfile
 
 import numpy as np
 
-from models import files
-from models.errors import DataError
+from core import files
+from core.errors import DataError
 from datasets import progress
 
 PACKED_DIR = "features"

@@ -44,8 +44,8 @@ import time
 
 import numpy as np
 
-from models.errors import DataError, NpurecError, said
-from models import files, quiet
+from core.errors import DataError, NpurecError, said
+from core import files, quiet
 from datasets import progress as progress_bars
 from datasets import features as feature_store
 from datasets import polyvore as pv
@@ -554,7 +554,7 @@ def main(argv=None):
       argv: the arguments (default ``sys.argv[1:]``).
 
     Returns:
-      0, or the error's exit code (:mod:`models.errors`).
+      0, or the error's exit code (:mod:`core.errors`).
     """
     from datasets import images as image_io  # pylint: disable=import-outside-toplevel
 

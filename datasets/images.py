@@ -16,8 +16,8 @@ under a folder named by the encoder's settings (:attr:`ImageEncoder.tag`); an it
 when its key, file size and modification time match. An interrupted run loses at most the
 chunk it was filling.
 
-This is the only module of ``datasets`` that uses Keras, through :mod:`models.compat` (the one
-module that knows Keras 2 from Keras 3) and :mod:`models.precision` (the one precision table).
+This is the only module of ``datasets`` that uses Keras, through :mod:`core.compat` (the one
+module that knows Keras 2 from Keras 3) and :mod:`core.precision` (the one precision table).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -30,9 +30,9 @@ import time
 
 import numpy as np
 
-from models import files
-from models.errors import DataError
-from models.precision import KERAS_POLICY, PRECISIONS
+from core import files
+from core.errors import DataError
+from core.precision import KERAS_POLICY, PRECISIONS
 
 #: name -> (keras.applications constructor, input scaling, native size). Scalings are Keras'
 #: ``imagenet_utils`` modes, written out so they run inside tf.data on Keras 2 and 3 alike.
@@ -68,7 +68,7 @@ class ImageEncoder(object):
                  precision="fp32", batch_size=32):
         import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-        from models import compat  # pylint: disable=import-outside-toplevel
+        from core import compat  # pylint: disable=import-outside-toplevel
 
         if backbone not in BACKBONES:
             raise DataError("--backbone {!r}: choose one of {}".format(

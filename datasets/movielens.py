@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from datasets import samples
-from models import numbers
-from models.errors import DataError
+from core import numbers
+from core.errors import DataError
 
 #: layout name -> (ratings file, movies file)
 LAYOUTS = collections.OrderedDict([
@@ -79,7 +79,7 @@ def detect(data_dir):
 
 
 def _id_ok(column):
-    """Which values of a string column are ids (:data:`models.numbers.DIGITS`), blanks
+    """Which values of a string column are ids (:data:`core.numbers.DIGITS`), blanks
     around them allowed."""
     return column.fillna("").str.strip().str.fullmatch(numbers.DIGITS)
 

@@ -13,7 +13,7 @@ from datasets import polyvore as pv
 from datasets import polyvore_outfits
 from datasets import polyvore_release
 from datasets.providers import Provider, Reader
-from models.errors import UsageError
+from core.errors import UsageError
 
 PROVIDER = Provider("outfit data set")
 

@@ -22,16 +22,16 @@ candidates; ``blank_position`` is where the answer goes in the outfit, counted f
 question lists the other items in order).
 
 Every reader here checks types and names the file, the line or question, and the item of
-anything it refuses (:class:`models.errors.DataError`, exit 2).
+anything it refuses (:class:`core.errors.DataError`, exit 2).
 """
 from __future__ import absolute_import, division, print_function
 
 import csv
 import os
 
-from models import files
-from models.errors import DataError
-from models.numbers import parse_whole
+from core import files
+from core.errors import DataError
+from core.numbers import parse_whole
 from datasets import polyvore as pv
 
 SPLITS = ("nondisjoint", "disjoint")

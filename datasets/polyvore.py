@@ -36,8 +36,8 @@ import re
 
 import numpy as np
 
-from models import files
-from models.errors import DataError
+from core import files
+from core.errors import DataError
 from datasets import features as feature_store
 
 MAX_ITEMS = 8

@@ -33,8 +33,8 @@ import os
 
 import numpy as np
 
-from models import files
-from models.errors import DataError
+from core import files
+from core.errors import DataError
 from datasets import features as feature_store
 from datasets import outfits_release as release
 from datasets import polyvore as pv

@@ -17,9 +17,9 @@ import os
 
 import numpy as np
 
-from models import files
-from models.errors import DataError
-from models.numbers import parse_whole
+from core import files
+from core.errors import DataError
+from core.numbers import parse_whole
 from datasets import polyvore as pv
 
 RELEASE_FILES = (("train", "train_no_dup.json"), ("validation", "valid_no_dup.json"),

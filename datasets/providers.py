@@ -13,7 +13,7 @@ The families: :mod:`datasets.behaviour` (click logs for DIN: MovieLens, Amazon) 
 """
 from __future__ import absolute_import, division, print_function
 
-from models.errors import DataError
+from core.errors import DataError
 
 
 class Reader(object):

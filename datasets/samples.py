@@ -46,9 +46,9 @@ import os
 import numpy as np
 import pandas as pd
 
-from models import files
-from models import memory
-from models.errors import DataError
+from core import files
+from core import memory
+from core.errors import DataError
 from datasets import arrays
 
 RECORD = ("user", "event", "hist_len", "target_item", "target_cat", "label", "prior_events",

@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from models import replicas
 from models.din_layers import Dice, LocalActivationUnit, make_activation
-from models.compat import add_weight, gather, keras, policy_of, register_serializable
+from core.compat import add_weight, gather, keras, policy_of, register_serializable
 
 
 @register_serializable()

@@ -1,14 +1,14 @@
 """Keras layers of DIN (Zhou et al., KDD 2018): :class:`Dice` and :class:`LocalActivationUnit`.
 
 All layers are policy-correct: variables are float32, computation runs in ``compute_dtype``
-and scores leave in float32. Keras 2/3 differences go through :mod:`models.compat`.
+and scores leave in float32. Keras 2/3 differences go through :mod:`core.compat`.
 """
 from __future__ import absolute_import, division, print_function
 
 import tensorflow as tf
 
 from models import replicas as replicas_lib
-from models.compat import add_weight, keras, policy_of, register_serializable
+from core.compat import add_weight, keras, policy_of, register_serializable
 
 
 @register_serializable()

@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from models.ngnn_layers import (CategoryBagProjection, CategoryPairs, CategoryProjection,
                            CooccurrencePrior, NodeWiseGGNN, OutfitReadout, category_counts)
-from models.compat import keras, policy_of, register_serializable
+from core.compat import keras, policy_of, register_serializable
 
 MODALITIES = ("visual", "textual", "both")
 

@@ -9,13 +9,13 @@
 * :class:`CooccurrencePrior` - the co-occurrence rule as a score term, leave-one-out in training.
 
 All layers are policy-correct: variables are float32, computation runs in ``compute_dtype``
-and scores leave in float32. Keras 2/3 differences go through :mod:`models.compat`.
+and scores leave in float32. Keras 2/3 differences go through :mod:`core.compat`.
 """
 from __future__ import absolute_import, division, print_function
 
 import tensorflow as tf
 
-from models.compat import add_weight, gather, keras, register_serializable
+from core.compat import add_weight, gather, keras, register_serializable
 
 
 def _gather_cast(table, indices, dtype):

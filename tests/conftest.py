@@ -23,7 +23,7 @@ SHARED_REASON = (
 @pytest.fixture(autouse=True)
 def _float32_policy():
     """Every test starts (and leaves) with the float32 global policy."""
-    from models.compat import set_global_policy
+    from core.compat import set_global_policy
 
     set_global_policy("float32")
     yield

@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from training import metrics as M
-from models.compat import keras
+from core.compat import keras
 from training.tasks import KeyRange, Task, TrainInput
 
 

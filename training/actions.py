@@ -13,7 +13,7 @@ import logging
 
 import tensorflow as tf
 
-from models.errors import UsageError
+from core.errors import UsageError
 from training import rundir
 
 log = logging.getLogger("npurec.loop")

@@ -19,11 +19,11 @@ from __future__ import absolute_import, division, print_function
 
 import dataclasses
 
-from models import quiet
+from core import quiet
 
 quiet.start_tensorflow()  # before TensorFlow is imported below: no start-up notices in notebooks
 
-from models.errors import UsageError  # noqa: E402  pylint: disable=wrong-import-position
+from core.errors import UsageError  # noqa: E402  pylint: disable=wrong-import-position
 from training import config as cfg  # noqa: E402  pylint: disable=wrong-import-position
 from training import experiment  # noqa: E402  pylint: disable=wrong-import-position
 from training import runtime as rt  # noqa: E402  pylint: disable=wrong-import-position

@@ -14,7 +14,7 @@ import tempfile
 
 import tensorflow as tf
 
-from models.errors import UsageError
+from core.errors import UsageError
 from training import rundir
 
 log = logging.getLogger("npurec.checkpoints")

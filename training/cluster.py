@@ -24,9 +24,9 @@ import os
 import socket
 import time
 
-from models import files
-from models.errors import DataError, UsageError, WorkerLostError
-from models.numbers import parse_whole
+from core import files
+from core.errors import DataError, UsageError, WorkerLostError
+from core.numbers import parse_whole
 
 ENGINES = ("single", "tf", "npu")
 _TF_CONFIG_EXAMPLE = ('{"cluster": {"worker": ["host1:port", "host2:port"]}, '

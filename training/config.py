@@ -14,8 +14,8 @@ import math
 import os
 import typing
 
-from models.precision import DEVICES, PRECISIONS
-from models.errors import UsageError
+from core.precision import DEVICES, PRECISIONS
+from core.errors import UsageError
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,8 +16,8 @@ import numpy as np
 import tensorflow as tf
 
 from datasets import progress
-from models import compat
-from models.errors import DivergedError
+from core import compat
+from core.errors import DivergedError
 from training import rundir
 from training.actions import default_actions
 from training.sharding import epoch_dataset

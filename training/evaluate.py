@@ -5,7 +5,7 @@ test, with the task's rules on the same rows, through the driver
 (:func:`training.experiment.evaluate`). ``--data-dir`` scores another data set whose ids mean
 what they meant in training (checked against ``RUN/vocab.json``): e.g. a new test split
 processed with the same vocabulary. Prints one JSON object; ``--output FILE`` also writes it
-(atomically). Exit codes as ``training.fit`` (:mod:`models.errors`).
+(atomically). Exit codes as ``training.fit`` (:mod:`core.errors`).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -44,7 +44,7 @@ def main(argv=None):
     Returns:
       0, or the error's exit code (2 bad input).
     """
-    from models.errors import NpurecError, said  # pylint: disable=import-outside-toplevel
+    from core.errors import NpurecError, said  # pylint: disable=import-outside-toplevel
     from training import experiment  # pylint: disable=import-outside-toplevel
 
     args = build_parser().parse_args(argv)
@@ -54,7 +54,7 @@ def main(argv=None):
             s.strip() for s in args.split.split(",") if s.strip()), data_dir=args.data_dir,
             device=args.device)
         if args.output:
-            from models import files  # pylint: disable=import-outside-toplevel
+            from core import files  # pylint: disable=import-outside-toplevel
 
             files.write_json(args.output, result)
     except NpurecError as err:

@@ -15,8 +15,8 @@ import os
 import platform
 import sys
 
-from models import memory
-from models.errors import UsageError
+from core import memory
+from core.errors import UsageError
 
 log = logging.getLogger("npurec.experiment")
 
@@ -31,7 +31,7 @@ def start(verbose=False):
     Raises:
       SystemExit: ``import datasets`` finds another package (the message says what to do).
     """
-    from models import quiet  # pylint: disable=import-outside-toplevel
+    from core import quiet  # pylint: disable=import-outside-toplevel
 
     quiet.start_tensorflow(verbose)
     if not logging.getLogger().handlers:
@@ -66,7 +66,7 @@ def versions():
     import numpy as np  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-    from models import compat  # pylint: disable=import-outside-toplevel
+    from core import compat  # pylint: disable=import-outside-toplevel
 
     return {"python": platform.python_version(), "tensorflow": tf.__version__,
             "keras": compat.keras_version(), "keras3": compat.IS_KERAS3,
@@ -153,7 +153,7 @@ def run(task_name, sections, output_dir=None, resume=False, overwrite=False,
 
 
 def _train(task_cls, sections, resolved, output_dir, resuming, cluster, resume, overwrite):
-    from models import compat  # pylint: disable=import-outside-toplevel
+    from core import compat  # pylint: disable=import-outside-toplevel
     from training import loop, rundir  # pylint: disable=import-outside-toplevel
     from training import runtime as rt  # pylint: disable=import-outside-toplevel
 

@@ -14,9 +14,9 @@ import sys
 
 import numpy as np
 
-from models import files
-from models import quiet
-from models.errors import UsageError
+from core import files
+from core import quiet
+from core.errors import UsageError
 
 
 def export(run_dir, out=None, check_rows=256):
@@ -57,7 +57,7 @@ def export(run_dir, out=None, check_rows=256):
 
 
 def main(argv=None):
-    """The command line of :func:`export`; returns the exit code (:mod:`models.errors`).
+    """The command line of :func:`export`; returns the exit code (:mod:`core.errors`).
 
     Args:
       argv: the arguments (default ``sys.argv[1:]``).
@@ -73,7 +73,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     quiet.start_tensorflow(args.verbose)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    from models.errors import NpurecError, said  # pylint: disable=import-outside-toplevel
+    from core.errors import NpurecError, said  # pylint: disable=import-outside-toplevel
 
     try:
         path, diff = export(args.run_dir, args.out)

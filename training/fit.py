@@ -12,7 +12,7 @@ flags such as ``--epochs`` < ``--set section.key=value``.
 Several workers (``TF_CONFIG`` or ``RANK_SIZE``; ``--distributed`` insists on one): every
 worker runs this same command; all checks that can refuse a run happen before any worker waits
 for the others, and only the chief writes the run directory. Exit codes
-(:mod:`models.errors`): 0 done, 2 bad input (nothing written), 3 a worker was lost (relaunch
+(:mod:`core.errors`): 0 done, 2 bad input (nothing written), 3 a worker was lost (relaunch
 all with ``--resume``), 4 training diverged.
 """
 from __future__ import absolute_import, division, print_function
@@ -20,7 +20,7 @@ from __future__ import absolute_import, division, print_function
 import argparse
 import sys
 
-from models.precision import DEVICES, PRECISIONS
+from core.precision import DEVICES, PRECISIONS
 
 
 def build_parser():
@@ -113,7 +113,7 @@ def run(argv=None):
 
 
 def main(argv=None):
-    """The command line: :func:`run`, with one message and an exit code (:mod:`models.errors`)
+    """The command line: :func:`run`, with one message and an exit code (:mod:`core.errors`)
     instead of a traceback for everything but bugs.
 
     Args:
@@ -123,7 +123,7 @@ def main(argv=None):
       0, or the error's exit code (2 bad input, 3 a lost worker, 4 diverged, 130
       interrupted).
     """
-    from models.errors import NpurecError, said  # pylint: disable=import-outside-toplevel
+    from core.errors import NpurecError, said  # pylint: disable=import-outside-toplevel
     from training import experiment  # pylint: disable=import-outside-toplevel
 
     experiment.check_datasets_package()

@@ -4,7 +4,7 @@ It builds the pieces (orbit's shape) and hands over to them: the compiled steps
 (:class:`training.trainer.Trainer`), the checkpoint files and restore checks
 (:mod:`training.checkpoints`) and the calendar (:class:`training.controller.Controller`). Its
 own job beyond that is a lost peer: a collective error in a multi-worker job becomes one
-:class:`models.errors.WorkerLostError` naming the step and the checkpoint to resume from.
+:class:`core.errors.WorkerLostError` naming the step and the checkpoint to resume from.
 
 Exact resume: the global step is checkpointed with the model, the optimizer (slots and loss
 scale) and the early-stopping state. Each epoch's batches are a deterministic function of
@@ -24,7 +24,7 @@ import os
 
 import tensorflow as tf
 
-from models.errors import Interrupted, WorkerLostError
+from core.errors import Interrupted, WorkerLostError
 from training import checkpoints as ckpt
 from training import rundir
 from training.controller import Controller, EarlyStopping

@@ -2,13 +2,13 @@
 
 Why a module of its own: these are training-speed choices (one XLA call for every dense update,
 row-wise RMSprop for tables gathered by id), not Keras 2/3 differences, so they live with the
-training loop; :mod:`models.compat` keeps only the version differences.
+training loop; :mod:`core.compat` keeps only the version differences.
 """
 from __future__ import absolute_import, division, print_function
 
 import tensorflow as tf
 
-from models import compat
+from core import compat
 
 
 def make_optimizer(name, learning_rate, clipnorm=None):

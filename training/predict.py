@@ -18,9 +18,9 @@ import sys
 
 import numpy as np
 
-from models import files
-from models.errors import UsageError
-from models import quiet
+from core import files
+from core.errors import UsageError
+from core import quiet
 
 
 def _check_paths(input_path, output_path):
@@ -122,7 +122,7 @@ def predict(run_dir, input_path, output_path, batch_rows=4096):
 
 
 def main(argv=None):
-    """The command line of :func:`predict`; returns the exit code (:mod:`models.errors`).
+    """The command line of :func:`predict`; returns the exit code (:mod:`core.errors`).
 
     Args:
       argv: the arguments (default ``sys.argv[1:]``).
@@ -140,7 +140,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     quiet.start_tensorflow(args.verbose)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    from models.errors import NpurecError, said  # pylint: disable=import-outside-toplevel
+    from core.errors import NpurecError, said  # pylint: disable=import-outside-toplevel
 
     try:
         scored, errors = predict(args.run_dir, args.input, args.output, args.batch_rows)

@@ -15,8 +15,8 @@ import os
 import tempfile
 import time
 
-from models import files
-from models.errors import DataError, UsageError
+from core import files
+from core.errors import DataError, UsageError
 
 RUN_MARKERS = ("config.json", "metrics.json", "history.json", "checkpoints")
 CONFIG_FILE, METRICS_FILE, HISTORY_FILE, VOCAB_FILE = (

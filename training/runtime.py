@@ -3,7 +3,7 @@
 Call :func:`configure` once at the entry point, BEFORE any model or optimizer exists. It returns
 a :class:`Runtime` holding the strategy, the compute dtype and an optimizer factory; the loop
 uses it for the three mixed-precision touch points (policy here, optimizer wrapping in
-:meth:`Runtime.make_optimizer`, loss scaling in the step through :mod:`models.compat`).
+:meth:`Runtime.make_optimizer`, loss scaling in the step through :mod:`core.compat`).
 
 Devices:
 
@@ -32,11 +32,12 @@ import re
 
 import tensorflow as tf
 
-from models import compat, replicas
-from models.precision import DEVICES, KERAS_POLICY, NPU_PRECISION_MODE, PRECISIONS
+from core import compat
+from models import replicas
+from core.precision import DEVICES, KERAS_POLICY, NPU_PRECISION_MODE, PRECISIONS
 from training import optimizers
 from training.cluster import Cluster, detect, wait_for_peers
-from models.errors import UsageError
+from core.errors import UsageError
 from training.sharding import InputShard
 
 log = logging.getLogger("npurec.runtime")

@@ -16,8 +16,8 @@ import tensorflow as tf
 
 from training import config as cfg
 from training import rundir, tasks
-from models import memory
-from models.errors import UsageError
+from core import memory
+from core.errors import UsageError
 
 log = logging.getLogger("npurec.serving")
 

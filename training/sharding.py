@@ -12,7 +12,7 @@ from __future__ import absolute_import, division, print_function
 import tensorflow as tf
 
 from datasets.pipeline import without_autotune_model
-from models.errors import UsageError
+from core.errors import UsageError
 
 
 class InputShard(object):

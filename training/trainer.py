@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from datasets.pipeline import without_autotune_model
-from models import compat
+from core import compat
 from training.sharding import InputShard
 from training.tasks import KeyRange
 

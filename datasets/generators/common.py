@@ -12,8 +12,8 @@ import os
 
 import numpy as np
 
-from models import files
-from models.errors import UsageError
+from core import files
+from core.errors import UsageError
 
 GENERATOR_VERSION = 4  # 4: ORACLE.npz beside the data (same data as 3)
 ORACLE_FILE = "ORACLE.npz"

@@ -29,7 +29,7 @@ import os
 
 import numpy as np
 
-from models.errors import DataError
+from core.errors import DataError
 from datasets import polyvore as pv
 from datasets.generators import common
 from datasets.generators import outfit_files

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.errors import DataError
+from core.errors import DataError
 from datasets import amazon, samples
 from training.tasks import din_baselines
 from datasets.generators import amazon_interests

@@ -10,7 +10,7 @@ import pytest
 
 from datasets import amazon, movielens, samples
 from datasets.generators import amazon_longtail
-from models.errors import DataError
+from core.errors import DataError
 
 
 def test_running_statistics_match_a_slow_reference():

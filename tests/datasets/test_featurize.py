@@ -11,7 +11,7 @@ import os
 import numpy as np
 import pytest
 
-from models.errors import DataError
+from core.errors import DataError
 from datasets import featurize
 from datasets import features as feature_store
 from datasets import images as image_io

@@ -9,7 +9,7 @@ import pytest
 
 from datasets import movielens, samples
 from training.tasks import din_baselines
-from models.errors import DataError
+from core.errors import DataError
 from tests.datasets import movielens_fixture as fx
 from training import fit
 

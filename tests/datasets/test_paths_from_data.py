@@ -10,8 +10,8 @@ import pytest
 
 from datasets import polyvore as pv
 from datasets import polyvore_release as release_io
-from models import files
-from models.errors import DataError
+from core import files
+from core.errors import DataError
 
 HOSTILE = ["/tmp/victim", "../victim", "a/../../victim", "a/b", "..", ".", "", " 12",
            "x\x00y", "a\\b"]

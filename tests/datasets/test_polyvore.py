@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from models.errors import DataError
+from core.errors import DataError
 from datasets import features, polyvore
 from datasets.generators import polyvore_style
 from tests.conftest import SHARED, SHARED_REASON

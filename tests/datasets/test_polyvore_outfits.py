@@ -14,7 +14,7 @@ from datasets import featurize
 from datasets import outfits_release as release
 from datasets import polyvore as pv
 from datasets import polyvore_outfits as po
-from models.errors import DataError
+from core.errors import DataError
 from tests.datasets import outfits_fixture as fx
 from training.tasks.ngnn import question_metrics
 

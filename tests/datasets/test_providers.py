@@ -8,7 +8,7 @@ from datasets import behaviour, outfits
 from datasets import polyvore as pv
 from datasets import polyvore_outfits
 from datasets.providers import Provider, Reader
-from models.errors import DataError, UsageError
+from core.errors import DataError, UsageError
 
 
 def _touch(root, *names):

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from models.errors import DataError
+from core.errors import DataError
 from datasets.generators import common, real_outfits
 from datasets import polyvore as pv
 from tests.conftest import SHARED, SHARED_REASON

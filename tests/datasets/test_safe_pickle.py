@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.errors import DataError
+from core.errors import DataError
 from datasets import amazon, safe_pickle
 
 

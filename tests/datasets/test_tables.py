@@ -108,7 +108,7 @@ def test_read_rows_of_views_and_arrays(tmp_path):
 def test_a_store_file_truncated_after_opening_is_named(tmp_path):
     """A visual.npy cut short after the store was opened: the read names the file and rows
     instead of returning garbage."""
-    from models.errors import DataError
+    from core.errors import DataError
 
     path = str(tmp_path / "visual.npy")
     np.save(path, np.ones((10, 4), np.float32))

@@ -7,7 +7,7 @@ import types
 
 import tensorflow as tf
 
-from models import compat
+from core import compat
 
 
 class FakeNpuLossScaleOptimizer(tf.Module):
@@ -19,7 +19,7 @@ class FakeNpuLossScaleOptimizer(tf.Module):
 
     It speaks the Keras 2 loss-scale API the real one has (``get_scaled_loss``,
     ``get_unscaled_gradients``, ``loss_scale``) and the Keras 3 spelling that
-    :mod:`models.compat` uses under Keras 3 (``scale_loss``, unscaling inside apply).
+    :mod:`core.compat` uses under Keras 3 (``scale_loss``, unscaling inside apply).
     """
 
     def __init__(self, inner, fake, initial_scale=2.0 ** 15):

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from models.din import DIN
 from models.din_layers import Dice, LocalActivationUnit
-from models import compat
+from core import compat
 from training.tasks import din_metrics
 
 

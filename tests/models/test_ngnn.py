@@ -7,7 +7,7 @@ import tensorflow as tf
 from models.ngnn_layers import (CategoryBagProjection, CategoryPairs, CategoryProjection,
                            CooccurrencePrior, NodeWiseGGNN, OutfitReadout, category_counts)
 from models.ngnn import NGNN, consistency_loss, ranking_loss
-from models import compat
+from core import compat
 
 C, H = 5, 3
 

@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 
-from models.errors import NpurecError, said
+from core.errors import NpurecError, said
 from training import fit
 
 

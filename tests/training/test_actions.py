@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from models.errors import UsageError
+from core.errors import UsageError
 from training import actions
 from training.controller import EarlyStopping
 

@@ -3,9 +3,9 @@ import os
 
 import pytest
 
-from models import compat
+from core import compat
 from training.api import train
-from models.errors import UsageError
+from core.errors import UsageError
 
 TOY = "tests.toy_task:ToyTask"
 

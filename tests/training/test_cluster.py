@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from models.errors import UsageError
+from core.errors import UsageError
 from tests.conftest import ROOT
 from training import cluster as cl
 from training import fit
@@ -227,7 +227,7 @@ def test_a_port_in_use_is_named_before_any_wait():
 
 
 def test_a_lone_worker_gives_up_naming_its_peer():
-    from models.errors import WorkerLostError  # pylint: disable=import-outside-toplevel
+    from core.errors import WorkerLostError  # pylint: disable=import-outside-toplevel
 
     ports = _free_ports(2)
     with pytest.raises(WorkerLostError, match="waited 1 s for worker.*127.0.0.1:{}".format(

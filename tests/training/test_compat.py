@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models import compat
+from core import compat
 from training import optimizers
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from training import config as cfg
 from training import rundir
-from models.errors import UsageError
+from core.errors import UsageError
 
 
 @pytest.mark.parametrize("value, want", [("true", True), ("0", False), (False, False)])
@@ -199,7 +199,7 @@ def test_an_output_dir_the_system_cannot_make_leaves_no_folders(tmp_path, make, 
 
 
 def test_make_folders_removes_what_it_made_when_it_fails(tmp_path):
-    from models import files  # pylint: disable=import-outside-toplevel
+    from core import files  # pylint: disable=import-outside-toplevel
 
     with pytest.raises(OSError):
         files.make_folders(str(tmp_path / "a" / "b" / ("z" * 300)))

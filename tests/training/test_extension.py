@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from training import export, fit, predict, tasks
-from models.compat import add_weight, keras
+from core.compat import add_weight, keras
 from training.tasks.din import DINTask
 
 

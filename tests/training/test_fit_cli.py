@@ -193,7 +193,7 @@ def test_presets_sit_between_defaults_and_overrides(tmp_path, capsys):
 def test_result_files_respect_the_umask(tmp_path, umask, mode):
     """Atomic writes start from mkstemp's 0600; results must be readable like any file the
     user creates."""
-    from models import files
+    from core import files
 
     old = os.umask(umask)
     try:
@@ -301,7 +301,7 @@ def test_divergence_is_named_and_the_last_good_checkpoint_kept(tmp_path, capsys)
                      "--set", "train.optimizer=sgd",
                      "--epochs", "3", "--set", "train.checkpoint_every_steps=1",
                      "--set", "train.log_every_steps=1")
-    assert code == 4  # its own exit code (models.errors): neither bad input nor a bug
+    assert code == 4  # its own exit code (core.errors): neither bad input nor a bug
     err = capsys.readouterr().err
     assert "training diverged: the weights are NaN/inf at step" in err
     assert "train.learning_rate = 1e+12" in err

@@ -7,11 +7,11 @@ import pytest
 import tensorflow as tf
 
 from tests.toy_task import ToyKeyTask, ToyModelConfig, ToyTask
-from models import compat
+from core import compat
 from training import fit, trainer as trainer_lib
 from training import checkpoints
 from training import runtime as rt
-from models.errors import UsageError
+from core.errors import UsageError
 from training.sharding import epoch_dataset
 
 TOY = "tests.toy_task:ToyTask"

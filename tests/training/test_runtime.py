@@ -12,7 +12,7 @@ from tests.conftest import ROOT
 from models import replicas
 from models.din import DIN
 from tests.toy_task import ToyModelConfig, ToyTask
-from models import compat
+from core import compat
 from training.trainer import Trainer
 from training.cluster import Cluster
 from training import runtime as rt

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from training import export, fit, predict, serving
-from models.errors import UsageError
+from core.errors import UsageError
 from training.tasks.din import INPUT_KEYS
 
 

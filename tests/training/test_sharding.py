@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.errors import UsageError
+from core.errors import UsageError
 from training.sharding import InputShard, epoch_dataset
 from training.tasks import TrainInput
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.errors import UsageError
+from core.errors import UsageError
 from training.tasks import get_task, task_class
 
 

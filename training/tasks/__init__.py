@@ -15,7 +15,7 @@ import json
 
 import numpy as np
 
-from models.errors import UsageError
+from core.errors import UsageError
 
 _REGISTRY = {}
 

@@ -34,11 +34,11 @@ import tensorflow as tf
 from datasets import amazon, behaviour, samples
 from datasets.generators import amazon_interests, amazon_longtail, amazon_transitions, common
 from datasets.generators import behaviour_oracles
-from models import files
+from core import files
 from models.din import DIN
 from training import metrics as M
 from training.tasks import din_metrics
-from models.errors import DataError, UsageError
+from core.errors import DataError, UsageError
 from training.tasks import KeyRange, Task, TrainInput, din_baselines
 
 log = logging.getLogger("npurec.din")

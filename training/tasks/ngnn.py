@@ -36,7 +36,7 @@ from datasets.generators import outfit_oracles
 from models.ngnn import NGNN, consistency_loss, ranking_loss
 from training import metrics as M
 from training.tasks import ngnn_metrics
-from models.errors import UsageError
+from core.errors import UsageError
 from training.tasks import Task, TrainInput, ngnn_baselines
 
 log = logging.getLogger("npurec.ngnn")

@@ -76,7 +76,7 @@ def _fake_tensorflow(tmp_path):
 
 def _start(tmp_path, **env):
     fake = _fake_tensorflow(tmp_path / "quiet")
-    code = "from models import quiet; quiet.start_tensorflow(); print('started')"
+    code = "from core import quiet; quiet.start_tensorflow(); print('started')"
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT,
                           env=_env(PYTHONPATH=fake + os.pathsep + ROOT, **env),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -93,7 +93,7 @@ def test_known_notices_are_dropped_and_anything_else_kept(tmp_path):
 @pytest.mark.slow
 def test_verbose_shows_everything(tmp_path):
     """verbose: nothing is captured; the caller's own import prints as TensorFlow does."""
-    code = ("from models import quiet; quiet.start_tensorflow(verbose={}); "
+    code = ("from core import quiet; quiet.start_tensorflow(verbose={}); "
             "import tensorflow; tensorflow.config.list_physical_devices()")
     fake = _fake_tensorflow(tmp_path)
     for verbose, env in (("True", {}), ("False", {"NPUREC_VERBOSE": "1"})):
@@ -108,7 +108,7 @@ def test_host_allocator_is_bfc_unless_the_user_chose(tmp_path):
     """TensorFlow's BFC host allocator is picked before TensorFlow starts; a user's own
     TF_CPU_ALLOCATOR_USE_BFC is kept."""
     fake = _fake_tensorflow(tmp_path)
-    code = ("import os; from models import quiet; quiet.start_tensorflow(); "
+    code = ("import os; from core import quiet; quiet.start_tensorflow(); "
             "print(os.environ['TF_CPU_ALLOCATOR_USE_BFC'])")
     for env, want in (({}, "true"), ({"TF_CPU_ALLOCATOR_USE_BFC": "false"}, "false")):
         full = _env(PYTHONPATH=fake + os.pathsep + ROOT, **env)
@@ -124,7 +124,7 @@ def test_cpu_kernels_are_tensorflows_own_unless_the_user_or_the_caller_chose():
     """start_tensorflow() turns oneDNN off before TensorFlow loads (the real TensorFlow says
     so: ``IsMklEnabled``); a user's TF_ENABLE_ONEDNN_OPTS=1 is kept, and ``onednn=True`` (the
     featurizer's benchmark) leaves TensorFlow's own default, which is on for x86 Linux."""
-    code = ("import os; from models import quiet; quiet.start_tensorflow(onednn={}); "
+    code = ("import os; from core import quiet; quiet.start_tensorflow(onednn={}); "
             "import tensorflow as tf; "
             "from tensorflow.python.util import _pywrap_util_port as port; "
             "print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'), port.IsMklEnabled(), "

@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 import os
 
-from models.errors import UsageError
+from core.errors import UsageError
 
 #: the share of the available memory one allocation may plan to take
 MAX_SHARE = 0.8

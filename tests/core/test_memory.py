@@ -1,8 +1,8 @@
 """The memory check that turns an allocation the machine cannot hold into one line."""
 import pytest
 
-from models import memory
-from models.errors import UsageError
+from core import memory
+from core.errors import UsageError
 
 
 def test_what_fits_passes_and_what_does_not_is_named_with_numbers():

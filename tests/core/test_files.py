@@ -1,4 +1,4 @@
-"""The one atomic writer (models/files.py): a failed write leaves the target as it was, a
+"""The one atomic writer (core/files.py): a failed write leaves the target as it was, a
 finished one has the user's file mode, and each "target exists" policy does what it says."""
 import json
 import os
@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from models import files
-from models.errors import UsageError
+from core import files
+from core.errors import UsageError
 
 
 def _leftovers(folder):

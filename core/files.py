@@ -16,7 +16,7 @@ import shutil
 import stat
 import tempfile
 
-from models.errors import DataError, UsageError
+from core.errors import DataError, UsageError
 
 
 def user_file_mode(directory=False):
