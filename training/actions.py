@@ -13,7 +13,6 @@ import logging
 
 import tensorflow as tf
 
-from core.errors import UsageError
 from training import rundir
 
 log = logging.getLogger("npurec.loop")
@@ -28,12 +27,10 @@ class SelectBest(object):
         self.monitor, self.task_name = monitor, task_name
 
     def __call__(self, record):
-        metrics = record["validation"]
-        if self.monitor not in metrics:  # a task that does not declare its metric names
-            raise UsageError("train.monitor {!r} is not a validation metric of {}; choose one "
-                             "of {}".format(self.monitor, self.task_name,
-                                            ", ".join(sorted(metrics))))
-        improved = self.stopping.update(float(metrics[self.monitor]), record["step"])
+        # the monitor is one of the task's declared metric_names: the driver checked it before
+        # the run directory existed (training.experiment._check_before_writing)
+        improved = self.stopping.update(float(record["validation"][self.monitor]),
+                                        record["step"])
         if improved:
             self.checkpoints.save_best(record["step"])
         record["best"] = bool(improved)

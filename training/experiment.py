@@ -230,9 +230,13 @@ def _check_before_writing(task, data, train_cfg, replicas=1):
         raise UsageError("train.batch_size ({}) is larger than the training set ({} examples); "
                          "lower it. Nothing was written.".format(train_cfg.batch_size, n_train))
     names = task.metric_names
-    if train_cfg.monitor and names is not None and train_cfg.monitor not in names:
+    if not names:  # the one place the monitor is checked: a task must say what it measures
+        raise UsageError("task {} declares no metric_names (the names its metrics() returns); "
+                         "a task class must list them. Nothing was written.".format(task.name))
+    monitor = train_cfg.monitor or task.monitor
+    if monitor not in names:
         raise UsageError("train.monitor {!r} is not a validation metric of {}; choose one of "
-                         "{}. Nothing was written.".format(train_cfg.monitor, task.name,
+                         "{}. Nothing was written.".format(monitor, task.name,
                                                            ", ".join(sorted(names))))
 
 

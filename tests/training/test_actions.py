@@ -2,9 +2,6 @@
 import json
 import os
 
-import pytest
-
-from core.errors import UsageError
 from training import actions
 from training.controller import EarlyStopping
 
@@ -30,8 +27,6 @@ def test_select_best_saves_only_improvements_and_marks_the_record():
         select(record)
     assert [r["best"] for r in records] == [True, True, False, False]
     assert files.saved == [10, 20] and bool(stopping.stopped.numpy())
-    with pytest.raises(UsageError, match="train.monitor 'gauc' is not a validation metric"):
-        actions.SelectBest(stopping, files, "gauc", "toy")(_record(50, 0.7))
 
 
 def test_the_history_is_written_by_the_chief_only(tmp_path):

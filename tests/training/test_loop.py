@@ -192,3 +192,21 @@ def test_evaluation_pipeline_runs_without_the_autotune_model(monkeypatch):
     monkeypatch.setattr(trainer_lib, "without_autotune_model", recording)
     np.testing.assert_array_equal(trainer.score_arrays(arrays, 16), expected)
     assert seen == [False]
+
+
+def test_a_task_must_declare_its_metric_names(monkeypatch):
+    """The monitor is checked once, in the driver, against the declared names; a task that
+    declares none is refused there (the controller no longer checks it a second time)."""
+    from training import experiment  # pylint: disable=import-outside-toplevel
+    from training.config import TrainConfig  # pylint: disable=import-outside-toplevel
+
+    check = experiment._check_before_writing  # pylint: disable=protected-access
+    task = ToyTask()
+    data = task.prepare(0)
+    monkeypatch.setattr(ToyTask, "metric_names", None)
+    with pytest.raises(UsageError, match="declares no metric_names"):
+        check(task, data, TrainConfig(batch_size=8))
+    monkeypatch.setattr(ToyTask, "metric_names", ("auc",))
+    monkeypatch.setattr(ToyTask, "monitor", "loss")
+    with pytest.raises(UsageError, match="train.monitor 'loss' is not a validation metric"):
+        check(task, data, TrainConfig(batch_size=8))

@@ -95,8 +95,9 @@ class Task(object):
       monitor / monitor_mode: the validation metric that selects the model.
       presets: named configurations (``--preset NAME``): ``{name: {section: {key: value}}}``,
         applied over the defaults and under ``--config``, flags and ``--set``.
-      metric_names: the names :meth:`metrics` returns (None: not declared), so that a
-        ``train.monitor`` that is none of them is refused before anything is written.
+      metric_names: the names :meth:`metrics` returns (required: a run of a task that
+        declares none is refused), so that a ``train.monitor`` that is none of them is
+        refused before anything is written.
       device_model_options: what a device needs of the model, declared:
         ``{device: {model option: value}}`` (NGNN and DIN: ``{"npu": {"static_shapes":
         True}}``, since NPUs compile whole graphs); applied by :meth:`model_config_for`.
