@@ -89,11 +89,11 @@ def _build(options):
     older checkout (``--code-a``) must be buildable with what it has.
     """
     from core import compat  # pylint: disable=import-outside-toplevel
-    from training import config as cfg  # pylint: disable=import-outside-toplevel
-    from training import runtime as rt  # pylint: disable=import-outside-toplevel
-    from training.sharding import epoch_dataset  # pylint: disable=import-outside-toplevel
+    from training.infra import config as cfg  # pylint: disable=import-outside-toplevel
+    from training.infra import runtime as rt  # pylint: disable=import-outside-toplevel
+    from training.infra.sharding import epoch_dataset  # pylint: disable=import-outside-toplevel
     from training.tasks import task_class  # pylint: disable=import-outside-toplevel
-    from training.trainer import Trainer  # pylint: disable=import-outside-toplevel
+    from training.loop.trainer import Trainer  # pylint: disable=import-outside-toplevel
 
     task_cls = task_class(options["model"])
     sets = list(options["sets"])

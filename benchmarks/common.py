@@ -21,10 +21,10 @@ import tensorflow as tf
 
 from benchmarks import realsize
 from core import compat
-from training import config as cfg
-from training import runtime as rt
+from training.infra import config as cfg
+from training.infra import runtime as rt
 from training.loop import build_trainer
-from training.sharding import epoch_dataset
+from training.infra.sharding import epoch_dataset
 
 
 def peak_rss_mb():
@@ -40,7 +40,7 @@ def environment(runtime):
     """The runtime and machine a record was measured on (device, precision, CPU count, versions).
 
     Args:
-      runtime: the :class:`training.runtime.Runtime`.
+      runtime: the :class:`training.infra.runtime.Runtime`.
 
     Returns:
       A dict.

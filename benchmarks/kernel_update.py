@@ -10,7 +10,7 @@ so that the option is judged by what it would save before it is built:
 
 * ``dense`` - what training runs: the kernel gradient as one compiled outer-product sum
   (:func:`models.ngnn_layers._category_outer_sum`) and the fused dense RMSprop step
-  (:func:`training.optimizers._dense_rmsprop`);
+  (:func:`training.infra.optimizers._dense_rmsprop`);
 * ``touched`` - the categories present only: their gradient sums (the same compiled sum,
   gathered), then the row-wise RMSprop update the lazy optimizer applies to sparse gradients
   (gather the rows' velocity, update, scatter the velocity and the weights).
@@ -88,7 +88,7 @@ def make_updates(tf, learning_rate=1e-3, rho=0.9, epsilon=1e-7):
       A dict of functions.
     """
     from models.ngnn_layers import _category_outer_sum  # pylint: disable=import-outside-toplevel
-    from training.optimizers import _dense_rmsprop  # pylint: disable=import-outside-toplevel
+    from training.infra.optimizers import _dense_rmsprop  # pylint: disable=import-outside-toplevel
 
     lr, rho_t, eps = (tf.constant(v, tf.float32) for v in (learning_rate, rho, epsilon))
 

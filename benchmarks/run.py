@@ -67,7 +67,7 @@ def run_ngnn(args):
       A list of records.
     """
     from benchmarks import common, flops, realsize  # pylint: disable=import-outside-toplevel
-    from training.sharding import epoch_dataset  # pylint: disable=import-outside-toplevel
+    from training.infra.sharding import epoch_dataset  # pylint: disable=import-outside-toplevel
 
     records = []
     smoke = getattr(args, "smoke", False)
@@ -211,7 +211,7 @@ def run_featurize(args):
     from benchmarks import common  # pylint: disable=import-outside-toplevel
     from benchmarks import images as bench_images  # pylint: disable=import-outside-toplevel
     from datasets import images as image_io  # pylint: disable=import-outside-toplevel
-    from training import runtime as rt  # pylint: disable=import-outside-toplevel
+    from training.infra import runtime as rt  # pylint: disable=import-outside-toplevel
 
     runtime = rt.configure(args.device, "fp32")  # the encoder sets its own dtype policy
     if getattr(args, "smoke", False):

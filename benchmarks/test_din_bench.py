@@ -3,7 +3,7 @@ import pytest
 
 from benchmarks import common, realsize
 from datasets import amazon
-from training.sharding import epoch_dataset
+from training.infra.sharding import epoch_dataset
 
 pytest.importorskip("pytest_benchmark")
 

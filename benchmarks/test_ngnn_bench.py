@@ -4,7 +4,7 @@ import pytest
 from benchmarks import common, realsize
 from datasets.generators import polyvore_style
 from datasets import polyvore as pv
-from training.sharding import epoch_dataset
+from training.infra.sharding import epoch_dataset
 
 pytest.importorskip("pytest_benchmark")
 

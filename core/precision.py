@@ -1,7 +1,7 @@
 """The names of devices and precisions, and what each precision means on each device.
 
 The one list that ``--device``/``--precision`` (``training.fit``, ``benchmarks.run``), the
-``runtime`` config section and :mod:`training.runtime` read. Kept free of TensorFlow so that the
+``runtime`` config section and :mod:`training.infra.runtime` read. Kept free of TensorFlow so that the
 command line can refuse a bad name before TensorFlow starts.
 """
 from __future__ import absolute_import, division, print_function

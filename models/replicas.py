@@ -7,13 +7,13 @@ training computes what one device would. Replicas come in two layers:
 * tf.distribute replicas of this process's strategy (MirroredStrategy, MultiWorkerMirrored):
   read from the replica context of the call;
 * Ascend NPU ranks (one process each, ``RANK_SIZE``): invisible to tf.distribute, so the
-  runtime registers them here with :func:`use_outer_group` (``training/runtime.py`` is the
+  runtime registers them here with :func:`use_outer_group` (``training/infra/runtime.py`` is the
   only caller; models import nothing from it).
 
 The rule for regularisers (``model.losses``), Keras' own convention: every term is WHOLE on
 every replica (a function of the weights, or of the global batch through :func:`total`); the
 loop divides their sum by the replica count before the replicas' gradients are summed, so each
-term counts once (``training/loop.py``).
+term counts once (``training/loop/__init__.py``).
 """
 from __future__ import absolute_import, division, print_function
 

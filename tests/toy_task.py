@@ -9,7 +9,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from training import metrics as M
+from training.infra import metrics as M
 from core.compat import keras
 from training.tasks import KeyRange, Task, TrainInput
 

@@ -12,7 +12,7 @@ Keyword arguments are the CLI's (``data_dir``, ``epochs``, ``batch_size``, ``lea
 sections by name (``hidden=16`` for ``model.hidden``, ``maxlen=50`` for ``data.maxlen``,
 ``patience=2`` for ``train.patience``); ``sets=["model.hidden=16"]`` is the explicit form. The
 values reach the config typed (no command-line strings) through the same
-:func:`training.config.resolve` as the CLI. The float32 dtype policy is restored afterwards,
+:func:`training.infra.config.resolve` as the CLI. The float32 dtype policy is restored afterwards,
 so runs in one kernel do not leak state into each other.
 """
 from __future__ import absolute_import, division, print_function
@@ -24,9 +24,9 @@ from core import quiet
 quiet.start_tensorflow()  # before TensorFlow is imported below: no start-up notices in notebooks
 
 from core.errors import UsageError  # noqa: E402  pylint: disable=wrong-import-position
-from training import config as cfg  # noqa: E402  pylint: disable=wrong-import-position
-from training import experiment  # noqa: E402  pylint: disable=wrong-import-position
-from training import runtime as rt  # noqa: E402  pylint: disable=wrong-import-position
+from training.infra import config as cfg  # noqa: E402  pylint: disable=wrong-import-position
+from training.driver import experiment  # noqa: E402  pylint: disable=wrong-import-position
+from training.infra import runtime as rt  # noqa: E402  pylint: disable=wrong-import-position
 from training import tasks  # noqa: E402  pylint: disable=wrong-import-position
 
 # keyword -> the (section, key) it sets, as the CLI's dedicated flags do
@@ -49,10 +49,10 @@ def train(model, sets=(), preset=None, config=None, verbose=False, **options):
       **options: the CLI's values by name, or any section option by its key.
 
     Returns:
-      A :class:`training.experiment.Run`.
+      A :class:`training.driver.experiment.Run`.
 
     Raises:
-      UsageError: an unknown option (named), or as :func:`training.experiment.run`;
+      UsageError: an unknown option (named), or as :func:`training.driver.experiment.run`;
         DataError: bad data.
     """
     experiment.start(verbose)

@@ -2,7 +2,7 @@
 
 Scores the run's selected checkpoint (``checkpoints/best``, else the latest) on validation and
 test, with the task's rules on the same rows, through the driver
-(:func:`training.experiment.evaluate`). ``--data-dir`` scores another data set whose ids mean
+(:func:`training.driver.experiment.evaluate`). ``--data-dir`` scores another data set whose ids mean
 what they meant in training (checked against ``RUN/vocab.json``): e.g. a new test split
 processed with the same vocabulary. Prints one JSON object; ``--output FILE`` also writes it
 (atomically). Exit codes as ``training.fit`` (:mod:`core.errors`).
@@ -45,7 +45,7 @@ def main(argv=None):
       0, or the error's exit code (2 bad input).
     """
     from core.errors import NpurecError, said  # pylint: disable=import-outside-toplevel
-    from training import experiment  # pylint: disable=import-outside-toplevel
+    from training.driver import experiment  # pylint: disable=import-outside-toplevel
 
     args = build_parser().parse_args(argv)
     experiment.start(args.verbose)

@@ -36,7 +36,7 @@ def export(run_dir, out=None, check_rows=256):
     """
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-    from training import serving  # pylint: disable=import-outside-toplevel
+    from training.driver import serving  # pylint: disable=import-outside-toplevel
 
     loaded = serving.load_run(run_dir)
     module = loaded.task.export_module(loaded.model, loaded.data)

@@ -3,8 +3,8 @@ driver.
 
 Without ``--data-dir`` the model's embedded default data is generated (deterministically, once)
 and used; the run says that it is synthetic. Every run writes a run directory (see
-:mod:`training.rundir`). What a run does is :mod:`training.experiment`'s; this module only
-turns flags into typed sections (:func:`training.config.resolve`) and errors into exit codes.
+:mod:`training.infra.rundir`). What a run does is :mod:`training.driver.experiment`'s; this module only
+turns flags into typed sections (:func:`training.infra.config.resolve`) and errors into exit codes.
 
 Configuration precedence (later wins): task defaults < ``--preset`` < ``--config FILE`` <
 flags such as ``--epochs`` < ``--set section.key=value``.
@@ -93,16 +93,16 @@ def run(argv=None):
       argv: the arguments (default ``sys.argv[1:]``).
 
     Returns:
-      A :class:`training.experiment.Run`.
+      A :class:`training.driver.experiment.Run`.
 
     Raises:
-      NpurecError: as :func:`training.experiment.run` (bad input, divergence, a lost worker).
+      NpurecError: as :func:`training.driver.experiment.run` (bad input, divergence, a lost worker).
     """
-    from training import experiment  # pylint: disable=import-outside-toplevel
+    from training.driver import experiment  # pylint: disable=import-outside-toplevel
 
     args = build_parser().parse_args(argv)
     experiment.start(args.verbose)
-    from training import config as cfg  # pylint: disable=import-outside-toplevel
+    from training.infra import config as cfg  # pylint: disable=import-outside-toplevel
     from training import tasks  # pylint: disable=import-outside-toplevel
 
     sections = cfg.resolve(tasks.task_class(args.model), preset=args.preset,
@@ -124,7 +124,7 @@ def main(argv=None):
       interrupted).
     """
     from core.errors import NpurecError, said  # pylint: disable=import-outside-toplevel
-    from training import experiment  # pylint: disable=import-outside-toplevel
+    from training.driver import experiment  # pylint: disable=import-outside-toplevel
 
     experiment.check_datasets_package()
     try:

@@ -63,7 +63,7 @@ def predict(run_dir, input_path, output_path, batch_rows=4096):
         folder or is the input itself, or the data the run is pointed at no longer matches
         its vocabulary.
     """
-    from training import serving  # pylint: disable=import-outside-toplevel
+    from training.driver import serving  # pylint: disable=import-outside-toplevel
 
     _check_paths(input_path, output_path)  # before the run is loaded: refusals are cheap
     loaded = serving.load_run(run_dir)

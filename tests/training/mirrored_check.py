@@ -13,9 +13,9 @@ import sys
 import numpy as np
 
 from tests.toy_task import ToyKeyTask, ToyModelConfig, ToyTask
-from training.trainer import Trainer
-from training import runtime as rt
-from training.sharding import epoch_dataset
+from training.loop.trainer import Trainer
+from training.infra import runtime as rt
+from training.infra.sharding import epoch_dataset
 
 GLOBAL_BATCH = 32
 

@@ -1,9 +1,9 @@
-"""What an evaluation leads to (training/actions.py), each action on its own."""
+"""What an evaluation leads to (training/loop/actions.py), each action on its own."""
 import json
 import os
 
-from training import actions
-from training.controller import EarlyStopping
+from training.loop import actions
+from training.loop.controller import EarlyStopping
 
 
 class _Checkpoints(object):

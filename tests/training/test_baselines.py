@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from models.ngnn_layers import CooccurrencePrior, category_counts
-from training import metrics as M
+from training.infra import metrics as M
 from training.tasks import din_baselines, ngnn_baselines
 
 

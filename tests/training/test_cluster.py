@@ -10,7 +10,7 @@ import pytest
 
 from core.errors import UsageError
 from tests.conftest import ROOT
-from training import cluster as cl
+from training.infra import cluster as cl
 from training import fit
 
 TOY = "tests.toy_task:ToyTask"
@@ -183,7 +183,7 @@ def test_a_batch_the_cpu_replicas_cannot_share_is_refused_before_the_run_directo
 
 def test_cpu_replicas_are_bounded():
     """Issue 35: runtime.cpu_replicas=1024 made no progress for minutes."""
-    from training import config as cfg  # pylint: disable=import-outside-toplevel
+    from training.infra import config as cfg  # pylint: disable=import-outside-toplevel
 
     with pytest.raises(UsageError, match=r"runtime.cpu_replicas \(1024\) must be 1 to 64"):
         cfg.RuntimeConfig(cpu_replicas=1024)

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from core import compat
-from training import optimizers
+from training.infra import optimizers
 
 
 @pytest.mark.parametrize("name", ["rmsprop"])

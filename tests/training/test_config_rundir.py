@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from training import config as cfg
-from training import rundir
+from training.infra import config as cfg
+from training.infra import rundir
 from core.errors import UsageError
 
 

@@ -11,7 +11,7 @@ import shlex
 import pytest
 
 from tests.conftest import ROOT
-from training import config as cfg
+from training.infra import config as cfg
 from training import fit, tasks
 
 DOCUMENTS = [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs",
@@ -44,7 +44,7 @@ def test_the_documentation_has_examples():
 
 @pytest.mark.parametrize("example", _set_examples())
 def test_every_documented_set_option_resolves(example):
-    """Through the driver's own resolution (training.config.resolve, the function the CLI
+    """Through the driver's own resolution (training.infra.config.resolve, the function the CLI
     and the API call), so a value that a section refuses, or a key no section has, fails."""
     errors = []
     section, key = example.split("=", 1)[0].split(".", 1)

@@ -173,7 +173,7 @@ def test_presets_sit_between_defaults_and_overrides(tmp_path, capsys):
     still win over it. Resolved only (no training)."""
     from training import tasks
 
-    from training import config as cfg
+    from training.infra import config as cfg
 
     task = tasks.task_class("ngnn")
     default = cfg.resolve(task)
@@ -365,7 +365,7 @@ def test_ctrl_c_says_where_the_run_stopped_and_resume_finishes_it(tmp_path, monk
                                                                  capsys):
     """Ctrl-C during training: one line (exit 130) naming the step and the checkpoint that
     --resume continues from, no KeyboardInterrupt traceback; --resume then finishes."""
-    from training.trainer import Trainer  # pylint: disable=import-outside-toplevel
+    from training.loop.trainer import Trainer  # pylint: disable=import-outside-toplevel
 
     real, calls = Trainer.train_step, []
 
@@ -437,7 +437,7 @@ def test_every_metric_says_how_many_rows_it_rests_on(tmp_path, caplog):
     WARNING that names the count (2 rows once gave AUC 1.0 on test and 0.0 on validation)."""
     import logging  # pylint: disable=import-outside-toplevel
 
-    from training.report import MIN_ROWS  # pylint: disable=import-outside-toplevel
+    from training.loop.report import MIN_ROWS  # pylint: disable=import-outside-toplevel
 
     caplog.set_level(logging.WARNING)
     code, out = _run(tmp_path, "--epochs", "1", "--set", "data.n=40", "--batch-size", "8")

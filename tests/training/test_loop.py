@@ -8,11 +8,12 @@ import tensorflow as tf
 
 from tests.toy_task import ToyKeyTask, ToyModelConfig, ToyTask
 from core import compat
-from training import fit, trainer as trainer_lib
-from training import checkpoints
-from training import runtime as rt
+from training import fit
+from training.loop import trainer as trainer_lib
+from training.loop import checkpoints
+from training.infra import runtime as rt
 from core.errors import UsageError
-from training.sharding import epoch_dataset
+from training.infra.sharding import epoch_dataset
 
 TOY = "tests.toy_task:ToyTask"
 
@@ -123,8 +124,8 @@ def test_bf16_path_trains():
 def test_batch_not_divisible_by_replicas_is_refused_by_the_driver():
     """One check, in the driver, before the run directory exists (the Trainer once repeated
     it after the directory was made)."""
-    from training import experiment  # pylint: disable=import-outside-toplevel
-    from training.config import TrainConfig  # pylint: disable=import-outside-toplevel
+    from training.driver import experiment  # pylint: disable=import-outside-toplevel
+    from training.infra.config import TrainConfig  # pylint: disable=import-outside-toplevel
 
     task = ToyTask()
     data = task.prepare(0)
@@ -197,8 +198,8 @@ def test_evaluation_pipeline_runs_without_the_autotune_model(monkeypatch):
 def test_a_task_must_declare_its_metric_names(monkeypatch):
     """The monitor is checked once, in the driver, against the declared names; a task that
     declares none is refused there (the controller no longer checks it a second time)."""
-    from training import experiment  # pylint: disable=import-outside-toplevel
-    from training.config import TrainConfig  # pylint: disable=import-outside-toplevel
+    from training.driver import experiment  # pylint: disable=import-outside-toplevel
+    from training.infra.config import TrainConfig  # pylint: disable=import-outside-toplevel
 
     check = experiment._check_before_writing  # pylint: disable=protected-access
     task = ToyTask()

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from training import metrics as M
+from training.infra import metrics as M
 from training.tasks import din_metrics
 from training.tasks import ngnn_metrics
 

@@ -13,10 +13,10 @@ from models import replicas
 from models.din import DIN
 from tests.toy_task import ToyModelConfig, ToyTask
 from core import compat
-from training.trainer import Trainer
-from training.cluster import Cluster
-from training import runtime as rt
-from training.sharding import epoch_dataset
+from training.loop.trainer import Trainer
+from training.infra.cluster import Cluster
+from training.infra import runtime as rt
+from training.infra.sharding import epoch_dataset
 from tests.fakes.npu_device import FakeNpuDevice
 
 
@@ -260,7 +260,7 @@ def test_a_broken_npu_device_install_falls_back_with_the_reason(monkeypatch, cap
     ({"CM_CHIEF_IP": "10.0.0.1", "CM_WORKER_SIZE": "1"}, True),
 ])
 def test_the_cm_launcher_is_refused_not_run_as_single_jobs(env, ok):
-    from training import cluster  # pylint: disable=import-outside-toplevel
+    from training.infra import cluster  # pylint: disable=import-outside-toplevel
 
     if ok:
         assert not cluster.detect(env).distributed

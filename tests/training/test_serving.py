@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from training import export, fit, predict, serving
+from training import export, fit, predict
+from training.driver import serving
 from core.errors import UsageError
 from training.tasks.din import INPUT_KEYS
 

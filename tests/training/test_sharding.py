@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from core.errors import UsageError
-from training.sharding import InputShard, epoch_dataset
+from training.infra.sharding import InputShard, epoch_dataset
 from training.tasks import TrainInput
 
 

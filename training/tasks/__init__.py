@@ -91,7 +91,7 @@ class Task(object):
         ``model`` / ``data`` / ``eval`` sections of the run config. ``eval`` holds what only
         changes how a run is scored (e.g. DIN's BaseModel run for RelaImpr): a resumed run
         may change it.
-      train_defaults: defaults of :class:`training.config.TrainConfig` for this model.
+      train_defaults: defaults of :class:`training.infra.config.TrainConfig` for this model.
       monitor / monitor_mode: the validation metric that selects the model.
       presets: named configurations (``--preset NAME``): ``{name: {section: {key: value}}}``,
         applied over the defaults and under ``--config``, flags and ``--set``.
@@ -174,7 +174,7 @@ class Task(object):
         The keys must be batched into ``batch_size`` with ``drop_remainder=True`` (static
         shapes for compiled steps and NPUs) in an order that is a deterministic function of
         (epoch, seed), so a resumed run sees the same batches. The task does NOT shard: the
-        loop (:func:`training.sharding.epoch_dataset`) keeps each worker's share of the key
+        loop (:func:`training.infra.sharding.epoch_dataset`) keeps each worker's share of the key
         batches before ``materialize`` runs, so a task cannot train duplicated data on every
         worker by forgetting to.
         """

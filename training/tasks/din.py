@@ -36,7 +36,7 @@ from datasets.generators import amazon_interests, amazon_longtail, amazon_transi
 from datasets.generators import behaviour_oracles
 from core import files
 from models.din import DIN
-from training import metrics as M
+from training.infra import metrics as M
 from training.tasks import din_metrics
 from core.errors import DataError, UsageError
 from training.tasks import KeyRange, Task, TrainInput, din_baselines

@@ -25,7 +25,7 @@ from __future__ import absolute_import, division, print_function
 
 import numpy as np
 
-from training import metrics as M
+from training.infra import metrics as M
 from training.tasks import din_metrics
 
 FEATURES = ("item_rate", "item_feedback", "log_popularity", "log_item_events", "seen",

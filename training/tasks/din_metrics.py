@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 import numpy as np
 
-from training import metrics as M
+from training.infra import metrics as M
 
 
 def _rank_auc_by_group(groups, labels, scores):

@@ -4,7 +4,7 @@ from __future__ import absolute_import, division, print_function
 
 import numpy as np
 
-from training.plots import plt
+from training.infra.plots import plt
 
 
 def din_attention(model, row, candidates, path=None):

@@ -34,7 +34,7 @@ from datasets import tables
 from datasets.generators import common, polyvore_compatibility, polyvore_style, real_outfits
 from datasets.generators import outfit_oracles
 from models.ngnn import NGNN, consistency_loss, ranking_loss
-from training import metrics as M
+from training.infra import metrics as M
 from training.tasks import ngnn_metrics
 from core.errors import UsageError
 from training.tasks import Task, TrainInput, ngnn_baselines
@@ -523,7 +523,7 @@ def _warn_random_features(store, root, log_):
 def question_metrics(fitb_scores, compat_scores, compat_labels, answer=None, paired=True):
     """FITB accuracy and MRR, compatibility ROC AUC and pairwise accuracy of one scorer, ties
     counted at their expected value under a random tie-break for every scorer, models and
-    rules alike (:mod:`training.metrics`).
+    rules alike (:mod:`training.infra.metrics`).
 
     Args:
       fitb_scores: [Q * 4] FITB candidate scores, question by question.

@@ -13,7 +13,7 @@ swapped for a random one), as pairs (a linear ranker of the difference), with ea
 outfit's own pairs left out of the counts (else every training positive looks "seen").
 
 Ties count at their expected value under a random tie-break for every scorer
-(:mod:`training.metrics`).
+(:mod:`training.infra.metrics`).
 """
 from __future__ import absolute_import, division, print_function
 

@@ -5,7 +5,7 @@
 * :func:`pairwise_accuracy` - what the original NGNN code calls "auc": the fraction of pairs
   where the true outfit scores above its random partner.
 
-Ties count at their expected value under a random tie-break (:mod:`training.metrics`).
+Ties count at their expected value under a random tie-break (:mod:`training.infra.metrics`).
 """
 from __future__ import absolute_import, division, print_function
 

@@ -17,7 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  pylint: disable=wrong-import-position
 
-from training import rundir  # noqa: E402  pylint: disable=wrong-import-position
+from training.infra import rundir  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def save_history(run_dir):

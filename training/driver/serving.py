@@ -14,8 +14,9 @@ import os
 
 import tensorflow as tf
 
-from training import config as cfg
-from training import rundir, tasks
+from training.infra import config as cfg
+from training import tasks
+from training.infra import rundir
 from core import memory
 from core.errors import UsageError
 

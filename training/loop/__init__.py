@@ -1,8 +1,8 @@
 """The shared custom training loop, assembled: :func:`train_and_evaluate`.
 
 It builds the pieces (orbit's shape) and hands over to them: the compiled steps
-(:class:`training.trainer.Trainer`), the checkpoint files and restore checks
-(:mod:`training.checkpoints`) and the calendar (:class:`training.controller.Controller`). Its
+(:class:`training.loop.trainer.Trainer`), the checkpoint files and restore checks
+(:mod:`training.loop.checkpoints`) and the calendar (:class:`training.loop.controller.Controller`). Its
 own job beyond that is a lost peer: a collective error in a multi-worker job becomes one
 :class:`core.errors.WorkerLostError` naming the step and the checkpoint to resume from.
 
@@ -11,7 +11,7 @@ scale) and the early-stopping state. Each epoch's batches are a deterministic fu
 (seed, epoch), so a resumed run skips the batches already consumed in the current epoch and
 continues with exactly the next one.
 
-Several workers (:mod:`training.cluster`): every worker runs the same calendar on the same
+Several workers (:mod:`training.infra.cluster`): every worker runs the same calendar on the same
 numbers (losses and evaluation scores are reduced/gathered across workers, so each one makes
 the same decisions); only the chief writes the run directory. Other workers save their
 checkpoints to a private temporary directory (tf.distribute wants every worker to take part in
@@ -25,12 +25,12 @@ import os
 import tensorflow as tf
 
 from core.errors import Interrupted, WorkerLostError
-from training import checkpoints as ckpt
-from training import rundir
-from training.controller import Controller, EarlyStopping
-from training.report import final_report
-from training.sharding import epoch_dataset
-from training.trainer import Trainer
+from training.loop import checkpoints as ckpt
+from training.infra import rundir
+from training.loop.controller import Controller, EarlyStopping
+from training.loop.report import final_report
+from training.infra.sharding import epoch_dataset
+from training.loop.trainer import Trainer
 
 log = logging.getLogger("npurec.loop")
 
@@ -47,8 +47,8 @@ def build_trainer(task, data, model, runtime, train_config, global_batch=None):
 
     Args:
       task, data, model: as :func:`train_and_evaluate`.
-      runtime: the :class:`training.runtime.Runtime`.
-      train_config: the :class:`training.config.TrainConfig` (optimizer, learning rate, clip
+      runtime: the :class:`training.infra.runtime.Runtime`.
+      train_config: the :class:`training.infra.config.TrainConfig` (optimizer, learning rate, clip
         norm, batch size).
       global_batch: the global batch (default ``train_config.batch_size``).
 
@@ -69,8 +69,8 @@ def train_and_evaluate(task, data, model, runtime, *, train_config, run_dir, res
     Args:
       task, data, model: the :class:`training.tasks.Task`, what its ``prepare`` returned and
         the model its ``build_model`` made (under ``runtime.strategy.scope()``).
-      runtime: the :class:`training.runtime.Runtime`.
-      train_config: the :class:`training.config.TrainConfig`.
+      runtime: the :class:`training.infra.runtime.Runtime`.
+      train_config: the :class:`training.infra.config.TrainConfig`.
       run_dir: the run directory (checkpoints, history, logs); only the chief writes it.
       resuming: continue from the latest checkpoint in ``run_dir``.
       seed: the data order's seed (default ``train_config.seed``).
@@ -80,7 +80,7 @@ def train_and_evaluate(task, data, model, runtime, *, train_config, run_dir, res
       selection (monitor, direction, best value, step, checkpoint) and throughput.
 
     The batch was checked against the training set and the replicas by the driver
-    (:mod:`training.experiment`), before the run directory existed.
+    (:mod:`training.driver.experiment`), before the run directory existed.
 
     Raises:
       UsageError: an unusable checkpoint, a resume with another replica count.
@@ -95,7 +95,7 @@ def train_and_evaluate(task, data, model, runtime, *, train_config, run_dir, res
     strategy = runtime.strategy
     global_batch = cfg.batch_size
     # the driver checked the batch against the training set and the replicas before the run
-    # directory existed (training.experiment._check_before_writing): one check, one place
+    # directory existed (training.driver.experiment._check_before_writing): one check, one place
     steps_per_epoch = task.num_train_examples(data) // global_batch
     if cfg.steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch, cfg.steps_per_epoch)

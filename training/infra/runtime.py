@@ -17,11 +17,11 @@ Devices:
 * ``cpu``: fp32 by default; ``mixed``/``bf16`` are allowed so tests can exercise those paths.
 * ``auto``: NPU if npu_device imports, else GPU if one is visible, else CPU.
 
-Clusters (:mod:`training.cluster`): a ``TF_CONFIG`` naming several workers gives a
+Clusters (:mod:`training.infra.cluster`): a ``TF_CONFIG`` naming several workers gives a
 ``MultiWorkerMirroredStrategy`` on CPU or GPU (created first: it waits for every worker);
 ``RANK_SIZE`` > 1 gives one NPU rank per process. Either way :meth:`Runtime.distribute_batches`
 hands each input pipeline its own share of every global batch (see
-:class:`training.sharding.InputShard`).
+:class:`training.infra.sharding.InputShard`).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -35,10 +35,10 @@ import tensorflow as tf
 from core import compat
 from models import replicas
 from core.precision import DEVICES, KERAS_POLICY, NPU_PRECISION_MODE, PRECISIONS
-from training import optimizers
-from training.cluster import Cluster, detect, wait_for_peers
+from training.infra import optimizers
+from training.infra.cluster import Cluster, detect, wait_for_peers
 from core.errors import UsageError
-from training.sharding import InputShard
+from training.infra.sharding import InputShard
 
 log = logging.getLogger("npurec.runtime")
 
@@ -58,7 +58,7 @@ class Runtime(object):
       strategy: the ``tf.distribute`` strategy (default strategy on one device).
       loss_scaling: whether losses are scaled (fp16 on GPU/CPU, or mixed on NPU).
       reason: why this device was chosen (logged and written to ``metrics.json``).
-      cluster: the :class:`training.cluster.Cluster` this process belongs to.
+      cluster: the :class:`training.infra.cluster.Cluster` this process belongs to.
     """
 
     def __init__(self, device, precision, policy, strategy, loss_scaling, reason,
@@ -99,7 +99,7 @@ class Runtime(object):
         Must be called under ``strategy.scope()`` (the loop does) so slots are mirrored.
 
         Args:
-          name: the optimizer's name (:func:`training.optimizers.make_optimizer`).
+          name: the optimizer's name (:func:`training.infra.optimizers.make_optimizer`).
           learning_rate: the learning rate.
           clipnorm: global-norm clipping, or None.
 
@@ -335,8 +335,8 @@ def configure(device="auto", precision="fp32", npu_options=None, cpu_replicas=1,
       cpu_replicas: on CPU, split the CPU into this many logical devices and mirror over them
         (used by tests to check data-parallel arithmetic without GPUs). Must be called before
         TensorFlow initialises its devices.
-      cluster: the :class:`training.cluster.Cluster` of this process (default: read from the
-        environment by :func:`training.cluster.detect`).
+      cluster: the :class:`training.infra.cluster.Cluster` of this process (default: read from the
+        environment by :func:`training.infra.cluster.detect`).
         A multi-worker ``tf`` cluster blocks here until every worker has started.
       deterministic: bit-identical reruns of the same seed: one inter-op thread (independent
         ops of a step then run in a fixed order; with several, the order in which the

@@ -1,6 +1,6 @@
 """The final report of a run: the selected checkpoint scored on validation and test beside the
 task's baselines on the same rows, what the model is below, the rows behind each metric, the
-selection and the throughput. Built once the calendar (:mod:`training.controller`) is done.
+selection and the throughput. Built once the calendar (:mod:`training.loop.controller`) is done.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -8,8 +8,8 @@ import logging
 
 import tensorflow as tf
 
-from training import metrics as metrics_lib
-from training.checkpoints import restore
+from training.infra import metrics as metrics_lib
+from training.loop.checkpoints import restore
 
 log = logging.getLogger("npurec.loop")
 
@@ -26,7 +26,7 @@ def final_report(task, data, evaluate, trainer, stopping, checkpoints, history, 
     Args:
       task, data: the task and its data.
       evaluate: ``evaluate(split)`` -> the task's metrics of the current weights.
-      trainer: the :class:`training.trainer.Trainer` (its model and step).
+      trainer: the :class:`training.loop.trainer.Trainer` (its model and step).
       stopping: the model-selection state.
       checkpoints: the worker's checkpoint files (the best one).
       history: the evaluations, for time to quality.

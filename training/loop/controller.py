@@ -1,9 +1,10 @@
 """The calendar of one launch of the loop (orbit's Controller), and model selection's state.
 
-:class:`Controller` runs the epochs of a :class:`training.trainer.Trainer`: when to evaluate
-and checkpoint, the progress bar, training scalars and throughput. What an evaluation leads
-to (selection and the best checkpoint, history, TensorBoard, the log line) is its actions'
-(:mod:`training.actions`); the final report is :func:`training.report.final_report`'s.
+:class:`Controller` runs the epochs of a :class:`training.loop.trainer.Trainer`: when to
+evaluate and checkpoint, the progress bar, training scalars and throughput. What an
+evaluation leads to (selection and the best checkpoint, history, TensorBoard, the log line)
+is its actions' (:mod:`training.loop.actions`); the final report is
+:func:`training.loop.report.final_report`'s.
 :class:`EarlyStopping` keeps the selection state in variables, so it is checkpointed.
 """
 from __future__ import absolute_import, division, print_function
@@ -18,9 +19,9 @@ import tensorflow as tf
 from datasets import progress
 from core import compat
 from core.errors import DivergedError
-from training import rundir
-from training.actions import default_actions
-from training.sharding import epoch_dataset
+from training.infra import rundir
+from training.loop.actions import default_actions
+from training.infra.sharding import epoch_dataset
 
 log = logging.getLogger("npurec.loop")
 
@@ -88,7 +89,7 @@ class Controller(object):
     Args (keywords):
       task, data: the task and its prepared data.
       trainer: the :class:`Trainer` (compiled steps; its runtime is the one used here).
-      train_config: the :class:`training.config.TrainConfig`.
+      train_config: the :class:`training.infra.config.TrainConfig`.
       run_dir: the run directory (only the chief writes it).
       checkpoints: the worker's checkpoint files (latest and best).
       stopping: the checkpointed model-selection / early-stopping state.
@@ -96,7 +97,7 @@ class Controller(object):
       steps_per_epoch: global steps per epoch.
       seed: the data order's seed.
       actions: what to do with each evaluation's record (default
-        :func:`training.actions.default_actions`).
+        :func:`training.loop.actions.default_actions`).
     """
 
     def __init__(self, *, task, data, trainer, train_config, run_dir, checkpoints, stopping,
@@ -166,7 +167,7 @@ class Controller(object):
 
     def validate(self, step, epoch, train_loss, losses=()):
         """Evaluate on validation at ``step`` and run the evaluation's actions on its record
-        (:mod:`training.actions`: model selection and the best checkpoint, the history,
+        (:mod:`training.loop.actions`: model selection and the best checkpoint, the history,
         TensorBoard, the log line); returns the metrics.
 
         Args:
@@ -211,7 +212,7 @@ class Controller(object):
         """Run the calendar to the last epoch or early stop.
 
         Returns:
-          The timing the final report needs (:func:`training.report.final_report`):
+          The timing the final report needs (:func:`training.loop.report.final_report`):
           ``{"timed_steps", "timed_seconds", "compile_seconds"}``.
         """
         cfg, trainer, stopping = self.cfg, self.trainer, self.stopping

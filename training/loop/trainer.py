@@ -3,7 +3,7 @@
 :class:`Trainer` owns only what runs inside ``tf.function``: the per-replica loss and
 gradients, loss scaling, the gradient reduction of the runtime, the optimizer update, and
 scoring in static-shape batches. The calendar around it (epochs, evaluation, selection) is
-:mod:`training.controller`'s; the files are :mod:`training.checkpoints`'.
+:mod:`training.loop.controller`'s; the files are :mod:`training.loop.checkpoints`'.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from datasets.pipeline import without_autotune_model
 from core import compat
-from training.sharding import InputShard
+from training.infra.sharding import InputShard
 from training.tasks import KeyRange
 
 
@@ -24,7 +24,7 @@ class Trainer(object):
       data: what the task's ``prepare`` returned (its loss and score read it).
       model: its Keras model (built under ``runtime.strategy.scope()``).
       optimizer: from ``runtime.make_optimizer`` (loss-scale wrapped when needed).
-      runtime: the :class:`training.runtime.Runtime`.
+      runtime: the :class:`training.infra.runtime.Runtime`.
       global_batch_size: batch size summed over all replicas.
     """
 
@@ -35,7 +35,7 @@ class Trainer(object):
         self.optimizer = optimizer
         self.runtime = runtime
         self.global_batch_size = int(global_batch_size)  # divides over the replicas: the
-        # driver checked it (training.experiment._check_before_writing)
+        # driver checked it (training.driver.experiment._check_before_writing)
         with runtime.strategy.scope():
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
             # checkpointed, so that a resume with another replica count is refused

@@ -3,7 +3,7 @@
 Why a module of its own: what is saved (tracked variables), where (the chief's run directory,
 other workers' private folders), how a damaged index is recovered, and whether the restored
 state fits this job (replica count, the same step on every worker) are one job, separate
-from the compiled steps (:mod:`training.trainer`) and the calendar (:mod:`training.controller`).
+from the compiled steps (:mod:`training.loop.trainer`) and the calendar (:mod:`training.loop.controller`).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -15,7 +15,7 @@ import tempfile
 import tensorflow as tf
 
 from core.errors import UsageError
-from training import rundir
+from training.infra import rundir
 
 log = logging.getLogger("npurec.checkpoints")
 
@@ -186,7 +186,7 @@ def check_replicas(trainer, runtime, path):
     """Refuse a checkpoint written with another replica count (the step means something else).
 
     Args:
-      trainer: the :class:`training.trainer.Trainer` (its restored ``replicas`` variable).
+      trainer: the :class:`training.loop.trainer.Trainer` (its restored ``replicas`` variable).
       runtime: this job's runtime.
       path: the checkpoint (for the message).
 

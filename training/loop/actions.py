@@ -1,5 +1,5 @@
 """What happens at each evaluation, as orbit's actions: small callables run in order on the
-evaluation's record, so that the calendar (:class:`training.controller.Controller`) only
+evaluation's record, so that the calendar (:class:`training.loop.controller.Controller`) only
 says WHEN to evaluate, and each consequence is one named thing that can be swapped or added.
 
 A record is ``{"step", "epoch", "train_loss", "validation": {metric: value}, "seconds"}``;
@@ -13,7 +13,7 @@ import logging
 
 import tensorflow as tf
 
-from training import rundir
+from training.infra import rundir
 
 log = logging.getLogger("npurec.loop")
 
@@ -28,7 +28,7 @@ class SelectBest(object):
 
     def __call__(self, record):
         # the monitor is one of the task's declared metric_names: the driver checked it before
-        # the run directory existed (training.experiment._check_before_writing)
+        # the run directory existed (training.driver.experiment._check_before_writing)
         improved = self.stopping.update(float(record["validation"][self.monitor]),
                                         record["step"])
         if improved:

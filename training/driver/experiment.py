@@ -2,10 +2,10 @@
 
 Why one driver: the command line (:mod:`training.fit`) and the Python API
 (:mod:`training.api`) both only turn their inputs into typed sections
-(:func:`training.config.resolve`) and call :func:`run`; :func:`evaluate` scores a saved run's
+(:func:`training.infra.config.resolve`) and call :func:`run`; :func:`evaluate` scores a saved run's
 selected checkpoint on a data set. Everything a run does, in order, is here: the checks that
 can refuse it (read-only, before any worker of a cluster waits for the others), the runtime,
-the data and model, the loop, and the run directory's files (through :mod:`training.rundir`,
+the data and model, the loop, and the run directory's files (through :mod:`training.infra.rundir`,
 their one owner).
 """
 from __future__ import absolute_import, division, print_function
@@ -94,7 +94,7 @@ class Run(object):
     @property
     def history(self):
         """One record per evaluation, as in ``history.json``."""
-        from training import rundir  # pylint: disable=import-outside-toplevel
+        from training.infra import rundir  # pylint: disable=import-outside-toplevel
 
         return rundir.read_history(self.run_dir)
 
@@ -108,7 +108,7 @@ def run(task_name, sections, output_dir=None, resume=False, overwrite=False,
 
     Args:
       task_name: the registered task (``ngnn``, ``din``, ``package.module:Class``).
-      sections: ``{section: dataclass}`` from :func:`training.config.resolve`.
+      sections: ``{section: dataclass}`` from :func:`training.infra.config.resolve`.
       output_dir: the run directory (None: ``runs/TASK-TIMESTAMP``; required with several
         workers).
       resume: continue the run in ``output_dir`` from its latest checkpoint.
@@ -123,9 +123,10 @@ def run(task_name, sections, output_dir=None, resume=False, overwrite=False,
         directory is touched. DivergedError: the loss diverged (the last finite checkpoint is
         kept). WorkerLostError: a worker of a cluster went away.
     """
-    from training import cluster as cl  # pylint: disable=import-outside-toplevel
-    from training import config as cfg  # pylint: disable=import-outside-toplevel
-    from training import rundir, tasks  # pylint: disable=import-outside-toplevel
+    from training.infra import cluster as cl  # pylint: disable=import-outside-toplevel
+    from training.infra import config as cfg  # pylint: disable=import-outside-toplevel
+    from training import tasks  # pylint: disable=import-outside-toplevel
+    from training.infra import rundir  # pylint: disable=import-outside-toplevel
 
     task_cls = tasks.task_class(task_name)
     resolved = {"task": task_name}
@@ -154,8 +155,9 @@ def run(task_name, sections, output_dir=None, resume=False, overwrite=False,
 
 def _train(task_cls, sections, resolved, output_dir, resuming, cluster, resume, overwrite):
     from core import compat  # pylint: disable=import-outside-toplevel
-    from training import loop, rundir  # pylint: disable=import-outside-toplevel
-    from training import runtime as rt  # pylint: disable=import-outside-toplevel
+    from training import loop  # pylint: disable=import-outside-toplevel
+    from training.infra import rundir  # pylint: disable=import-outside-toplevel
+    from training.infra import runtime as rt  # pylint: disable=import-outside-toplevel
 
     runtime_cfg = sections["runtime"]
     train_cfg = sections["train"]
@@ -286,7 +288,7 @@ def _log_results(metrics):
 def _plot_history(output_dir):
     """history.png beside history.json, when matplotlib is installed."""
     try:
-        from training import plots  # pylint: disable=import-outside-toplevel
+        from training.infra import plots  # pylint: disable=import-outside-toplevel
 
         plots.save_history(output_dir)
     except ImportError:
@@ -312,10 +314,10 @@ def evaluate(run_dir, splits=("validation", "test"), data_dir=None, device="cpu"
       UsageError: not a run, no checkpoint, a checkpoint that does not fit the run's model,
         an unknown split, or data whose ids differ from the run's.
     """
-    from training import metrics as metrics_lib  # pylint: disable=import-outside-toplevel
-    from training import runtime as rt  # pylint: disable=import-outside-toplevel
-    from training import serving  # pylint: disable=import-outside-toplevel
-    from training.trainer import Trainer  # pylint: disable=import-outside-toplevel
+    from training.infra import metrics as metrics_lib  # pylint: disable=import-outside-toplevel
+    from training.infra import runtime as rt  # pylint: disable=import-outside-toplevel
+    from training.driver import serving  # pylint: disable=import-outside-toplevel
+    from training.loop.trainer import Trainer  # pylint: disable=import-outside-toplevel
 
     unknown = [s for s in splits if s not in ("train", "validation", "test")]
     if unknown or not splits:

@@ -94,7 +94,7 @@ class RuntimeConfig(object):
       precision: ``fp32``, ``mixed`` (float16 + dynamic loss scaling) or ``bf16``.
       cpu_replicas: on CPU, mirror over this many logical devices (tests, debugging).
       deterministic: same seed, same bits: one inter-op thread and TensorFlow's op
-        determinism (see :func:`training.runtime.configure`). Off by default: it costs
+        determinism (see :func:`training.infra.runtime.configure`). Off by default: it costs
         throughput (BENCHMARKS.md); without it same-seed runs agree to ~1e-4 in metrics.
       npu_options: extra ``npu_device.global_options()`` settings, applied before the NPU
         opens, e.g. ``{"op_debug_level": 1, "dump_config": {"enable_dump": true}}`` or

@@ -3,7 +3,7 @@
 A task hands the loop an epoch as a :class:`training.tasks.TrainInput`: batches of cheap keys
 plus a ``materialize`` function. :func:`epoch_dataset` keeps this input pipeline's share of the
 key batches (:class:`InputShard`) BEFORE anything expensive runs, then materializes them; the
-runtime tells it which share (:meth:`training.runtime.Runtime.distribute_batches`). Tasks never
+runtime tells it which share (:meth:`training.infra.runtime.Runtime.distribute_batches`). Tasks never
 see a shard, so none can forget to apply it (which would silently train every worker on the
 whole epoch).
 """
