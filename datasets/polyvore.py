@@ -38,6 +38,7 @@ import numpy as np
 
 from core import files
 from core.errors import DataError
+from core.numbers import parse_whole
 from datasets import features as feature_store
 
 MAX_ITEMS = 8
@@ -83,12 +84,10 @@ def load_category_map(path):
     raw = load_json(path, "category map")
     if not isinstance(raw, dict):
         raise DataError("{}: expected {{category id: dense index}}".format(path))
-    try:
-        if not all(_is_int(v) for v in raw.values()):
-            raise TypeError("values")
-        mapping = {int(k): v for k, v in raw.items()}
-    except (TypeError, ValueError):
-        raise DataError("{}: keys and values must be integers".format(path))
+    mapping = {parse_whole(k): v for k, v in raw.items()}
+    if None in mapping or not all(_is_int(v) for v in mapping.values()):
+        raise DataError("{}: keys and values must be whole numbers (keys in ASCII "
+                        "digits)".format(path))
     if sorted(mapping.values()) != list(range(len(mapping))):
         raise DataError("{}: dense indices must be 0..{} without gaps".format(
             path, len(mapping) - 1))

@@ -35,6 +35,7 @@ import numpy as np
 
 from core import files
 from core.errors import DataError
+from core.numbers import parse_whole
 from datasets import features as feature_store
 from datasets import outfits_release as release
 from datasets import polyvore as pv
@@ -157,11 +158,22 @@ def load(root, split="nondisjoint", seed=0, min_category_items=100, log=None):
         raise DataError("data.split={}: {} holds only {} (featurize that split with --split "
                         "{})".format(split, root, ", ".join(present) or "no split", split))
     store = feature_store.open_packed(root)
-    items = files.load_json(os.path.join(root, ITEMS_FILE), "featurized items")
-    if items.get("keys") != list(store.keys):
+    items_path = os.path.join(root, ITEMS_FILE)
+    items = files.load_json(items_path, "featurized items")
+    columns = ("keys", "category_id", "semantic_category", "has_image")
+    if not isinstance(items, dict) or not all(
+            isinstance(items.get(c), list) and len(items[c]) == len(store.keys) for c in columns):
+        raise DataError("{}: expected {{{}}}, one list entry per feature-store row ({}); run "
+                        "featurize again".format(items_path, ", ".join(columns),
+                                                 len(store.keys)))
+    if items["keys"] != list(store.keys):
         raise DataError("{}: its items are not the feature store's rows; run featurize "
-                        "again".format(os.path.join(root, ITEMS_FILE)))
-    category_id = [int(c) for c in items["category_id"]]
+                        "again".format(items_path))
+    category_id = [parse_whole(c) for c in items["category_id"]]
+    if None in category_id:
+        bad = items["category_id"][category_id.index(None)]
+        raise DataError("{}: category_id {!r} is not a whole number; run featurize "
+                        "again".format(items_path, bad)[:300])
     semantic = [str(s) for s in items["semantic_category"]]
     has_image = np.asarray(items["has_image"], bool)
 

@@ -161,7 +161,22 @@ def test_pool_and_category_map_of_the_wrong_form(small_root, tmp_path):
     root = small_root("zip")
     _rewrite(root, polyvore.CATEGORY_MAP_FILE,
              lambda m: m.update({k: bool(v) if v < 2 else v for k, v in m.items()}))
-    with pytest.raises(DataError, match="keys and values must be integers"):
+    with pytest.raises(DataError, match="keys and values must be whole numbers"):
+        _load(root, tmp_path)
+
+
+@pytest.mark.parametrize("key", ["\u0663", "\u00b2", "1.5"])
+def test_a_category_map_key_in_other_digits_is_refused(small_root, tmp_path, key):
+    """Issue 35's family: ids are ASCII digits everywhere ("٣" is 3 to int(), "²" is an
+    error to it)."""
+    root = small_root("dir")
+
+    def rekey(mapping):
+        first = sorted(mapping)[0]
+        mapping[key] = mapping.pop(first)
+
+    _rewrite(root, polyvore.CATEGORY_MAP_FILE, rekey)
+    with pytest.raises(DataError, match="keys in ASCII digits"):
         _load(root, tmp_path)
 
 

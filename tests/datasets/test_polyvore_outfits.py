@@ -290,3 +290,22 @@ def test_fit_cli_trains_and_scores_the_official_questions(featurized, tmp_path):
     assert 0.0 <= metrics["test"]["fitb_accuracy"] <= 1.0
     assert fit.main(["--model", "ngnn", "--data-dir", root, "--epochs", "1",
                      "--output-dir", str(tmp_path / "raw")]) == 2  # the raw release: featurize
+
+
+@pytest.mark.parametrize("damage, needle", [
+    (lambda items: [1, 2], "one list entry per feature-store row"),
+    (lambda items: dict(items, has_image=items["has_image"][:-1]),
+     "one list entry per feature-store row"),
+    (lambda items: dict(items, category_id=["\u00b3"] + items["category_id"][1:]),
+     "category_id '\u00b3' is not a whole number"),
+])
+def test_a_damaged_items_file_is_named(featurized, tmp_path, damage, needle):
+    """The featurized folder is input too: items.json of the wrong shape was a traceback."""
+    out = str(tmp_path / "copy")
+    shutil.copytree(featurized[1], out)
+    path = os.path.join(out, po.ITEMS_FILE)
+    items = json.load(open(path))
+    with open(path, "w") as handle:
+        json.dump(damage(items), handle)
+    with pytest.raises(DataError, match=needle):
+        po.load(out, "nondisjoint")
