@@ -11,7 +11,10 @@ from __future__ import absolute_import, division, print_function
 
 import argparse
 import json
+import os
 import sys
+
+from core import files
 
 
 def build_parser():
@@ -44,18 +47,22 @@ def main(argv=None):
     Returns:
       0, or the error's exit code (2 bad input).
     """
-    from core.errors import NpurecError, said  # pylint: disable=import-outside-toplevel
+    from core.errors import NpurecError, UsageError, said  # pylint: disable=import-outside-toplevel
     from training.driver import experiment  # pylint: disable=import-outside-toplevel
 
     args = build_parser().parse_args(argv)
     experiment.start(args.verbose)
     try:
+        if args.output:  # refused before the run is scored, not after (minutes of work)
+            folder = os.path.dirname(os.path.abspath(args.output))
+            if not os.path.isdir(folder):
+                raise UsageError("--output {}: the folder {} does not exist; nothing was "
+                                 "scored".format(args.output, folder))
+            files.output_kind(args.output)
         result = experiment.evaluate(args.run_dir, splits=tuple(
             s.strip() for s in args.split.split(",") if s.strip()), data_dir=args.data_dir,
             device=args.device)
         if args.output:
-            from core import files  # pylint: disable=import-outside-toplevel
-
             files.write_json(args.output, result)
     except NpurecError as err:
         return said(err)

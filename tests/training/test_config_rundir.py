@@ -206,3 +206,9 @@ def test_make_folders_removes_what_it_made_when_it_fails(tmp_path):
     assert os.listdir(str(tmp_path)) == []
     made = files.make_folders(str(tmp_path / "c" / "d"))
     assert made == [str(tmp_path / "c" / "d"), str(tmp_path / "c")]
+
+
+def test_a_set_value_nested_too_deeply_is_a_usage_error():
+    with pytest.raises(UsageError, match="nested too deeply"):
+        cfg.apply_overrides({"model": {}}, ["model.mlp_units=" + "[" * 100000 + "]" * 100000],
+                            ("model",))

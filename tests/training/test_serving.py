@@ -456,3 +456,13 @@ def test_the_raw_din_signature_clamps_lengths_and_refuses_unknown_ids(runs):
     bad[0] = loaded.data.sizes["items"] + 5
     with pytest.raises(tf.errors.InvalidArgumentError, match="target_item: ids must be below"):
         score(target_item=bad)
+
+
+def test_evaluate_refuses_an_output_it_cannot_write_before_scoring(runs, tmp_path, capsys):
+    """The run is not scored (minutes on real data) only to fail at the write."""
+    code = evaluate_main(["--run-dir", runs["din"], "--output",
+                          str(tmp_path / "missing" / "e.json")])
+    assert code == 2 and "nothing was scored" in capsys.readouterr().err
+    assert evaluate_main(["--run-dir", runs["din"], "--output", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert evaluate_main(["--run-dir", runs["din"], "--output", os.devnull]) == 0

@@ -324,6 +324,8 @@ def parse_value(text):
         return json.loads(text)
     except ValueError:
         return text
+    except RecursionError:  # "[[[[...": a value nested thousands deep is no setting
+        raise UsageError("--set value {}... is nested too deeply to read".format(text[:40]))
 
 
 def apply_overrides(config, assignments, sections):
