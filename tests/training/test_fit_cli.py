@@ -265,6 +265,31 @@ def test_unreadable_checkpoint_index_resumes_from_the_newest_file(tmp_path, capl
     assert [h["epoch"] for h in history] == [1, 2]  # continued, not restarted
 
 
+@pytest.mark.parametrize("folder", ["checkpoints", "checkpoints/best"])
+def test_a_checkpoint_state_file_that_is_not_text_is_set_aside_not_a_traceback(
+        tmp_path, caplog, capsys, folder):
+    """Bytes that are not text in a ``checkpoint`` state file ended TensorFlow in a
+    UnicodeDecodeError: resume keeps the file aside and continues from the newest checkpoint
+    on disk; evaluate (which never writes) refuses with the reason."""
+    from training import evaluate  # pylint: disable=import-outside-toplevel
+
+    code, out = _run(tmp_path, "--epochs", "1")
+    assert code == 0
+    state = os.path.join(out, folder, "checkpoint")
+    with open(state, "wb") as handle:
+        handle.write(b"\xff\xfe\x00 not text")
+    if folder == "checkpoints/best":
+        assert evaluate.main(["--run-dir", out]) == 2
+        assert "cannot be read" in capsys.readouterr().err
+    with caplog.at_level("WARNING"):
+        code, _ = _run(tmp_path, "--epochs", "2", "--resume")
+    assert code == 0
+    assert "is not text: kept as" in caplog.text
+    assert [n for n in os.listdir(os.path.join(out, folder)) if ".unreadable-" in n]
+    history = json.load(open(os.path.join(out, "history.json")))
+    assert [h["epoch"] for h in history] == [1, 2]
+
+
 def test_unreadable_checkpoint_index_without_files_is_refused(tmp_path, capsys):
     code, out = _run(tmp_path, "--epochs", "1")
     ckpt_dir = os.path.join(out, "checkpoints")

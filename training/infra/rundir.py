@@ -11,12 +11,15 @@ Layout::
 """
 from __future__ import absolute_import, division, print_function
 
+import logging
 import os
 import tempfile
 import time
 
 from core import files
 from core.errors import DataError, UsageError
+
+log = logging.getLogger("npurec.rundir")
 
 RUN_MARKERS = ("config.json", "metrics.json", "history.json", "checkpoints")
 CONFIG_FILE, METRICS_FILE, HISTORY_FILE, VOCAB_FILE = (
@@ -36,6 +39,27 @@ def logs_dir(run_dir, name):
     return os.path.join(run_dir, LOGS_DIR, name)
 
 
+def latest_checkpoint(folder):
+    """``tf.train.latest_checkpoint(folder)``, or None when the folder's ``checkpoint`` state
+    file cannot be read (bytes that are not text, an edited file): TensorFlow raised
+    UnicodeDecodeError for the first. The callers say what an unusable state means.
+
+    Args:
+      folder: a checkpoint folder.
+
+    Returns:
+      A checkpoint prefix, or None.
+    """
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    try:
+        return tf.train.latest_checkpoint(folder)
+    except (UnicodeDecodeError, ValueError, tf.errors.OpError) as err:
+        log.warning("%s: unreadable (%s)", os.path.join(folder, "checkpoint"),
+                    str(err).splitlines()[0][:200] if str(err) else type(err).__name__)
+        return None
+
+
 def selected_checkpoint(run_dir):
     """The checkpoint a run selected: ``checkpoints/best``; the latest one only for a run
     that never selected one (stopped before its first evaluation).
@@ -53,20 +77,22 @@ def selected_checkpoint(run_dir):
       UsageError: ``metrics.json`` names a selected checkpoint but ``checkpoints/best`` holds
         none.
     """
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-
     folder = checkpoint_dir(run_dir)
-    best = tf.train.latest_checkpoint(os.path.join(folder, BEST_DIR))
+    best = latest_checkpoint(os.path.join(folder, BEST_DIR))
     if best:
         return best
     metrics = read_json(os.path.join(run_dir, "metrics.json"), {})
-    if isinstance(metrics, dict) and metrics.get("selected_checkpoint"):
+    if not isinstance(metrics, dict):
+        raise UsageError("{}: not a run's metrics (a JSON object); restore it, or train a new "
+                         "run".format(os.path.join(run_dir, "metrics.json")))
+    if metrics.get("selected_checkpoint"):
         raise UsageError(
-            "{}: the run selected {} (metrics.json) but {} holds no checkpoint: restore it. "
+            "{}: the run selected {} (metrics.json) but {} holds no readable checkpoint "
+            "(missing, or its 'checkpoint' state file cannot be read): restore it. "
             "The latest checkpoint holds other weights than the ones the run reports, and is "
             "not used in its place.".format(run_dir, metrics["selected_checkpoint"],
                                             os.path.join(folder, BEST_DIR)))
-    return tf.train.latest_checkpoint(folder)
+    return latest_checkpoint(folder)
 
 
 def default_path(model):

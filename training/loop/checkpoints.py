@@ -11,10 +11,12 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 
 import tensorflow as tf
 
 from core.errors import UsageError
+from core.numbers import parse_whole
 from training.infra import rundir
 
 log = logging.getLogger("npurec.checkpoints")
@@ -70,6 +72,23 @@ def restore(checkpoint, path, what):
             "--output-dir, or --overwrite to move this run aside.".format(what, path, first_line))
 
 
+def _set_aside_unreadable_state(folder):
+    """A ``checkpoint`` state file TensorFlow cannot read (bytes that are not text) would end
+    the CheckpointManager in a UnicodeDecodeError: it is renamed aside, never deleted, and
+    the checkpoints are found by their files (:meth:`CheckpointFiles.latest_for_resume`)."""
+    state = os.path.join(folder, "checkpoint")
+    if not os.path.isfile(state):
+        return
+    try:
+        with open(state, "rb") as handle:
+            handle.read().decode("utf-8")
+    except UnicodeDecodeError:
+        aside = "{}.unreadable-{}".format(state, time.strftime("%Y%m%d-%H%M%S"))
+        os.replace(state, aside)
+        log.warning("%s is not text: kept as %s; the checkpoints are found by their files",
+                    state, aside)
+
+
 class CheckpointFiles(object):
     """Checkpoint files of one worker: the chief's in the run directory, others' in a private
     temporary directory (every worker must take part in a tf.distribute save, only one may
@@ -83,6 +102,8 @@ class CheckpointFiles(object):
             self.private_dir = tempfile.mkdtemp(
                 prefix="npurec-worker{}-".format(runtime.cluster.worker_id))
             save_dir = self.private_dir
+        for folder in (save_dir, os.path.join(save_dir, rundir.BEST_DIR)):
+            _set_aside_unreadable_state(folder)
         self.manager = tf.train.CheckpointManager(checkpoint, save_dir, max_to_keep=keep)
         self.best_manager = tf.train.CheckpointManager(
             best_checkpoint, os.path.join(save_dir, rundir.BEST_DIR), max_to_keep=1)
@@ -133,7 +154,7 @@ class CheckpointFiles(object):
         Returns:
           A checkpoint prefix, or None.
         """
-        return tf.train.latest_checkpoint(self.run_ckpt_dir)
+        return rundir.latest_checkpoint(self.run_ckpt_dir)
 
     def latest_for_resume(self):
         """:meth:`latest`, or, when the ``checkpoint`` index file is unreadable, the newest
@@ -152,8 +173,9 @@ class CheckpointFiles(object):
         steps = []
         for name in os.listdir(self.run_ckpt_dir):
             stem, ext = os.path.splitext(name)
-            if ext == ".index" and stem.startswith("ckpt-") and stem[5:].isdigit():
-                steps.append(int(stem[5:]))
+            if ext == ".index" and stem.startswith("ckpt-") and \
+                    parse_whole(stem[5:]) is not None:
+                steps.append(parse_whole(stem[5:]))
         index = os.path.join(self.run_ckpt_dir, "checkpoint")
         if steps:
             found = os.path.join(self.run_ckpt_dir, "ckpt-{}".format(max(steps)))
@@ -174,7 +196,7 @@ class CheckpointFiles(object):
           A checkpoint prefix, or None (no evaluation improved yet).
         """
         return (self.best_manager.latest_checkpoint
-                or tf.train.latest_checkpoint(os.path.join(self.run_ckpt_dir, rundir.BEST_DIR)))
+                or rundir.latest_checkpoint(os.path.join(self.run_ckpt_dir, rundir.BEST_DIR)))
 
     def close(self):
         """Remove a non-chief worker's private checkpoint folder."""
