@@ -32,7 +32,6 @@ import os
 from core import files
 from core.errors import DataError
 from core.numbers import parse_whole
-from datasets import polyvore as pv
 
 SPLITS = ("nondisjoint", "disjoint")
 PHASES = ("train", "valid", "test")
@@ -158,7 +157,7 @@ def read_metadata(root, wanted=None):
         a ``semantic_category`` (item named), a wanted item that is absent.
     """
     path = os.path.join(root, METADATA_FILE)
-    raw = pv.load_json(path, "Polyvore Outfits item metadata")
+    raw = files.load_json(path, "Polyvore Outfits item metadata")
     if not isinstance(raw, dict):
         raise DataError("{}: expected a JSON object {{item_id: metadata}}".format(path))
     ids = raw.keys() if wanted is None else wanted
@@ -237,7 +236,7 @@ def read_outfits(root, split, phase):
       DataError: a missing file or a malformed outfit (file, position and field named).
     """
     path = os.path.join(root, outfit_file(split, phase))
-    raw = pv.load_json(path, "{} {} outfit list".format(split, phase))
+    raw = files.load_json(path, "{} {} outfit list".format(split, phase))
     if not isinstance(raw, list):
         raise DataError("{}: expected a JSON list of outfits".format(path))
     seen = set()
@@ -320,7 +319,7 @@ def read_fitb(root, split, phase, index):
         candidate of the question's own set, a blank position out of range (question named).
     """
     path = os.path.join(root, fitb_file(split, phase))
-    raw = pv.load_json(path, "{} {} fill-in-the-blank".format(split, phase))
+    raw = files.load_json(path, "{} {} fill-in-the-blank".format(split, phase))
     if not isinstance(raw, list):
         raise DataError("{}: expected a JSON list of questions".format(path))
     source = os.path.join(root, outfit_file(split, phase))

@@ -49,22 +49,6 @@ CATEGORY_MAP_FILE = "cid2rcid_100.json"
 CATEGORY_POOL_FILE = "category_summarize_100.json"
 
 
-def load_json(path, what):
-    """A JSON file of the data set (UTF-8), or a DataError naming it: missing or not JSON.
-
-    Args:
-      path: the file.
-      what: what the file is, for the message.
-
-    Returns:
-      The parsed value.
-
-    Raises:
-      DataError: a missing file or invalid JSON.
-    """
-    return files.load_json(path, what)
-
-
 def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -81,7 +65,7 @@ def load_category_map(path):
     Raises:
       DataError: not a JSON object of integers.
     """
-    raw = load_json(path, "category map")
+    raw = files.load_json(path, "category map")
     if not isinstance(raw, dict):
         raise DataError("{}: expected {{category id: dense index}}".format(path))
     mapping = {parse_whole(k): v for k, v in raw.items()}
@@ -113,7 +97,7 @@ def load_outfits(path, category_map, on_bad="error", report=None):
     Raises:
       DataError: a malformed file or, with ``on_bad="error"``, a bad outfit (named).
     """
-    raw = load_json(path, "outfit list")
+    raw = files.load_json(path, "outfit list")
     if not isinstance(raw, list):
         raise DataError("{}: expected a JSON list of outfits".format(path))
     report = report if report is not None else collections.Counter()
@@ -169,7 +153,7 @@ def load_pools(path, category_map):
     Raises:
       DataError: a malformed file.
     """
-    raw = load_json(path, "category pool")
+    raw = files.load_json(path, "category pool")
     if not isinstance(raw, list):
         raise DataError("{}: expected a JSON list of categories".format(path))
     pools = {}
@@ -631,7 +615,7 @@ def build_vocabulary(paths, min_count=5, min_length=3):
     """
     names = []
     for path in paths:
-        raw = load_json(path, "Polyvore outfit (Maryland schema)")
+        raw = files.load_json(path, "Polyvore outfit (Maryland schema)")
         for position, outfit in enumerate(raw):
             try:
                 items = outfit["items"]

@@ -69,7 +69,7 @@ def read_release(outfits_dir, on_bad="error", report=None):
         path = os.path.join(outfits_dir, name)
         if split == "validation" and not os.path.isfile(path):
             continue
-        raw = pv.load_json(path, "Polyvore release outfit list")
+        raw = files.load_json(path, "Polyvore release outfit list")
         if not isinstance(raw, list):
             raise DataError("{}: expected a JSON list of outfits".format(path))
         outfits[split] = []
@@ -204,7 +204,7 @@ def read_ngnn_split(split_dir):
     cid2rcid = pv.load_category_map(os.path.join(split_dir, pv.CATEGORY_MAP_FILE))
     summary_path = os.path.join(split_dir, pv.CATEGORY_POOL_FILE)
     pv.load_pools(summary_path, cid2rcid)  # validates ids and shapes
-    summary = pv.load_json(summary_path, "category pool")
+    summary = files.load_json(summary_path, "category pool")
     dense_to_raw = {v: k for k, v in cid2rcid.items()}
     outfits = {}
     for split, name in SPLIT_FILES:

@@ -44,3 +44,17 @@ def _private_cache(tmp_path_factory):
         os.environ.pop("NPUREC_CACHE", None)
     else:
         os.environ["NPUREC_CACHE"] = before
+
+
+def free_ports(count):
+    """``count`` TCP ports free on 127.0.0.1 just now (bound to port 0, read, released)."""
+    import socket  # pylint: disable=import-outside-toplevel
+
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()

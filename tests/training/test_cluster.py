@@ -9,7 +9,7 @@ import time
 import pytest
 
 from core.errors import UsageError
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_ports as _free_ports
 from training.infra import cluster as cl
 from training import fit
 
@@ -196,19 +196,6 @@ def _two_worker_cluster(ports, index):
     return cl.parse_tf_config(json.dumps({
         "cluster": {"worker": ["127.0.0.1:{}".format(p) for p in ports]},
         "task": {"type": "worker", "index": index}}))
-
-
-def _free_ports(count):
-    import socket  # pylint: disable=import-outside-toplevel
-
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def test_a_port_in_use_is_named_before_any_wait():

@@ -8,7 +8,6 @@ import glob
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_ports as _free_ports
 
 # slow tier (setup.cfg markers): multi-worker jobs of several processes; `.ci/run` runs it
 pytestmark = pytest.mark.slow
@@ -27,17 +26,6 @@ FIT_ARGS = ["--model", "din", "--epochs", "3", "--batch-size", "256",
             "--set", "train.steps_per_epoch=12", "--set", "train.checkpoint_every_steps=3",
             "--set", "train.keep_checkpoints=20"]
 TOTAL_STEPS = 36
-
-
-def _free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 class Job(object):
