@@ -119,7 +119,7 @@ def _build(options):
         optimizer = runtime.make_optimizer(train.optimizer, train.learning_rate,
                                            clipnorm=train.clip_norm or None)
         trainer = Trainer(task, data, model, optimizer, runtime, batch_size)
-    batches = list(epoch_dataset(task, data, batch_size, 0, train.seed).take(
+    batches = list(epoch_dataset(data, batch_size, 0, train.seed).take(
         options["batches"]))
     if not batches:
         raise SystemExit("ab: the training split has fewer rows than one batch of {}".format(

@@ -104,7 +104,7 @@ def _trainer(task, data, runtime, batch_size, n_batches, seed=0):
     with runtime.strategy.scope():
         model = task.build_model(data)
     trainer = build_trainer(task, data, model, runtime, train_config, batch_size)
-    dataset = epoch_dataset(task, data, batch_size, 0, seed)
+    dataset = epoch_dataset(data, batch_size, 0, seed)
     batches = list(dataset.take(n_batches))
     with runtime.strategy.scope():
         trainer.build(batches[0])
@@ -184,11 +184,11 @@ def din(batch_size=4096, maxlen=20, device="cpu", precision="fp32", n_batches=12
     Returns:
       ``(bench, model)``.
     """
-    from datasets.amazon import AmazonData  # pylint: disable=import-outside-toplevel
+    from datasets.behaviour_data import BehaviourData  # pylint: disable=import-outside-toplevel
     from training.tasks.din import DINModelConfig, DINTask  # pylint: disable=import-outside-toplevel
 
     runtime = rt.configure(device, precision)
-    data = AmazonData(din_sample_set(batch_size * n_batches, maxlen), synthetic=True,
+    data = BehaviourData(din_sample_set(batch_size * n_batches, maxlen), synthetic=True,
                       root="memory")
     task = DINTask(DINModelConfig())
     trainer, batches = _trainer(task, data, runtime, batch_size, n_batches)

@@ -30,6 +30,7 @@ import numpy as np
 
 from benchmarks import child, report
 from datasets import features as feature_store
+from datasets import outfit_data
 from datasets import polyvore as pv
 from datasets.generators import outfit_files
 
@@ -55,7 +56,7 @@ def _structure(directory, rng, split_sizes):
         splits[split] = []
         for _ in range(count):
             set_id += 1
-            cats = rng.choice(CATEGORIES, size=rng.randint(3, pv.MAX_ITEMS + 1), replace=False)
+            cats = rng.choice(CATEGORIES, size=rng.randint(3, outfit_data.MAX_ITEMS + 1), replace=False)
             for index, c in enumerate(cats, 1):
                 pools[int(c)].append("{}_{}".format(set_id, index))
             splits[split].append({"set_id": str(set_id),

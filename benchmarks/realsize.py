@@ -6,7 +6,7 @@ Sizes of the real data sets:
   and 2757-d multi-hot text vectors (about 6-10 words per item).
 * Amazon Electronics (5-core): 192,403 users, 63,001 items, 801 categories, 1,689,188 reviews.
 
-:func:`polyvore_in_memory` builds a :class:`datasets.polyvore.PolyvoreData` directly from random
+:func:`polyvore_in_memory` builds a :class:`datasets.outfit_data.OutfitData` directly from random
 arrays of the real shapes (the train step does not care where the bytes came from);
 :func:`amazon_files` writes real-format Amazon files of the real size (for preprocessing
 timings); :func:`datasets.generators.polyvore_style.generate` writes real-format Polyvore files at any size.
@@ -20,7 +20,7 @@ import shutil
 
 import numpy as np
 
-from datasets import polyvore as pv
+from datasets import outfit_data
 
 POLYVORE_TRAIN_OUTFITS = 16983
 POLYVORE_CATEGORIES = 120
@@ -45,7 +45,7 @@ class MemoryStore(object):
 def polyvore_in_memory(n_train=POLYVORE_TRAIN_OUTFITS, n_eval=500,
                        num_categories=POLYVORE_CATEGORIES, visual_dim=2048, vocab_size=2757,
                        words=12, outfit_size=None, seed=0):
-    """A PolyvoreData of real shapes from random arrays (no files). ``outfit_size``: fixed
+    """An OutfitData of real shapes from random arrays (no files). ``outfit_size``: fixed
     size of every outfit (None: 3-8 as in the real data).
 
     Args:
@@ -57,17 +57,17 @@ def polyvore_in_memory(n_train=POLYVORE_TRAIN_OUTFITS, n_eval=500,
       seed: the arrays' seed.
 
     Returns:
-      A :class:`datasets.polyvore.PolyvoreData`.
+      A :class:`datasets.outfit_data.OutfitData`.
     """
     rng = np.random.RandomState(seed)
     n_outfits = n_train + 2 * n_eval
     sizes = (np.full(n_outfits, outfit_size) if outfit_size
-             else rng.randint(3, pv.MAX_ITEMS + 1, size=n_outfits))
+             else rng.randint(3, outfit_data.MAX_ITEMS + 1, size=n_outfits))
     n_items = int(sizes.sum())
     store = MemoryStore(n_items, visual_dim, vocab_size, words, rng)
     item_cat = rng.randint(num_categories, size=n_items)
-    mask = (np.arange(pv.MAX_ITEMS)[None, :] < sizes[:, None]).astype(np.float32)
-    items = np.zeros((n_outfits, pv.MAX_ITEMS), np.int32)
+    mask = (np.arange(outfit_data.MAX_ITEMS)[None, :] < sizes[:, None]).astype(np.float32)
+    items = np.zeros((n_outfits, outfit_data.MAX_ITEMS), np.int32)
     items[mask > 0] = np.arange(n_items)
     cats = np.where(mask > 0, item_cat[items], 0).astype(np.int32)
     split = {"train": slice(0, n_train), "validation": slice(n_train, n_train + n_eval),
@@ -75,12 +75,12 @@ def polyvore_in_memory(n_train=POLYVORE_TRAIN_OUTFITS, n_eval=500,
     splits = {name: {"items": items[s], "cats": cats[s], "mask": mask[s]}
               for name, s in split.items()}
     train_rows = items[:n_train][mask[:n_train] > 0]
-    pools = pv.Pools({c: train_rows[item_cat[train_rows] == c] for c in range(num_categories)},
+    pools = outfit_data.Pools({c: train_rows[item_cat[train_rows] == c] for c in range(num_categories)},
                      num_categories, "memory")
-    cooc = pv.cooccurrence(splits["train"], num_categories)
-    fitb = {n: pv.fitb_questions(splits[n], pools, rng) for n in ("validation", "test")}
-    compat = {n: pv.compatibility_pairs(splits[n], pools, rng) for n in ("validation", "test")}
-    return pv.PolyvoreData(store=store, num_categories=num_categories, splits=splits,
+    cooc = outfit_data.cooccurrence(splits["train"], num_categories)
+    fitb = {n: outfit_data.fitb_questions(splits[n], pools, rng) for n in ("validation", "test")}
+    compat = {n: outfit_data.compatibility_pairs(splits[n], pools, rng) for n in ("validation", "test")}
+    return outfit_data.OutfitData(store=store, num_categories=num_categories, splits=splits,
                            pools=pools, cooc=cooc, fitb=fitb, compat=compat, report={},
                            synthetic=True, root="memory")
 

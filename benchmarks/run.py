@@ -82,13 +82,13 @@ def run_ngnn(args):
                                flops.ngnn_train_flops(bench.trainer.model,
                                                       flops.mean_nodes(data)), peak))
         if batch == 16:
-            arrays = bench.task.eval_arrays(data, "test")
+            arrays = data.eval_arrays("test")
             start = time.time()
             bench.trainer.score_arrays(arrays, 512)
             records.append({"benchmark": "ngnn_fitb_eval", "outfits": len(arrays["items"]),
                             "seconds_first_call": time.time() - start})
             start = time.time()
-            n = sum(1 for _ in epoch_dataset(bench.task, data, 16, 0, 0).take(1000))
+            n = sum(1 for _ in epoch_dataset(data, 16, 0, 0).take(1000))
             records.append({"benchmark": "ngnn_input_pipeline", "batch_size": 16,
                             "samples_per_sec": n * 16 / (time.time() - start)})
     for size in SMOKE["ngnn_sizes"] if smoke else (3, 5, 8):

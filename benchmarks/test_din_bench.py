@@ -24,7 +24,7 @@ def test_din_train_step(benchmark, bench):
 
 def test_din_evaluation(benchmark, bench):
     """Rows/s of scoring the test split."""
-    arrays = bench.task.eval_arrays(bench.data, "test")
+    arrays = bench.data.eval_arrays("test")
     bench.trainer.score_arrays(arrays, 8192)
     benchmark(bench.trainer.score_arrays, arrays, 8192)
     benchmark.extra_info["rows"] = len(arrays["row"])
@@ -33,7 +33,7 @@ def test_din_evaluation(benchmark, bench):
 def test_din_input_pipeline(benchmark, bench):
     """Batches/s of one epoch's input pipeline alone."""
     def epoch():
-        for _ in epoch_dataset(bench.task, bench.data, 4096, 0, 0):
+        for _ in epoch_dataset(bench.data, 4096, 0, 0):
             pass
     benchmark(epoch)
 

@@ -28,7 +28,7 @@ def test_ngnn_train_step(benchmark, data, batch_size):
 def test_ngnn_fitb_evaluation(benchmark, data):
     """Questions/s of FITB scoring."""
     bench, _ = common.ngnn(batch_size=16, data=data, n_batches=2)
-    arrays = bench.task.eval_arrays(data, "test")
+    arrays = data.eval_arrays("test")
     bench.trainer.score_arrays(arrays, 512)
     benchmark(bench.trainer.score_arrays, arrays, 512)
     benchmark.extra_info["outfits_scored"] = len(arrays["items"])
@@ -39,7 +39,7 @@ def test_ngnn_input_pipeline(benchmark, data):
     task = common.ngnn(batch_size=16, data=data, n_batches=2)[0].task
 
     def epoch_slice():
-        for _ in epoch_dataset(task, data, 16, 0, 0).take(500):
+        for _ in epoch_dataset(data, 16, 0, 0).take(500):
             pass
     benchmark(epoch_slice)
     benchmark.extra_info["samples"] = 500 * 16

@@ -48,6 +48,7 @@ from core.errors import DataError, NpurecError, said
 from core import files, quiet
 from datasets import progress as progress_bars
 from datasets import features as feature_store
+from datasets import item_text
 from datasets import polyvore as pv
 from datasets import polyvore_outfits
 from datasets import polyvore_release as release_io
@@ -120,7 +121,7 @@ def featurize_polyvore(images, outfits, out, split=None, backbone="inception_v3"
     else:
         train_names = [items[release_io.item_key(o.set_id, i)].name
                        for o in release["train"] for i in o.indices]
-        pairs = pv.vocabulary_from_names(train_names)
+        pairs = item_text.vocabulary_from_names(train_names)
         if not pairs:
             raise DataError("{}: no word of 3+ characters occurs 5+ times in the training "
                             "names; pass --vocab FILE".format(outfits))
@@ -400,7 +401,7 @@ def split_vocabulary(texts, max_words, min_count):
     """
     counts = collections.Counter()
     for text in texts:
-        counts.update({w for w in pv.tokenize(text) if len(w) >= 3})
+        counts.update({w for w in item_text.tokenize(text) if len(w) >= 3})
     vocab = sorted(((w, c) for w, c in counts.items() if c >= min_count),
                    key=lambda wc: (-wc[1], wc[0]))
     return vocab[:max_words]

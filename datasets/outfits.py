@@ -1,14 +1,15 @@
-"""The outfit family (NGNN's data): its provider and the readers of today's layouts.
+"""The outfit family (NGNN's data): its provider, the readers of today's layouts, and
+:func:`load`, which gives the family's data object.
 
-Each reader returns the NGNN data holder (:func:`datasets.polyvore.load`'s or
-:func:`datasets.polyvore_outfits.load`'s). The raw releases are recognised too, only to say
+Each reader returns a :class:`datasets.outfit_data.OutfitData` (:func:`datasets.polyvore.load`'s
+or :func:`datasets.polyvore_outfits.load`'s). The raw releases are recognised too, only to say
 that they are featurized first. Readers of other layouts register here (:data:`PROVIDER`).
 """
 from __future__ import absolute_import, division, print_function
 
 import os
 
-from datasets import outfits_release
+from datasets import outfit_data, outfits_release
 from datasets import polyvore as pv
 from datasets import polyvore_outfits
 from datasets import polyvore_release
@@ -57,3 +58,25 @@ PROVIDER.register(Reader(
 PROVIDER.register(Reader(
     "maryland", "the NGNN authors' Polyvore files ({}, ...)".format(pv.TRAIN_FILE),
     lambda root: os.path.isfile(os.path.join(root, pv.TRAIN_FILE)), _maryland))
+
+
+def load(root, cache_dir, config, seed=0, log=None, synthetic=False):
+    """The outfits in ``root``, read by the reader of their layout, as NGNN's data.
+
+    Args:
+      root / cache_dir / config / seed / log / synthetic: as :meth:`Provider.load`.
+
+    Returns:
+      A :class:`datasets.outfit_data.OutfitData`. Vectors of an untrained backbone are said
+      at WARNING: the visual branch would learn nothing of the images.
+
+    Raises:
+      DataError: no reader's layout, or an ambiguous folder.
+    """
+    data = PROVIDER.load(root, cache_dir, config, seed, log, synthetic)
+    if log is not None and outfit_data.features_record(data.store).get("random_weights"):
+        log.warning("%s: the image vectors were encoded with RANDOM backbone weights "
+                    "(datasets.featurize --weights none: for tests only); the visual branch "
+                    "sees noise-like features. Featurize with --weights imagenet or a "
+                    "weights file for real results", root)
+    return data

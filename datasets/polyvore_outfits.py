@@ -1,5 +1,5 @@
 """Polyvore Outfits for NGNN: a ``datasets.featurize polyvore-outfits`` output in, the training
-outfits and the split's OFFICIAL questions out (:class:`datasets.polyvore.PolyvoreData`).
+outfits and the split's OFFICIAL questions out (:class:`datasets.outfit_data.OutfitData`).
 
 Choices, each documented because it changes what the numbers mean:
 
@@ -38,7 +38,7 @@ from core.errors import DataError
 from core.numbers import parse_whole
 from datasets import features as feature_store
 from datasets import outfits_release as release
-from datasets import polyvore as pv
+from datasets import outfit_data
 
 ITEMS_FILE = "items.json"
 CATEGORIES_FILE = "categories.json"
@@ -143,7 +143,7 @@ def load(root, split="nondisjoint", seed=0, min_category_items=100, log=None):
       log: a logger.
 
     Returns:
-      A :class:`datasets.polyvore.PolyvoreData` with ``official`` = the split.
+      A :class:`datasets.outfit_data.OutfitData` with ``official`` = the split.
 
     Raises:
       DataError: an incomplete output, a split that was not featurized, an item of the lists
@@ -226,7 +226,7 @@ def load(root, split="nondisjoint", seed=0, min_category_items=100, log=None):
         raise DataError("{}: no training outfit of 2+ items whose items all have an "
                         "image".format(os.path.join(root, release.outfit_file(split, "train"))))
     identity = np.arange(len(store.keys))
-    splits = {PHASE_SPLIT[p]: pv.pack(as_outfits(row_lists(lists[p]) if p != "train" else
+    splits = {PHASE_SPLIT[p]: outfit_data.pack(as_outfits(row_lists(lists[p]) if p != "train" else
                                                  kept), identity.take, width)
               for p in release.PHASES}
 
@@ -243,12 +243,12 @@ def load(root, split="nondisjoint", seed=0, min_category_items=100, log=None):
                 candidate_rows.append(np.insert(base, blank, choice))
             answers.append(answer)
             blanks.append(blank)
-        fitb[name] = pv.pack(as_outfits(candidate_rows), identity.take, width)
+        fitb[name] = outfit_data.pack(as_outfits(candidate_rows), identity.take, width)
         fitb[name]["answer"] = np.asarray(answers, np.int64)
         fitb[name]["blank"] = np.asarray(blanks, np.int64)
         report["questions_with_imageless_items:" + phase] = imageless
         compat_rows = [rows_of(c) for c, _ in compat_q]
-        compat[name] = pv.pack(as_outfits(compat_rows), identity.take, width)
+        compat[name] = outfit_data.pack(as_outfits(compat_rows), identity.take, width)
         compat[name]["label"] = np.asarray([label for _, label in compat_q], np.float32)
         report["compat_outfits_with_imageless_items:" + phase] = sum(
             int(not has_image[r].all()) for r in compat_rows)
@@ -258,10 +258,10 @@ def load(root, split="nondisjoint", seed=0, min_category_items=100, log=None):
                 int(compat[name]["label"][0])))
 
     pool_rows = np.unique(np.concatenate(kept))
-    pools = pv.GroupPools(pool_rows, item_node[pool_rows], node_semantic[item_node[pool_rows]],
+    pools = outfit_data.GroupPools(pool_rows, item_node[pool_rows], node_semantic[item_node[pool_rows]],
                           node_semantic, os.path.join(root, release.outfit_file(split, "train")))
     num_nodes = len(node_names)
-    cooc = pv.cooccurrence(splits["train"], num_nodes)
+    cooc = outfit_data.cooccurrence(splits["train"], num_nodes)
     fine_ids = sorted(set(category_id))
     item_fine = np.searchsorted(fine_ids, category_id).astype(np.int64)
     item_semantic = np.asarray([semantics.index(s) for s in semantic], np.int64)
@@ -270,7 +270,7 @@ def load(root, split="nondisjoint", seed=0, min_category_items=100, log=None):
                                 ("semantic_cooccurrence", item_semantic, len(semantics))):
         train_packed = dict(splits["train"], cats=mapping[splits["train"]["items"]] *
                             (splits["train"]["mask"] > 0))
-        rules[rule] = (mapping, pv.cooccurrence(train_packed, size))
+        rules[rule] = (mapping, outfit_data.cooccurrence(train_packed, size))
     report["nodes"] = num_nodes
     report["nodes_of_their_own"] = num_nodes - len(semantics)
     report["width"] = width
@@ -280,7 +280,7 @@ def load(root, split="nondisjoint", seed=0, min_category_items=100, log=None):
                  "min_category_items=%d), outfits of up to %d items; %s", split,
                  len(store.keys), num_nodes, num_nodes - len(semantics), min_category_items,
                  width, report)
-    return pv.PolyvoreData(store=store, num_categories=num_nodes, splits=splits, pools=pools,
+    return outfit_data.OutfitData(store=store, num_categories=num_nodes, splits=splits, pools=pools,
                            cooc=cooc, fitb=fitb, compat=compat, report=report, synthetic=False,
                            root=root, category_map=category_map, width=width, rules=rules,
                            official=split)

@@ -20,6 +20,7 @@ import numpy as np
 from core import files
 from core.errors import DataError
 from core.numbers import parse_whole
+from datasets import item_text, outfit_data
 from datasets import polyvore as pv
 
 RELEASE_FILES = (("train", "train_no_dup.json"), ("validation", "valid_no_dup.json"),
@@ -128,7 +129,7 @@ def _parse_outfit(entry, path, position, items, seen):
     return Outfit(set_id, indices, categories)
 
 
-def filtered_split(release, min_category_items=100, min_items=3, max_items=pv.MAX_ITEMS,
+def filtered_split(release, min_category_items=100, min_items=3, max_items=outfit_data.MAX_ITEMS,
                    category_names=None):
     """Rebuild NGNN's filtered split from the release, by the rule of the authors' files.
 
@@ -291,7 +292,7 @@ def text_word_ids(names, words, mode="multi-hot"):
     index = {w: i for i, w in enumerate(words)}
     lists = []
     for name in names:
-        found = [index[w] for w in pv.tokenize(name) if w in index]
+        found = [index[w] for w in item_text.tokenize(name) if w in index]
         if mode == "last-word":
             lists.append(found[-1:])
         else:

@@ -11,7 +11,8 @@ import tensorflow as tf
 
 from training.infra import metrics as M
 from core.compat import keras
-from training.tasks import KeyRange, Task, TrainInput
+from datasets.inputs import KeyRange, TaskData, TrainInput
+from training.tasks import Task
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +34,10 @@ class ToyDataConfig(object):
     label_rule: bool = False
 
 
-class ToyData(object):
+class ToyData(TaskData):
+    """Three splits of features ``x`` with labels ``y`` from one planted linear rule; the
+    inputs are the arrays themselves."""
+
     def __init__(self, seed, n):
         rng = np.random.RandomState(seed)
         self.w = rng.normal(size=4).astype(np.float32)
@@ -43,6 +47,43 @@ class ToyData(object):
             p = 1.0 / (1.0 + np.exp(-3.0 * x.dot(self.w)))
             y = (rng.uniform(size=n) < p).astype(np.float32)
             self.splits[split] = {"x": x, "y": y, "boost": np.ones(n, np.float32)}
+
+    def num_train_examples(self):
+        return len(self.splits["train"]["y"])
+
+    def train_input(self, batch_size, epoch, seed):
+        arrays = self.splits["train"]
+        order = np.random.RandomState(seed * 1000 + epoch).permutation(len(arrays["y"]))
+        shuffled = {k: v[order] for k, v in arrays.items()}
+        batches = tf.data.Dataset.from_tensor_slices(shuffled).batch(batch_size,
+                                                                     drop_remainder=True)
+        return TrainInput(batches)
+
+    def eval_arrays(self, split):
+        return self.splits[split]
+
+
+class ToyKeyData(ToyData):
+    """The toy data with its evaluation rows given as :class:`KeyRange` keys, as DIN gives its
+    disk rows: validation rows are keys ``0..n-1``, test rows ``n..2n-1``, and the features
+    are gathered by key in the input pipeline (``eval_materialize``)."""
+
+    @classmethod
+    def view(cls, data):
+        """The same splits as ``data`` (a :class:`ToyData`), evaluated by key."""
+        out = cls.__new__(cls)
+        out.__dict__.update(data.__dict__)
+        return out
+
+    def eval_arrays(self, split):
+        n = len(self.splits["validation"]["y"])
+        start = 0 if split == "validation" else n
+        return {"row": KeyRange(start, start + len(self.splits[split]["y"]))}
+
+    def eval_materialize(self):
+        features = tf.constant(np.concatenate([self.splits["validation"]["x"],
+                                               self.splits["test"]["x"]]))
+        return lambda batch: {"x": tf.gather(features, batch["row"])}
 
 
 class ToyTask(Task):
@@ -66,24 +107,10 @@ class ToyTask(Task):
         layers.append(keras.layers.Dense(1, dtype="float32", kernel_regularizer=regularizer))
         return keras.Sequential(layers)
 
-    def num_train_examples(self, data):
-        return len(data.splits["train"]["y"])
-
-    def train_input(self, data, batch_size, epoch, seed):
-        arrays = data.splits["train"]
-        order = np.random.RandomState(seed * 1000 + epoch).permutation(len(arrays["y"]))
-        shuffled = {k: v[order] for k, v in arrays.items()}
-        batches = tf.data.Dataset.from_tensor_slices(shuffled).batch(batch_size,
-                                                                     drop_remainder=True)
-        return TrainInput(batches)
-
     def loss(self, model, data, batch, training):
         logits = tf.squeeze(tf.cast(model(batch["x"], training=training), tf.float32), -1)
         logits = logits * batch["boost"]
         return tf.nn.sigmoid_cross_entropy_with_logits(labels=batch["y"], logits=logits)
-
-    def eval_arrays(self, data, split):
-        return data.splits[split]
 
     def score(self, model, data, batch):
         return tf.sigmoid(tf.squeeze(tf.cast(model(batch["x"], training=False), tf.float32), -1))
@@ -99,18 +126,3 @@ class ToyTask(Task):
             out["labels"] = {"auc": M.auc(y, y)}
         return out
 
-
-class ToyKeyTask(ToyTask):
-    """The toy task with its evaluation rows given as :class:`KeyRange` keys, as DIN gives its
-    disk rows: validation rows are keys ``0..n-1``, test rows ``n..2n-1``, and the features
-    are gathered by key in the input pipeline (``eval_materialize``)."""
-
-    def eval_arrays(self, data, split):
-        n = len(data.splits["validation"]["y"])
-        start = 0 if split == "validation" else n
-        return {"row": KeyRange(start, start + len(data.splits[split]["y"]))}
-
-    def eval_materialize(self, data):
-        features = tf.constant(np.concatenate([data.splits["validation"]["x"],
-                                               data.splits["test"]["x"]]))
-        return lambda batch: {"x": tf.gather(features, batch["row"])}

@@ -39,13 +39,14 @@ def export(run_dir, out=None, check_rows=256):
     from training.driver import serving  # pylint: disable=import-outside-toplevel
 
     loaded = serving.load_run(run_dir)
-    module = loaded.task.export_module(loaded.model, loaded.data)
+    exporter = loaded.task.exporter()
+    module = exporter.export_module(loaded.model, loaded.data)
     out = out or os.path.join(run_dir, "export")
     if os.path.exists(out):
         raise UsageError("{} exists; remove it or pass another --out".format(out))
     with files.atomic_directory(out, exists=files.REFUSE) as tmp:
         tf.saved_model.save(module, tmp, signatures={"serving_default": module.serve})
-        sample, want = loaded.task.serving_check(loaded.model, loaded.data, check_rows)
+        sample, want = exporter.serving_check(loaded.model, loaded.data, check_rows)
         sample = {k: tf.constant(v) for k, v in sample.items()}
         restored = tf.saved_model.load(tmp)
         got = list(restored.signatures["serving_default"](**sample).values())[0].numpy()

@@ -67,8 +67,8 @@ def predict(run_dir, input_path, output_path, batch_rows=4096):
 
     _check_paths(input_path, output_path)  # before the run is loaded: refusals are cheap
     loaded = serving.load_run(run_dir)
-    task, data = loaded.task, loaded.data
-    module = task.export_module(loaded.model, data)
+    exporter, data = loaded.task.exporter(), loaded.data
+    module = exporter.export_module(loaded.model, data)
     results, pending, errors = {}, [], 0
 
     def flush():
@@ -81,7 +81,7 @@ def predict(run_dir, input_path, output_path, batch_rows=4096):
         for number, request, rows, warnings in pending:
             n = len(next(iter(rows.values())))
             out = {"line": number}
-            out.update(task.format_result(request, scores[offset:offset + n]))
+            out.update(exporter.format_result(request, scores[offset:offset + n]))
             if warnings:
                 out["warnings"] = warnings
             results[number] = out
@@ -106,7 +106,7 @@ def predict(run_dir, input_path, output_path, batch_rows=4096):
                     raise ValueError("malformed JSON (nested too deeply to read)")
                 if not isinstance(request, dict):
                     raise ValueError("expected a JSON object")
-                rows, warnings = task.request_rows(data, request)
+                rows, warnings = exporter.request_rows(data, request)
             except ValueError as err:
                 results[number] = {"line": number, "error": str(err)}
                 errors += 1

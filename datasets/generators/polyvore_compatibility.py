@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from datasets import polyvore as pv
+from datasets import outfit_data
 from datasets.generators import common
 from datasets.generators import outfit_files
 
@@ -72,7 +72,7 @@ def _write_polyvore_compatibility(out, n_train, n_valid, n_test, groups, per_gro
         for _ in range(count):
             set_id += int(rng.randint(1, 500))
             style = rng.randint(num_styles)
-            size = rng.randint(3, min(groups, pv.MAX_ITEMS) + 1)
+            size = rng.randint(3, min(groups, outfit_data.MAX_ITEMS) + 1)
             chosen = rng.choice(groups, size=size, replace=False)
             cats = [int(g * per_group + rng.choice(per_group, p=pref[style, g * per_group:
                                                                       (g + 1) * per_group]))

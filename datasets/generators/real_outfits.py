@@ -30,6 +30,7 @@ import os
 import numpy as np
 
 from core.errors import DataError
+from datasets import outfit_data
 from datasets import polyvore as pv
 from datasets.generators import common
 from datasets.generators import outfit_files
@@ -158,12 +159,12 @@ def _write(out, folder, n_train, n_valid, n_test, latent_dim, spread, strength, 
                                  "items_category": [int(category_ids[c]) for c in cats]})
     outfit_files.write_polyvore_files(out, splits, pools, category_ids, visual, text, layout,
                                 version)
-    every = pv.pack(lists["train"], lambda ks: np.zeros(len(ks), np.int32))
+    every = outfit_data.pack(lists["train"], lambda ks: np.zeros(len(ks), np.int32))
     keys = sorted(latent)
     np.savez(os.path.join(out, common.ORACLE_FILE), kind=np.asarray(KIND),
              keys=np.asarray(keys), latent=np.asarray([latent[k] for k in keys], np.float32),
-             spread=np.asarray(spread), cooc=pv.cooccurrence(every, num_categories),
-             frequency=pv.category_frequency(every, num_categories),
+             spread=np.asarray(spread), cooc=outfit_data.cooccurrence(every, num_categories),
+             frequency=outfit_data.category_frequency(every, num_categories),
              outfits=np.asarray(len(lists["train"])))
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from core.errors import DataError
-from datasets import amazon, samples
+from datasets import amazon, behaviour_data, samples
 from training.tasks import din_baselines
 from datasets.generators import amazon_interests
 
@@ -338,7 +338,7 @@ def test_the_candidates_statistics_leave_a_training_rows_fold_out(tmp_path):
     samples.write(path, sequence, splits, {"items": 5, "categories": 2}, {},
                   {"items": np.array(["", "a", "b", "c", "d"]), "categories": np.array(["", "x"]),
                    "item_category": np.array([0, 1, 1, 1, 1])}, 3)
-    data = amazon.AmazonData(samples.open_set(path), synthetic=True, root="memory")
+    data = behaviour_data.BehaviourData(samples.open_set(path), synthetic=True, root="memory")
     np.testing.assert_array_equal(data.item_counts, [0, 2, 1, 0, 0])
     scale = samples.FOLDS / (samples.FOLDS - 1.0)
     train = data.splits["train"]
@@ -347,7 +347,7 @@ def test_the_candidates_statistics_leave_a_training_rows_fold_out(tmp_path):
     np.testing.assert_allclose(train["target_events"], [scale, scale, 0, 2 * scale])
     base = data.base_rate
     assert base == pytest.approx(3 / 4)
-    prior = amazon.RATE_PRIOR_ROWS
+    prior = behaviour_data.RATE_PRIOR_ROWS
     rate_user0 = (scale + prior * base) / (2 * scale + prior)  # user 1's positive, user 3's
     np.testing.assert_allclose(train["target_rate"][0], rate_user0, rtol=1e-6)
     rate_user3 = (2 * scale + prior * base) / (2 * scale + prior)  # users 0 and 1's positives

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from datasets import amazon, movielens, samples
+from datasets import amazon, behaviour_data, movielens, samples
 from datasets.generators import amazon_longtail
 from core.errors import DataError
 
@@ -170,7 +170,7 @@ def test_on_a_long_tail_log_only_in_split_negatives_hide_the_candidate(
     monkeypatch.setenv("NPUREC_CACHE", str(tmp_path))
     root = amazon_longtail.generate(n_users=400)
     opened = amazon.load(root, str(tmp_path / "cache"), negatives=negatives)
-    data = amazon.AmazonData(opened, synthetic=True, root=root)
+    data = behaviour_data.BehaviourData(opened, synthetic=True, root=root)
     events = collections.Counter(opened.sequence.tolist())
     assert np.mean([c == 1 for c in events.values()]) > 0.6  # most items occur once
     base = din_baselines.Baselines(data).score("test")
@@ -197,14 +197,14 @@ def test_the_candidates_mean_feedback_is_out_of_fold_for_training_rows(tmp_path)
                                                                        maxlen=5, seed=0)
     path = str(tmp_path / "set")
     samples.write(path, sequence, splits, sizes, {}, vocab, 5, feedback=feedback)
-    data = amazon.AmazonData(samples.open_set(path), synthetic=False, root="memory")
+    data = behaviour_data.BehaviourData(samples.open_set(path), synthetic=False, root="memory")
     rating = samples.feedback_values(vocab["feedback"])[feedback]
     train = splits["train"]
     columns = {k: train[:, i] for i, k in enumerate(samples.RECORD)}
     events = np.unique(columns["event"])
     mean = rating[events].mean()
     assert data.feedback_mean == pytest.approx(mean)
-    prior = amazon.FEEDBACK_PRIOR_EVENTS
+    prior = behaviour_data.FEEDBACK_PRIOR_EVENTS
     got = data.splits["test"]["target_feedback"]
     test_items = data.splits["test"]["target_item"]
     for item, value in zip(test_items, got):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.errors import DataError
-from datasets import features, polyvore
+from datasets import features, item_text, outfit_data, polyvore
 from datasets.generators import polyvore_style
 from tests.conftest import SHARED, SHARED_REASON
 
@@ -196,7 +196,7 @@ def test_empty_pools_and_corrupt_zip(small_root, tmp_path):
 
 
 def test_pools_never_draw_from_empty_categories():
-    pools = polyvore.Pools({0: [10, 11], 2: [20]}, 4, "test")
+    pools = outfit_data.Pools({0: [10, 11], 2: [20]}, 4, "test")
     rows, cats = pools.draw(np.random.RandomState(0), 500)
     assert set(cats.tolist()) == {0, 2}
     assert set(rows[cats == 0].tolist()) == {10, 11} and set(rows[cats == 2].tolist()) == {20}
@@ -212,8 +212,8 @@ def test_real_outfit_files_parse():
     assert all(2 <= len(keys) <= 8 for _, keys, _ in train)
     pools = polyvore.load_pools(os.path.join(POLYVORE, polyvore.CATEGORY_POOL_FILE), cmap)
     assert sum(len(v) for v in pools.values()) == 104752
-    packed = polyvore.pack(train, lambda keys: np.arange(len(keys)))
-    cooc = polyvore.cooccurrence(packed, 120)
+    packed = outfit_data.pack(train, lambda keys: np.arange(len(keys)))
+    cooc = outfit_data.cooccurrence(packed, 120)
     assert cooc.shape == (120, 120) and np.allclose(cooc, cooc.T) and cooc.trace() == 0
     # the real files name features that are not here: a clear error, not a crash
     with pytest.raises(DataError, match="missing item features"):
@@ -225,18 +225,18 @@ def test_vocabulary_from_the_maryland_sample():
     sample = os.path.join(POLYVORE, "maryland-sample")
     paths = [os.path.join(sample, n) for n in ("train_no_dup.json", "valid_no_dup.json",
                                                "test_no_dup.json")]
-    vocab = polyvore.build_vocabulary(paths, min_count=2)
+    vocab = item_text.build_vocabulary(paths, min_count=2)
     words = [w for w, _ in vocab]
     assert vocab and all(len(w) >= 3 and c >= 2 for w, c in vocab)
     assert [c for _, c in vocab] == sorted((c for _, c in vocab), reverse=True)
     name = json.load(open(paths[0]))[0]["items"][0]["name"]
-    hot = polyvore.text_multi_hot(name, vocab)
+    hot = item_text.text_multi_hot(name, vocab)
     assert hot.shape == (len(vocab),)
-    assert hot.sum() == len({w for w in polyvore.tokenize(name) if w in set(words)})
+    assert hot.sum() == len({w for w in item_text.tokenize(name) if w in set(words)})
     # the published vocabulary tokenises to itself (our tokenizer keeps its words whole)
     published = [line.split()[0] for line in open(os.path.join(POLYVORE, "final_word_dict.txt"))]
     assert len(published) >= 2755
-    assert all(polyvore.tokenize(w) == [w.lower()] for w in published if w.isalnum())
+    assert all(item_text.tokenize(w) == [w.lower()] for w in published if w.isalnum())
 
 
 def test_distinct_categories_option(small_root, tmp_path):

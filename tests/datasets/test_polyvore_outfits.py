@@ -12,7 +12,7 @@ import pytest
 
 from datasets import featurize
 from datasets import outfits_release as release
-from datasets import polyvore as pv
+from datasets import outfit_data
 from datasets import polyvore_outfits as po
 from core.errors import DataError
 from tests.datasets import outfits_fixture as fx
@@ -134,7 +134,7 @@ def test_vocabulary_comes_from_training_items_only(featurized):
 def test_training_negatives_share_the_semantic_category(featurized):
     _, out, _, _ = featurized
     data = po.load(out, "nondisjoint", min_category_items=5)
-    samples = pv.training_samples(data.splits["train"], data.pools, np.random.RandomState(0))
+    samples = outfit_data.training_samples(data.splits["train"], data.pools, np.random.RandomState(0))
     train = data.splits["train"]
     replaced = train["items"][samples["outfit"], samples["slot"]]
     semantic = data.rules["semantic_cooccurrence"][0]

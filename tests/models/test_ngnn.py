@@ -428,14 +428,14 @@ def test_prior_leaves_out_exactly_the_outfits_own_pairs_when_a_category_repeats(
     """Two training outfits [0, 0, 1] and [0, 0, 2]: category 0 pairs with itself twice in
     each (the counts' diagonal is 4). Scoring the first with its own pairs left out must keep
     the other outfit's 2 (a product of counts would take 4 off: nothing would be left)."""
-    from datasets import polyvore as pv  # pylint: disable=import-outside-toplevel
+    from datasets import outfit_data  # pylint: disable=import-outside-toplevel
     from models.ngnn_layers import CooccurrencePrior  # pylint: disable=import-outside-toplevel
     packed = {"cats": np.array([[0, 0, 1], [0, 0, 2]], np.int32),
               "mask": np.ones((2, 3), np.float32)}
-    counts = pv.cooccurrence(packed, 3)
+    counts = outfit_data.cooccurrence(packed, 3)
     assert counts[0, 0] == 4 and counts[0, 1] == 2 and counts[1, 2] == 0
     prior = CooccurrencePrior(3)
-    prior.set_counts(counts, pv.category_frequency(packed, 3), 2)
+    prior.set_counts(counts, outfit_data.category_frequency(packed, 3), 2)
     cats, mask = packed["cats"][:1], packed["mask"][:1]
     left_out = float(prior(cats, mask, own=np.array([[2.0, 1.0, 0.0]]))[0])
     assert left_out == pytest.approx(2 * np.log1p(2.0) / 6)  # (0,0) twice: 2 left; (0,1): 0

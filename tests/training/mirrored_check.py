@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from tests.toy_task import ToyKeyTask, ToyModelConfig, ToyTask
+from tests.toy_task import ToyKeyData, ToyModelConfig, ToyTask
 from training.loop.trainer import Trainer
 from training.infra import runtime as rt
 from training.infra.sharding import epoch_dataset
@@ -27,13 +27,13 @@ def train(runtime, initial, data):
         model = task.build_model(data)
         optimizer = runtime.make_optimizer("adam", 0.05)
         trainer = Trainer(task, data, model, optimizer, runtime, GLOBAL_BATCH)
-        trainer.build(next(iter(epoch_dataset(task, data, per_replica, 0, 0))))
+        trainer.build(next(iter(epoch_dataset(data, per_replica, 0, 0))))
     if initial is not None:
         model.set_weights(initial)
     start = model.get_weights()
 
     def make_batches(batch_size, shard):
-        return epoch_dataset(task, data, batch_size, 0, 0, shard)
+        return epoch_dataset(data, batch_size, 0, 0, shard)
 
     for batch in runtime.distribute_batches(make_batches, GLOBAL_BATCH, num_steps=3):
         trainer.train_step(batch)
@@ -44,12 +44,13 @@ def key_range_diff(trainer, data):
     """Largest difference between the scores of :class:`KeyRange` keys and of the arrays
     they stand for, on ``trainer``'s replicas (24: a batch that needs padding)."""
     runtime = trainer.runtime
+    key_data = ToyKeyData.view(data)
     with runtime.strategy.scope():
-        keys = Trainer(ToyKeyTask(ToyModelConfig(hidden=8)), data, trainer.model,
+        keys = Trainer(ToyTask(ToyModelConfig(hidden=8)), key_data, trainer.model,
                        trainer.optimizer, runtime, GLOBAL_BATCH)
     return max(float(np.max(np.abs(
-        keys.score_arrays(keys.task.eval_arrays(data, split), 24)
-        - trainer.score_arrays(trainer.task.eval_arrays(data, split), 24))))
+        keys.score_arrays(key_data.eval_arrays(split), 24)
+        - trainer.score_arrays(data.eval_arrays(split), 24))))
         for split in ("validation", "test"))
 
 

@@ -1,6 +1,7 @@
 """The documented extension point: a third model registered with ``tasks.register_task`` is
 trained, evaluated, exported and served by the same commands as the built-in two, with only
-its model and a task that names it (here: an item/category bias model on DIN's data)."""
+its model and a task that names it (here: an item/category bias model on DIN's data), and a
+model written from the base Task in its five methods trains on a data provider it reuses."""
 import dataclasses
 import json
 import os
@@ -8,9 +9,13 @@ import os
 import pytest
 import tensorflow as tf
 
-from training import export, fit, predict, tasks
 from core.compat import add_weight, keras
-from training.tasks.din import DINTask
+from core.errors import UsageError
+from datasets import behaviour
+from datasets.generators import amazon_interests, common
+from training import export, fit, predict, tasks
+from training.infra import metrics as M
+from training.tasks.din import DINDataConfig, DINTask
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,17 +48,52 @@ class BiasModel(keras.Model):
                 + self.history_weight * share)
 
 
+def build_bias_model(data, config):
+    """A built :class:`BiasModel` for the data's id spaces."""
+    model = BiasModel(data.sizes["items"], data.sizes["categories"], config.history_weight)
+    model({"hist_cats": tf.zeros([1, 1], tf.int32), "hist_len": tf.zeros([1], tf.int32),
+           "target_item": tf.zeros([1], tf.int32), "target_cat": tf.zeros([1], tf.int32)})
+    return model
+
+
 class BiasTask(DINTask):
     name = "item_bias"
     model_config_cls = BiasConfig
     presets = {}
 
     def build_model(self, data):
-        model = BiasModel(data.sizes["items"], data.sizes["categories"],
-                          self.model_config.history_weight)
-        model({"hist_cats": tf.zeros([1, 1], tf.int32), "hist_len": tf.zeros([1], tf.int32),
-               "target_item": tf.zeros([1], tf.int32), "target_cat": tf.zeros([1], tf.int32)})
-        return model
+        return build_bias_model(data, self.model_config)
+
+
+class FromScratchTask(tasks.Task):
+    """The same model from the base class, in the five methods (no serving): the data, its
+    inputs and its record come from DIN's provider (``datasets.behaviour``), reused as is."""
+
+    name = "bias_from_scratch"
+    model_config_cls = BiasConfig
+    data_config_cls = DINDataConfig  # the provider's readers read their settings from it
+    monitor, monitor_mode, metric_names = "auc", "max", ("auc", "logloss")
+
+    def prepare(self, seed, log=None):
+        config = self.data_config
+        root, synthetic, cache = common.resolve_data_dir(
+            config.data_dir, config.cache_dir, lambda: amazon_interests.generate(n_users=300),
+            "generated interests", log)
+        return behaviour.load(root, cache, config, seed, log, synthetic)
+
+    def build_model(self, data):
+        return build_bias_model(data, self.model_config)
+
+    def loss(self, model, data, batch, training):
+        return tf.nn.sigmoid_cross_entropy_with_logits(
+            labels=batch["label"], logits=model(batch, training=training))
+
+    def score(self, model, data, batch):
+        return tf.sigmoid(model(batch, training=False))
+
+    def metrics(self, data, split, scores):
+        labels = data.splits[split]["label"]
+        return {"auc": M.auc(labels, scores), "logloss": M.logloss(labels, scores)}
 
 
 @pytest.fixture
@@ -106,3 +146,21 @@ def test_the_third_model_is_sharded_and_scaled_by_the_loop_alone(tmp_path):
     metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
     assert metrics["runtime"]["replicas"] == 2
     assert metrics["test"]["auc"] > metrics["baselines"]["test"]["item_popularity"]["auc"]
+
+
+def test_a_task_from_the_base_class_trains_on_a_reused_provider(tmp_path, monkeypatch):
+    """Five methods and a provider: the run trains, selects on its own metric, and records
+    the data as the provider describes it (rows, vocabulary); it has no serving, and export
+    says so by name instead of failing inside."""
+    monkeypatch.setenv("NPUREC_CACHE", str(tmp_path / "cache"))
+    run_dir = str(tmp_path / "run")
+    assert fit.main(["--model", "tests.training.test_extension:FromScratchTask",
+                     "--output-dir", run_dir, "--device", "cpu", "--epochs", "2",
+                     "--learning-rate", "0.05"]) == 0
+    metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
+    assert metrics["test"]["auc"] > 0.6
+    assert metrics["rows"]["test"]["gauc_users"] > 0  # the data's metric_rows
+    assert metrics["data"]["rows"]["train"] > 0 and metrics["data"]["synthetic"] is True
+    assert json.load(open(os.path.join(run_dir, "vocab.json")))["items"][0] == ""
+    with pytest.raises(UsageError, match="no serving export"):
+        export.export(run_dir)

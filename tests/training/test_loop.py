@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.toy_task import ToyKeyTask, ToyModelConfig, ToyTask
+from tests.toy_task import ToyKeyData, ToyModelConfig, ToyTask
 from core import compat
 from training import fit
 from training.loop import trainer as trainer_lib
@@ -84,7 +84,7 @@ def _toy_trainer(runtime, hidden=8):
         model = task.build_model(data)
         optimizer = runtime.make_optimizer("sgd", 0.1)
         trainer = trainer_lib.Trainer(task, data, model, optimizer, runtime, 32)
-    batch = next(iter(epoch_dataset(task, data, 32, 0, 0)))
+    batch = next(iter(epoch_dataset(data, 32, 0, 0)))
     with runtime.strategy.scope():
         trainer.build(batch)
     return trainer, batch
@@ -165,22 +165,23 @@ def test_key_range_columns_score_like_the_arrays_they_stand_for():
     array in memory): the scores equal the array path's, in order, whatever the batch (one
     that does not divide the split: padded; one larger than the split)."""
     trainer, _ = _toy_trainer(rt.configure("cpu", "fp32"))
-    keys = trainer_lib.Trainer(ToyKeyTask(ToyModelConfig(hidden=8)), trainer.data,
+    key_data = ToyKeyData.view(trainer.data)
+    keys = trainer_lib.Trainer(ToyTask(ToyModelConfig(hidden=8)), key_data,
                                trainer.model, trainer.optimizer, trainer.runtime, 32)
     for split in ("validation", "test"):
-        rows = keys.task.eval_arrays(trainer.data, split)["row"]
+        rows = key_data.eval_arrays(split)["row"]
         assert len(rows) == 64 and list(rows[:3]) == [rows.start + i for i in range(3)]
         for batch in (16, 24, 100):
             np.testing.assert_array_equal(
-                keys.score_arrays(keys.task.eval_arrays(trainer.data, split), batch),
-                trainer.score_arrays(trainer.task.eval_arrays(trainer.data, split), batch))
+                keys.score_arrays(key_data.eval_arrays(split), batch),
+                trainer.score_arrays(trainer.data.eval_arrays(split), batch))
 
 
 def test_evaluation_pipeline_runs_without_the_autotune_model(monkeypatch):
     """Evaluation ends an iterator per call (every epoch's validation), so it must have the
     autotuning model off like training (``datasets.pipeline``); the scores are unchanged."""
     trainer, _ = _toy_trainer(rt.configure("cpu", "fp32"))
-    arrays = trainer.task.eval_arrays(trainer.data, "test")
+    arrays = trainer.data.eval_arrays("test")
     expected = trainer.score_arrays(arrays, 16)
     seen = []
 

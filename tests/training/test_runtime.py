@@ -102,7 +102,7 @@ def test_npu_runtime_with_a_test_double(monkeypatch, two_npu_ranks):
 
     task, data, model, optimizer, trainer = _toy_trainer(runtime)
     assert "NpuLossScaleOptimizer" in fake.calls
-    batch = next(iter(epoch_dataset(task, data, 16, 0, 0)))
+    batch = next(iter(epoch_dataset(data, 16, 0, 0)))
     trainer.build(batch)
     assert [c for c in fake.calls if c.startswith("broadcast")] == [
         "broadcast:{}".format(len(model.variables))]
@@ -154,7 +154,7 @@ def test_npu_ranks_skip_an_overflowing_step_together(monkeypatch, two_npu_ranks)
     monkeypatch.setitem(sys.modules, "npu_device", fake)
     runtime = rt.configure("npu", "mixed")
     task, data, model, optimizer, trainer = _toy_trainer(runtime)
-    batch = next(iter(epoch_dataset(task, data, 16, 0, 0)))
+    batch = next(iter(epoch_dataset(data, 16, 0, 0)))
     trainer.build(batch)
     scale = float(compat.current_loss_scale(optimizer))
     before = [v.numpy().copy() for v in model.trainable_variables]
@@ -181,11 +181,11 @@ def test_a_stale_overflow_flag_from_evaluation_does_not_skip_the_next_step(
     monkeypatch.setitem(sys.modules, "npu_device", fake)
     runtime = rt.configure("npu", "mixed")
     task, data, model, optimizer, trainer = _toy_trainer(runtime)
-    batch = next(iter(epoch_dataset(task, data, 16, 0, 0)))
+    batch = next(iter(epoch_dataset(data, 16, 0, 0)))
     trainer.build(batch)
     trainer.train_step(batch)
     scale = float(compat.current_loss_scale(optimizer))
-    trainer.score_arrays(task.eval_arrays(data, "validation"), 32)  # evaluation ...
+    trainer.score_arrays(data.eval_arrays("validation"), 32)  # evaluation ...
     fake.float_status.assign(1.0)  # ... that overflowed on the device
     before = [v.numpy().copy() for v in model.trainable_variables]
     trainer.train_step(batch)
@@ -274,7 +274,7 @@ def test_npu_ranks_read_their_own_share_of_each_global_batch(monkeypatch, two_np
     exactly what one process would. Mock: npu_device double, no Ascend hardware here."""
     task = ToyTask(data_config=ToyTask.data_config_cls(n=128))
     data = task.prepare(0)
-    whole = [b["x"].numpy() for b in epoch_dataset(task, data, 32, 0, 0).take(3)]
+    whole = [b["x"].numpy() for b in epoch_dataset(data, 32, 0, 0).take(3)]
     halves = []
     for rank in ("0", "1"):
         monkeypatch.setenv("RANK_ID", rank)
@@ -283,7 +283,7 @@ def test_npu_ranks_read_their_own_share_of_each_global_batch(monkeypatch, two_np
         assert runtime.cluster.worker_id == int(rank) and runtime.is_chief == (rank == "0")
 
         def make_batches(batch_size, shard):
-            return epoch_dataset(task, data, batch_size, 0, 0, shard)
+            return epoch_dataset(data, batch_size, 0, 0, shard)
 
         halves.append([b["x"].numpy() for b in
                        runtime.distribute_batches(make_batches, 32, first_step=1, num_steps=3)])
@@ -301,7 +301,7 @@ def test_npu_regulariser_counted_once_over_ranks(monkeypatch, two_npu_ranks):
     monkeypatch.setitem(sys.modules, "npu_device", fake)
     runtime = rt.configure("npu", "fp32")
     task, data, model, _, trainer = _toy_trainer(runtime, l2=1.0, learning_rate=0.1)
-    batch = next(iter(epoch_dataset(task, data, 16, 0, 0)))
+    batch = next(iter(epoch_dataset(data, 16, 0, 0)))
     trainer.build(batch)
     per_example = task.loss(model, data, batch, training=True)
     expected = float(tf.reduce_sum(per_example)) / 32 + float(tf.add_n(model.losses)) / 2

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from core.errors import UsageError
 from training.infra.sharding import InputShard, epoch_dataset
-from training.tasks import TrainInput
+from datasets.inputs import TaskData, TrainInput
 
 
 def _batches(n):
@@ -50,16 +50,15 @@ def test_shapes_stay_static():
     assert np.array_equal(next(iter(shard)).numpy(), [6, 7, 8])
 
 
-class _IndexTask(object):
-    """A task's ``train_input`` only: keys are row indices, materialize counts its calls."""
-
-    name = "index"
+class _IndexData(TaskData):
+    """A data object's ``train_input`` only: keys are row indices, materialize counts its
+    calls."""
 
     def __init__(self, n=24, drop_remainder=True):
         self.n, self.drop_remainder = n, drop_remainder
         self.materialized = []
 
-    def train_input(self, data, batch_size, epoch, seed):
+    def train_input(self, batch_size, epoch, seed):
         def record(rows):
             self.materialized.append(int(rows[0]))
             return rows
@@ -75,22 +74,22 @@ class _IndexTask(object):
 
 
 def test_the_loop_shards_before_materializing_and_workers_add_up_to_the_epoch():
-    """The task never sees a shard: each of two pipelines gets its own half of the key
+    """The data never sees a shard: each of two pipelines gets its own half of the key
     batches, materializes ONLY those, and together they are the whole epoch in order."""
-    whole = [b["rows"].numpy() for b in epoch_dataset(_IndexTask(), None, 3, 0, 0)]
+    whole = [b["rows"].numpy() for b in epoch_dataset(_IndexData(), 3, 0, 0)]
     parts = {}
     for index in (0, 1):
-        task = _IndexTask()
+        source = _IndexData()
         parts[index] = [b["rows"].numpy() for b in
-                        epoch_dataset(task, None, 3, 0, 0, InputShard(2, index, 1))]
-        assert sorted(task.materialized) == [int(b[0]) for b in parts[index]]
+                        epoch_dataset(source, 3, 0, 0, InputShard(2, index, 1))]
+        assert sorted(source.materialized) == [int(b[0]) for b in parts[index]]
     joined = [batch for pair in zip(parts[0], parts[1]) for batch in pair]
     np.testing.assert_array_equal(np.stack(joined), np.stack(whole))
 
 
-def test_keys_without_drop_remainder_are_refused_with_the_task_named():
-    with pytest.raises(UsageError, match="task 'index'.*drop_remainder=True"):
-        epoch_dataset(_IndexTask(n=10, drop_remainder=False), None, 3, 0, 0)
+def test_keys_without_drop_remainder_are_refused_with_the_data_named():
+    with pytest.raises(UsageError, match="_IndexData: train_input.*drop_remainder=True"):
+        epoch_dataset(_IndexData(n=10, drop_remainder=False), 3, 0, 0)
 
 
 def test_epochs_run_without_the_autotune_model():
@@ -99,7 +98,7 @@ def test_epochs_run_without_the_autotune_model():
     (up to tens of seconds; ``datasets.pipeline``). Must hold for every shard, since each
     worker ends its own iterator."""
     for shard in (None, InputShard(2, 1, 1)):
-        dataset = epoch_dataset(_IndexTask(), None, 3, 0, 0, shard)
+        dataset = epoch_dataset(_IndexData(), 3, 0, 0, shard)
         assert dataset.options().autotune.enabled is False
     plain = tf.data.Dataset.range(3)
     assert plain.options().autotune.enabled is not False  # the control: TF's default is on
@@ -107,7 +106,7 @@ def test_epochs_run_without_the_autotune_model():
 
 def _din_data(tmp_path, n, seed=0):
     """DIN data of ``n`` random rows per split, written as an on-disk sample set."""
-    from datasets import amazon, samples  # pylint: disable=import-outside-toplevel
+    from datasets import behaviour_data, samples  # pylint: disable=import-outside-toplevel
 
     rng = np.random.RandomState(seed)
     items = 50
@@ -121,18 +120,15 @@ def _din_data(tmp_path, n, seed=0):
                   {"items": items + 1, "categories": 5}, {},
                   {"items": np.arange(items + 1).astype(str),
                    "categories": np.arange(5).astype(str), "item_category": item_cat}, 3)
-    return amazon.AmazonData(samples.open_set(path), synthetic=True, root="memory")
+    return behaviour_data.BehaviourData(samples.open_set(path), synthetic=True, root="memory")
 
 
 def test_din_epoch_of_fewer_rows_than_a_chunk_still_has_its_batches(tmp_path):
     """200 training rows (under one 256-row chunk) at batch 64: 3 batches of distinct rows,
     as many as the loop's steps per epoch (rows // batch)."""
-    from training.tasks import din  # pylint: disable=import-outside-toplevel
-
     data = _din_data(tmp_path, 200)
-    task = din.DINTask(din.DINModelConfig())
-    keys = list(task.train_input(data, 64, 0, 0).keys.as_numpy_iterator())
-    assert len(keys) == task.num_train_examples(data) // 64 == 3
+    keys = list(data.train_input(64, 0, 0).keys.as_numpy_iterator())
+    assert len(keys) == data.num_train_examples() // 64 == 3
     rows = np.concatenate(keys)
     assert len(set(rows.tolist())) == len(rows) and rows.max() < 200
 
@@ -141,11 +137,8 @@ def test_din_workers_read_only_their_own_rows_from_disk(tmp_path):
     """Two workers (one replica each) of a DIN epoch: every training row each one reads from
     the on-disk samples is one of its own batches' rows; together they read each row of the
     single-process epoch once, and the same batches."""
-    from training.tasks import din  # pylint: disable=import-outside-toplevel
-
     n = 5000
     data = _din_data(tmp_path, n)
-    task = din.DINTask(din.DINModelConfig())
     train = data.splits["train"]
     real_read = train.read
     read = []
@@ -158,7 +151,7 @@ def test_din_workers_read_only_their_own_rows_from_disk(tmp_path):
 
     def epoch(batch, shard):
         del read[:]
-        labels = [b["label"].numpy() for b in epoch_dataset(task, data, batch, 0, 3, shard)]
+        labels = [b["label"].numpy() for b in epoch_dataset(data, batch, 0, 3, shard)]
         return np.concatenate(read), np.concatenate(labels)
 
     single_rows, single_labels = epoch(512, None)

@@ -25,7 +25,7 @@ def test_hooks_do_not_depend_on_state_left_by_build_model(tmp_path, monkeypatch)
     data = builder.prepare(seed=0)
     model = builder.build_model(data)
     other = cls(data_config=data_config)
-    arrays = other.eval_arrays(data, "test")
+    arrays = data.eval_arrays("test")
     batch = {k: tf.constant(v[:8]) for k, v in arrays.items()}
     np.testing.assert_allclose(other.score_rows(model, data, batch).numpy(),
                                builder.score_rows(model, data, batch).numpy())

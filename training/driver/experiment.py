@@ -181,7 +181,7 @@ def _train(task_cls, sections, resolved, output_dir, resuming, cluster, resume, 
                           estimate[1])
     with runtime.strategy.scope():
         model = task.build_model(data)
-    vocabulary = task.vocabulary(data)
+    vocabulary = data.vocabulary()
     if resuming:
         rundir.check_vocabulary(output_dir, vocabulary, log)
     if runtime.is_chief:  # every worker is up and passed its checks: now the chief writes
@@ -198,8 +198,8 @@ def _train(task_cls, sections, resolved, output_dir, resuming, cluster, resume, 
         "precision": runtime.precision,
         "runtime": runtime.describe(),
         "versions": versions(),
-        "data": task.describe_data(data),
-        "config": task.applied_config(data, resolved),
+        "data": data.describe(),
+        "config": data.applied_config(resolved),
     }
     metrics.update(results)
     _log_results(metrics)
@@ -227,7 +227,7 @@ def _check_before_writing(task, data, train_cfg, replicas=1):
             "replica gets the same static shape; use {}. Nothing was written.".format(
                 train_cfg.batch_size, replicas,
                 (train_cfg.batch_size // replicas + 1) * replicas))
-    n_train = task.num_train_examples(data)
+    n_train = data.num_train_examples()
     if train_cfg.batch_size > n_train:
         raise UsageError("train.batch_size ({}) is larger than the training set ({} examples); "
                          "lower it. Nothing was written.".format(train_cfg.batch_size, n_train))
@@ -248,7 +248,7 @@ def data_fingerprint(task, data):
     import hashlib  # pylint: disable=import-outside-toplevel
     import json  # pylint: disable=import-outside-toplevel
 
-    text = json.dumps([task.num_train_examples(data), task.vocabulary(data)], sort_keys=True,
+    text = json.dumps([data.num_train_examples(), data.vocabulary()], sort_keys=True,
                       default=str)
     return int(hashlib.sha1(text.encode("utf-8")).hexdigest()[:13], 16)
 
@@ -331,7 +331,7 @@ def evaluate(run_dir, splits=("validation", "test"), data_dir=None, device="cpu"
     out = {"run_dir": run_dir, "checkpoint": loaded.checkpoint,
            "data_dir": loaded.sections["data"].data_dir or None, "baselines": {}}
     for split in splits:
-        scores = trainer.score_arrays(loaded.task.eval_arrays(loaded.data, split), batch)
+        scores = trainer.score_arrays(loaded.data.eval_arrays(split), batch)
         out[split] = loaded.task.metrics(loaded.data, split, scores)
         out["baselines"][split] = loaded.task.baselines(loaded.data, split)
     said = "validation" if "validation" in splits else splits[0]

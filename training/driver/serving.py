@@ -95,7 +95,7 @@ def load_run(run_dir, data_dir=None):
         sections["data"] = dataclasses.replace(sections["data"], data_dir=data_dir)
     task = task_cls(sections["model"], sections["data"], sections["eval"])
     data = task.prepare(sections["train"].seed, log)
-    rundir.check_vocabulary(run_dir, task.vocabulary(data), log)
+    rundir.check_vocabulary(run_dir, data.vocabulary(), log)
     estimate = task.model_bytes(data)
     if estimate is not None:  # an edited config.json may ask for a model the machine lacks
         memory.check_fits(estimate[0], "{}'s weights".format(task.name), estimate[1])

@@ -1,10 +1,10 @@
 """The one module that splits training input over workers and replicas.
 
-A task hands the loop an epoch as a :class:`training.tasks.TrainInput`: batches of cheap keys
+The data hands the loop an epoch as a :class:`datasets.inputs.TrainInput`: batches of cheap keys
 plus a ``materialize`` function. :func:`epoch_dataset` keeps this input pipeline's share of the
 key batches (:class:`InputShard`) BEFORE anything expensive runs, then materializes them; the
-runtime tells it which share (:meth:`training.infra.runtime.Runtime.distribute_batches`). Tasks never
-see a shard, so none can forget to apply it (which would silently train every worker on the
+runtime tells it which share (:meth:`training.infra.runtime.Runtime.distribute_batches`). Data
+objects never see a shard, so none can forget to apply it (which would silently train every worker on the
 whole epoch).
 """
 from __future__ import absolute_import, division, print_function
@@ -82,12 +82,11 @@ class InputShard(object):
             self.index, self.pipelines, self.local_replicas, self.first_step, self.num_steps)
 
 
-def epoch_dataset(task, data, batch_size, epoch, seed, shard=None):
+def epoch_dataset(data, batch_size, epoch, seed, shard=None):
     """The per-replica training batches of ``epoch`` that ``shard`` feeds, materialized.
 
     Args:
-      task: a :class:`training.tasks.Task`; its ``train_input`` gives the epoch's keys.
-      data: what the task's ``prepare`` returned.
+      data: a :class:`datasets.inputs.TaskData`; its ``train_input`` gives the epoch's keys.
       batch_size: PER-REPLICA batch size.
       epoch, seed: the epoch's deterministic order.
       shard: an :class:`InputShard` (default: one pipeline, every batch).
@@ -96,18 +95,18 @@ def epoch_dataset(task, data, batch_size, epoch, seed, shard=None):
       A ``tf.data.Dataset`` of batches with a static leading dimension ``batch_size``.
 
     Raises:
-      UsageError: the task's keys are not batched into ``batch_size`` with
+      UsageError: the data's keys are not batched into ``batch_size`` with
         ``drop_remainder=True`` (a partial last batch would change shapes inside a compiled
         step, and the shards would no longer add up to the global batch).
     """
-    epoch_input = task.train_input(data, batch_size, epoch, seed)
+    epoch_input = data.train_input(batch_size, epoch, seed)
     keys = epoch_input.keys
     for spec in tf.nest.flatten(keys.element_spec):
         if not spec.shape.rank or spec.shape[0] != batch_size:
             raise UsageError(
-                "task {!r}: train_input must batch its keys into batches of {} with "
+                "{}: train_input must batch its keys into batches of {} with "
                 "drop_remainder=True (static shapes); got a key of shape {}".format(
-                    task.name, batch_size, spec.shape))
+                    type(data).__name__, batch_size, spec.shape))
     batches = (shard or InputShard()).select(keys)
     if epoch_input.materialize is not None:
         batches = batches.map(epoch_input.materialize, num_parallel_calls=tf.data.AUTOTUNE)

@@ -96,7 +96,7 @@ def train_and_evaluate(task, data, model, runtime, *, train_config, run_dir, res
     global_batch = cfg.batch_size
     # the driver checked the batch against the training set and the replicas before the run
     # directory existed (training.driver.experiment._check_before_writing): one check, one place
-    steps_per_epoch = task.num_train_examples(data) // global_batch
+    steps_per_epoch = data.num_train_examples() // global_batch
     if cfg.steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch, cfg.steps_per_epoch)
 
@@ -107,7 +107,7 @@ def train_and_evaluate(task, data, model, runtime, *, train_config, run_dir, res
                                   cfg.patience)
     per_replica = global_batch // runtime.num_replicas
     with strategy.scope():
-        trainer.build(next(iter(epoch_dataset(task, data, per_replica, 0, seed))))
+        trainer.build(next(iter(epoch_dataset(data, per_replica, 0, seed))))
     checkpoint = tf.train.Checkpoint(
         model=model, optimizer=optimizer, step=trainer.step, replicas=trainer.replicas,
         best=stopping.best, best_step=stopping.best_step, bad_evals=stopping.bad_evals,

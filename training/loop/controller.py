@@ -134,7 +134,7 @@ class Controller(object):
         Returns:
           ``{metric: value}``.
         """
-        scores = self.trainer.score_arrays(self.task.eval_arrays(self.data, split),
+        scores = self.trainer.score_arrays(self.data.eval_arrays(split),
                                            self.cfg.resolved_eval_batch_size)
         return self.task.metrics(self.data, split, scores)
 
@@ -202,7 +202,7 @@ class Controller(object):
           An iterable of distributed batches.
         """
         def make_batches(per_replica, shard):
-            return epoch_dataset(self.task, self.data, per_replica, epoch, self.seed, shard)
+            return epoch_dataset(self.data, per_replica, epoch, self.seed, shard)
 
         return self.runtime.distribute_batches(make_batches, self.cfg.batch_size,
                                                first_step=first_step,

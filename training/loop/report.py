@@ -55,7 +55,7 @@ def final_report(task, data, evaluate, trainer, stopping, checkpoints, history, 
         log.warning("the selected checkpoint is BELOW the rule %s on validation %s: "
                     "%.4f vs %.4f", entry["rule"], entry["metric"], entry["model"],
                     entry["rule_value"])
-    final["rows"] = {split: task.metric_rows(data, split) for split in ("validation", "test")}
+    final["rows"] = {split: data.metric_rows(split) for split in ("validation", "test")}
     for split, counts in sorted(final["rows"].items()):
         for what, count in sorted(counts.items()):
             if count < MIN_ROWS:

@@ -13,7 +13,7 @@ import tensorflow as tf
 from datasets.pipeline import without_autotune_model
 from core import compat
 from training.infra.sharding import InputShard
-from training.tasks import KeyRange
+from datasets.inputs import KeyRange
 
 
 class Trainer(object):
@@ -95,21 +95,21 @@ class Trainer(object):
 
         The replicas (of all workers) share each batch of ``batch_size`` (rounded down to a
         multiple of the replica count) and every worker gets all the scores back. The task's
-        :meth:`~training.tasks.Task.eval_materialize` turns each replica's rows into the
+        :meth:`~datasets.inputs.TaskData.eval_materialize` turns each replica's rows into the
         batch it scores, in the input pipeline.
 
-        Key columns (:class:`training.tasks.KeyRange`) are made batch by batch by
+        Key columns (:class:`datasets.inputs.KeyRange`) are made batch by batch by
         ``tf.data.Dataset.range``: a split of millions of disk rows is scored without a key
         array in memory.
 
         Args:
-          arrays: ``{name: [n, ...] array or KeyRange}`` (the task's ``eval_arrays``).
+          arrays: ``{name: [n, ...] array or KeyRange}`` (the data's ``eval_arrays``).
           batch_size: the global evaluation batch.
 
         Returns:
           [n] scores.
         """
-        materialize = self.task.eval_materialize(self.data)
+        materialize = self.data.eval_materialize()
         strategy = self.runtime.strategy
         replicas = strategy.num_replicas_in_sync
         batch_size = max(replicas, batch_size - batch_size % replicas)

@@ -1,14 +1,21 @@
-"""The seam between the shared loop and a model: :class:`Task` and the registry by name.
+"""The seam between the shared loop and a model: :class:`Task`, :class:`Exporter` and the
+registry by name.
 
-The loop knows no model. A task says how to get data, give an epoch of training input
-(:class:`TrainInput`: cheap keys + how to materialize them; the loop shards them), build the
-model, compute a per-example loss, score evaluation batches and turn scores into metrics. Tasks register under a name
-(``ngnn``, ``din``, or any name a user registers) and ``python -m training.fit --model NAME``
-looks them up here.
+The loop knows no model and no data set. It receives three parts:
+
+* a narrow :class:`Task`: which data it trains on (:meth:`Task.prepare`, which asks a data
+  provider), the model, the per-example loss, the scores, and the metrics with the simple
+  baselines they are reported against;
+* the data object the provider returns (:class:`datasets.inputs.TaskData`): the training
+  epochs, the evaluation rows and the run record (sizes, vocabulary, protocol);
+* optionally an :class:`Exporter` (:attr:`Task.exporter_cls`): the serving signature and the
+  JSON request format.
+
+Tasks register under a name (``ngnn``, ``din``, or any name a user registers) and
+``python -m training.fit --model NAME`` looks them up here.
 """
 from __future__ import absolute_import, division, print_function
 
-import collections
 import dataclasses
 import importlib
 import json
@@ -18,56 +25,6 @@ import numpy as np
 from core.errors import UsageError
 
 _REGISTRY = {}
-
-
-class TrainInput(collections.namedtuple("TrainInput", ["keys", "materialize"])):
-    """An epoch of training input, in the two parts the loop needs to shard it.
-
-    Attributes:
-      keys: a ``tf.data.Dataset`` of batches of CHEAP keys (row indices, small tuples), in
-        the epoch's global order, batched with ``drop_remainder=True``.
-      materialize: a function from one batch of keys to the batch the task's :meth:`Task.loss`
-        reads (gathers from tables), run in ``tf.data.Dataset.map`` after sharding; ``None``
-        when the keys already are the batch.
-    """
-
-    __slots__ = ()
-
-    def __new__(cls, keys, materialize=None):
-        return super(TrainInput, cls).__new__(cls, keys, materialize)
-
-
-class KeyRange(object):
-    """A column of consecutive int64 keys ``start .. stop - 1`` that is never materialised:
-    what a task's :meth:`Task.eval_arrays` returns for rows read from disk, so scoring a split
-    of millions of rows holds no key array (the trainer makes the keys batch by batch with
-    ``tf.data.Dataset.range``). It reads like a 1-d array where the contract needs one:
-    ``len()``, slices and ``numpy.asarray``.
-
-    Args:
-      start: the first key.
-      stop: one past the last key.
-    """
-
-    def __init__(self, start, stop):
-        self.start, self.stop = int(start), int(stop)
-        if self.stop < self.start:
-            raise ValueError("KeyRange({}, {}): stop before start".format(start, stop))
-
-    def __len__(self):
-        return self.stop - self.start
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            start, stop, step = index.indices(len(self))
-            return np.arange(self.start + start, self.start + stop, step, dtype=np.int64)
-        return np.asarray(self)[index]  # anything else: as an array would answer
-
-    def __array__(self, dtype=None, copy=None):  # pylint: disable=unused-argument
-        return np.arange(self.start, self.stop, dtype=dtype or np.int64)
-
-    def __repr__(self):
-        return "KeyRange({}, {})".format(self.start, self.stop)
 
 
 # Built-in tasks are imported on first use, so `--model din` never imports NGNN's code.
@@ -101,6 +58,12 @@ class Task(object):
       device_model_options: what a device needs of the model, declared:
         ``{device: {model option: value}}`` (NGNN and DIN: ``{"npu": {"static_shapes":
         True}}``, since NPUs compile whole graphs); applied by :meth:`model_config_for`.
+      exporter_cls: the task's :class:`Exporter` class, or None (no serving export).
+
+    A task implements five methods: :meth:`prepare` (the data, from a provider),
+    :meth:`build_model`, :meth:`loss`, :meth:`score` and :meth:`metrics`; :meth:`baselines`
+    and :meth:`model_bytes` are optional. Everything about the data's inputs and record is
+    the data object's (:class:`datasets.inputs.TaskData`).
     """
 
     name = None
@@ -113,6 +76,7 @@ class Task(object):
     monitor_mode = "min"
     metric_names = None
     device_model_options = {}
+    exporter_cls = None
 
     @classmethod
     def model_config_for(cls, model_config, device, log=None):
@@ -147,9 +111,38 @@ class Task(object):
         self.eval_config = eval_config if eval_config is not None else self.eval_config_cls()
 
     def prepare(self, seed, log=None):
-        """Load or generate the data of ``self.data_config``; return an object passed to the
-        other hooks as ``data``."""
+        """Load or generate the data of ``self.data_config`` (through the data family's
+        provider: ``datasets.behaviour.load``, ``datasets.outfits.load``).
+
+        Returns:
+          A :class:`datasets.inputs.TaskData`: the loop reads the inputs from it and every
+          other method receives it as ``data``.
+        """
         raise NotImplementedError
+
+    def build_model(self, data):
+        """Return an (unbuilt or built) Keras model for ``data``. Called under the strategy
+        scope."""
+        raise NotImplementedError
+
+    def loss(self, model, data, batch, training):
+        """Per-example float32 loss, shape [B], of one (materialized) training batch.
+        Regularisers go through ``model.losses``."""
+        raise NotImplementedError
+
+    def score(self, model, data, batch):
+        """Scores for one evaluation batch (compiled by the loop); a tensor of shape [B, ...]."""
+        raise NotImplementedError
+
+    def metrics(self, data, split, scores):
+        """Turn the split's concatenated scores (numpy) into a flat {name: float}."""
+        raise NotImplementedError
+
+    # -- optional -------------------------------------------------------------------------
+    def baselines(self, data, split):
+        """The simple scorers a practitioner would run first, on the same rows:
+        {baseline name: {metric: value}}; none by default."""
+        return {}
 
     def model_bytes(self, data):
         """An estimate of the memory that training the model takes (weights, gradients,
@@ -163,54 +156,54 @@ class Task(object):
         """
         return None
 
-    def build_model(self, data):
-        """Return an (unbuilt or built) Keras model for ``data``. Called under the strategy
-        scope."""
-        raise NotImplementedError
+    def exporter(self):
+        """The task's :class:`Exporter` (serving signature, requests).
 
-    def train_input(self, data, batch_size, epoch, seed):
-        """One epoch of training input as a :class:`TrainInput` (cheap keys + materialize).
-
-        The keys must be batched into ``batch_size`` with ``drop_remainder=True`` (static
-        shapes for compiled steps and NPUs) in an order that is a deterministic function of
-        (epoch, seed), so a resumed run sees the same batches. The task does NOT shard: the
-        loop (:func:`training.infra.sharding.epoch_dataset`) keeps each worker's share of the key
-        batches before ``materialize`` runs, so a task cannot train duplicated data on every
-        worker by forgetting to.
+        Raises:
+          UsageError: the task has none (:attr:`exporter_cls` is None).
         """
-        raise NotImplementedError
+        if self.exporter_cls is None:
+            raise UsageError("--model {}: this task has no serving export (its Task sets no "
+                             "exporter_cls)".format(self.name))
+        return self.exporter_cls(self)
 
-    def num_train_examples(self, data):
-        raise NotImplementedError
-
-    def loss(self, model, data, batch, training):
-        """Per-example float32 loss, shape [B], of one (materialized) training batch.
-        Regularisers go through ``model.losses``."""
-        raise NotImplementedError
-
-    def eval_arrays(self, data, split):
-        """The split's evaluation inputs as a dict of equally long numpy arrays, or of
-        :class:`KeyRange` columns (keys never held in memory)."""
-        raise NotImplementedError
-
-    def eval_materialize(self, data):
-        """A function from a batch of :meth:`eval_arrays` rows to the batch :meth:`score`
-        reads, run in ``tf.data.Dataset.map`` on the host (e.g. gathering item features from
-        a store that stays a file), or None (the default) when the rows are the batch."""
-        return None
-
-    def score(self, model, data, batch):
-        """Scores for one evaluation batch (compiled by the loop); a tensor of shape [B, ...]."""
-        raise NotImplementedError
-
+    # -- for eager use (notebooks, checks, tests); not hooks ------------------------------
     def score_rows(self, model, data, rows):
-        """:meth:`score` of rows as :meth:`eval_arrays` gives them (a dict of arrays or
-        tensors), materialized first: for eager use (notebooks, checks, tests)."""
+        """:meth:`score` of rows as ``data.eval_arrays`` gives them (a dict of arrays or
+        tensors), materialized first."""
         import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-        materialize = self.eval_materialize(data)
+        materialize = data.eval_materialize()
         rows = {key: tf.convert_to_tensor(value) for key, value in rows.items()}
         return self.score(model, data, materialize(rows) if materialize is not None else rows)
+
+
+class Exporter(object):
+    """A task's serving: the SavedModel signature and the JSON requests of
+    ``training.predict``. Built by :meth:`Task.exporter` with the task (its configs and
+    :meth:`Task.score`).
+
+    Args:
+      task: the :class:`Task`.
+    """
+
+    def __init__(self, task):
+        self.task = task
+
+    def export_module(self, model, data):
+        """A ``tf.Module`` whose ``serve`` tf.function (fixed input signature) scores requests
+        the way :meth:`Task.score` does."""
+        raise NotImplementedError
+
+    def request_rows(self, data, request):
+        """Rows (dict of numpy arrays, the serving signature's inputs) for one JSON request,
+        plus a list of warnings. Raise ValueError with a message naming the bad field for a
+        bad request."""
+        raise NotImplementedError
+
+    def format_result(self, request, scores):
+        """The JSON answer to ``request`` from the scores of its rows."""
+        raise NotImplementedError
 
     def serving_check(self, model, data, rows):
         """Inputs for the serving signature (the first ``rows`` validation rows) and their
@@ -218,79 +211,16 @@ class Task(object):
 
         Args:
           model: the trained model.
-          data: what :meth:`prepare` returned.
+          data: what :meth:`Task.prepare` returned.
           rows: how many rows.
 
         Returns:
-          ``({input: array}, [n] scores)``; by default :meth:`eval_arrays` rows, which are
-          the serving inputs unless a task overrides this.
+          ``({input: array}, [n] scores)``; by default ``data.eval_arrays`` rows, which are
+          the serving inputs unless an exporter overrides this.
         """
-        arrays = self.eval_arrays(data, "validation")
+        arrays = data.eval_arrays("validation")
         sample = {key: value[:rows] for key, value in arrays.items()}
-        return sample, np.asarray(self.score_rows(model, data, sample))
-
-    def metrics(self, data, split, scores):
-        """Turn the split's concatenated scores (numpy) into a flat {name: float}."""
-        raise NotImplementedError
-
-    def metric_rows(self, data, split):
-        """How many rows (questions, users) each metric of ``split`` rests on, for the
-        record and for the warning on too few.
-
-        Args:
-          data: what :meth:`prepare` returned.
-          split: ``validation`` or ``test``.
-
-        Returns:
-          ``{what: count}``; by default the number of scored rows.
-        """
-        return {"rows": len(next(iter(self.eval_arrays(data, split).values())))}
-
-    def baselines(self, data, split):
-        """Trivial scorers on the same questions: {baseline name: {metric: value}}."""
-        return {}
-
-    def export_module(self, model, data):
-        """A ``tf.Module`` whose ``serve`` tf.function (fixed input signature) scores requests
-        the way :meth:`score` does; its inputs are those of :meth:`eval_arrays`."""
-        raise NotImplementedError("{} has no serving export".format(self.name))
-
-    def request_rows(self, data, request):
-        """Rows (dict of numpy arrays, as for :meth:`score`) for one JSON request, plus a list
-        of warnings. Raise ValueError with a message naming the bad field for a bad request."""
-        raise NotImplementedError("{} has no request format".format(self.name))
-
-    def format_result(self, request, scores):
-        """The JSON answer to ``request`` from the scores of its rows."""
-        raise NotImplementedError
-
-    def describe_data(self, data):
-        """A short dict about the data (sizes, whether it is synthetic) for the run record."""
-        return {}
-
-    def applied_config(self, data, config):
-        """The run's resolved config as it APPLIED to ``data``, for ``metrics.json``: settings
-        the data overrides show the data's value (a packed feature store's own dimensions),
-        settings that did not apply are left out (the generator's settings on real data).
-        ``config.json`` keeps what was asked (a resume compares it).
-
-        Args:
-          data: the prepared data.
-          config: ``{section: {key: value}}``.
-
-        Returns:
-          A new dict of the same shape.
-        """
-        return config
-
-    def vocabulary(self, data):
-        """The id space the model is trained in, as JSON (lists indexed by id), or None.
-
-        Written to ``RUN/vocab.json``; a resumed run and ``training.predict``/``export``
-        compare the data they load against it and refuse data whose ids mean something else
-        (a renamed item, another category count), which would otherwise score silently wrong.
-        """
-        return None
+        return sample, np.asarray(self.task.score_rows(model, data, sample))
 
 
 def register_task(name, factory):

@@ -32,19 +32,17 @@ import numpy as np
 import tensorflow as tf
 
 from datasets import amazon, behaviour, samples
+from datasets.behaviour_data import DTYPES, INPUT_KEYS
 from datasets.generators import amazon_interests, amazon_longtail, amazon_transitions, common
 from datasets.generators import behaviour_oracles
 from core import files
 from models.din import DIN
 from training.infra import metrics as M
 from training.tasks import din_metrics
-from core.errors import DataError, UsageError
-from training.tasks import KeyRange, Task, TrainInput, din_baselines
+from core.errors import UsageError
+from training.tasks import Exporter, Task, din_baselines
 
 log = logging.getLogger("npurec.din")
-INPUT_KEYS = ("hist_items", "hist_cats", "hist_feedback", "hist_len", "target_item",
-              "target_cat", "target_count", "target_rate", "target_feedback", "prior_events",
-              "prior_positives", "prior_cat_events", "prior_cat_positives")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -214,30 +212,6 @@ def _read_base_run(base_run):
     return metrics
 
 
-def _check_both_labels(data, root):
-    """Every split holds both labels, or AUC, GAUC and model selection are undefined (e.g.
-    MovieLens where every rating is 4 or 5): a DataError says which split and why, before
-    anything is trained or written."""
-    protocol = data.protocol or {}
-    for name in samples.SPLITS:
-        split = data.splits[name]
-        if split.num_rows == 0:  # say why, not "batch_size is larger than 0 examples"
-            raise DataError(
-                "{}: no {} rows from {:,} users and {:,} events. The split: {}{}".format(
-                    root, name, data.sizes.get("users", 0), data.sizes.get("events", 0),
-                    protocol.get("split", "from the data"),
-                    "; so training rows come from users with 4 or more events, and here "
-                    "every user has 3 or fewer" if name == "train" and
-                    protocol.get("split", "").startswith("by time") else ""))
-        positives = int(np.count_nonzero(split["label"] > 0.5))
-        if positives in (0, split.num_rows):
-            raise DataError("{}: every {} row is {} ({} rows): AUC and model selection need "
-                            "both labels (the labels: {})".format(
-                                root, name, "positive" if positives else "negative",
-                                split.num_rows, (data.protocol or {}).get(
-                                    "label", "from the data")))
-
-
 def _check_base_data(base_run, base, data):
     """The BaseModel run scored the same rows: its data's sizes and row counts are this
     data's (else RelaImpr compares AUCs of different rows); a UsageError says which differ."""
@@ -249,16 +223,6 @@ def _check_base_data(base_run, base, data):
                              "RelaImpr needs a BaseModel run on the same data (the same "
                              "files and data settings)".format(base_run, key,
                                                                described.get(key), value))
-
-
-_SPLIT_SHIFT = 40  # evaluation row keys: split code << 40 | row
-TRAIN_CHUNK = 256  # consecutive training rows read together (DINTask.train_input)
-_DTYPES = {"hist_items": tf.int32, "hist_cats": tf.int32, "hist_feedback": tf.int32,
-           "hist_len": tf.int32, "target_item": tf.int32, "target_cat": tf.int32,
-           "target_count": tf.float32, "target_rate": tf.float32,
-           "target_feedback": tf.float32, "prior_events": tf.int32,
-           "prior_positives": tf.int32, "prior_cat_events": tf.int32,
-           "prior_cat_positives": tf.int32, "label": tf.float32}
 
 
 def _served_inputs(inputs, maxlen, sizes):
@@ -298,27 +262,6 @@ def _served_inputs(inputs, maxlen, sizes):
         return {k: tf.identity(v) for k, v in out.items()}
 
 
-def _reader(read, keys, maxlen, key=None):
-    """A tf.data map function: a batch of row numbers (in a dict under ``key`` if given) ->
-    the batch ``read`` gives (numpy, in the input pipeline), with static shapes."""
-    def numpy_read(ids):
-        batch = read(ids)
-        return [np.asarray(batch[k], _DTYPES[k].as_numpy_dtype) for k in keys]
-
-    def materialize(ids):
-        ids = ids[key] if key is not None else ids
-        values = tf.numpy_function(numpy_read, [ids], [_DTYPES[k] for k in keys],
-                                   stateful=False)
-        rows = ids.shape[0]
-        out = {}
-        for name, value in zip(keys, values):
-            value.set_shape([rows, maxlen] if name in samples.HISTORY else [rows])
-            out[name] = value
-        return out
-
-    return materialize
-
-
 def _feedback_codes_used(data, model_config):
     """The feedback codes the model embeds: 0 (none) unless ``model.feedback`` is on and the
     data has at least two feedback values. One value (every generated review has 5 stars)
@@ -333,51 +276,14 @@ def _feedback_codes_used(data, model_config):
     return int(data.sizes.get("feedback", values + 1))
 
 
-class DINTask(Task):
-    """DIN on Amazon-format data: the Task the loop trains (see the module docstring)."""
-    name = "din"
-    model_config_cls = DINModelConfig
-    data_config_cls = DINDataConfig
-    eval_config_cls = DINEvalConfig
-    train_defaults = {"epochs": 10, "patience": 3, "batch_size": 1024, "learning_rate": 1e-2,
-                      "optimizer": "adam", "eval_batch_size": 8192}
-    presets = {"card": {"model": {"embedding_dim": 8, "recency": 0, "history_stats": False,
-                                  "popularity": False, "mba_l2": 0.0, "feedback": False,
-                                  "item_rate": False, "user_stats": False, "wide": False},
-                        "train": {"learning_rate": 1e-3, "epochs": 5, "patience": 0,
-                                  "batch_size": 4096}}}
-    monitor = "auc"
-    monitor_mode = "max"
-    metric_names = ("auc", "logloss", "gauc", "rela_impr")  # rela_impr: with eval.base_run
-    device_model_options = {"npu": {"static_shapes": True}}  # whole-graph compilation
-
-    def __init__(self, model_config=None, data_config=None, eval_config=None):
-        super(DINTask, self).__init__(model_config, data_config, eval_config)
-        # a subclass on DIN's data may bring an eval config without base_run
-        self.base_metrics = _read_base_run(getattr(self.eval_config, "base_run", ""))
-
-    def prepare(self, seed, log_=None):
-        log_ = log_ or log
-        data_config = self.data_config
-        generate, description = _GENERATORS[data_config.synthetic_kind]
-        root, is_synthetic, cache = common.resolve_data_dir(
-            data_config.data_dir, data_config.cache_dir,
-            lambda: generate(n_users=data_config.synthetic_users), description, log_)
-        # the format is the provider's to find (datasets/behaviour.py): a reader registered
-        # there is read here with no edit to this task
-        sample_set, protocol = behaviour.PROVIDER.load(root, cache, data_config, seed, log_,
-                                                        is_synthetic)
-        data = amazon.AmazonData(sample_set, synthetic=is_synthetic, root=root,
-                                 protocol=protocol)
-        _check_both_labels(data, root)
-        if self.base_metrics is not None:  # before anything is written
-            _check_base_data(self.eval_config.base_run, self.base_metrics, data)
-        return data
+class DINExporter(Exporter):
+    """DIN's serving: the raw signature (every model input, checked and clamped inside it)
+    and requests that name items by their raw key or ids."""
 
     def export_module(self, model, data):
         maxlen = data.maxlen
         spec = {name: tf.TensorSpec([None, maxlen] if name in samples.HISTORY else [None],
-                                    _DTYPES[name], name) for name in INPUT_KEYS}
+                                    DTYPES[name], name) for name in INPUT_KEYS}
         module = tf.Module()
         module.model = model
 
@@ -497,60 +403,61 @@ class DINTask(Task):
         return {"probabilities": scores,
                 "ranking": [int(i) for i in np.argsort(-np.asarray(scores), kind="stable")]}
 
-    def vocabulary(self, data):
-        """items[id] = raw key (asin; id 0 = padding ''), categories[id] = category name,
-        item_category[item id] = category id: what request ids mean."""
-        if data.vocab is None:
-            return None
-        return {key: [v.item() if hasattr(v, "item") else v for v in data.vocab[key].tolist()]
-                for key in ("items", "categories", "item_category", "feedback")
-                if key in data.vocab}
+    def serving_check(self, model, data, rows):
+        """The first ``rows`` validation rows as the serving signature's inputs, and their
+        scores by the training code's path.
 
-    def describe_data(self, data):
-        out = {"synthetic": data.synthetic, "root": data.root, "sizes": data.sizes,
-               "rows": {k: v.num_rows for k, v in data.splits.items()},
-               "report": data.report}
-        if data.protocol is not None:
-            out["protocol"] = data.protocol
-        return out
+        Args:
+          model: the trained model.
+          data: the prepared data.
+          rows: how many.
 
-    def applied_config(self, data, config):
-        """Without the generator's settings on real data, and without the Amazon negatives'
-        settings where the negatives are real (MovieLens)."""
-        out = {k: dict(v) if isinstance(v, dict) else v for k, v in config.items()}
-        section = out.get("data", {})
-        if not data.synthetic:
-            for key in ("synthetic_users", "synthetic_kind"):
-                section.pop(key, None)
-        if (data.protocol or {}).get("dataset") == "movielens":
-            for key in ("negatives", "min_item_events", "trust_pickle"):
-                section.pop(key, None)
-        return out
+        Returns:
+          ``({input: array}, [n] scores)``.
+        """
+        split = data.splits["validation"]
+        batch = split.read_range(0, min(rows, split.num_rows))
+        sample = {k: batch[k] for k in INPUT_KEYS}
+        return sample, np.asarray(self.task.score(model, data, sample))
 
-    def num_train_examples(self, data):
-        return data.splits["train"].num_rows
 
-    def train_input(self, data, batch_size, epoch, seed):
-        """An epoch as a random order of chunks of :data:`TRAIN_CHUNK` consecutive rows of the
-        (already shuffled) training rows, then the rows after the last whole chunk, read as
-        one stream and cut into batches: a batch is a few file reads, and memory holds only
-        the batches in flight and the chunk order (``rows / 256`` numbers), never a row
-        array. The stream does not depend on the batch size, so workers sharing a global
-        batch read exactly what one process would."""
-        train = data.splits["train"]
-        chunks = train.num_rows // TRAIN_CHUNK
-        order = np.random.RandomState(seed * 100003 + epoch).permutation(chunks)
-        # the partial last chunk keeps its place: position p of it is row p
-        order = tf.constant(np.append(order, chunks).astype(np.int64))
-        offsets = tf.range(batch_size, dtype=tf.int64)
+class DINTask(Task):
+    """DIN on Amazon-format data: the Task the loop trains (see the module docstring)."""
+    name = "din"
+    model_config_cls = DINModelConfig
+    data_config_cls = DINDataConfig
+    eval_config_cls = DINEvalConfig
+    train_defaults = {"epochs": 10, "patience": 3, "batch_size": 1024, "learning_rate": 1e-2,
+                      "optimizer": "adam", "eval_batch_size": 8192}
+    presets = {"card": {"model": {"embedding_dim": 8, "recency": 0, "history_stats": False,
+                                  "popularity": False, "mba_l2": 0.0, "feedback": False,
+                                  "item_rate": False, "user_stats": False, "wide": False},
+                        "train": {"learning_rate": 1e-3, "epochs": 5, "patience": 0,
+                                  "batch_size": 4096}}}
+    monitor = "auc"
+    monitor_mode = "max"
+    metric_names = ("auc", "logloss", "gauc", "rela_impr")  # rela_impr: with eval.base_run
+    device_model_options = {"npu": {"static_shapes": True}}  # whole-graph compilation
+    exporter_cls = DINExporter
 
-        def rows_of(batch):  # stream positions -> row numbers
-            position = batch * batch_size + offsets
-            return tf.gather(order, position // TRAIN_CHUNK) * TRAIN_CHUNK + \
-                position % TRAIN_CHUNK
+    def __init__(self, model_config=None, data_config=None, eval_config=None):
+        super(DINTask, self).__init__(model_config, data_config, eval_config)
+        # a subclass on DIN's data may bring an eval config without base_run
+        self.base_metrics = _read_base_run(getattr(self.eval_config, "base_run", ""))
 
-        keys = tf.data.Dataset.range(train.num_rows // batch_size).map(rows_of)
-        return TrainInput(keys, _reader(train.read, INPUT_KEYS + ("label",), data.maxlen))
+    def prepare(self, seed, log_=None):
+        log_ = log_ or log
+        data_config = self.data_config
+        generate, description = _GENERATORS[data_config.synthetic_kind]
+        root, is_synthetic, cache = common.resolve_data_dir(
+            data_config.data_dir, data_config.cache_dir,
+            lambda: generate(n_users=data_config.synthetic_users), description, log_)
+        # the format is the provider's to find (datasets/behaviour.py): a reader registered
+        # there is read here with no edit to this task
+        data = behaviour.load(root, cache, data_config, seed, log_, is_synthetic)
+        if self.base_metrics is not None:  # before anything is written
+            _check_base_data(self.eval_config.base_run, self.base_metrics, data)
+        return data
 
     def model_bytes(self, data):
         """Every weight (:meth:`models.din.DIN.weight_count`) with its gradient and two Adam
@@ -592,38 +499,6 @@ class DINTask(Task):
         logits = model({k: batch[k] for k in INPUT_KEYS}, training=training)
         return tf.nn.sigmoid_cross_entropy_with_logits(labels=batch["label"], logits=logits)
 
-    def eval_arrays(self, data, split):
-        """Row numbers (the split in their high bits): the rows themselves are read from disk
-        batch by batch (:meth:`eval_materialize`)."""
-        code = samples.SPLITS.index(split) << _SPLIT_SHIFT
-        return {"row": KeyRange(code, code + data.splits[split].num_rows)}
-
-    def eval_materialize(self, data):
-        splits = [data.splits[name] for name in samples.SPLITS]
-
-        def read(rows):
-            split = splits[int(rows[0]) >> _SPLIT_SHIFT] if len(rows) else splits[0]
-            return split.read(rows & ((1 << _SPLIT_SHIFT) - 1))
-
-        return _reader(read, INPUT_KEYS, data.maxlen, key="row")
-
-    def serving_check(self, model, data, rows):
-        """The first ``rows`` validation rows as the serving signature's inputs, and their
-        scores by the training code's path.
-
-        Args:
-          model: the trained model.
-          data: the prepared data.
-          rows: how many.
-
-        Returns:
-          ``({input: array}, [n] scores)``.
-        """
-        split = data.splits["validation"]
-        batch = split.read_range(0, min(rows, split.num_rows))
-        sample = {k: batch[k] for k in INPUT_KEYS}
-        return sample, np.asarray(self.score(model, data, sample))
-
     def score(self, model, data, batch):
         return tf.sigmoid(model(batch, training=False))
 
@@ -636,13 +511,6 @@ class DINTask(Task):
         if base and "auc" in base.get(split, {}):
             out["rela_impr"] = din_metrics.rela_impr(out["auc"], base[split]["auc"])
         return out
-
-    def metric_rows(self, data, split):
-        """AUC and log loss rest on the rows; GAUC on the users that have both labels."""
-        rows = data.splits[split]
-        user, label = np.asarray(rows["user"]), np.asarray(rows["label"]) > 0.5
-        both = np.intersect1d(np.unique(user[label]), np.unique(user[~label]))
-        return {"rows": rows.num_rows, "gauc_users": int(len(both))}
 
     def baselines(self, data, split):
         """The rules, the learned simple models and (on generated data) the ceiling, on the
@@ -658,3 +526,4 @@ class DINTask(Task):
             scores = oracle(rows)
             out["oracle"] = {"auc": M.auc(labels, scores), "gauc": din_metrics.gauc(users, labels, scores)}
         return out
+

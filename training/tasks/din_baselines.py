@@ -84,7 +84,7 @@ class Baselines(object):
     split scored.
 
     Args:
-      data: an :class:`datasets.amazon.AmazonData`.
+      data: an :class:`datasets.behaviour_data.BehaviourData`.
       seed: the training sample's and the trees' seed.
       fit_rows: training rows to fit on (at most).
     """

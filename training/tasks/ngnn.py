@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from datasets import outfits, outfits_release
-from datasets import polyvore as pv
+from datasets import outfit_data
 from datasets import tables
 from datasets.generators import common, polyvore_compatibility, polyvore_style, real_outfits
 from datasets.generators import outfit_oracles
@@ -37,7 +37,7 @@ from models.ngnn import NGNN, consistency_loss, ranking_loss
 from training.infra import metrics as M
 from training.tasks import ngnn_metrics
 from core.errors import UsageError
-from training.tasks import Task, TrainInput, ngnn_baselines
+from training.tasks import Exporter, Task, ngnn_baselines
 
 log = logging.getLogger("npurec.ngnn")
 
@@ -192,43 +192,9 @@ def _model_inputs(features, cats, mask):
     return out
 
 
-class NGNNTask(Task):
-    """NGNN on Polyvore-format data: the Task the loop trains (see the module docstring)."""
-    name = "ngnn"
-    model_config_cls = NGNNModelConfig
-    data_config_cls = NGNNDataConfig
-    train_defaults = {"epochs": 15, "patience": 3, "batch_size": 16, "learning_rate": 1e-3,
-                      "optimizer": "rmsprop", "eval_batch_size": 512}
-    presets = {"paper": {"model": {"ranking_loss": "sigmoid", "consistency_weight": 5.0,
-                                   "readout": "sum", "category_pairs": False,
-                                   "cooccurrence_prior": False, "shared_projection": False,
-                                   "category_l2": 0.0, "input_dropout": 0.0},
-                         "train": {"patience": 0}}}
-    monitor = "mrr_auc"
-    monitor_mode = "max"
-    metric_names = ("fitb_accuracy", "fitb_mrr", "compat_auc", "pairwise_accuracy", "mrr_auc")
-    device_model_options = {"npu": {"static_shapes": True}}  # whole-graph compilation
-
-    # -- data -----------------------------------------------------------------------------
-    def prepare(self, seed, log_=None):
-        log_ = log_ or log
-        data_config = self.data_config
-        generate, description = _GENERATORS[data_config.synthetic_kind]
-        extra = {"structure": data_config.structure_dir} \
-            if data_config.synthetic_kind == "outfits" else {}
-        def make_default():
-            return generate(n_train=data_config.synthetic_outfits,
-                            visual_dim=data_config.visual_dim,
-                            vocab_size=data_config.vocab_size,
-                            layout=data_config.synthetic_layout, **extra)
-
-        root, is_synthetic, cache = common.resolve_data_dir(
-            data_config.data_dir, data_config.cache_dir, make_default, description, log_)
-        # the layout is the provider's to find (datasets/outfits.py): a reader registered
-        # there is read here with no edit to this task
-        data = outfits.PROVIDER.load(root, cache, data_config, seed, log_, is_synthetic)
-        _warn_random_features(data.store, root, log_)
-        return data
+class NGNNExporter(Exporter):
+    """NGNN's serving: outfits of store rows and categories in, scores out, the feature
+    tables inside the SavedModel; requests score an outfit or a fill-in-the-blank question."""
 
     def export_module(self, model, data):
         """Serving: store rows, dense categories and a mask [B, width] -> outfit score (width:
@@ -303,69 +269,43 @@ class NGNNTask(Task):
             return {"candidate_scores": scores, "answer": int(np.argmax(scores))}
         return {"score": scores[0]}
 
-    def vocabulary(self, data):
-        """categories: [original category id, dense index] pairs (the per-category weights
-        are indexed by the dense one); items: the feature store's keys in row order; the
-        feature dimensions."""
-        return {"categories": sorted([int(k), int(v)] for k, v in data.category_map.items()),
-                "items": [str(k) for k in data.store.keys],
-                "visual_dim": int(data.store.visual_dim),
-                "vocab_size": int(data.store.vocab_size)}
 
-    def describe_data(self, data):
-        return {"synthetic": data.synthetic, "root": data.root, "items": len(data.store),
-                "questions": ("the release's own ({} split)".format(data.official)
-                              if data.official else "drawn from the seed"),
-                "width": data.width,
-                "categories": data.num_categories,
-                "outfits": {k: int(len(v["items"])) for k, v in data.splits.items()},
-                "features": features_record(data.store),
-                "report": data.report}
+class NGNNTask(Task):
+    """NGNN on Polyvore-format data: the Task the loop trains (see the module docstring)."""
+    name = "ngnn"
+    model_config_cls = NGNNModelConfig
+    data_config_cls = NGNNDataConfig
+    train_defaults = {"epochs": 15, "patience": 3, "batch_size": 16, "learning_rate": 1e-3,
+                      "optimizer": "rmsprop", "eval_batch_size": 512}
+    presets = {"paper": {"model": {"ranking_loss": "sigmoid", "consistency_weight": 5.0,
+                                   "readout": "sum", "category_pairs": False,
+                                   "cooccurrence_prior": False, "shared_projection": False,
+                                   "category_l2": 0.0, "input_dropout": 0.0},
+                         "train": {"patience": 0}}}
+    monitor = "mrr_auc"
+    monitor_mode = "max"
+    metric_names = ("fitb_accuracy", "fitb_mrr", "compat_auc", "pairwise_accuracy", "mrr_auc")
+    device_model_options = {"npu": {"static_shapes": True}}  # whole-graph compilation
+    exporter_cls = NGNNExporter
 
-    def applied_config(self, data, config):
-        """The feature store's own dimensions (a packed store brings them: 1280 for
-        EfficientNet, not the default 2048), without the generator's settings on real data."""
-        out = {k: dict(v) if isinstance(v, dict) else v for k, v in config.items()}
-        section = out.get("data", {})
-        section["visual_dim"] = int(data.store.visual_dim)
-        section["vocab_size"] = int(data.store.vocab_size)
-        if not data.synthetic:
-            for key in ("synthetic_outfits", "synthetic_kind", "structure_dir",
-                        "synthetic_layout"):
-                section.pop(key, None)
-        if not data.official:
-            section.pop("split", None)
-            section.pop("min_category_items", None)
-        return out
+    # -- data -----------------------------------------------------------------------------
+    def prepare(self, seed, log_=None):
+        log_ = log_ or log
+        data_config = self.data_config
+        generate, description = _GENERATORS[data_config.synthetic_kind]
+        extra = {"structure": data_config.structure_dir} \
+            if data_config.synthetic_kind == "outfits" else {}
+        def make_default():
+            return generate(n_train=data_config.synthetic_outfits,
+                            visual_dim=data_config.visual_dim,
+                            vocab_size=data_config.vocab_size,
+                            layout=data_config.synthetic_layout, **extra)
 
-    def num_train_examples(self, data):
-        return int(data.splits["train"]["mask"].sum())
-
-    def train_input(self, data, batch_size, epoch, seed):
-        rng = np.random.RandomState(seed * 100003 + epoch)
-        samples = pv.training_samples(data.splits["train"], data.pools, rng)
-        # the input dropout's seeds: drawn with the data (same seed and epoch, same masks;
-        # a resumed run skips to the same batch and so draws the same)
-        samples["noise"] = rng.randint(0, 2 ** 31 - 1, size=len(samples["outfit"]))
-        order = rng.permutation(len(samples["outfit"]))
-        samples = {k: v[order] for k, v in samples.items()}
-        outfits = {k: tf.constant(v) for k, v in data.splits["train"].items()}
-        lookup = tables.host_lookup(data.store)
-
-        def to_pairs(batch):
-            rows = batch["outfit"]
-            out = {k: tf.gather(v, rows) for k, v in outfits.items()}
-            # the outfits' items and their replacements in ONE host read (one Python call)
-            features = lookup(tf.concat([out["items"], batch["neg_item"][:, None]], axis=1))
-            out.update({k: v[:, :-1] for k, v in features.items()})
-            out.update({"neg_" + k: v[:, -1] for k, v in features.items()})
-            out.update(slot=batch["slot"], neg_cat=batch["neg_cat"], noise=batch["noise"])
-            return out
-
-        batches = tf.data.Dataset.from_tensor_slices(samples).batch(batch_size,
-                                                                    drop_remainder=True)
-        return TrainInput(batches, to_pairs)
-
+        root, is_synthetic, cache = common.resolve_data_dir(
+            data_config.data_dir, data_config.cache_dir, make_default, description, log_)
+        # the layout is the provider's to find (datasets/outfits.py): a reader registered
+        # there is read here with no edit to this task
+        return outfits.load(root, cache, data_config, seed, log_, is_synthetic)
 
     # -- model ----------------------------------------------------------------------------
     def model_bytes(self, data):
@@ -393,7 +333,7 @@ class NGNNTask(Task):
         model.build()
         if model_config.cooccurrence_prior:
             train = data.splits["train"]
-            model.set_cooccurrence(data.cooc, pv.category_frequency(train, data.num_categories),
+            model.set_cooccurrence(data.cooc, outfit_data.category_frequency(train, data.num_categories),
                                    len(train["cats"]))
             if getattr(model_config, "prior_init", "rule") == "fitted":
                 mix = ngnn_baselines.fitted_prior_mix(data)
@@ -425,20 +365,6 @@ class NGNNTask(Task):
         return loss
 
     # -- evaluation -----------------------------------------------------------------------
-    def eval_arrays(self, data, split):
-        fitb, compat = data.fitb[split], data.compat[split]
-        return {k: np.concatenate([fitb[k], compat[k]]) for k in ("items", "cats", "mask")}
-
-    def eval_materialize(self, data):
-        lookup = tables.host_lookup(data.store)
-
-        def with_features(batch):
-            out = dict(batch)
-            out.update(lookup(batch["items"]))
-            return out
-
-        return with_features
-
     def model_inputs(self, data, batch):
         """The model's inputs for outfit rows (``items``, ``cats``, ``mask``; eagerly, e.g.
         in a notebook): the items' vectors read from ``data``'s feature store.
@@ -461,11 +387,6 @@ class NGNNTask(Task):
         n_fitb = len(fitb["items"])
         return question_metrics(scores[:n_fitb], scores[n_fitb:], data.compat[split]["label"],
                                 answer=fitb.get("answer"), paired=not data.official)
-
-    def metric_rows(self, data, split):
-        """FITB metrics rest on the questions, the compatibility ones on the outfits."""
-        return {"fitb_questions": int(len(data.fitb[split]["items"]) // 4),
-                "compat_outfits": int(len(data.compat[split]["label"]))}
 
     def baselines(self, data, split):
         """The co-occurrence rules of the training outfits (``data.rules``: of the nodes; on
@@ -497,27 +418,6 @@ class NGNNTask(Task):
                 oracle(fitb["items"], fitb["cats"], fitb["mask"]),
                 oracle(compat["items"], compat["cats"], compat["mask"]), compat["label"])
         return out
-
-
-def features_record(store):
-    """How the item vectors were made, for ``metrics.json``: the featurizer's encoder
-    (backbone, weights, precision) and dimensions, ``random_weights`` when the backbone was
-    not trained (``--weights none``)."""
-    encoder = dict(getattr(store, "meta", {}).get("encoder") or {})
-    out = {"visual_dim": int(store.visual_dim), "vocab_size": int(store.vocab_size)}
-    if encoder:
-        out["encoder"] = encoder
-        out["random_weights"] = str(encoder.get("weights", "")).startswith("none")
-    return out
-
-
-def _warn_random_features(store, root, log_):
-    """Training on vectors of an untrained backbone learns nothing of the images: said."""
-    if features_record(store).get("random_weights"):
-        log_.warning("%s: the image vectors were encoded with RANDOM backbone weights "
-                     "(datasets.featurize --weights none: for tests only); the visual branch "
-                     "sees noise-like features. Featurize with --weights imagenet or a "
-                     "weights file for real results", root)
 
 
 def question_metrics(fitb_scores, compat_scores, compat_labels, answer=None, paired=True):

@@ -19,7 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 import numpy as np
 
-from datasets import polyvore as pv
+from datasets import outfit_data
 
 FIT_PAIRS = 200000  # training pairs the learned baseline is fitted on (at most)
 
@@ -91,7 +91,7 @@ class CategoryStatistics(object):
         for _, (mapping, counts) in sorted((rules or data.rules).items()):
             size = counts.shape[0]
             cats = self._cats(mapping, train["items"], train["cats"])
-            frequency = pv.category_frequency({"cats": cats, "mask": train["mask"]}, size)
+            frequency = outfit_data.category_frequency({"cats": cats, "mask": train["mask"]}, size)
             self.fields.append((mapping, np.asarray(counts, np.float64), frequency,
                                 len(cats), size))
         self.weights = self._fit(np.random.RandomState(seed))
@@ -126,7 +126,7 @@ class CategoryStatistics(object):
 
         data = self.data
         train = data.splits["train"]
-        pairs = pv.training_samples(train, data.pools, rng)
+        pairs = outfit_data.training_samples(train, data.pools, rng)
         if len(pairs["outfit"]) > FIT_PAIRS:
             keep = np.sort(rng.choice(len(pairs["outfit"]), FIT_PAIRS, replace=False))
             pairs = {k: v[keep] for k, v in pairs.items()}
