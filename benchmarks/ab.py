@@ -11,10 +11,12 @@ A variant is a configuration (``--set-a`` / ``--set-b``, ``--preset-a`` / ``--pr
 the ``training.fit`` names; ``--set-b runtime.precision=bf16`` compares precisions, and
 ``runtime.device`` is ``auto`` as in a run), environment variables (``--env-a`` /
 ``--env-b``, e.g. TensorFlow's threading or oneDNN switches) and a checkout (``--code-a`` /
-``--code-b``: the directory whose ``models``, ``training`` and ``datasets`` the child
+``--code-b``: the directory whose ``core``, ``models``, ``training`` and ``datasets`` the child
 imports; default this one). So the same command compares two settings of today's code, or
 today's code against a clone of ``main`` (``git clone -q . /tmp/main-before``) with the same
-settings.
+settings. A checkout is built with its own ``training.loop.build_trainer`` (the one builder
+every run uses), so it must have one and take its inputs from the data object (issue 34,
+commit ddf78c3 on); an older one is refused by name.
 
 Each child also reports the training loss of its first steps from the same seed and the same
 batches: equal losses (to rounding) say that a change is speed only; different ones that it
@@ -82,18 +84,23 @@ def _say(message):
 
 
 def _build(options):
-    """(trainer, batches, batch size, resolved sections) as ``training.fit`` would build them.
+    """(trainer, batches, batch size, resolved sections) as ``training.fit`` builds them: the
+    checkout's own :func:`training.loop.build_trainer` with the run's optimizer settings."""
+    import importlib.util  # pylint: disable=import-outside-toplevel
 
-    Built here from the long-standing APIs rather than with :func:`benchmarks.common._trainer`
-    (fixed learning rate, no clipping): the run's own optimizer settings must apply, and an
-    older checkout (``--code-a``) must be buildable with what it has.
-    """
+    try:
+        from training.loop import build_trainer  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        build_trainer = None
+    if build_trainer is None or importlib.util.find_spec("datasets.inputs") is None:
+        raise SystemExit("ab: the checkout {} predates training.loop.build_trainer and the "
+                         "data object's inputs (issue 34); compare checkouts from commit "
+                         "ddf78c3 on".format(options["code"]))
     from core import compat  # pylint: disable=import-outside-toplevel
     from training.infra import config as cfg  # pylint: disable=import-outside-toplevel
     from training.infra import runtime as rt  # pylint: disable=import-outside-toplevel
     from training.infra.sharding import epoch_dataset  # pylint: disable=import-outside-toplevel
     from training.tasks import task_class  # pylint: disable=import-outside-toplevel
-    from training.loop.trainer import Trainer  # pylint: disable=import-outside-toplevel
 
     task_cls = task_class(options["model"])
     sets = list(options["sets"])
@@ -116,9 +123,7 @@ def _build(options):
     batch_size = options["batch"] or train.batch_size
     with runtime.strategy.scope():
         model = task.build_model(data)
-        optimizer = runtime.make_optimizer(train.optimizer, train.learning_rate,
-                                           clipnorm=train.clip_norm or None)
-        trainer = Trainer(task, data, model, optimizer, runtime, batch_size)
+    trainer = build_trainer(task, data, model, runtime, train, batch_size)
     batches = list(epoch_dataset(data, batch_size, 0, train.seed).take(
         options["batches"]))
     if not batches:

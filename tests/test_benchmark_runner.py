@@ -148,6 +148,13 @@ def test_ab_alternates_two_variants_and_compares_their_first_losses(tmp_path):
     assert "variant b (--set model.no_such_option=1)" in result.stderr
     assert "no_such_option" in result.stderr
 
+    old = tmp_path / "old-checkout"  # a checkout from before the one trainer builder
+    (old / "training" / "loop").mkdir(parents=True)
+    (old / "training" / "__init__.py").write_text("")
+    (old / "training" / "loop" / "__init__.py").write_text("")
+    result, _ = _ab(tmp_path, "--code-b", str(old))
+    assert result.returncode != 0 and "predates training.loop.build_trainer" in result.stderr
+
 
 @pytest.mark.parametrize("args, needle", [
     (["--model", "din", "--windows", "0"], "--windows 0: must be at least 1"),
