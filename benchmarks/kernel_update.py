@@ -9,8 +9,8 @@ velocity would stop decaying). This runner times the two updates alone, on the r
 so that the option is judged by what it would save before it is built:
 
 * ``dense`` - what training runs: the kernel gradient as one compiled outer-product sum
-  (:func:`models.ngnn_layers._category_outer_sum`) and the fused dense RMSprop step
-  (:func:`training.infra.optimizers._dense_rmsprop`);
+  (:func:`models.ngnn_layers.category_outer_sum`) and the fused dense RMSprop step
+  (:func:`training.infra.optimizers.dense_rmsprop`);
 * ``touched`` - the categories present only: their gradient sums (the same compiled sum,
   gathered), then the row-wise RMSprop update the lazy optimizer applies to sparse gradients
   (gather the rows' velocity, update, scatter the velocity and the weights).
@@ -87,20 +87,20 @@ def make_updates(tf, learning_rate=1e-3, rho=0.9, epsilon=1e-7):
     Returns:
       A dict of functions.
     """
-    from models.ngnn_layers import _category_outer_sum  # pylint: disable=import-outside-toplevel
-    from training.infra.optimizers import _dense_rmsprop  # pylint: disable=import-outside-toplevel
+    from models.ngnn_layers import category_outer_sum  # pylint: disable=import-outside-toplevel
+    from training.infra.optimizers import dense_rmsprop  # pylint: disable=import-outside-toplevel
 
     lr, rho_t, eps = (tf.constant(v, tf.float32) for v in (learning_rate, rho, epsilon))
 
     @tf.function
     def dense(kernel, velocity, x, dy, groups):
-        grad = _category_outer_sum(x, dy, groups, CATEGORIES)
-        _dense_rmsprop([kernel], [velocity], [grad], lr, rho_t, eps)
+        grad = category_outer_sum(x, dy, groups, CATEGORIES)
+        dense_rmsprop([kernel], [velocity], [grad], lr, rho_t, eps)
 
     @tf.function
     def touched(kernel, velocity, x, dy, groups):
         present = tf.unique(tf.boolean_mask(groups, groups < CATEGORIES))[0]
-        grad = tf.gather(_category_outer_sum(x, dy, groups, CATEGORIES), present)
+        grad = tf.gather(category_outer_sum(x, dy, groups, CATEGORIES), present)
         new_v = rho * tf.gather(velocity, present) + (1.0 - rho) * tf.square(grad)
         velocity.scatter_update(tf.IndexedSlices(new_v, present))
         kernel.scatter_sub(tf.IndexedSlices(learning_rate * grad / tf.sqrt(new_v + epsilon),

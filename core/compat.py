@@ -14,7 +14,11 @@ The differences handled here:
 * building optimizer slots before a checkpoint restore (``build`` vs ``_create_all_weights``);
 * the global dtype policy and serialisation registration;
 * gathering rows of a variable (:func:`gather`): Keras 3 variables are not TF resource
-  variables, so ``tf.gather`` on one reads the whole variable first.
+  variables, so ``tf.gather`` on one reads the whole variable first;
+* Keras 3's PRIVATE optimizer internals that the fused updates need (the whole-list update
+  step, the slot variables): :func:`with_update_step` and :func:`optimizer_slot` are the only
+  places they are named, so a Keras release that renames them breaks these two functions and
+  the tests that call them, not the training code.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -337,3 +341,52 @@ def add_weight(layer, name, shape, initializer, trainable=True, autocast=True):
     else:
         kwargs["experimental_autocast"] = autocast
     return layer.add_weight(**kwargs)
+
+
+_SLOT_LISTS = {"momentum": "_momentums", "velocity": "_velocities"}
+
+
+def optimizer_slot(optimizer, variable, kind):
+    """Keras 3: the optimizer's ``kind`` slot variable of ``variable``.
+
+    Keras 3 keeps slots in private lists indexed by a private method (``_momentums``,
+    ``_velocities``, ``_get_variable_index``); they are read here only.
+
+    Args:
+      optimizer: a built Keras 3 optimizer.
+      variable: one of its trainable variables.
+      kind: ``momentum`` or ``velocity``.
+
+    Returns:
+      The slot variable.
+    """
+    index = optimizer._get_variable_index(variable)  # pylint: disable=protected-access
+    return getattr(optimizer, _SLOT_LISTS[kind])[index]
+
+
+def with_update_step(base, update, name):
+    """Keras 3: a subclass of the optimizer class ``base`` whose update of ALL variables at
+    once is ``update(optimizer, grads, variables, learning_rate)``; where ``update`` returns
+    ``NotImplemented`` (e.g. under tf.distribute) Keras' own update runs.
+
+    The hook is Keras 3's private ``_backend_update_step`` (named here only), the one place
+    where a step sees every gradient together, which a fused update needs.
+
+    Args:
+      base: a Keras 3 optimizer class.
+      update: the update function.
+      name: the subclass's name.
+
+    Returns:
+      The subclass.
+    """
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        if update(self, grads, trainable_variables, learning_rate) is NotImplemented:
+            return super(subclass, self)._backend_update_step(  # pylint: disable=protected-access
+                grads, trainable_variables, learning_rate)
+        return None
+
+    subclass = type(name, (base,), {"_backend_update_step": _backend_update_step,
+                                    "__doc__": update.__doc__,
+                                    "__module__": update.__module__})
+    return subclass

@@ -24,7 +24,7 @@ def _gather_cast(table, indices, dtype):
 
 
 @tf.function(jit_compile=True, autograph=False)
-def _category_outer_sum(x, dy, groups, num_groups):
+def category_outer_sum(x, dy, groups, num_groups):
     """``sum over rows r of group c of outer(x[r], dy[r])`` -> [C, F, H] (rows of group C
     dropped): the dense kernel gradient written once by one compiled loop."""
     outer = x[:, :, None] * dy[:, None, :]
@@ -68,7 +68,7 @@ def _partitioned_matmul(x, groups, kernel):
             dy_parts = tf.dynamic_partition(dy, groups, num_groups + 1)
             dx = per_group(dy_parts, tf.unstack(tf.transpose(kernel, [0, 2, 1])))
             if rows is not None and rows <= OUTER_SUM_ROWS:
-                return dx, _category_outer_sum(x, dy, groups, num_groups)
+                return dx, category_outer_sum(x, dy, groups, num_groups)
             return dx, tf.stack([tf.matmul(a, b, transpose_a=True)
                                  for a, b in zip(x_parts[:-1], dy_parts[:-1])])
 

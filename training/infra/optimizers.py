@@ -55,7 +55,7 @@ def _dedupe(gradient):
 
 
 @tf.function(jit_compile=True)
-def _dense_rmsprop(variables, velocities, gradients, learning_rate, rho, epsilon):
+def dense_rmsprop(variables, velocities, gradients, learning_rate, rho, epsilon):
     """Keras 3's dense RMSprop step (same formula) for a list of variables, compiled by XLA
     into one call: no full-size temporaries between the velocity and the weight update, and
     one dispatch for all of them instead of one per variable (NGNN has ~15 dense ones)."""
@@ -66,7 +66,7 @@ def _dense_rmsprop(variables, velocities, gradients, learning_rate, rho, epsilon
 
 
 @tf.function(jit_compile=True)
-def _dense_adam(variables, momentums, velocities, gradients, alpha, beta_1, beta_2, epsilon):
+def dense_adam(variables, momentums, velocities, gradients, alpha, beta_1, beta_2, epsilon):
     """Keras 3's Adam step (same formulas; ``alpha`` = lr * sqrt(1 - b2^t) / (1 - b1^t)) for a
     list of variables in one XLA call: one pass over each table instead of ~10 unfused ops.
 
@@ -84,7 +84,7 @@ def _dense_adam(variables, momentums, velocities, gradients, alpha, beta_1, beta
 
 
 def _sparse_parts(gradient, dtype):
-    """A gradient for :func:`_dense_adam`: an IndexedSlices of static shape as ("rows",
+    """A gradient for :func:`dense_adam`: an IndexedSlices of static shape as ("rows",
     indices, values), summed inside the compiled update (XLA's scatter-add is several times
     faster on CPU than TF's single-threaded unsorted segment sum, which Keras 3 runs at each
     use of the gradient); anything else as ("dense", gradient, its square as Keras 3 takes
@@ -126,69 +126,72 @@ def _lazy_optimizers():
     step. The RMSprop subclass updates the touched rows only ("lazy", like TF1's sparse apply
     and TF Addons' LazyAdam): rows absent from a batch keep their slots unchanged instead of
     decaying; with RMSprop (no momentum) an absent row's weights do not move either way.
-    All dense gradients take ONE XLA-compiled update (:func:`_dense_rmsprop`).
+    All dense gradients take ONE XLA-compiled update (:func:`dense_rmsprop`).
     Adam stays dense (a lazy Adam measurably hurt DIN's test AUC, since momentum keeps moving
     absent rows; BENCHMARKS.md, "Figures behind design choices") but fused
-    (:func:`_dense_adam`).
+    (:func:`dense_adam`).
     Both apply only to plain variables on one replica; under tf.distribute Keras' own update
     runs. Keras 2 optimizers apply IndexedSlices sparsely themselves, with TF's fused kernels.
     """
 
-    class LazyRMSprop(compat.keras.optimizers.RMSprop):
-        def _backend_update_step(self, grads, trainable_variables, learning_rate):
-            if self.momentum > 0 or self.centered or not _plain_variables(trainable_variables):
-                return super(LazyRMSprop, self)._backend_update_step(
-                    grads, trainable_variables, learning_rate)
-            dense = ([], [], [])
-            for gradient, variable in zip(grads, trainable_variables):
-                variable = compat.tf_variable(variable)
-                if isinstance(gradient, tf.IndexedSlices):
-                    self._update_rows(gradient, variable, learning_rate)
-                    continue
-                velocity = self._velocities[self._get_variable_index(variable)]
-                dense[0].append(variable)
-                dense[1].append(compat.tf_variable(velocity))
-                dense[2].append(tf.cast(gradient, variable.dtype))
-            if dense[0]:
-                dtype = dense[0][0].dtype
-                _dense_rmsprop(list(dense[0]), list(dense[1]), list(dense[2]),
-                               tf.cast(learning_rate, dtype), tf.constant(self.rho, dtype),
-                               tf.constant(self.epsilon, dtype))
+    def lazy_rmsprop(self, grads, trainable_variables, learning_rate):
+        """RMSprop: rows of a sparse gradient updated alone, dense ones in one XLA call."""
+        if self.momentum > 0 or self.centered or not _plain_variables(trainable_variables):
+            return NotImplemented
+        dense = ([], [], [])
+        for gradient, variable in zip(grads, trainable_variables):
+            variable = compat.tf_variable(variable)
+            if isinstance(gradient, tf.IndexedSlices):
+                _update_rows(self, gradient, variable, learning_rate)
+                continue
+            dense[0].append(variable)
+            dense[1].append(compat.tf_variable(compat.optimizer_slot(self, variable,
+                                                                     "velocity")))
+            dense[2].append(tf.cast(gradient, variable.dtype))
+        if dense[0]:
+            dtype = dense[0][0].dtype
+            dense_rmsprop(list(dense[0]), list(dense[1]), list(dense[2]),
+                          tf.cast(learning_rate, dtype), tf.constant(self.rho, dtype),
+                          tf.constant(self.epsilon, dtype))
+        return None
 
-        def _update_rows(self, gradient, variable, learning_rate):
-            rows, grad = _dedupe(gradient)
-            grad = tf.cast(grad, variable.dtype)
-            lr = tf.cast(learning_rate, variable.dtype)
-            velocity = self._velocities[self._get_variable_index(variable)]
-            new_v = self.rho * tf.gather(velocity.value, rows) + (1 - self.rho) * tf.square(grad)
-            self.assign(velocity, tf.IndexedSlices(new_v, rows))
-            step = lr * grad / tf.sqrt(new_v + self.epsilon)
-            self.assign_sub(variable, tf.IndexedSlices(step, rows))
+    def _update_rows(self, gradient, variable, learning_rate):
+        rows, grad = _dedupe(gradient)
+        grad = tf.cast(grad, variable.dtype)
+        lr = tf.cast(learning_rate, variable.dtype)
+        velocity = compat.optimizer_slot(self, variable, "velocity")
+        new_v = self.rho * tf.gather(velocity.value, rows) + (1 - self.rho) * tf.square(grad)
+        self.assign(velocity, tf.IndexedSlices(new_v, rows))
+        step = lr * grad / tf.sqrt(new_v + self.epsilon)
+        self.assign_sub(variable, tf.IndexedSlices(step, rows))
 
-    class FusedAdam(compat.keras.optimizers.Adam):
+    def fused_adam(self, grads, trainable_variables, learning_rate):
         """Dense Adam as above, all variables in one XLA call. Why: Keras 3's Adam converts
         an IndexedSlices gradient to a dense tensor at EACH use (twice per variable, an
         unsorted segment sum over every gathered row each time: over a third of DIN's op time
         per step; BENCHMARKS.md) and runs ~10 separate full-table ops per variable."""
+        if self.amsgrad or not _plain_variables(trainable_variables):
+            return NotImplemented
+        variables = [compat.tf_variable(v) for v in trainable_variables]
+        dtype = variables[0].dtype
+        step = tf.cast(self.iterations + 1, dtype)
+        beta_1 = tf.constant(self.beta_1, dtype)
+        beta_2 = tf.constant(self.beta_2, dtype)
+        alpha = (tf.cast(learning_rate, dtype) * tf.sqrt(1 - tf.pow(beta_2, step))
+                 / (1 - tf.pow(beta_1, step)))
+        dense_adam(variables,
+                   [compat.tf_variable(compat.optimizer_slot(self, v, "momentum"))
+                    for v in variables],
+                   [compat.tf_variable(compat.optimizer_slot(self, v, "velocity"))
+                    for v in variables],
+                   [_sparse_parts(g, dtype) for g in grads],
+                   alpha, beta_1, beta_2, tf.constant(self.epsilon, dtype))
+        return None
 
-        def _backend_update_step(self, grads, trainable_variables, learning_rate):
-            if self.amsgrad or not _plain_variables(trainable_variables):
-                return super(FusedAdam, self)._backend_update_step(
-                    grads, trainable_variables, learning_rate)
-            variables = [compat.tf_variable(v) for v in trainable_variables]
-            dtype = variables[0].dtype
-            step = tf.cast(self.iterations + 1, dtype)
-            beta_1 = tf.constant(self.beta_1, dtype)
-            beta_2 = tf.constant(self.beta_2, dtype)
-            alpha = (tf.cast(learning_rate, dtype) * tf.sqrt(1 - tf.pow(beta_2, step))
-                     / (1 - tf.pow(beta_1, step)))
-            index = [self._get_variable_index(v) for v in variables]
-            _dense_adam(variables, [compat.tf_variable(self._momentums[i]) for i in index],
-                        [compat.tf_variable(self._velocities[i]) for i in index],
-                        [_sparse_parts(g, dtype) for g in grads],
-                        alpha, beta_1, beta_2, tf.constant(self.epsilon, dtype))
-
-    return {"rmsprop": LazyRMSprop, "adam": FusedAdam}
+    return {"rmsprop": compat.with_update_step(compat.keras.optimizers.RMSprop, lazy_rmsprop,
+                                               "LazyRMSprop"),
+            "adam": compat.with_update_step(compat.keras.optimizers.Adam, fused_adam,
+                                            "FusedAdam")}
 
 
 _LAZY = _lazy_optimizers() if compat.IS_KERAS3 else {}
