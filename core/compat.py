@@ -225,7 +225,7 @@ def gather(variable, indices, axis=0):
     (``ReadVariableOp``), and once a variable has been updated sparsely (the lazy RMSprop's
     scatter updates) TF copies it on every such read to keep the read safe from later
     scatters: for NGNN's 4M-weight text table that copy was a third of a batch-16 step
-    (BENCHMARKS.md, "Figures behind design choices").
+    (docs/performance.md, "Figures behind design choices").
     The resource gather reads only the rows asked for, and its gradient is the same
     IndexedSlices. Keras 2 variables are resource variables already (``tf.gather`` calls
     their ``sparse_read``); Keras 2's AutoCastVariable casts after the gather.

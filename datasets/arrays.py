@@ -32,7 +32,7 @@ def read_rows(array, rows):
 
     Why: a memory mapping's pages count as the process's resident memory once read, and the
     kernel maps far more than what is read (a few thousand random rows made nearly the whole
-    real ``visual.npy`` resident; BENCHMARKS.md, "Figures behind design choices"), so
+    real ``visual.npy`` resident; docs/performance.md, "Figures behind design choices"), so
     gathering batches from the store's
     mapping would hold the whole table a second time next to TensorFlow. A whole mapped array
     (what :class:`FeatureStore` opens) is therefore read with plain file reads into the

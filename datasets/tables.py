@@ -2,7 +2,7 @@
 
 Training and evaluation gather each batch's item vectors from the feature store on the host,
 in the input pipeline (:func:`host_lookup`): the store stays a file, so a real-size NGNN process
-does not hold the 931 MB visual table a second time (measured in BENCHMARKS.md, Memory), and
+does not hold the 931 MB visual table a second time (measured in docs/performance.md, Memory), and
 the gather overlaps the previous step. A serving export has to carry the features with it, so
 it holds them in variables (:func:`device_table`) that its compiled function gathers from.
 """
@@ -77,7 +77,7 @@ def device_table(array, name, rows_per_chunk=4096):
     Why: ``tf.Variable(array)`` first converts the whole array into a temporary tensor that
     the variable then copies, and for the store's memory-mapped ``visual.npy`` it also
     touches every page of the mapping (file pages count as this process's resident memory):
-    ~3x the table at the peak (BENCHMARKS.md, Memory). Here the variable
+    ~3x the table at the peak (docs/performance.md, Memory). Here the variable
     starts as zeros and takes one chunk at a time, read with
     :func:`datasets.arrays.read_rows`.
 

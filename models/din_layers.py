@@ -155,7 +155,7 @@ class LocalActivationUnit(keras.layers.Layer):
         per_row = tf.matmul(q, w_q + w_d) + tf.cast(dense.bias, dt)
         # [k, q * k] against [W_k - W_d; W_p]: one matmul of depth 2D over all positions
         # (faster than two einsums of depth D and their sum, forward and backward:
-        # BENCHMARKS.md, "Figures behind design choices")
+        # docs/performance.md, "Figures behind design choices")
         pair_kernel = tf.concat([w_k - w_d, w_p], axis=0)
         if positions is not None:
             k = tf.gather_nd(keys, positions)

@@ -128,7 +128,7 @@ def _lazy_optimizers():
     decaying; with RMSprop (no momentum) an absent row's weights do not move either way.
     All dense gradients take ONE XLA-compiled update (:func:`dense_rmsprop`).
     Adam stays dense (a lazy Adam measurably hurt DIN's test AUC, since momentum keeps moving
-    absent rows; BENCHMARKS.md, "Figures behind design choices") but fused
+    absent rows; docs/performance.md, "Figures behind design choices") but fused
     (:func:`dense_adam`).
     Both apply only to plain variables on one replica; under tf.distribute Keras' own update
     runs. Keras 2 optimizers apply IndexedSlices sparsely themselves, with TF's fused kernels.
