@@ -1,0 +1,68 @@
+"""``python -m benchmarks.peers`` on a tiny export (slow tier): npurec's rows are exported
+as a peer reads them, npurec's default and a peer child train on the same rows, and the record
+compares them as issue 36 asks (seconds to the peer's best validation AUC, npurec's seconds
+to the same value from its history, test AUC / GAUC / log loss from the peer's scores).
+
+The peer here is ``tests/peer_standin.py`` (its docstring says why: the real peers'
+environments are not installed in CI); the real children, ``benchmarks/peer_deepctr.py`` and
+``benchmarks/peer_recbole.py``, follow the same contract."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_peers_runner_compares_a_peer_with_npurec_on_the_same_rows(tmp_path):
+    out = str(tmp_path / "peers.json")
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               NPUREC_CACHE=str(tmp_path / "cache"))
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.peers", "--data", "remap", "--peers", "deepctr",
+         "--peer-module", "deepctr=tests.peer_standin", "--epochs", "3", "--smoke",
+         "--out", out], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        universal_newlines=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.load(open(out))
+    assert record["machine"]["tensorflow"] and record["machine"]["cores"] >= 1
+    (entry,) = record["data"]
+    assert entry["rows"]["test"] > 0 and entry["npurec"]["test"]["auc"] > 0.5
+    assert [p["peer"] for p in entry["peers"]] == ["deepctr-defaults",
+                                                   "deepctr-npurec-hparams"]
+    for peer in entry["peers"]:
+        assert "error" not in peer, peer.get("error")
+        assert 1 <= peer["best_epoch"] <= peer["epochs_run"] <= 3
+        assert peer["seconds_to_best"] > 0 and peer["samples_per_sec"] > 0
+        assert 0.0 <= peer["test"]["auc"] <= 1.0 and peer["test"]["logloss"] > 0
+        assert peer["test_auc_gain"] == pytest.approx(
+            entry["npurec"]["test"]["auc"] - peer["test"]["auc"], abs=1e-4)
+        reached = peer["npurec_seconds_to_same_validation_auc"]
+        if reached is None:
+            assert "never reached" in peer["verdict"]
+        else:
+            assert peer["speedup"] == pytest.approx(peer["seconds_to_best"] / reached,
+                                                    rel=0.01)
+
+
+def test_export_is_the_runs_rows(tmp_path, monkeypatch):
+    """The exported rows are the rows npurec scores: the same count per split, and each
+    history holds exactly ``hist_len`` items (left-aligned, zero padding after)."""
+    from benchmarks import peer_common, peers  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.setenv("NPUREC_CACHE", str(tmp_path / "cache"))
+    data = peers.prepare(["--set", "data.synthetic_users=300"])
+    rows = peers.export_rows(data, str(tmp_path / "export"), "test")
+    meta, splits = peer_common.load_export(str(tmp_path / "export"))
+    for split in ("train", "validation", "test"):
+        assert rows[split] == data.splits[split].num_rows == len(splits[split]["label"])
+        hist, length = splits[split]["hist_items"], splits[split]["hist_len"]
+        positions = np.arange(hist.shape[1])[None, :]
+        assert ((hist > 0) == (positions < length[:, None])).all()
+        assert set(np.unique(splits[split]["label"])) <= {0.0, 1.0}
+    assert meta["maxlen"] == data.maxlen and meta["sizes"]["items"] == data.sizes["items"]
