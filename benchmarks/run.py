@@ -197,6 +197,7 @@ def _preprocess(smoke):
 
 
 RELEASE_IMAGES = 164379  # item images of the public Polyvore release (train+valid+test)
+OUTFITS_IMAGES = 261000  # about 261k item images of Polyvore Outfits (issue 36's figure)
 
 
 def run_featurize(args):
@@ -235,6 +236,7 @@ def run_featurize(args):
                       "batch_size": args.image_batch, "images": count,
                       "images_per_sec": rate,
                       "full_release_hours": RELEASE_IMAGES / rate / 3600.0,
+                      "polyvore_outfits_hours": OUTFITS_IMAGES / rate / 3600.0,
                       "peak_rss_mb": common.peak_rss_mb()}
             record.update(common.environment(runtime), precision=args.precision)
             print(json.dumps(record), flush=True)

@@ -21,14 +21,15 @@ Evaluation sets are drawn once from the seed and reused every epoch:
 Both follow the original protocol by default. With ``distinct_categories=True`` wrong items
 avoid categories already in the outfit: the original's wrong candidates can often be spotted
 by a duplicated category alone, which the category co-occurrence baseline exploits.
+
+TensorFlow is imported by the input methods only: the readers import this module, and the
+featurizer reads the outfit files before it starts TensorFlow quietly (:mod:`core.quiet`).
 """
 from __future__ import absolute_import, division, print_function
 
 import numpy as np
-import tensorflow as tf
 
 from core.errors import DataError
-from datasets import tables
 from datasets.inputs import TaskData, TrainInput
 
 MAX_ITEMS = 8
@@ -359,6 +360,10 @@ class OutfitData(TaskData):
         """The epoch's pairs (every item of every training outfit, each with a replacement
         drawn from the pools) in a random order of (seed, epoch); the outfits and the item
         vectors are gathered per batch on the host (:func:`datasets.tables.host_lookup`)."""
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+        from datasets import tables  # pylint: disable=import-outside-toplevel
+
         rng = np.random.RandomState(seed * 100003 + epoch)
         samples = training_samples(self.splits["train"], self.pools, rng)
         # the input dropout's seeds: drawn with the data (same seed and epoch, same masks;
@@ -390,6 +395,8 @@ class OutfitData(TaskData):
 
     def eval_materialize(self):
         """Each batch's item vectors, read from the feature store on the host."""
+        from datasets import tables  # pylint: disable=import-outside-toplevel
+
         lookup = tables.host_lookup(self.store)
 
         def with_features(batch):
