@@ -7,7 +7,8 @@ import pytest
 from benchmarks import child
 
 # slow tier (setup.cfg markers): a measured subprocess; `.ci/run` runs it
-pytestmark = pytest.mark.slow
+# keras_agnostic: runner plumbing, run once (under Keras 3) by .ci/run
+pytestmark = [pytest.mark.slow, pytest.mark.keras_agnostic]
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux /proc")

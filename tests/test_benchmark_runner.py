@@ -10,7 +10,8 @@ import pytest
 from tests.conftest import ROOT
 
 # slow tier (setup.cfg markers): benchmark runners in subprocesses; `.ci/run` runs it
-pytestmark = pytest.mark.slow
+# keras_agnostic: runner plumbing, run once (under Keras 3) by .ci/run
+pytestmark = [pytest.mark.slow, pytest.mark.keras_agnostic]
 
 
 @pytest.mark.parametrize("mode", [["--model", "din", "--preprocess"], ["--model", "ngnn"],

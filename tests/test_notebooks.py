@@ -15,7 +15,6 @@ nbclient = pytest.importorskip("nbclient", reason="the test extra installs nbcli
 @pytest.mark.parametrize("name", ["din.ipynb", "ngnn.ipynb"])
 def test_notebook_executes(name, tmp_path, monkeypatch):
     monkeypatch.setenv("NPUREC_NOTEBOOK_QUICK", "1")
-    monkeypatch.setenv("NPUREC_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
     monkeypatch.delenv("NPUREC_VERBOSE", raising=False)
     path = os.path.join(ROOT, "notebooks", name)

@@ -16,7 +16,8 @@ import pytest
 
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.slow
+# keras_agnostic: runner plumbing, run once (under Keras 3) by .ci/run
+pytestmark = [pytest.mark.slow, pytest.mark.keras_agnostic]
 
 
 def test_peers_runner_compares_a_peer_with_npurec_on_the_same_rows(tmp_path):

@@ -83,8 +83,10 @@ def write_item_vectors(root, name, vectors, layout, decimals=3):
             with open(os.path.join(folder, key + ".json"), "w") as handle:
                 handle.write(_vector_json(vector, decimals))
     elif layout == "zip":
-        with zipfile.ZipFile(os.path.join(root, name + ".zip"), "w",
-                             zipfile.ZIP_DEFLATED) as archive:
+        # deflated as the release's archives are, at the fastest level: the default level
+        # spent 4 s of the embedded default's first build compressing 22,000 vectors
+        with zipfile.ZipFile(os.path.join(root, name + ".zip"), "w", zipfile.ZIP_DEFLATED,
+                             compresslevel=1) as archive:
             for key, vector in vectors.items():
                 archive.writestr("{}/{}.json".format(name, key), _vector_json(vector, decimals))
     else:

@@ -90,6 +90,7 @@ def test_known_notices_are_dropped_and_anything_else_kept(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.keras_agnostic  # TensorFlow start-up, before Keras: run once by .ci/run
 def test_verbose_shows_everything(tmp_path):
     """verbose: nothing is captured; the caller's own import prints as TensorFlow does."""
     code = ("from core import quiet; quiet.start_tensorflow(verbose={}); "
@@ -103,6 +104,7 @@ def test_verbose_shows_everything(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.keras_agnostic  # TensorFlow start-up, before Keras: run once by .ci/run
 def test_host_allocator_is_bfc_unless_the_user_chose(tmp_path):
     """TensorFlow's BFC host allocator is picked before TensorFlow starts; a user's own
     TF_CPU_ALLOCATOR_USE_BFC is kept."""
@@ -119,6 +121,7 @@ def test_host_allocator_is_bfc_unless_the_user_chose(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.keras_agnostic  # TensorFlow start-up, before Keras: run once by .ci/run
 def test_cpu_kernels_are_tensorflows_own_unless_the_user_or_the_caller_chose():
     """start_tensorflow() turns oneDNN off before TensorFlow loads (the real TensorFlow says
     so: ``IsMklEnabled``); a user's TF_ENABLE_ONEDNN_OPTS=1 is kept, and ``onednn=True`` (the

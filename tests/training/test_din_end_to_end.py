@@ -20,7 +20,7 @@ def _run(tmp_path, name, *extra, epochs=5):
     return json.load(open(os.path.join(out, "metrics.json")))
 
 
-def test_din_beats_base_model_at_the_papers_embedding_size(tmp_path, monkeypatch):
+def test_din_beats_base_model_at_the_papers_embedding_size(tmp_path):
     """Attention against sum pooling (the paper's claim) at embeddings of 8, where it shows:
     with the default 32, sum pooling nearly catches up on this data, whose signal (category
     counts in the history) is linear in the sum of the history's embeddings (README).
@@ -30,7 +30,6 @@ def test_din_beats_base_model_at_the_papers_embedding_size(tmp_path, monkeypatch
     for two training orders of seed 0 and 0.9025 / 0.9147 for seed 1, against sum pooling's
     ~0.899); at 10 it is 0.9421 vs 0.9018 under Keras 2 and 0.9466 vs 0.9030 under Keras 3
     (the latter at 5)."""
-    monkeypatch.setenv("NPUREC_CACHE", str(tmp_path / "cache"))
     # the paper's inputs on both sides: the simple features (the user's category statistics
     # above all) hand sum pooling the category shares that attention has to find
     small = ("--set", "model.embedding_dim=8", "--set", "model.user_stats=false",
@@ -49,13 +48,12 @@ def test_din_beats_base_model_at_the_papers_embedding_size(tmp_path, monkeypatch
 
 
 def test_default_din_beats_every_baseline_on_the_long_tail_log_below_the_ceiling(
-        tmp_path, monkeypatch):
+        tmp_path):
     """The default configuration on a sparse log (most items once, new items arriving, in_split
     negatives): candidate-only rules near 0.5, and the model above EVERY baseline it reports,
     the learned simple models included (a regression that stops it learning, or that lets it
     fall to what the history's category counts alone give, fails here); not above the
     generator's own scorer."""
-    monkeypatch.setenv("NPUREC_CACHE", str(tmp_path / "cache"))
     din = _run(tmp_path, "din", "--set", "data.synthetic_kind=longtail",
                "--set", "data.synthetic_users=1500", epochs=8)  # measured: +0.034 / +0.038
     baselines = din["baselines"]["test"]

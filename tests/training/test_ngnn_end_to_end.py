@@ -11,8 +11,7 @@ from training import fit
 pytestmark = pytest.mark.slow
 
 
-def test_ngnn_learns_on_the_embedded_default(tmp_path, monkeypatch):
-    monkeypatch.setenv("NPUREC_CACHE", str(tmp_path / "cache"))
+def test_ngnn_learns_on_the_embedded_default(tmp_path):
     out = str(tmp_path / "run")
     code = fit.main(["--model", "ngnn", "--output-dir", out, "--device", "cpu",
                      "--epochs", "4", "--seed", "0"])
@@ -44,13 +43,12 @@ def test_ngnn_learns_on_the_embedded_default(tmp_path, monkeypatch):
         open(os.path.join(out, "history.json"))))
 
 
-def test_ngnn_same_seed_same_numbers(tmp_path, monkeypatch):
+def test_ngnn_same_seed_same_numbers(tmp_path):
     """Two CPU runs with one seed agree up to float rounding: same-seed NGNN runs are NOT bit
     for bit identical without ``--deterministic`` (a weight drifts by ~1e-7 after 5-300 steps
     in about 4 of 5 runs; BENCHMARKS.md), so the check is a tolerance. A third run with
     another seed must differ by MORE than that tolerance, or the tolerance proves nothing
     (and a seed that did not reach the weights, data order or negatives would pass)."""
-    monkeypatch.setenv("NPUREC_CACHE", str(tmp_path / "cache"))
     runs = []
     for name in ("a", "b", "other-seed"):
         out = str(tmp_path / name)
@@ -77,7 +75,7 @@ POLYVORE = os.path.join(SHARED, "data", "polyvore")
 
 
 @pytest.mark.skipif(not os.path.isdir(POLYVORE), reason=SHARED_REASON)
-def test_ngnn_is_not_below_the_rule_on_real_outfit_structure(tmp_path, monkeypatch):
+def test_ngnn_is_not_below_the_rule_on_real_outfit_structure(tmp_path):
     """The real outfit lists (generated item vectors, small ones to be quick): the default
     model contains the co-occurrence rule and adds to it, so on validation it must not be
     below the rule, and the run's ``below_rules`` must say the same.
@@ -91,7 +89,6 @@ def test_ngnn_is_not_below_the_rule_on_real_outfit_structure(tmp_path, monkeypat
     are stronger than the rule here and than this small, short run on FITB (measured: 0.739
     against 0.708 on validation; at 4,000 outfits and full training the model leads it,
     README): the run must SAY so in ``below_rules``, naming that baseline."""
-    monkeypatch.setenv("NPUREC_CACHE", str(tmp_path / "cache"))
     out = str(tmp_path / "run")
     code = fit.main(["--model", "ngnn", "--output-dir", out, "--device", "cpu", "--seed", "0",
                      "--epochs", "4", "--set", "data.synthetic_kind=outfits",
