@@ -15,9 +15,13 @@ as the one I would otherwise get, and how good is it at the end? For each data s
 4. records, per peer run: its training samples/s, the seconds to its best validation AUC, its
    test AUC / GAUC / log loss at that epoch (computed from its scores with npurec's own
    metrics), and the seconds npurec's default took to reach the same validation AUC (from
-   its ``history.json`` wall clock): ``speedup`` is their ratio. ``verdict`` says whether
-   npurec reached it at least 5x sooner AND ended at least 0.01 test AUC above (issue 36's
-   bar), and if not, which part failed.
+   its ``history.json`` wall clock): ``speedup`` is their ratio. The default run evaluates
+   once an epoch, so where its FIRST evaluation is already above the peer's best the ratio
+   is only a lower bound (``speedup_is_lower_bound``); a second npurec run with the same
+   settings evaluated ``--fine-clock`` times an epoch (``train.eval_every_steps``, patience
+   scaled to match) gives ``fine_speedup``. ``verdict`` says whether
+   npurec reached the peer's best at least 5x sooner AND ended at least 0.01 test AUC above
+   (issue 36's bar), and if not, which part failed.
 
 Data sets (``--data``): ``embedded`` (the default interests generator), ``longtail`` (the
 sparse generator), ``remap`` (the Ascend port's ``remap.pkl`` layout, 20,000 users and
@@ -208,10 +212,10 @@ def _env():
     return dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
 
-def run_npurec(flags, run_dir, log_path, smoke=False):
+def run_npurec(flags, run_dir, log_path, smoke=False, extra=()):
     """npurec's default DIN run in a child; ``(metrics.json, history.json, seconds)``."""
-    extra = ["--epochs", "1", "--set", "train.steps_per_epoch=3", "--batch-size", "64"] \
-        if smoke else []
+    extra = list(extra) or (["--epochs", "1", "--set", "train.steps_per_epoch=3",
+                             "--batch-size", "64"] if smoke else [])
     command = [sys.executable, "-m", "training.fit", "--model", "din", "--output-dir", run_dir,
                "--seed", "0"] + flags + extra
     start = time.time()
@@ -253,6 +257,23 @@ def run_peer(peer, python, export, out, config, log_path, module=None):
     return result
 
 
+def fine_clock_flags(train_rows, times, smoke=False):
+    """``training.fit`` flags that evaluate ``times`` times an epoch (``train.eval_every_steps``;
+    patience, which counts evaluations, multiplied to match): the default run's training,
+    data order included, on a finer clock than its one evaluation an epoch. More evaluations
+    cost time, so this clock is slower than the default's, never flattering."""
+    from training.tasks.din import DINTask  # pylint: disable=import-outside-toplevel
+
+    train = DINTask.train_defaults
+    batch = 64 if smoke else train["batch_size"]
+    every = max(train_rows // batch // times, 1)
+    flags = ["--set", "train.eval_every_steps={}".format(every), "--set",
+             "train.patience={}".format(train["patience"] * times)]
+    if smoke:
+        flags += ["--epochs", "1", "--set", "train.steps_per_epoch=3", "--batch-size", "64"]
+    return flags
+
+
 def seconds_to_reach(history, value):
     """The wall-clock seconds of the first evaluation in ``history`` whose validation AUC is
     at least ``value`` (None: never)."""
@@ -274,19 +295,26 @@ def score_record(result, export_rows_, out):
             "gauc": din_metrics.gauc(test["user"], test["label"], scores)}
 
 
-def compare(peer_result, test, npurec_metrics, history):
-    """The record of one peer run against npurec's default."""
+def compare(peer_result, test, npurec_metrics, history, fine_history=None):
+    """The record of one peer run against npurec's default (and its fine-clock run)."""
     best = peer_result["best"]
     reached = seconds_to_reach(history, best["validation_auc"])
     ours = npurec_metrics["test"]
     speedup = best["seconds"] / reached if reached else None
+    lower_bound = bool(reached) and reached == history[0]["seconds"]
+    fine = seconds_to_reach(fine_history, best["validation_auc"]) if fine_history else None
+    fine_speedup = best["seconds"] / fine if fine else None
     auc_gain = ours["auc"] - test["auc"]
     failed = []
-    if speedup is None:
+    judged = max(s for s in (speedup, fine_speedup) if s is not None) \
+        if (speedup or fine_speedup) else None
+    if judged is None:
         failed.append("npurec never reached the peer's validation AUC {:.4f}".format(
             best["validation_auc"]))
-    elif speedup < BAR_SPEEDUP:
-        failed.append("{:.1f}x sooner, under {:.0f}x".format(speedup, BAR_SPEEDUP))
+    elif judged < BAR_SPEEDUP:
+        failed.append("{:.1f}x sooner{}, under {:.0f}x".format(
+            judged, " (npurec's first evaluation was already above: a lower bound)"
+            if lower_bound and judged == speedup else "", BAR_SPEEDUP))
     if auc_gain < BAR_AUC:
         failed.append("test AUC {:+.4f}, under +{}".format(auc_gain, BAR_AUC))
     rates = [e["train_samples_per_sec"] for e in peer_result["epochs"]]
@@ -298,8 +326,16 @@ def compare(peer_result, test, npurec_metrics, history):
             "seconds_to_best": best["seconds"], "test": test,
             "npurec_seconds_to_same_validation_auc": reached,
             "speedup": round(speedup, 2) if speedup else None,
+            "speedup_is_lower_bound": lower_bound,
+            "npurec_fine_clock_seconds_to_same": fine,
+            "fine_speedup": round(fine_speedup, 2) if fine_speedup else None,
             "test_auc_gain": round(auc_gain, 4),
             "verdict": "beats the bar" if not failed else "; ".join(failed)}
+
+
+def _clock(history):
+    """``[[seconds, validation AUC], ...]`` of a run's evaluations."""
+    return [[r["seconds"], round(r["validation"]["auc"], 5)] for r in history]
 
 
 def machine():
@@ -343,13 +379,21 @@ def run(args):
             run_dir = os.path.join(work, "npurec{}".format(number))
             metrics, history, seconds = run_npurec(
                 flags, run_dir, os.path.join(work, "npurec{}.log".format(number)), args.smoke)
+            fine_history, fine_entry = None, None
+            if args.fine_clock > 1:
+                fine_flags = fine_clock_flags(rows["train"], args.fine_clock, args.smoke)
+                fine_metrics, fine_history, _ = run_npurec(
+                    flags, run_dir + "-fine", run_dir + "-fine.log", args.smoke, fine_flags)
+                fine_entry = {"flags": fine_flags, "test": fine_metrics["test"],
+                              "history": _clock(fine_history)}
             entry = {"data": description, "rows": rows, "npurec": {
                 "test": metrics["test"], "best_validation_auc": metrics.get("best_value"),
                 "time_to_quality": metrics.get("time_to_quality"),
                 "steps": metrics.get("steps"), "process_seconds": round(seconds, 1),
+                "history": _clock(history),
                 "baselines_test": {k: v.get("auc") for k, v in
                                    metrics["baselines"]["test"].items()}},
-                "peers": []}
+                "npurec_fine_clock": fine_entry, "peers": []}
             for peer in args.peers:
                 for config in peer_configs(peer, args.epochs, args.patience):
                     out = os.path.join(work, "{}-{}".format(config["name"], number))
@@ -359,7 +403,8 @@ def run(args):
                         entry["peers"].append(result)
                     else:
                         test = score_record(result, exported, out)
-                        entry["peers"].append(compare(result, test, metrics, history))
+                        entry["peers"].append(compare(result, test, metrics, history,
+                                                      fine_history))
                     print(json.dumps(entry["peers"][-1])[:2000], flush=True)
             record["data"].append(entry)
     finally:
@@ -380,6 +425,9 @@ def main(argv=None):
                         help=argparse.SUPPRESS)  # tests: a stand-in peer
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--patience", type=int, default=2)
+    parser.add_argument("--fine-clock", type=int, default=8,
+                        help="a second npurec run evaluating this many times an epoch "
+                             "(1: none)")
     parser.add_argument("--smoke", action="store_true", help="tiny runs (tests)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--out", required=True)
@@ -388,8 +436,8 @@ def main(argv=None):
         if "=" not in item or item.split("=", 1)[0] not in PEERS:
             parser.error("{!r}: expected PEER=VALUE with PEER one of {}".format(
                 item, ", ".join(sorted(PEERS))))
-    if args.epochs < 1 or args.patience < 1:
-        parser.error("--epochs and --patience must be at least 1")
+    if args.epochs < 1 or args.patience < 1 or args.fine_clock < 1:
+        parser.error("--epochs, --patience and --fine-clock must be at least 1")
     from core import files  # pylint: disable=import-outside-toplevel
     from core.errors import UsageError  # pylint: disable=import-outside-toplevel
 

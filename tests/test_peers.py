@@ -34,6 +34,8 @@ def test_peers_runner_compares_a_peer_with_npurec_on_the_same_rows(tmp_path):
     assert record["machine"]["tensorflow"] and record["machine"]["cores"] >= 1
     (entry,) = record["data"]
     assert entry["rows"]["test"] > 0 and entry["npurec"]["test"]["auc"] > 0.5
+    assert entry["npurec"]["history"] and entry["npurec_fine_clock"]["history"]
+    assert "train.eval_every_steps" in " ".join(entry["npurec_fine_clock"]["flags"])
     assert [p["peer"] for p in entry["peers"]] == ["deepctr-defaults",
                                                    "deepctr-npurec-hparams"]
     for peer in entry["peers"]:
