@@ -73,7 +73,25 @@ def _find_release_files(data_dir):
     return os.path.join(data_dir, reviews[0]), os.path.join(data_dir, meta[0])
 
 
+_SAME_TEXT = {}  # (paths, sizes and mtimes) -> whether they hold the same text
+
+
 def _same_text(plain, packed, chunk=1 << 22):
+    """Whether ``plain`` and the gzipped ``packed`` hold the same bytes. Remembered per
+    (path, inode, size, mtime, ctime) of both: the provider's detection and the loader both ask, and on a
+    release of gigabytes each answer reads both files whole."""
+    try:
+        stats = [(path, os.stat(path)) for path in (plain, packed)]
+        key = tuple((path, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+                    for path, st in stats)
+    except OSError:
+        return False
+    if key not in _SAME_TEXT:
+        _SAME_TEXT[key] = _compare_text(plain, packed, chunk)
+    return _SAME_TEXT[key]
+
+
+def _compare_text(plain, packed, chunk):
     try:
         with open(plain, "rb") as left, gzip.open(packed, "rb") as right:
             while True:

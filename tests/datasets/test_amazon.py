@@ -295,6 +295,26 @@ def test_plain_and_gzip_copies_must_agree(raw_dir, tmp_path):
         amazon.load(d, str(tmp_path / "c2"))
 
 
+def test_plain_and_gzip_copies_are_compared_once_per_load(raw_dir, tmp_path, monkeypatch):
+    """The provider's detection and the loader both ask whether the two copies agree; the
+    files are read for it once (issue 34: each answer read a release of GBs whole)."""
+    from datasets import behaviour  # pylint: disable=import-outside-toplevel
+
+    d = raw_dir()
+    _write_reviews(os.path.join(d, amazon.REVIEWS), ROWS, gz=True)
+    calls = []
+    real = amazon._compare_text  # pylint: disable=protected-access
+
+    def counted(*args):
+        calls.append(args[:2])
+        return real(*args)
+
+    monkeypatch.setattr(amazon, "_compare_text", counted)
+    assert behaviour.PROVIDER.detect(d).name == "amazon"
+    amazon.load(d, str(tmp_path / "c"))
+    assert len(calls) == 1
+
+
 def test_cache_is_keyed_by_content_not_size_and_mtime(raw_dir, tmp_path):
     d = raw_dir()
     path = os.path.join(d, amazon.REVIEWS)
