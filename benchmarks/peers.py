@@ -304,6 +304,7 @@ def compare(peer_result, test, npurec_metrics, history, fine_history=None):
     lower_bound = bool(reached) and reached == history[0]["seconds"]
     fine = seconds_to_reach(fine_history, best["validation_auc"]) if fine_history else None
     fine_speedup = best["seconds"] / fine if fine else None
+    fine_lower_bound = bool(fine) and fine == fine_history[0]["seconds"]
     auc_gain = ours["auc"] - test["auc"]
     failed = []
     judged = max(s for s in (speedup, fine_speedup) if s is not None) \
@@ -312,9 +313,10 @@ def compare(peer_result, test, npurec_metrics, history, fine_history=None):
         failed.append("npurec never reached the peer's validation AUC {:.4f}".format(
             best["validation_auc"]))
     elif judged < BAR_SPEEDUP:
+        bound = lower_bound if judged == speedup else fine_lower_bound
         failed.append("{:.1f}x sooner{}, under {:.0f}x".format(
-            judged, " (npurec's first evaluation was already above: a lower bound)"
-            if lower_bound and judged == speedup else "", BAR_SPEEDUP))
+            judged, " (npurec's first evaluation, its compile included, was already above: "
+            "a lower bound)" if bound else "", BAR_SPEEDUP))
     if auc_gain < BAR_AUC:
         failed.append("test AUC {:+.4f}, under +{}".format(auc_gain, BAR_AUC))
     rates = [e["train_samples_per_sec"] for e in peer_result["epochs"]]
@@ -329,6 +331,7 @@ def compare(peer_result, test, npurec_metrics, history, fine_history=None):
             "speedup_is_lower_bound": lower_bound,
             "npurec_fine_clock_seconds_to_same": fine,
             "fine_speedup": round(fine_speedup, 2) if fine_speedup else None,
+            "fine_speedup_is_lower_bound": fine_lower_bound,
             "test_auc_gain": round(auc_gain, 4),
             "verdict": "beats the bar" if not failed else "; ".join(failed)}
 
