@@ -274,15 +274,6 @@ def fine_clock_flags(train_rows, times, smoke=False):
     return flags
 
 
-def seconds_to_reach(history, value):
-    """The wall-clock seconds of the first evaluation in ``history`` whose validation AUC is
-    at least ``value`` (None: never)."""
-    for record in history:
-        if record.get("validation", {}).get("auc", -1.0) >= value:
-            return record["seconds"]
-    return None
-
-
 def score_record(result, export_rows_, out):
     """The peer's test metrics at its best epoch, from its scores, with npurec's metrics."""
     from training.infra import metrics as M  # pylint: disable=import-outside-toplevel
@@ -295,45 +286,62 @@ def score_record(result, export_rows_, out):
             "gauc": din_metrics.gauc(test["user"], test["label"], scores)}
 
 
-def compare(peer_result, test, npurec_metrics, history, fine_history=None):
-    """The record of one peer run against npurec's default (and its fine-clock run)."""
-    best = peer_result["best"]
-    reached = seconds_to_reach(history, best["validation_auc"])
-    ours = npurec_metrics["test"]
-    speedup = best["seconds"] / reached if reached else None
-    lower_bound = bool(reached) and reached == history[0]["seconds"]
-    fine = seconds_to_reach(fine_history, best["validation_auc"]) if fine_history else None
-    fine_speedup = best["seconds"] / fine if fine else None
-    fine_lower_bound = bool(fine) and fine == fine_history[0]["seconds"]
-    auc_gain = ours["auc"] - test["auc"]
+def judge(best_auc, best_seconds, peer_test_auc, our_test_auc, clock, fine_clock=None):
+    """How npurec's default compares with one peer run, against issue 36's bar.
+
+    Args:
+      best_auc / best_seconds: the peer's best validation AUC and its wall-clock seconds.
+      peer_test_auc / our_test_auc: both sides' test AUC.
+      clock / fine_clock: npurec's evaluations as ``[[seconds, validation AUC], ...]``: the
+        default run's and the fine-clock run's (or None).
+
+    Returns:
+      The comparison's fields (speedups, lower-bound flags, gain, verdict).
+    """
+    def reach(points):
+        found = next((p for p in points or () if p[1] >= best_auc), None)
+        return (found[0], found is points[0]) if found else (None, False)
+
+    reached, lower_bound = reach(clock)
+    fine, fine_lower_bound = reach(fine_clock)
+    speedup = best_seconds / reached if reached else None
+    fine_speedup = best_seconds / fine if fine else None
+    gain = our_test_auc - peer_test_auc
     failed = []
-    judged = max(s for s in (speedup, fine_speedup) if s is not None) \
-        if (speedup or fine_speedup) else None
+    judged = max([v for v in (speedup, fine_speedup) if v is not None], default=None)
     if judged is None:
-        failed.append("npurec never reached the peer's validation AUC {:.4f}".format(
-            best["validation_auc"]))
+        failed.append("npurec never reached the peer's validation AUC {:.4f}".format(best_auc))
     elif judged < BAR_SPEEDUP:
         bound = lower_bound if judged == speedup else fine_lower_bound
         failed.append("{:.1f}x sooner{}, under {:.0f}x".format(
             judged, " (npurec's first evaluation, its compile included, was already above: "
             "a lower bound)" if bound else "", BAR_SPEEDUP))
-    if auc_gain < BAR_AUC:
-        failed.append("test AUC {:+.4f}, under +{}".format(auc_gain, BAR_AUC))
-    rates = [e["train_samples_per_sec"] for e in peer_result["epochs"]]
-    return {"peer": peer_result["name"], "versions": peer_result.get("versions"),
-            "applied": peer_result.get("applied"),
-            "samples_per_sec": float(np.median(rates)) if rates else None,
-            "epochs_run": len(peer_result["epochs"]),
-            "best_epoch": best["epoch"], "best_validation_auc": best["validation_auc"],
-            "seconds_to_best": best["seconds"], "test": test,
-            "npurec_seconds_to_same_validation_auc": reached,
+    if gain < BAR_AUC:
+        failed.append("test AUC {:+.4f}, under +{}".format(gain, BAR_AUC))
+    return {"npurec_seconds_to_same_validation_auc": reached,
             "speedup": round(speedup, 2) if speedup else None,
             "speedup_is_lower_bound": lower_bound,
             "npurec_fine_clock_seconds_to_same": fine,
             "fine_speedup": round(fine_speedup, 2) if fine_speedup else None,
             "fine_speedup_is_lower_bound": fine_lower_bound,
-            "test_auc_gain": round(auc_gain, 4),
+            "test_auc_gain": round(gain, 4),
             "verdict": "beats the bar" if not failed else "; ".join(failed)}
+
+
+def compare(peer_result, test, npurec_metrics, history, fine_history=None):
+    """The record of one peer run against npurec's default (and its fine-clock run)."""
+    best = peer_result["best"]
+    rates = [e["train_samples_per_sec"] for e in peer_result["epochs"]]
+    out = {"peer": peer_result["name"], "versions": peer_result.get("versions"),
+           "applied": peer_result.get("applied"),
+           "samples_per_sec": float(np.median(rates)) if rates else None,
+           "epochs_run": len(peer_result["epochs"]),
+           "best_epoch": best["epoch"], "best_validation_auc": best["validation_auc"],
+           "seconds_to_best": best["seconds"], "test": test}
+    out.update(judge(best["validation_auc"], best["seconds"], test["auc"],
+                     npurec_metrics["test"]["auc"], _clock(history),
+                     _clock(fine_history) if fine_history else None))
+    return out
 
 
 def _clock(history):
@@ -416,7 +424,55 @@ def run(args):
     return record
 
 
+def markdown(records):
+    """The records of one or more runs as the Markdown table docs/performance.md shows."""
+    def num(value, digits=3):
+        return "-" if value is None else "{:.{}f}".format(value, digits)
+
+    lines = ["| data | peer, setting | peer samples/s | peer best validation AUC (epoch) "
+             "| peer s to it | peer test AUC / GAUC / log loss | npurec s to it: default / "
+             "fine clock | sooner | npurec test AUC (gain) | verdict |",
+             "|---|---|---:|---:|---:|---|---:|---:|---:|---|"]
+    for record in records:
+        for entry in record["data"]:
+            ours = entry["npurec"]["test"]["auc"]
+            for peer in entry["peers"]:
+                if "error" in peer:
+                    lines.append("| {} | {} | failed: {} |".format(
+                        entry["data"], peer["name"], peer["error"].strip().splitlines()[-1]))
+                    continue
+                test = peer["test"]
+                fine_clock = (entry.get("npurec_fine_clock") or {}).get("history")
+                peer = dict(peer, **judge(peer["best_validation_auc"], peer["seconds_to_best"],
+                                          test["auc"], ours, entry["npurec"]["history"],
+                                          fine_clock))  # today's rule on the stored clocks
+                fine = peer.get("fine_speedup")
+                sooner = max(v for v in (peer["speedup"], fine, 0) if v is not None)
+                bound = peer.get("fine_speedup_is_lower_bound") if sooner == fine else \
+                    peer.get("speedup_is_lower_bound")
+                lines.append("| {} | {} | {:,.0f} | {} ({}) | {} | {} / {} / {} | {} / {} | "
+                             "{}{}x | {} ({:+.3f}) | {} |".format(
+                                 entry["data"], peer["peer"], peer["samples_per_sec"],
+                                 num(peer["best_validation_auc"]), peer["best_epoch"],
+                                 num(peer["seconds_to_best"], 1), num(test["auc"]),
+                                 num(test["gauc"]), num(test["logloss"]),
+                                 num(peer["npurec_seconds_to_same_validation_auc"], 1),
+                                 num(peer.get("npurec_fine_clock_seconds_to_same"), 1),
+                                 ">= " if bound else "", num(sooner, 1), num(ours),
+                                 ours - test["auc"], peer["verdict"]))
+    return "\n".join(lines)
+
+
 def main(argv=None):
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["--table"]:  # python -m benchmarks.peers --table RECORD.json ...
+        records = []
+        for path in argv[1:]:
+            with open(path) as handle:
+                records.append(json.load(handle))
+        print(markdown(records))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", nargs="+", default=["embedded"],
                         help="embedded, longtail, remap, movielens, movielens-amazon or a "

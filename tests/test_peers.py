@@ -45,6 +45,8 @@ def test_peers_runner_compares_a_peer_with_npurec_on_the_same_rows(tmp_path):
         assert 0.0 <= peer["test"]["auc"] <= 1.0 and peer["test"]["logloss"] > 0
         assert peer["test_auc_gain"] == pytest.approx(
             entry["npurec"]["test"]["auc"] - peer["test"]["auc"], abs=1e-4)
+        assert peer["verdict"] == "beats the bar" or "under" in peer["verdict"] or \
+            "never reached" in peer["verdict"]
         reached = peer["npurec_seconds_to_same_validation_auc"]
         if reached is None:
             assert "never reached" in peer["verdict"]
@@ -69,3 +71,24 @@ def test_export_is_the_runs_rows(tmp_path, monkeypatch):
         assert ((hist > 0) == (positions < length[:, None])).all()
         assert set(np.unique(splits[split]["label"])) <= {0.0, 1.0}
     assert meta["maxlen"] == data.maxlen and meta["sizes"]["items"] == data.sizes["items"]
+
+
+def test_table_of_a_record_shows_each_peer_run(tmp_path):
+    """``--table`` renders the Markdown table of docs/performance.md from stored records,
+    judging them by today's rule from the stored clocks (a fine clock's first evaluation
+    already above the peer's best is marked as a lower bound)."""
+    from benchmarks import peers  # pylint: disable=import-outside-toplevel
+
+    record = {"data": [{"data": "d", "npurec": {"test": {"auc": 0.79},
+                                                "history": [[10.0, 0.75]]},
+                        "npurec_fine_clock": {"history": [[4.0, 0.72], [5.0, 0.76]]},
+                        "peers": [{"peer": "p", "samples_per_sec": 1000.0,
+                                   "best_validation_auc": 0.7, "best_epoch": 2,
+                                   "seconds_to_best": 15.0,
+                                   "test": {"auc": 0.72, "gauc": 0.7, "logloss": 0.6}},
+                                  {"name": "q", "error": "Traceback\nValueError: bad"}]}]}
+    table = peers.markdown([record]).splitlines()
+    assert len(table) == 4
+    assert "| d | p | 1,000 | 0.700 (2) | 15.0 |" in table[2]
+    assert ">= 3.8x" in table[2] and "(+0.070)" in table[2] and "a lower bound" in table[2]
+    assert "failed: ValueError: bad" in table[3]
