@@ -23,32 +23,48 @@ from benchmarks import peer_common
 NAMES = {"train": "train", "validation": "valid", "test": "test"}
 
 
+def _history_strings(items, lengths):
+    """Each row's first ``lengths[i]`` ids joined by spaces, built column by column (one
+    vectorised string operation per history position, none per row)."""
+    text = np.full(len(lengths), "", dtype=object)
+    for position in range(items.shape[1]):
+        inside = lengths > position
+        if not inside.any():
+            break
+        sep = " " if position else ""
+        text[inside] = text[inside] + sep + items[inside, position].astype(str).astype(object)
+    return text
+
+
 def write_atomic(splits, folder):
     """The rows as RecBole atomic files in ``folder/din/``; the item -> category pairs
-    from every split."""
+    from every split (the last row that names an item wins)."""
     root = os.path.join(folder, "din")
     os.makedirs(root, exist_ok=True)
-    categories = {}
+    pairs_item, pairs_cat = [], []
     for split, name in NAMES.items():
         rows = splits[split]
-        path = os.path.join(root, "din.{}.inter".format(name))
-        with open(path, "w") as handle:
-            handle.write("user_id:token\titem_id:token\tlabel:float\titem_id_list:token_seq\n")
-            for i in range(len(rows["label"])):
-                k = int(rows["hist_len"][i])
-                history = " ".join(str(v) for v in rows["hist_items"][i, :k])
-                handle.write("{}\t{}\t{}\t{}\n".format(int(rows["user"][i]),
-                                                       int(rows["target_item"][i]),
-                                                       float(rows["label"][i]), history))
-        for items, cats in ((rows["target_item"], rows["target_cat"]),
-                            (rows["hist_items"].ravel(), rows["hist_cats"].ravel())):
-            for item, cat in zip(items.tolist(), cats.tolist()):
-                if item:
-                    categories[item] = cat
-    with open(os.path.join(root, "din.item"), "w") as handle:
-        handle.write("item_id:token\tcate_id:token\n")
-        for item, cat in sorted(categories.items()):
-            handle.write("{}\t{}\n".format(item, cat))
+        columns = np.stack([rows["user"].astype(np.int64).astype(str),
+                            rows["target_item"].astype(np.int64).astype(str),
+                            rows["label"].astype(np.float64).astype(str),
+                            _history_strings(rows["hist_items"],
+                                             rows["hist_len"].astype(np.int64)).astype(str)],
+                           axis=1)
+        np.savetxt(os.path.join(root, "din.{}.inter".format(name)), columns, fmt="%s",
+                   delimiter="\t", comments="",
+                   header="user_id:token\titem_id:token\tlabel:float\titem_id_list:token_seq")
+        pairs_item += [rows["target_item"], rows["hist_items"].ravel()]
+        pairs_cat += [rows["target_cat"], rows["hist_cats"].ravel()]
+    items = np.concatenate(pairs_item).astype(np.int64)
+    cats = np.concatenate(pairs_cat).astype(np.int64)
+    keep = items != 0
+    items, cats = items[keep], cats[keep]
+    # the last occurrence of each item: unique over the reversed arrays
+    unique, first_in_reverse = np.unique(items[::-1], return_index=True)
+    last_cats = cats[::-1][first_in_reverse]
+    table = np.stack([unique.astype(str), last_cats.astype(str)], axis=1)
+    np.savetxt(os.path.join(root, "din.item"), table, fmt="%s", delimiter="\t", comments="",
+               header="item_id:token\tcate_id:token")
     return folder
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from benchmarks import peer_common
 
 
-def _features(rows, items, categories):
+def _features(rows, items):
     n = len(rows["label"])
     seen = (rows["hist_cats"] == rows["target_cat"][:, None]).any(axis=1)
     return (rows["target_item"].astype(np.int64), items + rows["target_cat"].astype(np.int64),
@@ -27,7 +27,7 @@ def main():
     weights = np.zeros(items + categories + 2)  # ids, then "seen", then the bias
     rate = float(config.get("learning_rate", 0.05))
     rng = np.random.RandomState(int(config.get("seed", 0)))
-    data = {split: _features(rows, items, categories) for split, rows in splits.items()}
+    data = {split: _features(rows, items) for split, rows in splits.items()}
 
     def logits(split, index=slice(None)):
         item, cat, seen, _ = data[split]

@@ -16,6 +16,7 @@ import platform
 import sys
 
 from core import memory
+from core.threads import one_native_thread
 from core.errors import UsageError
 
 log = logging.getLogger("npurec.experiment")
@@ -333,7 +334,8 @@ def evaluate(run_dir, splits=("validation", "test"), data_dir=None, device="cpu"
     for split in splits:
         scores = trainer.score_arrays(loaded.data.eval_arrays(split), batch)
         out[split] = loaded.task.metrics(loaded.data, split, scores)
-        out["baselines"][split] = loaded.task.baselines(loaded.data, split)
+        with one_native_thread():  # core/threads.py
+            out["baselines"][split] = loaded.task.baselines(loaded.data, split)
     said = "validation" if "validation" in splits else splits[0]
     out["below_rules"] = metrics_lib.below_rules(out[said], out["baselines"][said])
     return out
