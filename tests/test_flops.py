@@ -1,7 +1,6 @@
 """Arithmetic counts behind the benchmark runner's utilisation column, checked by hand."""
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from benchmarks import flops
 from models.din import DIN

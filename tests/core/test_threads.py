@@ -1,11 +1,13 @@
 """The report's baselines run with one native thread (core/threads.py says why, with numbers)."""
+import importlib
+
 import threadpoolctl  # scikit-learn's dependency, so installed with it
 
 from core.threads import one_native_thread
 
 
 def _openmp_and_blas_threads():
-    import sklearn.ensemble  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+    importlib.import_module("sklearn.ensemble")  # loads scikit-learn's OpenMP runtime
 
     return {(pool["user_api"], pool["filepath"]): pool["num_threads"]
             for pool in threadpoolctl.threadpool_info()}

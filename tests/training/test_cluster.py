@@ -277,6 +277,7 @@ def test_rank_variables_in_other_digits_are_refused(value):
 
 
 @pytest.mark.slow
+@pytest.mark.keras_agnostic  # a worker waiting for its peer, before any model: run once
 def test_a_lone_worker_ends_on_ctrl_c_with_130(tmp_path):
     """Issue 35: a lone worker waiting for its peer ignored SIGINT twice and SIGTERM."""
     import signal  # pylint: disable=import-outside-toplevel

@@ -140,8 +140,7 @@ def test_the_third_model_is_sharded_and_scaled_by_the_loop_alone(tmp_path):
         [sys.executable, "-m", "training.fit", "--model", "tests.training.test_extension:BiasTask",
          "--output-dir", run_dir, "--device", "cpu", "--epochs", "2", "--learning-rate", "0.05",
          "--set", "runtime.cpu_replicas=2"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env=dict(os.environ, NPUREC_CACHE=str(tmp_path / "cache")))
+        cwd=ROOT, capture_output=True, text=True, timeout=600)  # the session's data cache
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
     assert metrics["runtime"]["replicas"] == 2

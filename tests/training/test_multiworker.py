@@ -130,6 +130,7 @@ def test_two_workers_equal_each_other_and_one_process(reference):
     assert os.listdir(pair.tmp) == []  # worker 1's private checkpoints were removed
 
 
+@pytest.mark.keras_agnostic  # cluster plumbing (loss, refusal, resume): run once by .ci/run
 def test_lost_worker_stops_the_job_and_resume_finishes_it(reference, tmp_path):
     work, _, pair = reference
     run_dir = str(tmp_path / "run")
@@ -175,6 +176,7 @@ def test_lost_worker_stops_the_job_and_resume_finishes_it(reference, tmp_path):
     assert _max_diff(resumed.weights(0), pair.weights(0)) < 1e-6
 
 
+@pytest.mark.keras_agnostic  # refused before any model exists: run once by .ci/run
 def test_workers_given_different_data_are_refused_before_training(tmp_path):
     """Issue 35: two workers given different data both crashed in a collective with a shape
     mismatch. They compare their data first: exit 2 naming the worker, nothing written."""

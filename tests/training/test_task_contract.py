@@ -110,3 +110,36 @@ def test_a_base_run_on_other_data_is_refused_before_anything_is_written(tmp_path
     task = cls(data_config=data_config, eval_config=cls.eval_config_cls(base_run=str(folder)))
     with pytest.raises(UsageError, match="its data's rows are"):
         task.prepare(seed=0)
+
+
+class _BranchingToy(object):
+    """A toy loss with a tensor-dependent Python ``if``: only AutoGraph can compile it."""
+
+    def loss(self, model, data, batch, training):
+        per_example = super(_BranchingToy, self).loss(model, data, batch, training)
+        if tf.reduce_mean(per_example) > 1e9:  # never true: the branch is the point
+            per_example = per_example * 0.0
+        return per_example
+
+
+def test_the_steps_convert_control_flow_for_tasks_that_keep_autograph(tmp_path):
+    """``Task.autograph``: True (the default) compiles a task's tensor-dependent Python
+    control flow; a task that sets False is traced without the conversion, so the same loss
+    fails at its first trace. The built-in tasks set False (their steps have no such flow)."""
+    from tests.toy_task import ToyTask  # pylint: disable=import-outside-toplevel
+    from training.api import train  # pylint: disable=import-outside-toplevel
+    import tests.toy_task as toy  # pylint: disable=import-outside-toplevel
+
+    assert task_class("din").autograph is False and task_class("ngnn").autograph is False
+    toy.BranchingToy = type("BranchingToy", (_BranchingToy, ToyTask), {})
+    toy.PlainBranchingToy = type("PlainBranchingToy", (_BranchingToy, ToyTask),
+                                 {"autograph": False})
+    try:
+        run = train("tests.toy_task:BranchingToy", epochs=1, n=64, device="cpu",
+                    output_dir=str(tmp_path / "converted"))
+        assert run.metrics["steps"] > 0
+        with pytest.raises(Exception, match="(?i)python bool|autograph|not allowed"):
+            train("tests.toy_task:PlainBranchingToy", epochs=1, n=64, device="cpu",
+                  output_dir=str(tmp_path / "plain"))
+    finally:
+        del toy.BranchingToy, toy.PlainBranchingToy

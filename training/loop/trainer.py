@@ -41,8 +41,9 @@ class Trainer(object):
             # checkpointed, so that a resume with another replica count is refused
             self.replicas = tf.Variable(runtime.num_replicas, dtype=tf.int64, trainable=False,
                                         name="replicas")
-        self._train_step = tf.function(self._distributed_train_step)
-        self._score_step = tf.function(self._score)
+        autograph = bool(getattr(task, "autograph", True))  # Task.autograph says why
+        self._train_step = tf.function(self._distributed_train_step, autograph=autograph)
+        self._score_step = tf.function(self._score, autograph=autograph)
 
     # -- inside the graph ------------------------------------------------------------------
     def _replica_train_step(self, batch):

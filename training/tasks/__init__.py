@@ -59,6 +59,11 @@ class Task(object):
         ``{device: {model option: value}}`` (NGNN and DIN: ``{"npu": {"static_shapes":
         True}}``, since NPUs compile whole graphs); applied by :meth:`model_config_for`.
       exporter_cls: the task's :class:`Exporter` class, or None (no serving export).
+      autograph: whether the compiled steps convert tensor-dependent Python control flow
+        (``if``/``for`` over tensors) in :meth:`loss` and :meth:`score` and the model's call
+        (True, the safe default for a new task). A task written without any sets False: the
+        same graph is traced without the conversion, which cost NGNN 2.3 s before its first
+        step (docs/performance.md).
 
     A task implements five methods: :meth:`prepare` (the data, from a provider),
     :meth:`build_model`, :meth:`loss`, :meth:`score` and :meth:`metrics`; :meth:`baselines`
@@ -77,6 +82,7 @@ class Task(object):
     metric_names = None
     device_model_options = {}
     exporter_cls = None
+    autograph = True
 
     @classmethod
     def model_config_for(cls, model_config, device, log=None):

@@ -439,6 +439,7 @@ class DINTask(Task):
     metric_names = ("auc", "logloss", "gauc", "rela_impr")  # rela_impr: with eval.base_run
     device_model_options = {"npu": {"static_shapes": True}}  # whole-graph compilation
     exporter_cls = DINExporter
+    autograph = False  # no tensor-dependent Python control flow: Task.autograph
 
     def __init__(self, model_config=None, data_config=None, eval_config=None):
         super(DINTask, self).__init__(model_config, data_config, eval_config)

@@ -25,6 +25,7 @@ from __future__ import absolute_import, division, print_function
 
 import numpy as np
 
+from core.threads import one_native_thread
 from training.infra import metrics as M
 from training.tasks import din_metrics
 
@@ -95,6 +96,7 @@ class Baselines(object):
         self.fit_rows = int(fit_rows)
         self._models = None
 
+    @one_native_thread()  # OpenMP trees and BLAS on busy cores: core/threads.py
     def _fit(self):
         """Fit the learned baselines on (a seeded sample of) the training rows."""
         # imported here: scikit-learn is needed only once a run is scored
@@ -120,6 +122,7 @@ class Baselines(object):
             max_iter=200, learning_rate=0.1, max_leaf_nodes=31, early_stopping=False,
             random_state=self.seed).fit(table, labels)
 
+    @one_native_thread()
     def score(self, split):
         """Every baseline's metrics on ``split``'s rows.
 

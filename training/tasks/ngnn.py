@@ -287,6 +287,7 @@ class NGNNTask(Task):
     metric_names = ("fitb_accuracy", "fitb_mrr", "compat_auc", "pairwise_accuracy", "mrr_auc")
     device_model_options = {"npu": {"static_shapes": True}}  # whole-graph compilation
     exporter_cls = NGNNExporter
+    autograph = False  # no tensor-dependent Python control flow: Task.autograph
 
     # -- data -----------------------------------------------------------------------------
     def prepare(self, seed, log_=None):

@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 import numpy as np
 
+from core.threads import one_native_thread
 from datasets import outfit_data
 
 FIT_PAIRS = 200000  # training pairs the learned baseline is fitted on (at most)
@@ -119,6 +120,7 @@ class CategoryStatistics(object):
             parts.append(statistics(counts, frequency, outfits, field_cats, mask, own))
         return np.concatenate(parts, axis=1)
 
+    @one_native_thread()  # BLAS on busy cores: core/threads.py
     def _fit(self, rng):
         # imported here: scikit-learn is needed only once a run is scored
         # pylint: disable=import-outside-toplevel
