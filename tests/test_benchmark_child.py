@@ -7,7 +7,7 @@ import pytest
 from benchmarks import child
 
 # slow tier (setup.cfg markers): a measured subprocess; `.ci/run` runs it
-# keras_agnostic: runner plumbing, run once (under Keras 3) by .ci/run
+# keras_agnostic: runner plumbing, run once by .ci/run
 pytestmark = [pytest.mark.slow, pytest.mark.keras_agnostic]
 
 

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import ROOT
 
 # slow tier (setup.cfg markers): benchmark runners in subprocesses; `.ci/run` runs it
-# keras_agnostic: runner plumbing, run once (under Keras 3) by .ci/run
+# keras_agnostic: runner plumbing, run once by .ci/run
 pytestmark = [pytest.mark.slow, pytest.mark.keras_agnostic]
 
 

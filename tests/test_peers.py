@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-# keras_agnostic: runner plumbing, run once (under Keras 3) by .ci/run; the table and the
+# keras_agnostic: runner plumbing, run once by .ci/run; the table and the
 # judge are plain arithmetic on records (fast tier)
 
 

@@ -55,7 +55,7 @@ def test_ngnn_same_seed_same_numbers(tmp_path):
         seed = "4" if name == "other-seed" else "3"
         assert fit.main(["--model", "ngnn", "--output-dir", out, "--device", "cpu",
                          "--epochs", "1", "--seed", seed,
-                         "--set", "train.steps_per_epoch=100"]) == 0
+                         "--set", "train.steps_per_epoch=60"]) == 0
         metrics = json.load(open(os.path.join(out, "metrics.json")))
         history = json.load(open(os.path.join(out, "history.json")))
         runs.append((history[-1]["train_loss"], metrics["validation"], metrics["test"]))
