@@ -54,7 +54,7 @@ def _dedupe(gradient):
     return unique, values
 
 
-@tf.function(jit_compile=True)
+@tf.function(jit_compile=True, autograph=False)
 def dense_rmsprop(variables, velocities, gradients, learning_rate, rho, epsilon):
     """Keras 3's dense RMSprop step (same formula) for a list of variables, compiled by XLA
     into one call: no full-size temporaries between the velocity and the weight update, and
@@ -65,7 +65,7 @@ def dense_rmsprop(variables, velocities, gradients, learning_rate, rho, epsilon)
         variable.assign_sub(learning_rate * gradient / tf.sqrt(new_velocity + epsilon))
 
 
-@tf.function(jit_compile=True)
+@tf.function(jit_compile=True, autograph=False)
 def dense_adam(variables, momentums, velocities, gradients, alpha, beta_1, beta_2, epsilon):
     """Keras 3's Adam step (same formulas; ``alpha`` = lr * sqrt(1 - b2^t) / (1 - b1^t)) for a
     list of variables in one XLA call: one pass over each table instead of ~10 unfused ops.
