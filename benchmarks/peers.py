@@ -463,16 +463,24 @@ def markdown(records):
     return "\n".join(lines)
 
 
+def _read_record(path, parser):
+    """A stored record for ``--table``; a missing, unreadable or foreign file is a usage error
+    that names it."""
+    try:
+        with open(path) as handle:
+            record = json.load(handle)
+    except (OSError, ValueError) as err:
+        parser.error("--table {}: {}".format(path, err))
+    if not isinstance(record, dict) or record.get("benchmark") != "peers" \
+            or not isinstance(record.get("data"), list):
+        parser.error("--table {}: not a peers record (expected the JSON that "
+                     "`python -m benchmarks.peers --out` writes)".format(path))
+    return record
+
+
 def main(argv=None):
     if argv is None:
         argv = sys.argv[1:]
-    if argv[:1] == ["--table"]:  # python -m benchmarks.peers --table RECORD.json ...
-        records = []
-        for path in argv[1:]:
-            with open(path) as handle:
-                records.append(json.load(handle))
-        print(markdown(records))
-        return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", nargs="+", default=["embedded"],
                         help="embedded, longtail, remap, movielens, movielens-amazon or a "
@@ -489,8 +497,15 @@ def main(argv=None):
                              "(1: none)")
     parser.add_argument("--smoke", action="store_true", help="tiny runs (tests)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out", help="the record to write (required unless --table)")
+    parser.add_argument("--table", nargs="+", metavar="RECORD",
+                        help="print the Markdown table of stored records and exit")
     args = parser.parse_args(argv)
+    if args.table:
+        print(markdown([_read_record(path, parser) for path in args.table]))
+        return 0
+    if not args.out:
+        parser.error("--out is required (or --table RECORD.json ... to render stored records)")
     for item in args.python + args.peer_module:
         if "=" not in item or item.split("=", 1)[0] not in PEERS:
             parser.error("{!r}: expected PEER=VALUE with PEER one of {}".format(

@@ -102,6 +102,30 @@ def test_table_of_a_record_shows_each_peer_run(tmp_path):
     assert "failed: ValueError: bad" in table[3]
 
 
+def test_table_command_reads_records_and_names_a_bad_file(tmp_path, capsys):
+    """``--table`` on the records stored in benchmarks/results prints one row per peer run;
+    a missing file or a JSON that is not a peers record is refused by name, without a
+    traceback."""
+    from benchmarks import peers  # pylint: disable=import-outside-toplevel
+
+    stored = os.path.join(os.path.dirname(peers.__file__), "results", "peers_movielens.json")
+    assert peers.main(["--table", stored]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines()
+            if line.startswith("| MovieLens")]
+    with open(stored) as handle:
+        assert len(rows) == len(json.load(handle)["data"][0]["peers"]) > 0
+    foreign = tmp_path / "other.json"
+    foreign.write_text('{"benchmark": "din"}')
+    for path, expected in ((str(tmp_path / "missing.json"), "missing.json"),
+                           (str(foreign), "not a peers record")):
+        with pytest.raises(SystemExit):
+            peers.main(["--table", path])
+        assert expected in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        peers.main(["--data", "movielens"])
+    assert "--out is required" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("best_auc, clock, fine, our_test, verdict", [
     # reached at 2 s against the peer's 15 s (7.5x), +0.02 test AUC: passes
     (0.70, [[2.0, 0.65], [3.0, 0.71]], None, 0.74, "beats the bar"),
