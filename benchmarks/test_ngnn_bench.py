@@ -36,7 +36,6 @@ def test_ngnn_fitb_evaluation(benchmark, data):
 
 def test_ngnn_input_pipeline(benchmark, data):
     """Batches/s of one epoch's input pipeline alone."""
-    task = common.ngnn(batch_size=16, data=data, n_batches=2)[0].task
 
     def epoch_slice():
         for _ in epoch_dataset(data, 16, 0, 0).take(500):

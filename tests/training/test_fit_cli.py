@@ -358,14 +358,29 @@ def test_a_model_below_a_rule_on_validation_is_said_and_recorded(tmp_path, caplo
     assert json.load(open(os.path.join(out, "metrics.json")))["below_rules"] == []
 
 
+def test_a_refusal_by_the_settings_alone_does_not_read_the_data(tmp_path, capsys,
+                                                               monkeypatch):
+    """A monitor that is none of the task's metrics is refused before the task's data is
+    prepared: a user with a large data set is not kept waiting for a refusal the settings
+    already decide."""
+    from tests import toy_task  # pylint: disable=import-outside-toplevel
+
+    def no_reading(*_args, **_kwargs):
+        raise AssertionError("the data was read before a settings refusal")
+    monkeypatch.setattr(toy_task.ToyTask, "prepare", no_reading)
+    code, out = _run(tmp_path, "--epochs", "1", "--set", "train.monitor=nosuch")
+    assert code == 2 and "train.monitor 'nosuch'" in capsys.readouterr().err
+    assert not os.path.exists(out)
+
+
 @pytest.mark.parametrize("bad", [["--batch-size", "100000"],
                                  ["--set", "train.monitor=nosuch"],
                                  ["--set", "train.monitor=AUC"]])
 def test_a_refusal_that_needs_the_data_still_writes_nothing(tmp_path, capsys, bad):
-    """Refusals that can only be made once the data is loaded (a batch larger than the
-    training set, a monitor that is none of the task's metrics) come before the run directory
-    is touched: exit 2, nothing there, and the corrected command is not refused as "already
-    holds a run"."""
+    """Refusals made in the driver (a batch larger than the training set, once the data is
+    loaded; a monitor that is none of the task's metrics, before) come before the run
+    directory is touched: exit 2, nothing there, and the corrected command is not refused as
+    "already holds a run"."""
     code, out = _run(tmp_path, "--epochs", "1", *bad)
     assert code == 2 and "Nothing was written" in capsys.readouterr().err
     assert not os.path.exists(out)

@@ -122,19 +122,26 @@ def test_bf16_path_trains():
 
 
 def test_batch_not_divisible_by_replicas_is_refused_by_the_driver():
-    """One check, in the driver, before the run directory exists (the Trainer once repeated
-    it after the directory was made)."""
+    """One check, in the driver, before the data is read and the run directory exists (the
+    Trainer once repeated it after the directory was made); the batch against the training
+    set once the data is there."""
     from training.driver import experiment  # pylint: disable=import-outside-toplevel
     from training.infra.config import TrainConfig  # pylint: disable=import-outside-toplevel
 
     task = ToyTask()
-    data = task.prepare(0)
     with pytest.raises(UsageError, match=r"batch_size \(32\) must be divisible .* \(3\).* "
                                          r"use 33"):
-        experiment._check_before_writing(  # pylint: disable=protected-access
-            task, data, TrainConfig(batch_size=32), replicas=3)
-    experiment._check_before_writing(  # pylint: disable=protected-access
-        task, data, TrainConfig(batch_size=33), replicas=3)
+        experiment._check_settings(  # pylint: disable=protected-access
+            task, TrainConfig(batch_size=32), replicas=3)
+    experiment._check_settings(  # pylint: disable=protected-access
+        task, TrainConfig(batch_size=33), replicas=3)
+    data = task.prepare(0)
+    n_train = data.num_train_examples()
+    experiment._check_data_size(  # pylint: disable=protected-access
+        data, TrainConfig(batch_size=n_train))
+    with pytest.raises(UsageError, match=r"larger than the training set \({} ".format(n_train)):
+        experiment._check_data_size(  # pylint: disable=protected-access
+            data, TrainConfig(batch_size=n_train + 1))
 
 
 @pytest.mark.skipif(not compat.IS_KERAS3, reason="Keras 2 tracks layers kept in lists")
@@ -202,13 +209,12 @@ def test_a_task_must_declare_its_metric_names(monkeypatch):
     from training.driver import experiment  # pylint: disable=import-outside-toplevel
     from training.infra.config import TrainConfig  # pylint: disable=import-outside-toplevel
 
-    check = experiment._check_before_writing  # pylint: disable=protected-access
+    check = experiment._check_settings  # pylint: disable=protected-access
     task = ToyTask()
-    data = task.prepare(0)
     monkeypatch.setattr(ToyTask, "metric_names", None)
     with pytest.raises(UsageError, match="declares no metric_names"):
-        check(task, data, TrainConfig(batch_size=8))
+        check(task, TrainConfig(batch_size=8))
     monkeypatch.setattr(ToyTask, "metric_names", ("auc",))
     monkeypatch.setattr(ToyTask, "monitor", "loss")
     with pytest.raises(UsageError, match="train.monitor 'loss' is not a validation metric"):
-        check(task, data, TrainConfig(batch_size=8))
+        check(task, TrainConfig(batch_size=8))

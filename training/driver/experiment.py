@@ -173,8 +173,9 @@ def _train(task_cls, sections, resolved, output_dir, resuming, cluster, resume, 
     # device needs of the model is the task's to say (Task.device_model_options).
     task = task_cls(task_cls.model_config_for(sections["model"], runtime.device, log),
                     sections["data"], sections["eval"])
+    _check_settings(task, train_cfg, runtime.num_replicas)  # before the data is read
     data = task.prepare(train_cfg.seed, log)
-    _check_before_writing(task, data, train_cfg, runtime.num_replicas)
+    _check_data_size(data, train_cfg)
     _check_same_data(task, data, runtime)
     estimate = task.model_bytes(data)
     if estimate is not None:
@@ -213,14 +214,16 @@ def _train(task_cls, sections, resolved, output_dir, resuming, cluster, resume, 
     return Run(output_dir, metrics, model, task, data)
 
 
-def _check_before_writing(task, data, train_cfg, replicas=1):
-    """What can only be checked once the data and the devices are there, checked before the
-    run directory is touched: a refused run leaves nothing behind (exit 2 promises it), and
-    the corrected rerun is not refused as "already holds a run".
+def _check_settings(task, train_cfg, replicas=1):
+    """What the settings and the devices alone decide, checked before the data is read (a
+    refusal does not wait for a data set's preparation) and before the run directory is
+    touched: a refused run leaves nothing behind (exit 2 promises it), and the corrected rerun
+    is not refused as "already holds a run". :func:`_check_data_size` checks the rest once
+    the data is there.
 
     Raises:
-      UsageError: a batch larger than the training set or that the replicas cannot share
-        evenly, or a ``train.monitor`` that is none of the task's metrics.
+      UsageError: a batch the replicas cannot share evenly, or a ``train.monitor`` that is
+        none of the task's metrics.
     """
     if train_cfg.batch_size % replicas:
         raise UsageError(
@@ -228,10 +231,6 @@ def _check_before_writing(task, data, train_cfg, replicas=1):
             "replica gets the same static shape; use {}. Nothing was written.".format(
                 train_cfg.batch_size, replicas,
                 (train_cfg.batch_size // replicas + 1) * replicas))
-    n_train = data.num_train_examples()
-    if train_cfg.batch_size > n_train:
-        raise UsageError("train.batch_size ({}) is larger than the training set ({} examples); "
-                         "lower it. Nothing was written.".format(train_cfg.batch_size, n_train))
     names = task.metric_names
     if not names:  # the one place the monitor is checked: a task must say what it measures
         raise UsageError("task {} declares no metric_names (the names its metrics() returns); "
@@ -241,6 +240,19 @@ def _check_before_writing(task, data, train_cfg, replicas=1):
         raise UsageError("train.monitor {!r} is not a validation metric of {}; choose one of "
                          "{}. Nothing was written.".format(monitor, task.name,
                                                            ", ".join(sorted(names))))
+
+
+def _check_data_size(data, train_cfg):
+    """The batch against the training set, once the data is read and before the run
+    directory is touched (as :func:`_check_settings`).
+
+    Raises:
+      UsageError: a batch larger than the training set.
+    """
+    n_train = data.num_train_examples()
+    if train_cfg.batch_size > n_train:
+        raise UsageError("train.batch_size ({}) is larger than the training set ({} examples); "
+                         "lower it. Nothing was written.".format(train_cfg.batch_size, n_train))
 
 
 def data_fingerprint(task, data):

@@ -94,8 +94,9 @@ def train_and_evaluate(task, data, model, runtime, *, train_config, run_dir, res
     cfg = train_config
     strategy = runtime.strategy
     global_batch = cfg.batch_size
-    # the driver checked the batch against the training set and the replicas before the run
-    # directory existed (training.driver.experiment._check_before_writing): one check, one place
+    # the driver checked the batch against the replicas and the training set before the run
+    # directory existed (training.driver.experiment._check_settings, _check_data_size): one
+    # check, one place
     steps_per_epoch = data.num_train_examples() // global_batch
     if cfg.steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch, cfg.steps_per_epoch)

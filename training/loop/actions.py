@@ -28,7 +28,7 @@ class SelectBest(object):
 
     def __call__(self, record):
         # the monitor is one of the task's declared metric_names: the driver checked it before
-        # the run directory existed (training.driver.experiment._check_before_writing)
+        # the run directory existed (training.driver.experiment._check_settings)
         improved = self.stopping.update(float(record["validation"][self.monitor]),
                                         record["step"])
         if improved:

@@ -35,7 +35,7 @@ class Trainer(object):
         self.optimizer = optimizer
         self.runtime = runtime
         self.global_batch_size = int(global_batch_size)  # divides over the replicas: the
-        # driver checked it (training.driver.experiment._check_before_writing)
+        # driver checked it (training.driver.experiment._check_settings)
         with runtime.strategy.scope():
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
             # checkpointed, so that a resume with another replica count is refused
