@@ -15,7 +15,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.keras_agnostic]
 
 
 @pytest.mark.parametrize("mode", [["--model", "din", "--preprocess"], ["--model", "ngnn"],
-                                  ["--model", "featurize"], ["--model", "quality"]])
+                                  ["--model", "featurize"], ["--model", "quality"]],
+                         ids=["din", "ngnn", "featurize", "quality"])  # .ci/run names one
 def test_every_runner_mode_writes_its_records(tmp_path, mode):
     out = str(tmp_path / "result.json")
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
