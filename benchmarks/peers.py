@@ -235,8 +235,12 @@ def run_npurec(flags, run_dir, log_path, smoke=False, extra=()):
 
 
 def run_peer(peer, python, export, out, config, log_path, module=None):
-    """One peer run in a child of ``python``; its result.json (None: it failed, the log's
-    end is in ``error``)."""
+    """One peer run in a child of ``python``, working in ``out``: a peer writes beside it
+    (RecBole: ``log_tensorboard/``), and a run from the repository must not leave
+    those in the checkout. Returns its result.json (None: it failed, the log's end is in
+    ``error``)."""
+    export, out = os.path.abspath(export), os.path.abspath(out)
+    os.makedirs(out, exist_ok=True)
     command = [python, "-m", module or PEERS[peer], "--export", export, "--out", out,
                "--config", json.dumps(config)]
     env = _env()
@@ -244,7 +248,7 @@ def run_peer(peer, python, export, out, config, log_path, module=None):
         env.setdefault("TF_USE_LEGACY_KERAS", "1")
     start = time.time()
     with open(log_path, "w") as log:
-        code = subprocess.call(command, cwd=ROOT, env=env, stdout=log,
+        code = subprocess.call(command, cwd=out, env=env, stdout=log,
                                stderr=subprocess.STDOUT)
     result_path = os.path.join(out, "result.json")
     if code or not os.path.isfile(result_path):

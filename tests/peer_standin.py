@@ -6,11 +6,15 @@ Why a stand-in: the real peers (DeepCTR with Keras 2, RecBole with PyTorch) live
 environments of their own that CI does not install (minutes of downloads, GBs); what the
 test checks is the runner's contract (export, child, scores back, metrics, the comparison
 with npurec's history), which this child follows exactly as they do. It learns, so the
-comparison has a real best epoch.
+comparison has a real best epoch. Like RecBole (``log_tensorboard/``), it writes into its
+working directory.
 """
 import numpy as np
 
 from benchmarks import peer_common
+
+
+WORKING_FILE = "standin-working-directory.txt"
 
 
 def _features(rows, items):
@@ -22,6 +26,8 @@ def _features(rows, items):
 
 def main():
     export, out, config = peer_common.parse_args("stand-in peer")
+    with open(WORKING_FILE, "w") as handle:  # relative: the working directory, as RecBole
+        handle.write(out)
     meta, splits = peer_common.load_export(export)
     items, categories = meta["sizes"]["items"], meta["sizes"]["categories"]
     weights = np.zeros(items + categories + 2)  # ids, then "seen", then the bias

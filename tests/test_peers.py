@@ -14,6 +14,7 @@ import sys
 import numpy as np
 import pytest
 
+from tests import peer_standin
 from tests.conftest import ROOT
 
 # keras_agnostic: runner plumbing, run once by .ci/run; the table and the
@@ -34,6 +35,8 @@ def test_peers_runner_compares_a_peer_with_npurec_on_the_same_rows(tmp_path):
          "--out", out], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         universal_newlines=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
+    # a peer's own files (RecBole's log_tensorboard/) stay in its work folder, not the checkout
+    assert not os.path.exists(os.path.join(ROOT, peer_standin.WORKING_FILE))
     record = json.load(open(out))
     assert record["machine"]["tensorflow"] and record["machine"]["cores"] >= 1
     (entry,) = record["data"]
